@@ -1,0 +1,154 @@
+//! Timing and sizing parameters of the protocol, with the seed's defaults.
+
+use std::time::Duration;
+
+/// Protocol parameters. `Default` gives the seed's values (tuned for small clusters).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolConfig {
+    /// Time between two probes sent by a member (seed: 1.0 s).
+    pub ping_interval: Duration,
+    /// How long to wait for a direct ack before asking others to probe (seed: 0.3 s).
+    pub ping_timeout: Duration,
+    /// How many other available members are asked to probe an unresponsive member (seed: 1).
+    pub ping_req_count: usize,
+    /// How long to wait for an indirect ack before suspecting the member (seed: 0.9 s).
+    pub ping_req_timeout: Duration,
+    /// How long a suspect member has to refute before it is declared offline (seed: 5.0 s).
+    pub suspect_timeout: Duration,
+    /// Time between two gossip-only packets while updates are pending (seed: 0.5 s).
+    pub sync_interval: Duration,
+    /// Time between two push-pull anti-entropy exchanges with a random member.
+    pub push_pull_interval: Duration,
+    /// Each update is piggybacked `retransmit_mult * ceil(log10(n + 1))` times.
+    pub retransmit_mult: u32,
+    /// Most records a full sync reply may carry (bounds what a joining member receives).
+    pub max_sync_records: usize,
+    /// Budget in bytes (native encoding) for the records piggybacked on one packet.
+    pub piggyback_budget: usize,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        ProtocolConfig {
+            ping_interval: Duration::from_millis(1000),
+            ping_timeout: Duration::from_millis(300),
+            ping_req_count: 1,
+            ping_req_timeout: Duration::from_millis(900),
+            suspect_timeout: Duration::from_millis(5000),
+            sync_interval: Duration::from_millis(500),
+            push_pull_interval: Duration::from_secs(10),
+            retransmit_mult: 4,
+            max_sync_records: 100_000,
+            piggyback_budget: 1200,
+        }
+    }
+}
+
+/// A protocol parameter that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A duration that must be positive is zero.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+    /// The timeouts do not fit in a probe period.
+    #[error("ping_timeout ({ping_timeout:?}) must be shorter than ping_req_timeout ({ping_req_timeout:?})")]
+    TimeoutOrder {
+        /// The configured ping timeout.
+        ping_timeout: Duration,
+        /// The configured ping-req timeout.
+        ping_req_timeout: Duration,
+    },
+    /// A value is out of its allowed range.
+    #[error("{name} is {value}, expected {expected}")]
+    OutOfRange {
+        /// The parameter.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+}
+
+impl ProtocolConfig {
+    /// Checks that the parameters can work together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("ping_interval", self.ping_interval),
+            ("ping_timeout", self.ping_timeout),
+            ("ping_req_timeout", self.ping_req_timeout),
+            ("suspect_timeout", self.suspect_timeout),
+            ("sync_interval", self.sync_interval),
+            ("push_pull_interval", self.push_pull_interval),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        if self.ping_timeout >= self.ping_req_timeout {
+            return Err(ConfigError::TimeoutOrder {
+                ping_timeout: self.ping_timeout,
+                ping_req_timeout: self.ping_req_timeout,
+            });
+        }
+        if self.ping_req_count > 16 {
+            return Err(ConfigError::OutOfRange {
+                name: "ping_req_count",
+                value: self.ping_req_count.to_string(),
+                expected: "0 to 16",
+            });
+        }
+        if !(1..=64).contains(&self.retransmit_mult) {
+            return Err(ConfigError::OutOfRange {
+                name: "retransmit_mult",
+                value: self.retransmit_mult.to_string(),
+                expected: "1 to 64",
+            });
+        }
+        if self.piggyback_budget < 64 {
+            return Err(ConfigError::OutOfRange {
+                name: "piggyback_budget",
+                value: self.piggyback_budget.to_string(),
+                expected: "at least 64 bytes",
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds_and_valid() {
+        let c = ProtocolConfig::default();
+        assert_eq!(c.ping_interval, Duration::from_secs(1));
+        assert_eq!(c.ping_timeout, Duration::from_millis(300));
+        assert_eq!(c.ping_req_count, 1);
+        assert_eq!(c.ping_req_timeout, Duration::from_millis(900));
+        assert_eq!(c.suspect_timeout, Duration::from_secs(5));
+        assert_eq!(c.sync_interval, Duration::from_millis(500));
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn invalid_values_are_explained() {
+        let c = ProtocolConfig {
+            ping_interval: Duration::ZERO,
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::Zero("ping_interval")));
+        let c = ProtocolConfig {
+            ping_timeout: Duration::from_secs(2),
+            ..Default::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::TimeoutOrder { .. })));
+        let c = ProtocolConfig {
+            ping_req_count: 100,
+            ..Default::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("ping_req_count"), "{err}");
+    }
+}

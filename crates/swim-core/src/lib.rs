@@ -1,0 +1,29 @@
+//! The SWIM membership protocol as a sans-IO state machine.
+//!
+//! [`Swim`] holds one member's view of the cluster. The driver (the simulator or the tokio
+//! runtime) feeds it received packets and expired timers together with the current time, and
+//! drains what it produces: packets to send ([`Swim::poll_transmit`]), the next deadline
+//! ([`Swim::poll_timeout`]) and membership changes ([`Swim::poll_event`]). It never reads a
+//! clock, opens a socket or uses a global random number generator, so a run is reproducible
+//! from its inputs. The protocol rules are written down in `docs/PROTOCOL.md`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod config;
+mod event;
+mod machine;
+mod member;
+mod message;
+mod metadata;
+mod name;
+mod status;
+pub mod wire;
+
+pub use config::{ConfigError, ProtocolConfig};
+pub use event::Event;
+pub use machine::Swim;
+pub use member::{MemberChange, MemberSnapshot};
+pub use message::{Message, Packet, Source, Transmit, Update};
+pub use metadata::Metadata;
+pub use name::{MemberName, Validity};
+pub use status::{Status, StatusSet, UnknownStatus};

@@ -1,0 +1,92 @@
+//! The message vocabulary exchanged between members, independent of any wire format.
+//!
+//! It expresses the seed's five packet kinds (ping, ping-req, ack, gossip, gossip-ack) plus
+//! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync).
+
+use crate::{MemberName, Metadata, Status, Validity};
+
+/// Identifies the process that created a packet: its name and its validity bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The sending member's name.
+    pub name: MemberName,
+    /// The sending process's validity bytes.
+    pub validity: Validity,
+}
+
+/// One member's state as disseminated: the newest record wins (see `docs/PROTOCOL.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// The member the record is about.
+    pub name: MemberName,
+    /// The logical clock of the record.
+    pub clock: u64,
+    /// The member's status in the record.
+    pub status: Status,
+    /// The member's metadata, if known to the sender.
+    pub metadata: Option<Metadata>,
+}
+
+/// What a packet asks or says, besides the gossip it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Are you alive? Answered with [`Message::Ack`].
+    Ping {
+        /// Sequence number echoed in the ack (0 where the wire format has none).
+        seq: u32,
+    },
+    /// Please ping `target` for me and forward its ack.
+    PingReq {
+        /// Sequence number to echo in the forwarded ack.
+        seq: u32,
+        /// The member to probe.
+        target: MemberName,
+    },
+    /// `alive` answered a ping (directly, or forwarded by an intermediary).
+    Ack {
+        /// The sequence number of the ping or ping-req answered.
+        seq: u32,
+        /// The member shown to be alive.
+        alive: Source,
+    },
+    /// The seed's dissemination: one record, to be acknowledged with [`Message::GossipAck`].
+    Gossip(Update),
+    /// The seed's acknowledgement of a [`Message::Gossip`].
+    GossipAck {
+        /// The member the acknowledged record was about.
+        name: MemberName,
+        /// The clock of the acknowledged record.
+        clock: u64,
+    },
+    /// Nothing but the piggybacked gossip (sent when updates are pending).
+    GossipOnly,
+    /// Push-pull anti-entropy: the sender's records; a request is answered with a reply.
+    Sync {
+        /// Whether this answers a sync request.
+        reply: bool,
+        /// Whether the sender wants (request) or gives (reply) its whole member list.
+        full: bool,
+        /// Records pushed by the sender.
+        records: Vec<Update>,
+    },
+}
+
+/// A packet: who sent it, what it says, and the gossip piggybacked on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// The process that created the packet.
+    pub source: Source,
+    /// The request or answer.
+    pub message: Message,
+    /// Records piggybacked on the packet.
+    pub gossip: Vec<Update>,
+}
+
+/// A packet the driver must send to a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The destination member's name (its address).
+    pub to: MemberName,
+    /// The packet.
+    pub packet: Packet,
+}

@@ -1,0 +1,5 @@
+//! The swim-protocol-sync command.
+fn main() {
+    eprintln!("swim-protocol-sync: not built yet");
+    std::process::exit(1);
+}

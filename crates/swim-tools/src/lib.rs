@@ -1,0 +1,3 @@
+//! Shared code of the command-line tools (being built).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
