@@ -1,7 +1,17 @@
-//! SWIM cluster membership for tokio applications (being built).
+//! SWIM cluster membership for tokio applications.
+//!
+//! Start a member with [`Cluster::start`] from a [`Config`]; the returned [`Cluster`] handle
+//! gives snapshots of the members, a stream of changes, and updates the local metadata.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cluster;
+mod config;
+mod error;
+
+pub use cluster::{Cluster, Events};
+pub use config::{Config, WireKind};
+pub use error::{ConfigError, StartError};
 pub use swim_core::{
     Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
 };
