@@ -8,10 +8,12 @@
 mod cluster;
 mod config;
 mod error;
+mod resolved;
 
 pub use cluster::{Cluster, Events};
 pub use config::{Config, WireKind};
 pub use error::{ConfigError, StartError};
+pub use resolved::ResolvedConfig;
 pub use swim_core::{
     Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
 };
