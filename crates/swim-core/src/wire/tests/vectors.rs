@@ -141,3 +141,14 @@ fn vectors_decode_to_the_packets() {
         assert_eq!(decode(&from_hex(hex)), Ok(packet), "vector {name:?}");
     }
 }
+
+#[test]
+fn the_format_document_lists_every_vector() {
+    let doc = include_str!("../../../../../docs/wire-format.md");
+    for (name, _, hex) in vectors() {
+        assert!(
+            doc.contains(&format!("\n{hex}\n")),
+            "vector {name:?} missing from docs/wire-format.md"
+        );
+    }
+}
