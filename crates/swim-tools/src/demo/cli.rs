@@ -18,7 +18,13 @@ pub struct DemoArgs {
     pub cluster: ClusterArgs,
 
     /// Set the local metadata key `token` to 16 random bytes at random intervals around SECONDS.
-    #[arg(short = 'i', long, value_name = "SECONDS", value_parser = parse_token_interval)]
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_token_interval,
+        allow_negative_numbers = true
+    )]
     pub token_interval: Option<Duration>,
 }
 
