@@ -275,7 +275,7 @@ impl Machine<'_> {
 
     /// Adds key/value pairs to the dict at `dict`.
     fn set_items(&mut self, dict: Id, items: &[Id]) -> Result<(), PyWireError> {
-        if items.len() % 2 != 0 {
+        if !items.chunks_exact(2).remainder().is_empty() {
             return Err(self.malformed("SETITEMS with an odd number of values"));
         }
         let child_depth = items.iter().map(|&id| self.depths[id]).max().unwrap_or(0);

@@ -206,7 +206,7 @@ fn memo_and_stack_abuse_is_refused() {
             ..
         }
     ));
-    let marks = pickle(&[&vec![b'('; MAX_MARKS + 1], b"."]);
+    let marks = pickle(&[&[b'('; MAX_MARKS + 1], b"."]);
     assert!(matches!(
         refused(&marks),
         PyWireError::Limit {
