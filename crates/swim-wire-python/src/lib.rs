@@ -21,6 +21,7 @@ mod model;
 mod pickler;
 mod sign;
 mod unpickle;
+mod vocab;
 
 use swim_core::wire::{DecodeError, WireFormat};
 use swim_core::Packet;

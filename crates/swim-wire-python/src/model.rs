@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use swim_core::wire::MAX_PAYLOAD;
 use swim_core::Status;
 
-use crate::unpickle::{unpickle, Class, Id, Unpickled, Value};
+use crate::unpickle::{unpickle, Unpickled};
+use crate::vocab::{Class, Id, Value};
 use crate::PyWireError;
 
 /// `swimprotocol.packet.Source`: the member that created a packet.

@@ -6,7 +6,7 @@
 use swim_core::Status;
 
 use crate::model::{PyPacket, PySource};
-use crate::unpickle::*;
+use crate::vocab::op::*;
 
 /// The protocol the package uses: `pickle.HIGHEST_PROTOCOL` (5 on Python 3.8 and later).
 pub const PICKLE_PROTOCOL: u8 = 5;
