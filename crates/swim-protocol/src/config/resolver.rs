@@ -215,16 +215,13 @@ impl HostCache {
 /// defaults and resolves its host, caching each host name for [`CACHE_TTL`].
 ///
 /// ```
-/// # tokio_test_block(async {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::sync::Arc;
 /// use swim_protocol::{AddressParser, MemberAddrs, StaticResolver};
 /// let resolver = StaticResolver::new().with_host("node1", ["127.0.0.7".parse().unwrap()]);
 /// let addrs = MemberAddrs::new(AddressParser::new().with_default_port(9999), Arc::new(resolver));
 /// assert_eq!(addrs.resolve("node1").await.unwrap(), "127.0.0.7:9999".parse().unwrap());
 /// # });
-/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
-/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct MemberAddrs {
