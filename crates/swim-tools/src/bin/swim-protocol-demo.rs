@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use swim_protocol::StartError;
+use swim_protocol::{ConfigError, StartError};
 use swim_tools::demo::{self, DemoArgs};
 
 fn main() -> ExitCode {
@@ -23,9 +23,12 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("swim-protocol-demo: {err:#}");
             // A configuration that cannot work is a usage error, as in the seed.
-            match err.downcast_ref::<StartError>() {
-                Some(StartError::Config(_)) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
+            let usage = err.is::<ConfigError>()
+                || matches!(err.downcast_ref(), Some(StartError::Config(_)));
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
             }
         }
     }

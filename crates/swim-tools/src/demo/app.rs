@@ -27,8 +27,9 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 /// Runs the demo until Ctrl-C or SIGTERM. Draws full-screen when standard output is a
 /// terminal, otherwise prints one line per change.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let config = args.swim.into_config()?;
     let stop = listen_for_stop_signals()?;
-    let Some(cluster) = start(args.cluster.to_config(), stop.clone()).await? else {
+    let Some(cluster) = start(config, stop.clone()).await? else {
         return Ok(());
     };
     let mut output = if io::stdout().is_terminal() {
