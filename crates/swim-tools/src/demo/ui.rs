@@ -27,6 +27,7 @@ const MIN_EVENTS_HEIGHT: u16 = 5;
 /// Width of the local-member marker column.
 const MARKER: &str = ">>> ";
 const NO_MARKER: &str = "    ";
+const AVAILABLE: &str = " Available: ";
 const HELP: &str = " type: sets `typed` · Backspace: delete · Ctrl-C: quit";
 
 /// The colour of colour index `index`.
@@ -192,18 +193,24 @@ fn event_lines<'a>(
         .collect()
 }
 
-/// Help on the left, the number of available members on the right (kept when narrow).
+/// Help on the left, the number of available members on the right; when narrow the help goes
+/// first, then the label, and the count stays.
 fn footer_line(view: &View, width: u16) -> Line<'static> {
     let count = view.available.to_string();
-    let right_width = " Available: ".len() + count.len();
-    let room = usize::from(width).saturating_sub(right_width);
+    let width = usize::from(width);
+    let label = if width >= AVAILABLE.len() + count.len() {
+        AVAILABLE
+    } else {
+        " "
+    };
+    let room = width.saturating_sub(label.len() + count.len());
     let help: String = HELP.chars().take(room).collect();
     Line::from(vec![
         Span::styled(
             format!("{help:<room$}"),
             Style::new().add_modifier(Modifier::DIM),
         ),
-        Span::raw(" Available: "),
+        Span::raw(label),
         Span::styled(count, Style::new().add_modifier(Modifier::BOLD)),
     ])
 }

@@ -131,6 +131,8 @@ fn small_terminals_draw_without_panicking() {
     }
     let tiny = render(&state, 20, 1);
     assert!(tiny[0].contains("Available: 3"), "{tiny:?}");
+    let narrow = render(&state, 6, 2);
+    assert!(narrow[1].ends_with(" 3"), "the count stays: {narrow:?}");
     let empty = render(&DemoState::default(), 80, 24);
     assert!(empty[23].contains("Available: 1"));
 }
