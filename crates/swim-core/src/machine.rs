@@ -18,7 +18,10 @@ const LOCAL: usize = 0;
 
 /// How many full syncs with random members follow the first one, while they teach us new
 /// members: when many members join at once, the first answers are partial.
-const JOIN_FOLLOWUPS: u8 = 6;
+const JOIN_FOLLOWUPS: u8 = 4;
+
+/// Follow-ups made even when one teaches nothing (a random member may know less than us).
+const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
 
 /// One member's SWIM state machine. `R` is the injected random number generator.
 ///
@@ -244,12 +247,7 @@ impl<R: Rng> Swim<R> {
             next = next.min(self.next_join);
         }
         for probe in &self.probes {
-            let at = if probe.indirect_sent {
-                probe.suspect_at
-            } else {
-                probe.indirect_at
-            };
-            next = next.min(at);
+            next = next.min(probe.next_round_at.min(probe.suspect_at));
         }
         if let Some(relay) = self.relays.front() {
             next = next.min(relay.expires);
@@ -315,7 +313,12 @@ impl<R: Rng> Swim<R> {
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.current.clone()).collect();
+        let mut all: Vec<_> = self
+            .table
+            .entries
+            .iter()
+            .map(|e| e.current.clone())
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -533,13 +536,12 @@ impl<R: Rng> Swim<R> {
         }
         let seq = self.next_seq();
         self.send(target, Message::Ping { seq }, false);
-        let indirect_at = now + self.config.ping_timeout;
+        let first_round = now + self.config.ping_timeout;
         self.probes.push(Probe {
             target,
             seq,
-            indirect_at,
-            indirect_sent: false,
-            suspect_at: indirect_at + self.config.ping_req_timeout,
+            next_round_at: first_round,
+            suspect_at: first_round + self.config.ping_req_timeout,
         });
     }
 
@@ -547,34 +549,7 @@ impl<R: Rng> Swim<R> {
         let mut i = 0;
         while i < self.probes.len() {
             let probe = self.probes[i].clone();
-            let status = self.table.entries[probe.target].current.status;
-            if !probe.indirect_sent && now >= probe.indirect_at {
-                // An OFFLINE member cannot be made more offline: no need for helpers.
-                let helpers = if status == Status::Offline {
-                    Vec::new()
-                } else {
-                    self.find_indices(
-                        self.config.ping_req_count,
-                        StatusSet::AVAILABLE,
-                        &[probe.target],
-                    )
-                };
-                let target = self.table.entries[probe.target].current.name.clone();
-                if status != Status::Offline {
-                    // A second direct ping beside the indirect ones: a lost packet alone should
-                    // not make a member suspect.
-                    self.send(probe.target, Message::Ping { seq: probe.seq }, false);
-                }
-                for helper in helpers {
-                    let message = Message::PingReq {
-                        seq: probe.seq,
-                        target: target.clone(),
-                    };
-                    self.send(helper, message, false);
-                }
-                self.probes[i].indirect_sent = true;
-            }
-            if self.probes[i].indirect_sent && now >= probe.suspect_at {
+            if now >= probe.suspect_at {
                 self.probes.remove(i);
                 if self.table.set_status(probe.target, Status::Suspect, now) {
                     self.update_suspicion(probe.target, now);
@@ -583,9 +558,41 @@ impl<R: Rng> Swim<R> {
                     // member refutes before the suspicion spreads far.
                     self.send(probe.target, Message::GossipOnly, false);
                 }
-            } else {
-                i += 1;
+                continue;
             }
+            if now >= probe.next_round_at {
+                self.indirect_round(&probe);
+                let next = probe.next_round_at + self.config.ping_timeout;
+                // No round so late that its answers could not arrive in time.
+                self.probes[i].next_round_at = if next < probe.suspect_at {
+                    next
+                } else {
+                    Duration::MAX
+                };
+            }
+            i += 1;
+        }
+    }
+
+    /// One indirect round of a probe without an ack yet: a direct ping again and ping-reqs
+    /// through `ping_req_count` random available members. Rounds repeat every ping_timeout
+    /// until ping_req_timeout has passed, so that a few lost packets alone cannot make a live
+    /// member suspect. An OFFLINE member cannot be made more offline: it only gets the ping.
+    fn indirect_round(&mut self, probe: &Probe) {
+        let status = self.table.entries[probe.target].current.status;
+        self.send(probe.target, Message::Ping { seq: probe.seq }, false);
+        if status == Status::Offline {
+            return;
+        }
+        let count = self.config.ping_req_count;
+        let helpers = self.find_indices(count, StatusSet::AVAILABLE, &[probe.target]);
+        let target = self.table.entries[probe.target].current.name.clone();
+        for helper in helpers {
+            let message = Message::PingReq {
+                seq: probe.seq,
+                target: target.clone(),
+            };
+            self.send(helper, message, false);
         }
     }
 
@@ -602,7 +609,8 @@ impl<R: Rng> Swim<R> {
     fn joined_with(&mut self, now: Duration, learned: bool) {
         let first = !self.joined;
         self.joined = true;
-        if (first || learned) && self.join_followups > 0 {
+        let done = JOIN_FOLLOWUPS - self.join_followups;
+        if (first || learned || done < JOIN_FOLLOWUPS_ALWAYS) && self.join_followups > 0 {
             self.next_join = now + self.config.ping_interval;
         } else {
             self.next_join = Duration::MAX;
@@ -615,18 +623,21 @@ impl<R: Rng> Swim<R> {
         let own = self.table.entries[LOCAL].update();
         let targets: Vec<usize> = if self.joined {
             self.join_followups -= 1;
-            self.next_join = Duration::MAX;
-            self.find_index(StatusSet::AVAILABLE, None).into_iter().collect()
-        } else if self.next_join_all {
-            self.next_join_all = false;
-            self.peers.iter().filter_map(|p| self.table.get(p)).collect()
-        } else {
-            let pick = self.rng.random_range(0..self.peers.len().max(1));
-            self.peers
-                .get(pick)
-                .and_then(|p| self.table.get(p))
+            // The configured peers saw every joiner's request: ask one first.
+            let peer = (self.join_followups + 1 == JOIN_FOLLOWUPS)
+                .then(|| self.random_peer())
+                .flatten();
+            peer.or_else(|| self.find_index(StatusSet::AVAILABLE, None))
                 .into_iter()
                 .collect()
+        } else if self.next_join_all {
+            self.next_join_all = false;
+            self.peers
+                .iter()
+                .filter_map(|p| self.table.get(p))
+                .collect()
+        } else {
+            self.random_peer().into_iter().collect()
         };
         for target in targets {
             let message = Message::Sync {
@@ -636,9 +647,16 @@ impl<R: Rng> Swim<R> {
             };
             self.send(target, message, false);
         }
-        if !self.joined {
-            self.next_join = now + self.config.ping_interval;
+        // Retry if the answer is lost; an answer reschedules.
+        self.next_join = now + self.config.ping_interval * 2;
+    }
+
+    fn random_peer(&mut self) -> Option<usize> {
+        if self.peers.is_empty() {
+            return None;
         }
+        let pick = self.rng.random_range(0..self.peers.len());
+        self.table.get(&self.peers[pick])
     }
 
     /// A window of records, rotating through the table, for push-pull anti-entropy.
@@ -664,7 +682,11 @@ impl<R: Rng> Swim<R> {
 
     /// The records answering a sync request: everything (full), or ours where newer than
     /// what was pushed plus a window of our own.
-    fn sync_reply_records(&mut self, full: bool, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
+    fn sync_reply_records(
+        &mut self,
+        full: bool,
+        pushed: &[(MemberName, u64, Status)],
+    ) -> Vec<Update> {
         if full {
             return self
                 .table
@@ -727,7 +749,10 @@ impl<R: Rng> Swim<R> {
             }
         });
         for index in chosen {
-            if gossip.iter().all(|u| *u.name != *self.table.entries[index].current.name) {
+            if gossip
+                .iter()
+                .all(|u| *u.name != *self.table.entries[index].current.name)
+            {
                 gossip.push(self.table.entries[index].update());
             }
         }
@@ -776,7 +801,9 @@ impl<R: Rng> Swim<R> {
         }
         let rest: Vec<usize> = (1..n).filter(|&i| ok(&self.table, i, &chosen)).collect();
         let need = count - chosen.len();
-        chosen.extend(rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied());
+        chosen.extend(
+            rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied(),
+        );
         chosen
     }
 }
