@@ -52,6 +52,7 @@ pub struct Swim<R> {
     next_gossip: Duration,
     next_push_pull: Duration,
     next_join: Duration,
+    next_catch_up: Duration,
     seq: u32,
     sync_cursor: usize,
 }
@@ -78,6 +79,7 @@ impl<R: Rng> Swim<R> {
             next_gossip: now + config.sync_interval,
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
             next_join: now,
+            next_catch_up: now,
             config,
             rng,
             validity,
@@ -125,16 +127,20 @@ impl<R: Rng> Swim<R> {
         }
         self.heard_from(sender, &source);
         let replied = match message {
-            Message::Ping { seq } => {
+            Message::Ping { seq, known } => {
+                self.catch_up(now, sender, known);
                 let alive = self.source();
-                self.send(sender, Message::Ack { seq, alive }, correct_sender);
+                let known = self.known();
+                let ack = Message::Ack { seq, alive, known };
+                self.send(sender, ack, correct_sender);
                 true
             }
             Message::PingReq { seq, target } => {
                 self.relay(now, sender, seq, target, correct_sender);
                 false
             }
-            Message::Ack { alive, .. } => {
+            Message::Ack { alive, known, .. } => {
+                self.catch_up(now, sender, known);
                 if !self.is_local(&alive.name) {
                     let index = self.member_index(&alive.name, now);
                     self.heard_from(index, &alive);
@@ -371,6 +377,27 @@ impl<R: Rng> Swim<R> {
 
     // ----- internals -----
 
+    /// The member count carried in pings and acks, as a digest of our member list.
+    fn known(&self) -> u32 {
+        u32::try_from(self.table.known()).unwrap_or(u32::MAX)
+    }
+
+    /// `sender` knows more members than we do: some record never reached us (gossip is
+    /// probabilistic), so ask it for its whole list, at most once per catch-up period.
+    fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
+        if their_known <= self.known() || now < self.next_catch_up || !self.joined {
+            return;
+        }
+        self.next_catch_up = now + self.config.push_pull_interval / 2;
+        let records = vec![self.table.entries[LOCAL].update()];
+        let message = Message::Sync {
+            reply: false,
+            full: true,
+            records,
+        };
+        self.send(sender, message, false);
+    }
+
     fn is_local(&self, name: &str) -> bool {
         name == &**self.local_name()
     }
@@ -391,6 +418,7 @@ impl<R: Rng> Swim<R> {
     }
 
     fn change_local(&mut self, now: Duration, metadata: Option<Metadata>) {
+        let was_placeholder = self.table.entries[LOCAL].is_placeholder();
         let clock = self.next_clock;
         self.next_clock += 1;
         let entry = &mut self.table.entries[LOCAL];
@@ -403,6 +431,7 @@ impl<R: Rng> Swim<R> {
         if let Some(metadata) = metadata {
             entry.current.metadata = Some(metadata);
         }
+        self.table.note_update(LOCAL, was_placeholder);
         self.changed(LOCAL);
     }
 
@@ -486,6 +515,7 @@ impl<R: Rng> Swim<R> {
                     let message = Message::Ack {
                         seq: relay.seq,
                         alive: alive.clone(),
+                        known: self.known(),
                     };
                     self.send(relay.requester, message, false);
                 }
@@ -505,12 +535,17 @@ impl<R: Rng> Swim<R> {
     ) {
         if self.is_local(&target) {
             let alive = self.source();
-            self.send(requester, Message::Ack { seq, alive }, correct);
+            let known = self.known();
+            self.send(requester, Message::Ack { seq, alive, known }, correct);
             return;
         }
         let target = self.member_index(&target, now);
         let ping_seq = self.next_seq();
-        self.send(target, Message::Ping { seq: ping_seq }, false);
+        let ping = Message::Ping {
+            seq: ping_seq,
+            known: self.known(),
+        };
+        self.send(target, ping, false);
         self.relays.push_back(Relay {
             requester,
             seq,
@@ -535,7 +570,8 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let seq = self.next_seq();
-        self.send(target, Message::Ping { seq }, false);
+        let known = self.known();
+        self.send(target, Message::Ping { seq, known }, false);
         let first_round = now + self.config.ping_timeout;
         self.probes.push(Probe {
             target,
@@ -580,7 +616,11 @@ impl<R: Rng> Swim<R> {
     /// member suspect. An OFFLINE member cannot be made more offline: it only gets the ping.
     fn indirect_round(&mut self, probe: &Probe) {
         let status = self.table.entries[probe.target].current.status;
-        self.send(probe.target, Message::Ping { seq: probe.seq }, false);
+        let ping = Message::Ping {
+            seq: probe.seq,
+            known: self.known(),
+        };
+        self.send(probe.target, ping, false);
         if status == Status::Offline {
             return;
         }
@@ -670,7 +710,7 @@ impl<R: Rng> Swim<R> {
             if entry.is_placeholder() {
                 continue;
             }
-            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            let len = crate::wire::update_len(&entry.update());
             if len > budget && !records.is_empty() {
                 break;
             }
@@ -719,10 +759,7 @@ impl<R: Rng> Swim<R> {
         let mut budget = self.config.piggyback_budget;
         let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(approx_len(
-                &entry.current.name,
-                entry.current.metadata.as_ref(),
-            ));
+            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
             gossip.push(entry.update());
         };
         let dest = &self.table.entries[to];
@@ -738,7 +775,7 @@ impl<R: Rng> Swim<R> {
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
             let entry = &table.entries[index];
-            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            let len = crate::wire::update_len(&entry.update());
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -806,10 +843,4 @@ impl<R: Rng> Swim<R> {
         );
         chosen
     }
-}
-
-/// An estimate of a record's encoded size, for piggyback budgets.
-fn approx_len(name: &str, metadata: Option<&Metadata>) -> usize {
-    let meta: usize = metadata.map_or(0, |m| m.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
-    name.len() + 16 + meta
 }

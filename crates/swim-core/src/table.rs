@@ -84,6 +84,8 @@ pub(crate) enum Applied {
 pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
     index: HashMap<MemberName, usize>,
+    /// How many entries are not placeholders.
+    known: usize,
 }
 
 impl Table {
@@ -112,9 +114,28 @@ impl Table {
         self.entries.len()
     }
 
+    /// How many members we know a record of (placeholders excluded).
+    pub(crate) fn known(&self) -> usize {
+        self.known
+    }
+
+    /// Accounts for entry `i` having left the placeholder state, if it did.
+    pub(crate) fn note_update(&mut self, i: usize, was_placeholder: bool) {
+        if was_placeholder && !self.entries[i].is_placeholder() {
+            self.known += 1;
+        }
+    }
+
     /// Applies a disseminated record about the non-local member at `i`, following the seed's
     /// status transitions. The caller handles timers, events and re-gossip.
     pub(crate) fn apply(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
+        let was_placeholder = self.entries[i].is_placeholder();
+        let applied = self.apply_record(i, update, now);
+        self.note_update(i, was_placeholder);
+        applied
+    }
+
+    fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
         let entry = &mut self.entries[i];
         let cur = &entry.current;
         let order = compare(

@@ -258,6 +258,15 @@ impl Simulation {
         }
     }
 
+    /// Records waiting to be piggybacked, summed over the running members (0 when quiet).
+    pub fn pending_gossip(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.swim.as_ref())
+            .map(|s| s.pending_gossip())
+            .sum()
+    }
+
     /// A random number from the simulation's own generator (for scenario choices).
     pub fn random_index(&mut self, below: usize) -> usize {
         self.net_rng.random_range(0..below)

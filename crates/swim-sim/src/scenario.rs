@@ -136,9 +136,13 @@ pub fn run_standard(config: &RunConfig) -> Report {
             .copied()
     };
 
-    // Quiet period: let the change's gossip die out, then measure traffic.
-    let settle = (sim.now() + Duration::from_secs(5)).min(end);
-    sim.run_until(settle, &mut tracker);
+    // Quiet period: wait until no member has gossip left to send (at most 60 s), then
+    // measure traffic.
+    let settle = (sim.now() + Duration::from_secs(60)).min(end);
+    while sim.now() < settle && sim.pending_gossip() > 0 {
+        let next = sim.now() + Duration::from_millis(100);
+        sim.run_until(next, &mut tracker);
+    }
     let before = total_traffic(&sim);
     let quiet_start = sim.now();
     sim.run_until((quiet_start + config.quiet).min(end), &mut tracker);
