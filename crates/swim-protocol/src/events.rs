@@ -161,3 +161,113 @@ impl std::fmt::Debug for Events {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::runtime::publish::{Publisher, Subscription};
+
+    fn member(name: &str, clock: u64, status: Status) -> MemberSnapshot {
+        MemberSnapshot {
+            name: name.into(),
+            local: name == "a:1",
+            clock,
+            status,
+            status_time: Duration::from_millis(clock),
+            metadata: None,
+        }
+    }
+
+    /// Tracks the cluster state the way the driver does and publishes one change.
+    struct World {
+        publisher: Publisher,
+        members: Vec<MemberSnapshot>,
+    }
+
+    impl World {
+        fn new() -> (World, Subscription) {
+            let members = vec![
+                member("a:1", 1, Status::Online),
+                member("b:1", 1, Status::Online),
+            ];
+            let (publisher, subscription) = Publisher::new(members.clone());
+            (World { publisher, members }, subscription)
+        }
+
+        fn change(&mut self, index: usize, status: Status) -> MemberChange {
+            let previous = self.members[index].clone();
+            let next = member(&previous.name, previous.clock + 1, status);
+            self.members[index] = next.clone();
+            let change = MemberChange {
+                member: next,
+                previous,
+            };
+            self.publisher
+                .publish(vec![change.clone()], self.members.clone());
+            change
+        }
+    }
+
+    fn subscribe(subscription: &Subscription) -> Events {
+        Events::new(subscription.events.upgrade(), subscription.view.clone())
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_keeps_up_gets_every_change_then_the_end() {
+        let (mut world, subscription) = World::new();
+        world.change(1, Status::Suspect);
+        let mut events = subscribe(&subscription);
+        let mut expected = Vec::new();
+        for i in 0..3000 {
+            let status = [Status::Online, Status::Suspect][i % 2];
+            expected.push(world.change(i % 2, status));
+            assert_eq!(events.recv().await.as_ref(), expected.last());
+        }
+        expected.push(world.change(0, Status::Offline));
+        drop(world);
+        assert_eq!(events.recv().await.as_ref(), expected.last());
+        assert_eq!(events.recv().await, None);
+        assert_eq!(events.resyncs(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_starts_from_the_present() {
+        let (mut world, subscription) = World::new();
+        world.change(1, Status::Suspect);
+        let mut events = subscribe(&subscription);
+        assert_eq!(events.try_recv(), None);
+        let change = world.change(1, Status::Offline);
+        assert_eq!(events.try_recv(), Some(change));
+        assert_eq!(events.try_recv(), None);
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_resynchronised_from_the_snapshot() {
+        let (mut world, subscription) = World::new();
+        let mut events = subscribe(&subscription);
+        let before = world.members.clone();
+        for i in 0..Events::BUFFER + 10 {
+            world.change(1, [Status::Suspect, Status::Online][i % 2]);
+        }
+        world.change(1, Status::Offline);
+        // One change, for the only member that differs, from what this stream last saw.
+        let resync = events.recv().await.unwrap();
+        assert_eq!(resync.previous, before[1]);
+        assert_eq!(resync.member, world.members[1]);
+        assert_eq!(events.resyncs(), 1);
+        // Then nothing older, and the live stream resumes.
+        assert_eq!(events.try_recv(), None);
+        let live = world.change(0, Status::Suspect);
+        assert_eq!(events.recv().await, Some(live));
+    }
+
+    #[tokio::test]
+    async fn subscribing_to_a_stopped_member_ends_at_once() {
+        let (world, subscription) = World::new();
+        drop(world);
+        let mut events = subscribe(&subscription);
+        assert_eq!(events.recv().await, None);
+    }
+}

@@ -174,3 +174,125 @@ pub(crate) async fn send_frame(
         .await
         .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::WireKind;
+
+    struct Harness {
+        addr: SocketAddr,
+        stats: Arc<Stats>,
+        inbound: mpsc::Receiver<Packet>,
+        shutdown: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    async fn listen(limits: TcpLimits) -> Harness {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let codec = Arc::new(Codec::new(WireKind::Native, b"secret").unwrap());
+        let stats = Arc::new(Stats::default());
+        let (tx, inbound) = mpsc::channel(8);
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(run_listener(listener, codec, stats.clone(), tx, rx, limits));
+        Harness {
+            addr,
+            stats,
+            inbound,
+            shutdown,
+            task,
+        }
+    }
+
+    fn limits() -> TcpLimits {
+        TcpLimits {
+            max_frame: 1000,
+            io_timeout: Duration::from_millis(300),
+            max_connections: 2,
+        }
+    }
+
+    /// Reads until the peer closes; `true` if it closed within `within`.
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut sink = Vec::new();
+        matches!(
+            tokio::time::timeout(within, stream.read_to_end(&mut sink)).await,
+            Ok(Ok(_)) | Ok(Err(_))
+        )
+    }
+
+    async fn wait_for(counter: &std::sync::atomic::AtomicU64, value: u64) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while counter.load(Ordering::Relaxed) < value {
+            assert!(Instant::now() < deadline, "counter stayed below {value}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn badly_signed_frames_are_counted_and_dropped() {
+        let mut h = listen(limits()).await;
+        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
+            .await
+            .unwrap();
+        wait_for(&h.stats.dropped_bad_signature, 1).await;
+        assert_eq!(h.stats.tcp_packets_received.load(Ordering::Relaxed), 1);
+        assert!(h.inbound.try_recv().is_err());
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_frames_are_cut_off_before_they_are_read() {
+        let h = listen(limits()).await;
+        let mut stream = TcpStream::connect(h.addr).await.unwrap();
+        stream.write_all(&5000u32.to_be_bytes()).await.unwrap();
+        assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+        wait_for(&h.stats.tcp_connections_aborted, 1).await;
+        assert_eq!(h.stats.dropped_malformed.load(Ordering::Relaxed), 1);
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn slow_clients_are_cut_off_and_extra_ones_refused() {
+        let h = listen(limits()).await;
+        let mut slow1 = TcpStream::connect(h.addr).await.unwrap();
+        let mut slow2 = TcpStream::connect(h.addr).await.unwrap();
+        slow1.write_all(&[0, 0]).await.unwrap();
+        // Connections are accepted in order: the slow ones hold both slots.
+        let mut extra = TcpStream::connect(h.addr).await.unwrap();
+        assert!(closed_within(&mut extra, Duration::from_millis(200)).await);
+        assert_eq!(h.stats.tcp_connections_refused.load(Ordering::Relaxed), 1);
+        // The slow ones are closed by the read timeout.
+        assert!(closed_within(&mut slow1, Duration::from_secs(2)).await);
+        assert!(closed_within(&mut slow2, Duration::from_secs(2)).await);
+        wait_for(&h.stats.tcp_connections_aborted, 2).await;
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_open_connections() {
+        let h = listen(limits()).await;
+        let mut idle = TcpStream::connect(h.addr).await.unwrap();
+        // Once a later connection is handled, the idle one has been accepted.
+        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
+            .await
+            .unwrap();
+        wait_for(&h.stats.dropped_bad_signature, 1).await;
+        h.shutdown.send_replace(true);
+        tokio::time::timeout(Duration::from_millis(200), h.task)
+            .await
+            .expect("listener stops without waiting for clients")
+            .unwrap();
+        assert!(closed_within(&mut idle, Duration::from_millis(200)).await);
+    }
+}
