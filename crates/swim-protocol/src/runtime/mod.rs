@@ -50,7 +50,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let addr = udp.local_addr()?;
     let name = with_bound_port(resolved.local_name, resolved.bind, addr);
     let epoch = Instant::now();
-    let swim = Swim::new(
+    let mut swim = Swim::new(
         resolved.protocol,
         name.clone(),
         resolved.local_metadata.clone(),
@@ -59,6 +59,9 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         Duration::ZERO,
     )
     .map_err(ConfigError::from)?;
+    // Changes made while creating the member (the local one going ONLINE) are part of the
+    // first snapshot; no subscriber can exist yet to receive them.
+    while swim.poll_event().is_some() {}
     let (publisher, subscription) = Publisher::new(swim.members());
     let stats = Arc::new(Stats::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
