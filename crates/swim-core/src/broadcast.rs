@@ -33,6 +33,20 @@ impl BroadcastQueue {
         }
     }
 
+    /// Counts one transmission of member `index`'s record if it is queued; returns whether
+    /// it was (used to send the local member's own record first).
+    pub(crate) fn take_one(&mut self, index: usize, limit: u32) -> bool {
+        let Some(&(sent, id)) = self.entries.get(&index) else {
+            return false;
+        };
+        self.remove(index);
+        if sent + 1 < limit {
+            self.order.insert((sent + 1, Reverse(id), index));
+            self.entries.insert(index, (sent + 1, id));
+        }
+        true
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

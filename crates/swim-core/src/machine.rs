@@ -16,6 +16,10 @@ use crate::{
 /// The local member's index in the table.
 const LOCAL: usize = 0;
 
+/// How many full syncs with random members follow the first one, while they teach us new
+/// members: when many members join at once, the first answers are partial.
+const JOIN_FOLLOWUPS: u8 = 6;
+
 /// One member's SWIM state machine. `R` is the injected random number generator.
 ///
 /// Inputs: [`Swim::handle_packet`], [`Swim::handle_timeout`], [`Swim::set_local_metadata`],
@@ -30,6 +34,10 @@ pub struct Swim<R> {
     next_clock: u64,
     peers: Vec<MemberName>,
     joined: bool,
+    /// Further full syncs to make after joining, while they keep teaching us new members.
+    join_followups: u8,
+    /// The next join request goes to every configured peer (at start, and after add_peer).
+    next_join_all: bool,
     ring: ProbeRing,
     probes: Vec<Probe>,
     relays: VecDeque<Relay>,
@@ -74,6 +82,8 @@ impl<R: Rng> Swim<R> {
             next_clock: 1,
             peers: Vec::new(),
             joined: false,
+            join_followups: JOIN_FOLLOWUPS,
+            next_join_all: true,
             ring: ProbeRing::default(),
             probes: Vec::new(),
             relays: VecDeque::new(),
@@ -108,7 +118,7 @@ impl<R: Rng> Swim<R> {
         let mut correct_sender = entry.validity.is_some_and(|v| v != source.validity);
         entry.validity = Some(source.validity);
         for update in gossip {
-            correct_sender |= self.apply_update(now, update);
+            correct_sender |= self.apply_update(now, update, true);
         }
         self.heard_from(sender, &source);
         let replied = match message {
@@ -130,7 +140,7 @@ impl<R: Rng> Swim<R> {
             }
             Message::Gossip(update) => {
                 let (name, clock) = (update.name.clone(), update.clock);
-                correct_sender |= self.apply_update(now, update);
+                correct_sender |= self.apply_update(now, update, true);
                 self.send(sender, Message::GossipAck { name, clock }, correct_sender);
                 true
             }
@@ -144,11 +154,17 @@ impl<R: Rng> Swim<R> {
                     .iter()
                     .map(|r| (r.name.clone(), r.clock, r.status))
                     .collect();
+                // A full reply is state transfer, not news: re-gossiping a whole member list
+                // to every joiner would flood the cluster when many join at once.
+                let rebroadcast = !(reply && full);
+                let changes = self.events.len();
                 for record in records {
-                    correct_sender |= self.apply_update(now, record);
+                    correct_sender |= self.apply_update(now, record, rebroadcast);
                 }
                 if reply {
-                    self.joined = true;
+                    if full {
+                        self.joined_with(now, self.events.len() > changes);
+                    }
                     false
                 } else {
                     let records = self.sync_reply_records(full, &pushed);
@@ -208,7 +224,7 @@ impl<R: Rng> Swim<R> {
             let jitter = 0.5 + self.rng.random::<f64>();
             self.next_push_pull = now + self.config.push_pull_interval.mul_f64(jitter);
         }
-        if !self.joined && now >= self.next_join {
+        if self.wants_join() && now >= self.next_join {
             self.send_join(now);
         }
     }
@@ -224,7 +240,7 @@ impl<R: Rng> Swim<R> {
         if !self.broadcasts.is_empty() {
             next = next.min(self.next_gossip);
         }
-        if !self.joined && !self.peers.is_empty() {
+        if self.wants_join() {
             next = next.min(self.next_join);
         }
         for probe in &self.probes {
@@ -264,7 +280,10 @@ impl<R: Rng> Swim<R> {
         }
         self.member_index(&name, now);
         self.peers.push(name);
-        self.next_join = now;
+        if !self.joined {
+            self.next_join = now;
+            self.next_join_all = true;
+        }
     }
 
     /// The local member's name.
@@ -386,7 +405,15 @@ impl<R: Rng> Swim<R> {
 
     /// Records a visible change of member `index`: gossip it and report it.
     fn changed(&mut self, index: usize) {
-        self.broadcasts.push(index);
+        self.report(index, true);
+    }
+
+    /// Reports the latest change of member `index`, and queues its record for gossip if
+    /// `rebroadcast`.
+    fn report(&mut self, index: usize, rebroadcast: bool) {
+        if rebroadcast {
+            self.broadcasts.push(index);
+        }
         let entry = &self.table.entries[index];
         self.events.push_back(Event::MemberChanged(MemberChange {
             member: entry.current.clone(),
@@ -396,7 +423,7 @@ impl<R: Rng> Swim<R> {
 
     /// Applies one disseminated record. Returns true when the sender holds older news about
     /// the local member than ours, so it should be sent our record.
-    fn apply_update(&mut self, now: Duration, update: Update) -> bool {
+    fn apply_update(&mut self, now: Duration, update: Update, rebroadcast: bool) -> bool {
         self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
         if self.is_local(&update.name) {
             return self.news_about_local(now, &update);
@@ -404,10 +431,11 @@ impl<R: Rng> Swim<R> {
         let index = self.member_index(&update.name, now);
         match self.table.apply(index, &update, now) {
             Applied::Stale => {}
-            Applied::ClockOnly => self.broadcasts.push(index),
+            Applied::ClockOnly if rebroadcast => self.broadcasts.push(index),
+            Applied::ClockOnly => {}
             Applied::Changed => {
                 self.update_suspicion(index, now);
-                self.changed(index);
+                self.report(index, rebroadcast);
             }
         }
         false
@@ -532,6 +560,11 @@ impl<R: Rng> Swim<R> {
                     )
                 };
                 let target = self.table.entries[probe.target].current.name.clone();
+                if status != Status::Offline {
+                    // A second direct ping beside the indirect ones: a lost packet alone should
+                    // not make a member suspect.
+                    self.send(probe.target, Message::Ping { seq: probe.seq }, false);
+                }
                 for helper in helpers {
                     let message = Message::PingReq {
                         seq: probe.seq,
@@ -546,6 +579,9 @@ impl<R: Rng> Swim<R> {
                 if self.table.set_status(probe.target, Status::Suspect, now) {
                     self.update_suspicion(probe.target, now);
                     self.changed(probe.target);
+                    // Tell the suspect at once (the packet carries its record), so that a live
+                    // member refutes before the suspicion spreads far.
+                    self.send(probe.target, Message::GossipOnly, false);
                 }
             } else {
                 i += 1;
@@ -553,9 +589,36 @@ impl<R: Rng> Swim<R> {
         }
     }
 
+    /// Whether a full sync is due: not joined yet (and someone to ask), or a follow-up.
+    fn wants_join(&self) -> bool {
+        if self.joined {
+            self.join_followups > 0 && self.next_join != Duration::MAX
+        } else {
+            !self.peers.is_empty()
+        }
+    }
+
+    /// A full sync answered: plan a follow-up with a random member if it taught us anything.
+    fn joined_with(&mut self, now: Duration, learned: bool) {
+        let first = !self.joined;
+        self.joined = true;
+        if (first || learned) && self.join_followups > 0 {
+            self.next_join = now + self.config.ping_interval;
+        } else {
+            self.next_join = Duration::MAX;
+        }
+    }
+
+    /// Asks for the whole member list: at first from every configured peer, later from one
+    /// (a random peer until joined, a random available member for follow-ups).
     fn send_join(&mut self, now: Duration) {
         let own = self.table.entries[LOCAL].update();
-        let targets: Vec<usize> = if self.next_join == now && self.seq == 0 {
+        let targets: Vec<usize> = if self.joined {
+            self.join_followups -= 1;
+            self.next_join = Duration::MAX;
+            self.find_index(StatusSet::AVAILABLE, None).into_iter().collect()
+        } else if self.next_join_all {
+            self.next_join_all = false;
             self.peers.iter().filter_map(|p| self.table.get(p)).collect()
         } else {
             let pick = self.rng.random_range(0..self.peers.len().max(1));
@@ -573,7 +636,9 @@ impl<R: Rng> Swim<R> {
             };
             self.send(target, message, false);
         }
-        self.next_join = now + self.config.ping_interval;
+        if !self.joined {
+            self.next_join = now + self.config.ping_interval;
+        }
     }
 
     /// A window of records, rotating through the table, for push-pull anti-entropy.
@@ -639,13 +704,14 @@ impl<R: Rng> Swim<R> {
             gossip.push(entry.update());
         };
         let dest = &self.table.entries[to];
-        if dest.current.status != Status::Online && !dest.is_placeholder() {
+        if dest.current.status != Status::Online {
             first(to, &mut gossip, &mut budget);
         }
-        if with_local {
+        let limit = self.retransmit_limit();
+        // Our own record goes first while it is news: it is usually a refutation.
+        if self.broadcasts.take_one(LOCAL, limit) || with_local {
             first(LOCAL, &mut gossip, &mut budget);
         }
-        let limit = self.retransmit_limit();
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {

@@ -199,30 +199,3 @@ impl std::fmt::Debug for Cluster {
             .finish_non_exhaustive()
     }
 }
-
-/// TEMPORARY stand-in for `Config::resolve`, which the configuration work provides as an
-/// inherent method (it then takes precedence, and this block is deleted at merge).
-/// Handles only `ip:port` names.
-trait ResolveStandIn {
-    async fn resolve(&self) -> Result<ResolvedConfig, StartError>;
-}
-
-impl ResolveStandIn for Config {
-    async fn resolve(&self) -> Result<ResolvedConfig, StartError> {
-        let invalid = |what: String| StartError::Config(crate::ConfigError::Invalid(what));
-        let bind: SocketAddr = self
-            .local_name
-            .parse()
-            .map_err(|_| invalid(format!("not an ip:port name: {}", self.local_name)))?;
-        Ok(ResolvedConfig {
-            local_name: self.local_name.as_str().into(),
-            bind,
-            peers: self.peers.iter().map(|p| p.as_str().into()).collect(),
-            local_metadata: self.local_metadata.clone(),
-            secret: self.secret.clone().unwrap_or_default(),
-            protocol: self.protocol.clone(),
-            mtu_size: self.mtu_size,
-            wire: self.wire,
-        })
-    }
-}

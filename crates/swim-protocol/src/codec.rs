@@ -3,24 +3,43 @@
 
 use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::Packet;
+use swim_wire_python::{PyWireError, PythonWire};
 
 use crate::sign::{FrameError, Signer};
 use crate::{ConfigError, WireKind};
 
 /// Signs payloads into frames and checks frames back into payloads.
 pub(crate) trait Framing: Send + Sync + 'static {
-    /// Wraps a payload in a signed frame.
-    fn seal(&self, payload: &[u8]) -> Vec<u8>;
+    /// Wraps a payload in a signed frame; `None` if the framing cannot carry it.
+    fn seal(&self, payload: &[u8]) -> Option<Vec<u8>>;
     /// Checks a frame; returns the payload inside.
     fn open<'a>(&self, frame: &'a [u8]) -> Result<&'a [u8], FrameError>;
 }
 
 impl Framing for Signer {
-    fn seal(&self, payload: &[u8]) -> Vec<u8> {
-        Signer::seal(self, payload)
+    fn seal(&self, payload: &[u8]) -> Option<Vec<u8>> {
+        Some(Signer::seal(self, payload))
     }
     fn open<'a>(&self, frame: &'a [u8]) -> Result<&'a [u8], FrameError> {
         Signer::open(self, frame)
+    }
+}
+
+/// The Python package's framing: XORed length prefix, salt, HMAC over its version string,
+/// salt and payload (see `swim_wire_python::pack`).
+struct PythonFraming {
+    secret: Vec<u8>,
+}
+
+impl Framing for PythonFraming {
+    fn seal(&self, payload: &[u8]) -> Option<Vec<u8>> {
+        swim_wire_python::pack(&self.secret, payload, &mut rand::rng()).ok()
+    }
+    fn open<'a>(&self, frame: &'a [u8]) -> Result<&'a [u8], FrameError> {
+        swim_wire_python::unpack(&self.secret, frame).map_err(|e| match e {
+            PyWireError::BadSignature => FrameError::BadSignature,
+            _ => FrameError::Malformed,
+        })
     }
 }
 
@@ -29,8 +48,7 @@ impl Framing for Signer {
 pub(crate) enum TcpFraming {
     /// A 4-byte big-endian length, then the frame (native).
     LengthPrefixed,
-    /// The frame, then the sender closes the connection (the Python seed).
-    #[allow(dead_code)] // used once the Python pair plugs in
+    /// The frame, then the sender closes the connection (the Python package).
     UntilClose,
 }
 
@@ -59,11 +77,13 @@ impl Codec {
                 framing: Box::new(Signer::new(secret)),
                 tcp: TcpFraming::LengthPrefixed,
             }),
-            // The Python pair (PythonWire + its pickle-style pack/unpack framing, frames
-            // sent UntilClose over TCP) plugs in here.
-            WireKind::Python => Err(ConfigError::Invalid(
-                "the Python wire format is not available in this build".to_owned(),
-            )),
+            WireKind::Python => Ok(Codec {
+                wire: Box::new(PythonWire),
+                framing: Box::new(PythonFraming {
+                    secret: secret.to_vec(),
+                }),
+                tcp: TcpFraming::UntilClose,
+            }),
         }
     }
 
@@ -72,8 +92,9 @@ impl Codec {
         self.tcp
     }
 
-    /// Encodes and signs a packet into one or more frames.
-    pub fn encode(&self, packet: &Packet) -> Vec<Vec<u8>> {
+    /// Encodes and signs a packet into one or more frames (`None` for a payload the
+    /// framing cannot carry).
+    pub fn encode(&self, packet: &Packet) -> Vec<Option<Vec<u8>>> {
         self.wire
             .encode(packet)
             .iter()

@@ -191,7 +191,10 @@ impl Driver {
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
             for frame in self.codec.encode(&transmit.packet) {
-                self.send(&transmit.to, frame);
+                match frame {
+                    Some(frame) => self.send(&transmit.to, frame),
+                    None => self.send_failed(&transmit.to, "packet too large for the framing"),
+                }
             }
         }
         let mut changes = Vec::new();

@@ -35,7 +35,8 @@ pub(crate) struct TcpLimits {
 impl Default for TcpLimits {
     fn default() -> Self {
         TcpLimits {
-            max_frame: swim_core::wire::MAX_PAYLOAD + crate::sign::HEADER_LEN,
+            // Room for the header of either framing (the Python one has a variable salt).
+            max_frame: swim_core::wire::MAX_PAYLOAD + 512,
             io_timeout: Duration::from_secs(5),
             max_connections: 64,
         }
