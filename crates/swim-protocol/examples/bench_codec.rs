@@ -22,7 +22,10 @@ fn ping(updates: usize) -> Packet {
             name: "10.0.0.1:7777".into(),
             validity: Validity([7; 8]),
         },
-        message: Message::Ping { seq: 123_456 },
+        message: Message::Ping {
+            seq: 123_456,
+            known: 40,
+        },
         gossip: (0..updates)
             .map(|i| Update {
                 name: format!("10.0.{}.{}:7777", i / 250, i % 250).into(),
