@@ -6,20 +6,15 @@ use swim_protocol::{Cluster, Config, Metadata};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = Config::new("127.0.0.1:2001");
-    config.local_metadata = Metadata::empty().with("name", "one");
-    config.peers = vec!["127.0.0.1:2002".into()];
-    config.secret = Some(b"my secret".to_vec());
+    let config = Config::new("127.0.0.1:2001")
+        .with_metadata(Metadata::empty().with("name", "one"))
+        .with_peers(["127.0.0.1:2002"])
+        .with_secret("my secret");
 
     let cluster = Cluster::start(config).await?;
     cluster.on_change(|change| {
-        let member = change.member;
-        println!(
-            "{} {} {:?}",
-            member.name,
-            member.status,
-            member.metadata_or_empty()
-        );
+        let member = change.member; // and change.previous: the snapshot before
+        println!("updated: {} {} {:?}", member.name, member.status, member.metadata);
     });
     tokio::signal::ctrl_c().await?; // run your application
     cluster.shutdown().await;
