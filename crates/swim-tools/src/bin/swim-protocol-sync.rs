@@ -31,13 +31,23 @@ struct Cli {
 #[command(next_help_heading = "swim options")]
 struct SwimArgs {
     /// The secret string used to verify messages.
-    #[arg(long, env = "SWIM_SECRET", value_name = "STRING", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SWIM_SECRET",
+        value_name = "STRING",
+        hide_env_values = true
+    )]
     secret: Option<String>,
     /// External name or address for this node.
     #[arg(long, env = "SWIM_NAME", value_name = "localname")]
     name: String,
     /// At least one name or address of a known peer.
-    #[arg(long = "peer", env = "SWIM_PEERS", value_name = "peername", value_delimiter = ',')]
+    #[arg(
+        long = "peer",
+        env = "SWIM_PEERS",
+        value_name = "peername",
+        value_delimiter = ','
+    )]
     peers: Vec<String>,
     /// The bind IP address.
     #[arg(long, value_name = "INTERFACE")]
@@ -95,7 +105,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("swim-protocol-sync: cannot start the runtime: {err}");

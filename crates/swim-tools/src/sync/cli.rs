@@ -43,7 +43,7 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(seconds > 0.0) {
+    if seconds.is_nan() || seconds <= 0.0 {
         return Err(format!("{text:?}: expected more than zero seconds"));
     }
     Duration::try_from_secs_f64(seconds).map_err(|err| format!("{text:?}: {err}"))

@@ -35,7 +35,11 @@ pub enum SyncError {
 
 /// Reads the local metadata before the member starts, from `base/name` (empty if that
 /// directory does not exist yet), so that the member starts with it.
-pub fn initial_metadata(base: &Path, name: &str, limits: LocalLimits) -> Result<Metadata, LocalError> {
+pub fn initial_metadata(
+    base: &Path,
+    name: &str,
+    limits: LocalLimits,
+) -> Result<Metadata, LocalError> {
     let dir = base.join(name);
     if !dir.is_dir() {
         return Ok(Metadata::empty());
@@ -128,7 +132,9 @@ pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
     drop(watcher);
     tool.hooks.stop().await;
     cluster.shutdown().await;
-    let problems = blocking(&mirror, |mirror| mirror.cleanup()).await.unwrap_or_default();
+    let problems = blocking(&mirror, |mirror| mirror.cleanup())
+        .await
+        .unwrap_or_default();
     for problem in problems {
         tracing::warn!("cleanup: {problem}");
     }
@@ -209,7 +215,9 @@ impl Tool {
 }
 
 fn lock(mirror: &Mutex<Mirror>) -> MutexGuard<'_, Mirror> {
-    mirror.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mirror
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs a file-system job on the mirror off the async threads; `None` if the job panicked.

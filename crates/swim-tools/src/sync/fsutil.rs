@@ -91,10 +91,11 @@ pub fn ensure_symlink(link: &Path, target: &Path) -> io::Result<bool> {
 pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> io::Result<bool> {
     let path = dir.join(name);
     match entry(&path)? {
-        Entry::File(len) if usize::try_from(len).ok() == Some(contents.len()) => {
-            if read_no_follow(&path, contents.len())? == contents {
-                return Ok(false);
-            }
+        Entry::File(len)
+            if usize::try_from(len).ok() == Some(contents.len())
+                && read_no_follow(&path, contents.len())? == contents =>
+        {
+            return Ok(false)
         }
         Entry::Dir => return Err(is_a_directory()),
         _ => {}

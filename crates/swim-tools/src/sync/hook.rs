@@ -57,7 +57,9 @@ struct Queue {
 
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, VecDeque<HookCall>> {
-        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -80,7 +82,10 @@ impl HookRunner {
     /// Queues a run; replaces the call already waiting for the same member, if any.
     pub fn enqueue(&self, call: HookCall) {
         let mut pending = self.queue.lock();
-        match pending.iter_mut().find(|waiting| waiting.member == call.member) {
+        match pending
+            .iter_mut()
+            .find(|waiting| waiting.member == call.member)
+        {
             Some(waiting) => *waiting = call,
             None => pending.push_back(call),
         }
@@ -97,7 +102,12 @@ impl HookRunner {
     }
 }
 
-async fn work(hook: PathBuf, timeout: Duration, queue: Arc<Queue>, mut stop: watch::Receiver<bool>) {
+async fn work(
+    hook: PathBuf,
+    timeout: Duration,
+    queue: Arc<Queue>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut warned_not_executable = false;
     loop {
         if *stop.borrow() {
@@ -111,7 +121,12 @@ async fn work(hook: PathBuf, timeout: Duration, queue: Arc<Queue>, mut stop: wat
             }
         };
         let outcome = run_hook(&hook, &call, timeout, &mut stop).await;
-        let what = format!("hook {} {} {}", call.member, call.status, call.dir.display());
+        let what = format!(
+            "hook {} {} {}",
+            call.member,
+            call.status,
+            call.dir.display()
+        );
         match outcome {
             HookOutcome::Absent | HookOutcome::Stopped => {}
             HookOutcome::NotExecutable if !warned_not_executable => {

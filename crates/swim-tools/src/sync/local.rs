@@ -168,7 +168,9 @@ mod tests {
         assert_eq!(got.skipped.len(), 7, "{:?}", got.skipped);
         assert!(got.skipped.contains(&("subdir".into(), Skipped::Directory)));
         assert!(got.skipped.contains(&("socket".into(), Skipped::NotAFile)));
-        assert!(got.skipped.contains(&("#one.txt#".into(), Skipped::EditorTemporary)));
+        assert!(got
+            .skipped
+            .contains(&("#one.txt#".into(), Skipped::EditorTemporary)));
     }
 
     #[test]
@@ -181,10 +183,19 @@ mod tests {
             max_files: 10,
         };
         let err = read_local_metadata(dir.path(), limits).unwrap_err();
-        assert!(matches!(err, LocalError::TooLarge { limit: 10, .. }), "{err}");
+        assert!(
+            matches!(err, LocalError::TooLarge { limit: 10, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("big"), "{err}");
         fs::write(dir.path().join("big"), vec![b'x'; 10]).unwrap();
-        assert_eq!(read_local_metadata(dir.path(), limits).unwrap().metadata.len(), 2);
+        assert_eq!(
+            read_local_metadata(dir.path(), limits)
+                .unwrap()
+                .metadata
+                .len(),
+            2
+        );
     }
 
     #[test]

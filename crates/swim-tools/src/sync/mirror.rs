@@ -195,7 +195,10 @@ impl Mirror {
         let dir = self.base.join(name);
         let mut problems = Vec::new();
         if let Err(source) = fsutil::ensure_dir(&dir) {
-            problems.push(MirrorError::Io { path: dir.clone(), source });
+            problems.push(MirrorError::Io {
+                path: dir.clone(),
+                source,
+            });
             return Outcome::Mirrored { dir, problems };
         }
         self.mirrored.insert(name.to_owned());
@@ -211,7 +214,10 @@ impl Mirror {
             match changed {
                 Ok(true) => {
                     if let Err(source) = fsutil::touch_dir(&status_dir) {
-                        problems.push(MirrorError::Io { path: status_dir, source });
+                        problems.push(MirrorError::Io {
+                            path: status_dir,
+                            source,
+                        });
                     }
                 }
                 Ok(false) => {}
@@ -231,7 +237,10 @@ impl Mirror {
                 }
                 keys.insert(key.as_str());
                 if let Err(source) = fsutil::write_atomic(&dir, key, value) {
-                    problems.push(MirrorError::Io { path: dir.join(key), source });
+                    problems.push(MirrorError::Io {
+                        path: dir.join(key),
+                        source,
+                    });
                 }
             }
             match fs::read_dir(&dir) {
@@ -250,11 +259,17 @@ impl Mirror {
                         }
                     }
                 }
-                Err(source) => problems.push(MirrorError::Io { path: dir.clone(), source }),
+                Err(source) => problems.push(MirrorError::Io {
+                    path: dir.clone(),
+                    source,
+                }),
             }
         }
         if let Err(source) = fsutil::touch_dir(&dir) {
-            problems.push(MirrorError::Io { path: dir.clone(), source });
+            problems.push(MirrorError::Io {
+                path: dir.clone(),
+                source,
+            });
         }
         Outcome::Mirrored { dir, problems }
     }
@@ -300,4 +315,3 @@ impl Mirror {
         Ok(removed)
     }
 }
-

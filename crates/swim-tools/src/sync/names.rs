@@ -76,7 +76,14 @@ mod tests {
 
     #[test]
     fn ordinary_names_pass() {
-        for name in ["127.0.0.1:2001", "[::1]:2001", "file-one.txt", "a..b", "x", "é"] {
+        for name in [
+            "127.0.0.1:2001",
+            "[::1]:2001",
+            "file-one.txt",
+            "a..b",
+            "x",
+            "é",
+        ] {
             assert_eq!(check_file_name(name), Ok(()), "{name}");
         }
         assert_eq!(check_file_name(&"x".repeat(255)), Ok(()));

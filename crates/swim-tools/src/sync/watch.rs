@@ -121,10 +121,16 @@ mod tests {
             drop(tx);
         });
         let quiet = Duration::from_millis(100);
-        assert_eq!(debounced(&mut rx, quiet, Duration::from_secs(5)).await, Some(()));
+        assert_eq!(
+            debounced(&mut rx, quiet, Duration::from_secs(5)).await,
+            Some(())
+        );
         // Last trigger at 200 ms, then 100 ms of quiet.
         assert_eq!(start.elapsed(), Duration::from_millis(300));
-        assert_eq!(debounced(&mut rx, quiet, Duration::from_secs(5)).await, None);
+        assert_eq!(
+            debounced(&mut rx, quiet, Duration::from_secs(5)).await,
+            None
+        );
         sender.await.unwrap();
     }
 
@@ -139,7 +145,11 @@ mod tests {
         });
         let got = debounced(&mut rx, Duration::from_millis(100), Duration::from_secs(1)).await;
         assert_eq!(got, Some(()));
-        assert!(start.elapsed() <= Duration::from_millis(1010), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() <= Duration::from_millis(1010),
+            "{:?}",
+            start.elapsed()
+        );
         assert!(start.elapsed() >= Duration::from_secs(1));
         drop(rx);
         sender.await.unwrap();
