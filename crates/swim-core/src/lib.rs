@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod broadcast;
 mod config;
 mod event;
 mod machine;
@@ -16,7 +17,9 @@ mod member;
 mod message;
 mod metadata;
 mod name;
+mod probe;
 mod status;
+mod table;
 pub mod wire;
 
 pub use config::{ConfigError, ProtocolConfig};

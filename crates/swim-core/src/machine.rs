@@ -1,103 +1,344 @@
-//! The state machine: one member's protocol logic. (Skeleton: bodies being written.)
+//! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use rand::Rng;
 
+use crate::broadcast::BroadcastQueue;
+use crate::probe::{Probe, ProbeRing, Relay};
+use crate::table::{compare, Applied, Table};
 use crate::{
-    ConfigError, Event, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, StatusSet,
-    Transmit, Validity,
+    ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
+    ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
 
+/// The local member's index in the table.
+const LOCAL: usize = 0;
+
+/// How many full syncs with random members follow the first one, while they teach us new
+/// members: when many members join at once, the first answers are partial.
+const JOIN_FOLLOWUPS: u8 = 6;
+
 /// One member's SWIM state machine. `R` is the injected random number generator.
+///
+/// Inputs: [`Swim::handle_packet`], [`Swim::handle_timeout`], [`Swim::set_local_metadata`],
+/// [`Swim::add_peer`], each with the current time. Outputs: [`Swim::poll_transmit`],
+/// [`Swim::poll_timeout`], [`Swim::poll_event`].
 pub struct Swim<R> {
+    config: ProtocolConfig,
     rng: R,
+    validity: Validity,
+    table: Table,
+    /// Lamport clock: greater than every clock seen; the local member's changes use it.
+    next_clock: u64,
+    peers: Vec<MemberName>,
+    joined: bool,
+    /// Further full syncs to make after joining, while they keep teaching us new members.
+    join_followups: u8,
+    /// The next join request goes to every configured peer (at start, and after add_peer).
+    next_join_all: bool,
+    ring: ProbeRing,
+    probes: Vec<Probe>,
+    relays: VecDeque<Relay>,
+    suspects: BTreeSet<(Duration, usize)>,
+    broadcasts: BroadcastQueue,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    next_probe: Duration,
+    next_gossip: Duration,
+    next_push_pull: Duration,
+    next_join: Duration,
+    seq: u32,
+    sync_cursor: usize,
 }
 
 impl<R: Rng> Swim<R> {
-    /// Creates the local member `local` with `metadata`, knowing `peers` by name only.
-    /// `now` is the driver's current time; validity bytes are drawn from `rng`.
+    /// Creates the local member `local` with `metadata`, knowing `peers` by name only, and
+    /// queues a join request to each peer. `now` is the driver's current time; the validity
+    /// bytes and every later random choice are drawn from `rng`.
     pub fn new(
         config: ProtocolConfig,
         local: MemberName,
         metadata: Metadata,
         peers: impl IntoIterator<Item = MemberName>,
-        rng: R,
+        mut rng: R,
         now: Duration,
     ) -> Result<Self, ConfigError> {
-        let _ = (config, local, metadata, peers.into_iter().count(), now);
-        Ok(Swim { rng })
+        config.validate()?;
+        let validity = Validity(rng.random());
+        let mut table = Table::default();
+        table.get_or_insert(&local, true, now);
+        let first_probe = now + config.ping_interval.mul_f64(rng.random::<f64>());
+        let mut swim = Swim {
+            next_probe: first_probe,
+            next_gossip: now + config.sync_interval,
+            next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
+            next_join: now,
+            config,
+            rng,
+            validity,
+            table,
+            next_clock: 1,
+            peers: Vec::new(),
+            joined: false,
+            join_followups: JOIN_FOLLOWUPS,
+            next_join_all: true,
+            ring: ProbeRing::default(),
+            probes: Vec::new(),
+            relays: VecDeque::new(),
+            suspects: BTreeSet::new(),
+            broadcasts: BroadcastQueue::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            seq: 0,
+            sync_cursor: 0,
+        };
+        swim.change_local(now, Some(metadata));
+        for peer in peers {
+            swim.add_peer(now, peer);
+        }
+        Ok(swim)
     }
 
-    /// Feeds a packet received from the network.
+    /// Feeds a packet received from the network. Packets that claim to come from the local
+    /// member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
-        let _ = (now, packet, &mut self.rng);
-        todo!()
+        let Packet {
+            source,
+            message,
+            gossip,
+        } = packet;
+        if self.is_local(&source.name) {
+            return;
+        }
+        let sender = self.member_index(&source.name, now);
+        let entry = &mut self.table.entries[sender];
+        // A new process under a known name: tell it what we know of it, so it can refute.
+        let mut correct_sender = entry.validity.is_some_and(|v| v != source.validity);
+        entry.validity = Some(source.validity);
+        for update in gossip {
+            correct_sender |= self.apply_update(now, update, true);
+        }
+        self.heard_from(sender, &source);
+        let replied = match message {
+            Message::Ping { seq } => {
+                let alive = self.source();
+                self.send(sender, Message::Ack { seq, alive }, correct_sender);
+                true
+            }
+            Message::PingReq { seq, target } => {
+                self.relay(now, sender, seq, target, correct_sender);
+                false
+            }
+            Message::Ack { alive, .. } => {
+                if !self.is_local(&alive.name) {
+                    let index = self.member_index(&alive.name, now);
+                    self.heard_from(index, &alive);
+                }
+                false
+            }
+            Message::Gossip(update) => {
+                let (name, clock) = (update.name.clone(), update.clock);
+                correct_sender |= self.apply_update(now, update, true);
+                self.send(sender, Message::GossipAck { name, clock }, correct_sender);
+                true
+            }
+            Message::GossipAck { .. } | Message::GossipOnly => false,
+            Message::Sync {
+                reply,
+                full,
+                records,
+            } => {
+                let pushed: Vec<(MemberName, u64, Status)> = records
+                    .iter()
+                    .map(|r| (r.name.clone(), r.clock, r.status))
+                    .collect();
+                // A full reply is state transfer, not news: re-gossiping a whole member list
+                // to every joiner would flood the cluster when many join at once.
+                let rebroadcast = !(reply && full);
+                let changes = self.events.len();
+                for record in records {
+                    correct_sender |= self.apply_update(now, record, rebroadcast);
+                }
+                if reply {
+                    if full {
+                        self.joined_with(now, self.events.len() > changes);
+                    }
+                    false
+                } else {
+                    let records = self.sync_reply_records(full, &pushed);
+                    let message = Message::Sync {
+                        reply: true,
+                        full,
+                        records,
+                    };
+                    self.send(sender, message, correct_sender);
+                    true
+                }
+            }
+        };
+        if correct_sender && !replied {
+            self.send(sender, Message::GossipOnly, true);
+        }
     }
 
     /// Lets the machine act on every deadline up to `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
-        let _ = now;
-        todo!()
+        self.advance_probes(now);
+        while self.relays.front().is_some_and(|r| r.expires <= now) {
+            self.relays.pop_front();
+        }
+        while let Some(&(deadline, index)) = self.suspects.first() {
+            if deadline > now {
+                break;
+            }
+            self.suspects.pop_first();
+            self.table.entries[index].suspect_deadline = None;
+            if self.table.set_status(index, Status::Offline, now) {
+                self.changed(index);
+            }
+        }
+        if now >= self.next_probe {
+            self.start_probe(now);
+            self.next_probe = (self.next_probe + self.config.ping_interval).max(now);
+        }
+        if now >= self.next_gossip {
+            if !self.broadcasts.is_empty() {
+                if let Some(target) = self.find_index(StatusSet::AVAILABLE, None) {
+                    self.send(target, Message::GossipOnly, false);
+                }
+            }
+            self.next_gossip = now + self.config.sync_interval;
+        }
+        if now >= self.next_push_pull {
+            if let Some(target) = self.find_index(StatusSet::AVAILABLE, None) {
+                let records = self.sync_window();
+                let message = Message::Sync {
+                    reply: false,
+                    full: false,
+                    records,
+                };
+                self.send(target, message, false);
+            }
+            let jitter = 0.5 + self.rng.random::<f64>();
+            self.next_push_pull = now + self.config.push_pull_interval.mul_f64(jitter);
+        }
+        if self.wants_join() && now >= self.next_join {
+            self.send_join(now);
+        }
     }
 
     /// The next packet to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        todo!()
+        self.transmits.pop_front()
     }
 
     /// The earliest time at which [`Swim::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        todo!()
+        let mut next = self.next_probe.min(self.next_push_pull);
+        if !self.broadcasts.is_empty() {
+            next = next.min(self.next_gossip);
+        }
+        if self.wants_join() {
+            next = next.min(self.next_join);
+        }
+        for probe in &self.probes {
+            let at = if probe.indirect_sent {
+                probe.suspect_at
+            } else {
+                probe.indirect_at
+            };
+            next = next.min(at);
+        }
+        if let Some(relay) = self.relays.front() {
+            next = next.min(relay.expires);
+        }
+        if let Some(&(deadline, _)) = self.suspects.first() {
+            next = next.min(deadline);
+        }
+        Some(next)
     }
 
     /// The next membership event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.events.pop_front()
     }
 
     /// Replaces the local member's metadata; the change is disseminated.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        let _ = (now, metadata);
-        todo!()
+        if self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata) {
+            self.change_local(now, Some(metadata));
+        }
     }
 
-    /// Adds a member known by name only (e.g. found by discovery after start).
+    /// Adds a member known by name only (e.g. found by discovery after start) and asks it
+    /// for the member list if the local member has not joined yet.
     pub fn add_peer(&mut self, now: Duration, name: MemberName) {
-        let _ = (now, name);
-        todo!()
+        if self.is_local(&name) || self.peers.contains(&name) {
+            return;
+        }
+        self.member_index(&name, now);
+        self.peers.push(name);
+        if !self.joined {
+            self.next_join = now;
+            self.next_join_all = true;
+        }
     }
 
     /// The local member's name.
     pub fn local_name(&self) -> &MemberName {
-        todo!()
+        &self.table.entries[LOCAL].current.name
     }
 
     /// The local member's validity bytes.
     pub fn validity(&self) -> Validity {
-        todo!()
+        self.validity
     }
 
     /// A snapshot of the local member.
     pub fn local(&self) -> MemberSnapshot {
-        todo!()
+        self.table.entries[LOCAL].current.clone()
     }
 
     /// A snapshot of the member called `name`, if known.
     pub fn member(&self, name: &str) -> Option<MemberSnapshot> {
-        let _ = name;
-        todo!()
+        let index = self.table.get(name)?;
+        Some(self.table.entries[index].current.clone())
+    }
+
+    /// The snapshot of the member called `name` before its latest change, if known.
+    pub fn previous(&self, name: &str) -> Option<MemberSnapshot> {
+        let index = self.table.get(name)?;
+        Some(self.table.entries[index].previous.clone())
     }
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        todo!()
+        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.current.clone()).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Snapshots of the non-local members whose status is in `statuses`, sorted by name.
     pub fn members_with(&self, statuses: StatusSet) -> Vec<MemberSnapshot> {
-        let _ = statuses;
-        todo!()
+        let mut found: Vec<_> = self.table.entries[LOCAL + 1..]
+            .iter()
+            .filter(|e| statuses.contains(e.current.status))
+            .map(|e| e.current.clone())
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found
+    }
+
+    /// The number of members known, the local one included.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Always false: the local member is always known.
+    pub fn is_empty(&self) -> bool {
+        false
     }
 
     /// Up to `count` distinct non-local members with a status in `statuses`, chosen at random,
@@ -108,12 +349,440 @@ impl<R: Rng> Swim<R> {
         statuses: StatusSet,
         exclude: &[MemberName],
     ) -> Vec<MemberName> {
-        let _ = (count, statuses, exclude);
-        todo!()
+        let excluded: Vec<usize> = exclude.iter().filter_map(|n| self.table.get(n)).collect();
+        self.find_indices(count, statuses, &excluded)
+            .into_iter()
+            .map(|i| self.table.entries[i].current.name.clone())
+            .collect()
     }
 
     /// The protocol parameters in use.
     pub fn config(&self) -> &ProtocolConfig {
-        todo!()
+        &self.config
     }
+
+    /// The number of records waiting to be piggybacked (zero when the cluster is quiet).
+    pub fn pending_gossip(&self) -> usize {
+        self.broadcasts.len()
+    }
+
+    // ----- internals -----
+
+    fn is_local(&self, name: &str) -> bool {
+        name == &**self.local_name()
+    }
+
+    fn source(&self) -> Source {
+        Source {
+            name: self.local_name().clone(),
+            validity: self.validity,
+        }
+    }
+
+    fn member_index(&mut self, name: &MemberName, now: Duration) -> usize {
+        let (index, added) = self.table.get_or_insert(name, false, now);
+        if added {
+            self.ring.insert(index, &mut self.rng);
+        }
+        index
+    }
+
+    fn change_local(&mut self, now: Duration, metadata: Option<Metadata>) {
+        let clock = self.next_clock;
+        self.next_clock += 1;
+        let entry = &mut self.table.entries[LOCAL];
+        entry.previous = entry.current.clone();
+        entry.current.clock = clock;
+        if entry.current.status != Status::Online {
+            entry.current.status = Status::Online;
+            entry.current.status_time = now;
+        }
+        if let Some(metadata) = metadata {
+            entry.current.metadata = Some(metadata);
+        }
+        self.changed(LOCAL);
+    }
+
+    /// Records a visible change of member `index`: gossip it and report it.
+    fn changed(&mut self, index: usize) {
+        self.report(index, true);
+    }
+
+    /// Reports the latest change of member `index`, and queues its record for gossip if
+    /// `rebroadcast`.
+    fn report(&mut self, index: usize, rebroadcast: bool) {
+        if rebroadcast {
+            self.broadcasts.push(index);
+        }
+        let entry = &self.table.entries[index];
+        self.events.push_back(Event::MemberChanged(MemberChange {
+            member: entry.current.clone(),
+            previous: entry.previous.clone(),
+        }));
+    }
+
+    /// Applies one disseminated record. Returns true when the sender holds older news about
+    /// the local member than ours, so it should be sent our record.
+    fn apply_update(&mut self, now: Duration, update: Update, rebroadcast: bool) -> bool {
+        self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
+        if self.is_local(&update.name) {
+            return self.news_about_local(now, &update);
+        }
+        let index = self.member_index(&update.name, now);
+        match self.table.apply(index, &update, now) {
+            Applied::Stale => {}
+            Applied::ClockOnly if rebroadcast => self.broadcasts.push(index),
+            Applied::ClockOnly => {}
+            Applied::Changed => {
+                self.update_suspicion(index, now);
+                self.report(index, rebroadcast);
+            }
+        }
+        false
+    }
+
+    /// Someone says something about the local member: refute what is wrong and newer than our
+    /// record; report older news so the sender can be corrected.
+    fn news_about_local(&mut self, now: Duration, update: &Update) -> bool {
+        let own = &self.table.entries[LOCAL].current;
+        let wrong = update.status != Status::Online || update.metadata != own.metadata;
+        if !wrong {
+            return false;
+        }
+        if update.clock >= own.clock {
+            self.change_local(now, None);
+        }
+        true
+    }
+
+    fn update_suspicion(&mut self, index: usize, now: Duration) {
+        let entry = &mut self.table.entries[index];
+        match (entry.current.status, entry.suspect_deadline) {
+            (Status::Suspect, None) => {
+                let deadline = now + self.config.suspect_timeout;
+                entry.suspect_deadline = Some(deadline);
+                self.suspects.insert((deadline, index));
+            }
+            (Status::Suspect, Some(_)) => {}
+            (_, Some(deadline)) => {
+                entry.suspect_deadline = None;
+                self.suspects.remove(&(deadline, index));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Evidence that `index` is alive: completes probes of it and forwards acks to the
+    /// members that asked us to probe it.
+    fn heard_from(&mut self, index: usize, alive: &Source) {
+        self.probes.retain(|p| p.target != index);
+        let mut i = 0;
+        while i < self.relays.len() {
+            if self.relays[i].target == index {
+                if let Some(relay) = self.relays.remove(i) {
+                    let message = Message::Ack {
+                        seq: relay.seq,
+                        alive: alive.clone(),
+                    };
+                    self.send(relay.requester, message, false);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn relay(
+        &mut self,
+        now: Duration,
+        requester: usize,
+        seq: u32,
+        target: MemberName,
+        correct: bool,
+    ) {
+        if self.is_local(&target) {
+            let alive = self.source();
+            self.send(requester, Message::Ack { seq, alive }, correct);
+            return;
+        }
+        let target = self.member_index(&target, now);
+        let ping_seq = self.next_seq();
+        self.send(target, Message::Ping { seq: ping_seq }, false);
+        self.relays.push_back(Relay {
+            requester,
+            seq,
+            target,
+            expires: now + self.config.ping_req_timeout,
+        });
+        if correct {
+            self.send(requester, Message::GossipOnly, true);
+        }
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn start_probe(&mut self, now: Duration) {
+        let Some(target) = self.ring.next(&mut self.rng) else {
+            return;
+        };
+        if self.probes.iter().any(|p| p.target == target) {
+            return;
+        }
+        let seq = self.next_seq();
+        self.send(target, Message::Ping { seq }, false);
+        let indirect_at = now + self.config.ping_timeout;
+        self.probes.push(Probe {
+            target,
+            seq,
+            indirect_at,
+            indirect_sent: false,
+            suspect_at: indirect_at + self.config.ping_req_timeout,
+        });
+    }
+
+    fn advance_probes(&mut self, now: Duration) {
+        let mut i = 0;
+        while i < self.probes.len() {
+            let probe = self.probes[i].clone();
+            let status = self.table.entries[probe.target].current.status;
+            if !probe.indirect_sent && now >= probe.indirect_at {
+                // An OFFLINE member cannot be made more offline: no need for helpers.
+                let helpers = if status == Status::Offline {
+                    Vec::new()
+                } else {
+                    self.find_indices(
+                        self.config.ping_req_count,
+                        StatusSet::AVAILABLE,
+                        &[probe.target],
+                    )
+                };
+                let target = self.table.entries[probe.target].current.name.clone();
+                if status != Status::Offline {
+                    // A second direct ping beside the indirect ones: a lost packet alone should
+                    // not make a member suspect.
+                    self.send(probe.target, Message::Ping { seq: probe.seq }, false);
+                }
+                for helper in helpers {
+                    let message = Message::PingReq {
+                        seq: probe.seq,
+                        target: target.clone(),
+                    };
+                    self.send(helper, message, false);
+                }
+                self.probes[i].indirect_sent = true;
+            }
+            if self.probes[i].indirect_sent && now >= probe.suspect_at {
+                self.probes.remove(i);
+                if self.table.set_status(probe.target, Status::Suspect, now) {
+                    self.update_suspicion(probe.target, now);
+                    self.changed(probe.target);
+                    // Tell the suspect at once (the packet carries its record), so that a live
+                    // member refutes before the suspicion spreads far.
+                    self.send(probe.target, Message::GossipOnly, false);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether a full sync is due: not joined yet (and someone to ask), or a follow-up.
+    fn wants_join(&self) -> bool {
+        if self.joined {
+            self.join_followups > 0 && self.next_join != Duration::MAX
+        } else {
+            !self.peers.is_empty()
+        }
+    }
+
+    /// A full sync answered: plan a follow-up with a random member if it taught us anything.
+    fn joined_with(&mut self, now: Duration, learned: bool) {
+        let first = !self.joined;
+        self.joined = true;
+        if (first || learned) && self.join_followups > 0 {
+            self.next_join = now + self.config.ping_interval;
+        } else {
+            self.next_join = Duration::MAX;
+        }
+    }
+
+    /// Asks for the whole member list: at first from every configured peer, later from one
+    /// (a random peer until joined, a random available member for follow-ups).
+    fn send_join(&mut self, now: Duration) {
+        let own = self.table.entries[LOCAL].update();
+        let targets: Vec<usize> = if self.joined {
+            self.join_followups -= 1;
+            self.next_join = Duration::MAX;
+            self.find_index(StatusSet::AVAILABLE, None).into_iter().collect()
+        } else if self.next_join_all {
+            self.next_join_all = false;
+            self.peers.iter().filter_map(|p| self.table.get(p)).collect()
+        } else {
+            let pick = self.rng.random_range(0..self.peers.len().max(1));
+            self.peers
+                .get(pick)
+                .and_then(|p| self.table.get(p))
+                .into_iter()
+                .collect()
+        };
+        for target in targets {
+            let message = Message::Sync {
+                reply: false,
+                full: true,
+                records: vec![own.clone()],
+            };
+            self.send(target, message, false);
+        }
+        if !self.joined {
+            self.next_join = now + self.config.ping_interval;
+        }
+    }
+
+    /// A window of records, rotating through the table, for push-pull anti-entropy.
+    fn sync_window(&mut self) -> Vec<Update> {
+        let n = self.table.len();
+        let mut budget = self.config.piggyback_budget;
+        let mut records = Vec::new();
+        for _ in 0..n {
+            self.sync_cursor = (self.sync_cursor + 1) % n;
+            let entry = &self.table.entries[self.sync_cursor];
+            if entry.is_placeholder() {
+                continue;
+            }
+            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            if len > budget && !records.is_empty() {
+                break;
+            }
+            budget = budget.saturating_sub(len);
+            records.push(entry.update());
+        }
+        records
+    }
+
+    /// The records answering a sync request: everything (full), or ours where newer than
+    /// what was pushed plus a window of our own.
+    fn sync_reply_records(&mut self, full: bool, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
+        if full {
+            return self
+                .table
+                .entries
+                .iter()
+                .filter(|e| !e.is_placeholder())
+                .take(self.config.max_sync_records)
+                .map(|e| e.update())
+                .collect();
+        }
+        let mut records: Vec<Update> = pushed
+            .iter()
+            .filter_map(|(name, clock, status)| {
+                let entry = &self.table.entries[self.table.get(name)?];
+                let ours = &entry.current;
+                let newer = compare(ours.clock, ours.status, None, *clock, *status, None)
+                    == std::cmp::Ordering::Greater;
+                newer.then(|| entry.update())
+            })
+            .collect();
+        records.extend(self.sync_window());
+        records
+    }
+
+    /// Builds and queues a packet to member `to`, piggybacking gossip: first the receiver's
+    /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
+    /// then pending records by priority within the byte budget.
+    fn send(&mut self, to: usize, message: Message, with_local: bool) {
+        let mut gossip = Vec::new();
+        let mut budget = self.config.piggyback_budget;
+        let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+            let entry = &self.table.entries[index];
+            *budget = budget.saturating_sub(approx_len(
+                &entry.current.name,
+                entry.current.metadata.as_ref(),
+            ));
+            gossip.push(entry.update());
+        };
+        let dest = &self.table.entries[to];
+        if dest.current.status != Status::Online {
+            first(to, &mut gossip, &mut budget);
+        }
+        let limit = self.retransmit_limit();
+        // Our own record goes first while it is news: it is usually a refutation.
+        if self.broadcasts.take_one(LOCAL, limit) || with_local {
+            first(LOCAL, &mut gossip, &mut budget);
+        }
+        let table = &self.table;
+        let mut taken = gossip.len();
+        let chosen = self.broadcasts.take(limit, None, |index| {
+            let entry = &table.entries[index];
+            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            // A record larger than the whole budget still goes, alone (over TCP if need be).
+            if len <= budget || taken == 0 {
+                budget = budget.saturating_sub(len);
+                taken += 1;
+                true
+            } else {
+                false
+            }
+        });
+        for index in chosen {
+            if gossip.iter().all(|u| *u.name != *self.table.entries[index].current.name) {
+                gossip.push(self.table.entries[index].update());
+            }
+        }
+        let packet = Packet {
+            source: self.source(),
+            message,
+            gossip,
+        };
+        let to = self.table.entries[to].current.name.clone();
+        self.transmits.push_back(Transmit { to, packet });
+    }
+
+    fn retransmit_limit(&self) -> u32 {
+        let n = self.table.len() as f64;
+        let factor = (n + 1.0).log10().ceil().max(1.0) as u32;
+        self.config.retransmit_mult.saturating_mul(factor)
+    }
+
+    fn find_index(&mut self, statuses: StatusSet, exclude: Option<usize>) -> Option<usize> {
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        self.find_indices(1, statuses, &exclude).pop()
+    }
+
+    /// Random distinct non-local members by status: rejection sampling first (cheap in large
+    /// clusters where most members match), then a scan when few match.
+    fn find_indices(&mut self, count: usize, statuses: StatusSet, exclude: &[usize]) -> Vec<usize> {
+        let n = self.table.len();
+        if count == 0 || n <= 1 {
+            return Vec::new();
+        }
+        let ok = |t: &Table, i: usize, chosen: &[usize]| {
+            i != LOCAL
+                && statuses.contains(t.entries[i].current.status)
+                && !exclude.contains(&i)
+                && !chosen.contains(&i)
+        };
+        let mut chosen = Vec::with_capacity(count);
+        for _ in 0..count * 4 + 8 {
+            let i = self.rng.random_range(1..n);
+            if ok(&self.table, i, &chosen) {
+                chosen.push(i);
+                if chosen.len() == count {
+                    return chosen;
+                }
+            }
+        }
+        let rest: Vec<usize> = (1..n).filter(|&i| ok(&self.table, i, &chosen)).collect();
+        let need = count - chosen.len();
+        chosen.extend(rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied());
+        chosen
+    }
+}
+
+/// An estimate of a record's encoded size, for piggyback budgets.
+fn approx_len(name: &str, metadata: Option<&Metadata>) -> usize {
+    let meta: usize = metadata.map_or(0, |m| m.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+    name.len() + 16 + meta
 }

@@ -11,7 +11,17 @@ mod error;
 mod resolved;
 
 pub use cluster::{Cluster, Events};
-pub use config::{Config, WireKind};
+pub use config::address::{AddressError, AddressParser, Host, MemberAddress, MAX_NAME_LEN};
+pub use config::cli::{parse_seconds, Args};
+pub use config::discovery::{
+    discover, Discovered, RETRY_AFTER_LOOKUP_FAILURE, RETRY_AFTER_NO_PEERS,
+};
+pub use config::resolver::{
+    resolve_member_addr, LookupFuture, MemberAddrs, ResolveError, Resolver, StaticResolver,
+    SystemResolver, CACHE_TTL, LOOKUP_TIMEOUT,
+};
+pub use config::secret::{default_secret, read_secret_file, MAX_SECRET_FILE_LEN};
+pub use config::{Config, WireKind, MAX_MTU_SIZE, MAX_PEERS, MIN_MTU_SIZE};
 pub use error::{ConfigError, StartError};
 pub use resolved::ResolvedConfig;
 pub use swim_core::{

@@ -1,3 +1,15 @@
-//! Deterministic simulator of swim-core members (being built).
+//! A deterministic simulator of swim-core members: thousands of members in one process, in
+//! virtual time, over a network with loss, latency, partitions and crashes. The same seed and
+//! parameters always give the same run.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod network;
+pub mod scenario;
+pub mod tracker;
+
+pub use engine::{member_index as simulation_name_index, member_name, Observer, Simulation, Traffic};
+pub use network::{NetworkConfig, Partition};
+pub use scenario::{run_standard, Report, RunConfig};
+pub use tracker::Tracker;

@@ -1,0 +1,121 @@
+//! The queue of records waiting to be piggybacked, each sent a bounded number of times.
+//!
+//! Fresh records go first: the queue is ordered by how often a record was already sent,
+//! then by recency. A record is dropped after `limit` transmissions, so a quiet cluster
+//! sends no gossip at all.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+/// Per-member piggyback state, keyed by the member's index in the member table.
+#[derive(Debug, Default)]
+pub(crate) struct BroadcastQueue {
+    /// (times sent, newest first, member index)
+    order: BTreeSet<(u32, Reverse<u64>, usize)>,
+    /// member index → (times sent, insertion id)
+    entries: HashMap<usize, (u32, u64)>,
+    next_id: u64,
+}
+
+impl BroadcastQueue {
+    /// Queues (or re-queues, with a fresh count) the record of member `index`.
+    pub(crate) fn push(&mut self, index: usize) {
+        self.remove(index);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.order.insert((0, Reverse(id), index));
+        self.entries.insert(index, (0, id));
+    }
+
+    fn remove(&mut self, index: usize) {
+        if let Some((sent, id)) = self.entries.remove(&index) {
+            self.order.remove(&(sent, Reverse(id), index));
+        }
+    }
+
+    /// Counts one transmission of member `index`'s record if it is queued; returns whether
+    /// it was (used to send the local member's own record first).
+    pub(crate) fn take_one(&mut self, index: usize, limit: u32) -> bool {
+        let Some(&(sent, id)) = self.entries.get(&index) else {
+            return false;
+        };
+        self.remove(index);
+        if sent + 1 < limit {
+            self.order.insert((sent + 1, Reverse(id), index));
+            self.entries.insert(index, (sent + 1, id));
+        }
+        true
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Picks records in priority order while `fits(index)` accepts them (it returns false
+    /// once the packet is full), counting one transmission each and dropping those sent
+    /// `limit` times. `skip` members are passed over (already in the packet).
+    pub(crate) fn take(
+        &mut self,
+        limit: u32,
+        skip: Option<usize>,
+        mut fits: impl FnMut(usize) -> bool,
+    ) -> Vec<usize> {
+        let mut chosen = Vec::new();
+        for &(sent, id, index) in &self.order {
+            if Some(index) == skip {
+                continue;
+            }
+            if !fits(index) {
+                break;
+            }
+            chosen.push((sent, id, index));
+        }
+        for &(sent, id, index) in &chosen {
+            self.order.remove(&(sent, id, index));
+            if sent + 1 >= limit {
+                self.entries.remove(&index);
+            } else {
+                self.order.insert((sent + 1, id, index));
+                self.entries.insert(index, (sent + 1, id.0));
+            }
+        }
+        chosen.into_iter().map(|(_, _, index)| index).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_records_first_and_bounded_retransmits() {
+        let mut q = BroadcastQueue::default();
+        q.push(1);
+        q.push(2);
+        assert_eq!(q.take(2, None, |_| true), vec![2, 1]);
+        q.push(3);
+        assert_eq!(q.take(2, None, |_| true), vec![3, 2, 1]);
+        // 1 and 2 were sent twice: gone.
+        assert_eq!(q.take(2, None, |_| true), vec![3]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn budget_and_skip_are_respected() {
+        let mut q = BroadcastQueue::default();
+        for i in 0..10 {
+            q.push(i);
+        }
+        let mut room = 3;
+        let got = q.take(5, Some(9), |_| {
+            room -= 1;
+            room >= 0
+        });
+        assert_eq!(got, vec![8, 7, 6]);
+        assert_eq!(q.len(), 10);
+    }
+}

@@ -1,0 +1,83 @@
+//! Choosing whom to probe: a shuffled round-robin, so every member is probed within a
+//! bounded number of periods (pure random choice can starve a member for long).
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::time::Duration;
+
+/// The order in which non-local members are probed.
+#[derive(Debug, Default)]
+pub(crate) struct ProbeRing {
+    order: Vec<usize>,
+    pos: usize,
+}
+
+impl ProbeRing {
+    /// Adds a new member at a random place among those not yet probed in this round.
+    pub(crate) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
+        let at = rng.random_range(self.pos..=self.order.len());
+        self.order.insert(at, index);
+    }
+
+    /// The next member to probe; a new shuffled round starts after the last one.
+    pub(crate) fn next(&mut self, rng: &mut impl Rng) -> Option<usize> {
+        if self.order.is_empty() {
+            return None;
+        }
+        if self.pos >= self.order.len() {
+            self.order.shuffle(rng);
+            self.pos = 0;
+        }
+        let index = self.order[self.pos];
+        self.pos += 1;
+        Some(index)
+    }
+}
+
+/// A probe in flight: a ping sent, waiting for the ack.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub(crate) target: usize,
+    pub(crate) seq: u32,
+    /// When to ask others to ping the target (ping_timeout after the ping).
+    pub(crate) indirect_at: Duration,
+    pub(crate) indirect_sent: bool,
+    /// When to give up and suspect the target (ping_req_timeout after the ping-req).
+    pub(crate) suspect_at: Duration,
+}
+
+/// A ping-req being served for another member: forward the target's ack to `requester`.
+#[derive(Debug, Clone)]
+pub(crate) struct Relay {
+    pub(crate) requester: usize,
+    pub(crate) seq: u32,
+    pub(crate) target: usize,
+    pub(crate) expires: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_member_is_probed_once_per_round() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut ring = ProbeRing::default();
+        for i in 1..=20 {
+            ring.insert(i, &mut rng);
+        }
+        for _round in 0..3 {
+            let mut seen: Vec<usize> = (0..20).filter_map(|_| ring.next(&mut rng)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn empty_ring_has_no_target() {
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(ProbeRing::default().next(&mut rng), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! The member table: every member's record, and the rules that decide which record wins.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::{MemberName, MemberSnapshot, Metadata, Status, Update, Validity};
+
+/// One member as the local member knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) current: MemberSnapshot,
+    pub(crate) previous: MemberSnapshot,
+    /// The validity bytes of the process last heard from under this name.
+    pub(crate) validity: Option<Validity>,
+    /// When this member, if SUSPECT, is declared OFFLINE.
+    pub(crate) suspect_deadline: Option<Duration>,
+}
+
+impl Entry {
+    fn new(name: MemberName, local: bool, now: Duration) -> Entry {
+        let snapshot = MemberSnapshot {
+            name,
+            local,
+            clock: 0,
+            status: Status::Offline,
+            status_time: now,
+            metadata: None,
+        };
+        Entry {
+            previous: snapshot.clone(),
+            current: snapshot,
+            validity: None,
+            suspect_deadline: None,
+        }
+    }
+
+    /// The record disseminated for this member.
+    pub(crate) fn update(&self) -> Update {
+        Update {
+            name: self.current.name.clone(),
+            clock: self.current.clock,
+            status: self.current.status,
+            metadata: self.current.metadata.clone(),
+        }
+    }
+
+    /// Known only by name: nothing was ever heard about it.
+    pub(crate) fn is_placeholder(&self) -> bool {
+        self.current.clock == 0 && self.current.metadata.is_none()
+    }
+}
+
+/// Orders two records of the same member: a higher clock wins; at equal clocks the more
+/// pessimistic status wins (so only a refutation with a newer clock overturns a suspicion),
+/// then known metadata beats unknown, then the greater metadata (a deterministic tie-break).
+pub(crate) fn compare(
+    a_clock: u64,
+    a_status: Status,
+    a_meta: Option<&Metadata>,
+    b_clock: u64,
+    b_status: Status,
+    b_meta: Option<&Metadata>,
+) -> Ordering {
+    a_clock
+        .cmp(&b_clock)
+        .then(a_status.precedence().cmp(&b_status.precedence()))
+        .then_with(|| a_meta.cmp(&b_meta))
+}
+
+/// What applying a record changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The record was not newer than ours.
+    Stale,
+    /// Only the clock moved on: nothing visible changed, but the record must be passed on.
+    ClockOnly,
+    /// The status or metadata changed.
+    Changed,
+}
+
+/// All members, indexed by name. Members are never removed (as in the seed).
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) entries: Vec<Entry>,
+    index: HashMap<MemberName, usize>,
+}
+
+impl Table {
+    pub(crate) fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The index of `name`, adding it as a placeholder (OFFLINE, clock 0, metadata unknown,
+    /// as the seed creates members) if it is new. Returns (index, whether it was added).
+    pub(crate) fn get_or_insert(
+        &mut self,
+        name: &MemberName,
+        local: bool,
+        now: Duration,
+    ) -> (usize, bool) {
+        if let Some(i) = self.index.get(name) {
+            return (*i, false);
+        }
+        let i = self.entries.len();
+        self.entries.push(Entry::new(name.clone(), local, now));
+        self.index.insert(name.clone(), i);
+        (i, true)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Applies a disseminated record about the non-local member at `i`, following the seed's
+    /// status transitions. The caller handles timers, events and re-gossip.
+    pub(crate) fn apply(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
+        let entry = &mut self.entries[i];
+        let cur = &entry.current;
+        let order = compare(
+            update.clock,
+            update.status,
+            update.metadata.as_ref(),
+            cur.clock,
+            cur.status,
+            cur.metadata.as_ref(),
+        );
+        if order != Ordering::Greater {
+            return Applied::Stale;
+        }
+        let status = cur.status.transition(update.status);
+        let metadata = update.metadata.clone().or_else(|| cur.metadata.clone());
+        if status == cur.status && metadata == cur.metadata {
+            entry.current.clock = update.clock;
+            return Applied::ClockOnly;
+        }
+        entry.previous = entry.current.clone();
+        if status != entry.current.status {
+            entry.current.status_time = now;
+        }
+        entry.current.clock = update.clock;
+        entry.current.status = status;
+        entry.current.metadata = metadata;
+        Applied::Changed
+    }
+
+    /// Sets the status of the member at `i` by local decision (suspicion, its expiry),
+    /// keeping its clock. Returns whether anything changed.
+    pub(crate) fn set_status(&mut self, i: usize, status: Status, now: Duration) -> bool {
+        let entry = &mut self.entries[i];
+        let status = entry.current.status.transition(status);
+        if status == entry.current.status {
+            return false;
+        }
+        entry.previous = entry.current.clone();
+        entry.current.status = status;
+        entry.current.status_time = now;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(clock: u64, status: Status, meta: Option<&str>) -> Update {
+        Update {
+            name: "b".into(),
+            clock,
+            status,
+            metadata: meta.map(|v| [("k", v)].into_iter().collect()),
+        }
+    }
+
+    fn table() -> (Table, usize) {
+        let mut t = Table::default();
+        let (i, added) = t.get_or_insert(&"b".into(), false, Duration::ZERO);
+        assert!(added);
+        (t, i)
+    }
+
+    #[test]
+    fn higher_clock_wins_and_stale_is_ignored() {
+        let (mut t, i) = table();
+        let now = Duration::from_secs(1);
+        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Changed);
+        assert_eq!(t.apply(i, &update(4, Status::Offline, Some("y")), now), Applied::Stale);
+        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Stale);
+        assert_eq!(t.apply(i, &update(6, Status::Online, None), now), Applied::ClockOnly);
+        let cur = &t.entries[i].current;
+        assert_eq!((cur.clock, cur.status), (6, Status::Online));
+        assert_eq!(cur.metadata.as_ref().and_then(|m| m.get("k").cloned()), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn equal_clock_pessimistic_status_wins() {
+        let (mut t, i) = table();
+        let now = Duration::ZERO;
+        t.apply(i, &update(5, Status::Online, Some("x")), now);
+        assert_eq!(t.apply(i, &update(5, Status::Suspect, Some("x")), now), Applied::Changed);
+        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Stale);
+        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.apply(i, &update(6, Status::Online, Some("x")), now), Applied::Changed);
+        assert_eq!(t.entries[i].current.status, Status::Online);
+    }
+
+    #[test]
+    fn ties_are_broken_the_same_way_in_any_order() {
+        let a = update(7, Status::Online, Some("a"));
+        let b = update(7, Status::Online, Some("b"));
+        let (mut t1, i) = table();
+        t1.apply(i, &a, Duration::ZERO);
+        t1.apply(i, &b, Duration::ZERO);
+        let (mut t2, j) = table();
+        t2.apply(j, &b, Duration::ZERO);
+        t2.apply(j, &a, Duration::ZERO);
+        assert_eq!(t1.entries[i].current, t2.entries[j].current);
+    }
+
+    #[test]
+    fn seed_transitions_apply_to_gossip() {
+        let (mut t, i) = table();
+        let now = Duration::ZERO;
+        t.apply(i, &update(5, Status::Online, Some("x")), now);
+        // ONLINE never jumps to OFFLINE: it becomes SUSPECT.
+        t.apply(i, &update(6, Status::Offline, None), now);
+        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].previous.status, Status::Online);
+        t.apply(i, &update(7, Status::Offline, None), now);
+        assert_eq!(t.entries[i].current.status, Status::Offline);
+        // OFFLINE never goes back to SUSPECT.
+        t.apply(i, &update(8, Status::Suspect, None), now);
+        assert_eq!(t.entries[i].current.status, Status::Offline);
+        assert_eq!(t.entries[i].current.clock, 8);
+    }
+}

@@ -1,0 +1,176 @@
+//! The native encoder, and exact sizes computed without encoding.
+
+use super::{sync_flags, tag, MAGIC, VERSION};
+use crate::{Message, Metadata, Packet, Source, Status, Update};
+
+/// Bytes of the fixed header: magic and version.
+const HEADER_LEN: usize = MAGIC.len() + 1;
+/// Bytes of a validity token.
+const VALIDITY_LEN: usize = 8;
+
+pub(super) fn packet(packet: &Packet) -> Vec<u8> {
+    let mut out = Vec::with_capacity(packet_len(packet));
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    put_source(&mut out, &packet.source);
+    put_message(&mut out, &packet.message);
+    put_records(&mut out, &packet.gossip);
+    out
+}
+
+fn put_source(out: &mut Vec<u8>, source: &Source) {
+    put_bytes(out, source.name.as_bytes());
+    out.extend_from_slice(&source.validity.0);
+}
+
+fn put_message(out: &mut Vec<u8>, message: &Message) {
+    match message {
+        Message::Ping { seq } => {
+            out.push(tag::PING);
+            put_varint(out, u64::from(*seq));
+        }
+        Message::PingReq { seq, target } => {
+            out.push(tag::PING_REQ);
+            put_varint(out, u64::from(*seq));
+            put_bytes(out, target.as_bytes());
+        }
+        Message::Ack { seq, alive } => {
+            out.push(tag::ACK);
+            put_varint(out, u64::from(*seq));
+            put_source(out, alive);
+        }
+        Message::Gossip(update) => {
+            out.push(tag::GOSSIP);
+            put_update(out, update);
+        }
+        Message::GossipAck { name, clock } => {
+            out.push(tag::GOSSIP_ACK);
+            put_bytes(out, name.as_bytes());
+            put_varint(out, *clock);
+        }
+        Message::GossipOnly => out.push(tag::GOSSIP_ONLY),
+        Message::Sync {
+            reply,
+            full,
+            records,
+        } => {
+            out.push(tag::SYNC);
+            out.push(flags_byte(*reply, *full));
+            put_records(out, records);
+        }
+    }
+}
+
+fn flags_byte(reply: bool, full: bool) -> u8 {
+    let mut flags = 0;
+    if reply {
+        flags |= sync_flags::REPLY;
+    }
+    if full {
+        flags |= sync_flags::FULL;
+    }
+    flags
+}
+
+fn put_records(out: &mut Vec<u8>, records: &[Update]) {
+    put_varint(out, records.len() as u64);
+    for update in records {
+        put_update(out, update);
+    }
+}
+
+fn put_update(out: &mut Vec<u8>, update: &Update) {
+    put_bytes(out, update.name.as_bytes());
+    put_varint(out, update.clock);
+    out.push(state_byte(update.status, update.metadata.is_some()));
+    if let Some(metadata) = &update.metadata {
+        put_metadata(out, metadata);
+    }
+}
+
+/// The status code, with the metadata flag set when metadata follows.
+pub(super) fn state_byte(status: Status, has_metadata: bool) -> u8 {
+    let code = match status {
+        Status::Online => super::state::ONLINE,
+        Status::Suspect => super::state::SUSPECT,
+        Status::Offline => super::state::OFFLINE,
+    };
+    if has_metadata {
+        code | super::state::HAS_METADATA
+    } else {
+        code
+    }
+}
+
+fn put_metadata(out: &mut Vec<u8>, metadata: &Metadata) {
+    put_varint(out, metadata.len() as u64);
+    // BTreeMap iteration is in key order, which the decoder requires.
+    for (key, value) in metadata.iter() {
+        put_bytes(out, key.as_bytes());
+        put_bytes(out, value);
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// Unsigned LEB128, shortest form: seven bits per byte, low bits first, the top bit set on
+/// every byte but the last.
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The number of bytes `put_varint` writes for `value`.
+pub(super) fn varint_len(value: u64) -> usize {
+    let bits = 64 - (value | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+fn bytes_len(len: usize) -> usize {
+    varint_len(len as u64) + len
+}
+
+fn source_len(source: &Source) -> usize {
+    bytes_len(source.name.len()) + VALIDITY_LEN
+}
+
+fn message_len(message: &Message) -> usize {
+    let body = match message {
+        Message::Ping { seq } => varint_len(u64::from(*seq)),
+        Message::PingReq { seq, target } => varint_len(u64::from(*seq)) + bytes_len(target.len()),
+        Message::Ack { seq, alive } => varint_len(u64::from(*seq)) + source_len(alive),
+        Message::Gossip(update) => update_len(update),
+        Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),
+        Message::GossipOnly => 0,
+        Message::Sync { records, .. } => 1 + records_len(records),
+    };
+    1 + body
+}
+
+fn records_len(records: &[Update]) -> usize {
+    varint_len(records.len() as u64) + records.iter().map(update_len).sum::<usize>()
+}
+
+pub(super) fn update_len(update: &Update) -> usize {
+    let metadata = update.metadata.as_ref().map_or(0, |metadata| {
+        varint_len(metadata.len() as u64)
+            + metadata
+                .iter()
+                .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
+                .sum::<usize>()
+    });
+    bytes_len(update.name.len()) + varint_len(update.clock) + 1 + metadata
+}
+
+pub(super) fn packet_len(packet: &Packet) -> usize {
+    HEADER_LEN
+        + source_len(&packet.source)
+        + message_len(&packet.message)
+        + records_len(&packet.gossip)
+}

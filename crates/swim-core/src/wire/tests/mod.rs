@@ -1,0 +1,157 @@
+//! Tests of the native wire format: properties over arbitrary packets, hostile payloads and
+//! fixed test vectors.
+
+mod hostile;
+mod vectors;
+
+use proptest::collection::{btree_map, vec};
+use proptest::prelude::*;
+
+use super::{decode, encode, encoded_len, update_len, DecodeError};
+use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+
+fn name() -> impl Strategy<Value = MemberName> {
+    // Mostly short names in any script, sometimes ones at or near the 255-byte limit.
+    prop_oneof![
+        4 => "\\PC{0,12}",
+        1 => "[a-z0-9.:-]{250,255}",
+    ]
+    .prop_map(MemberName::from)
+}
+
+fn clock() -> impl Strategy<Value = u64> {
+    prop_oneof![0..300u64, any::<u64>()]
+}
+
+fn source() -> impl Strategy<Value = Source> {
+    (name(), any::<[u8; 8]>()).prop_map(|(name, validity)| Source {
+        name,
+        validity: Validity(validity),
+    })
+}
+
+fn metadata() -> impl Strategy<Value = Metadata> {
+    btree_map("\\PC{0,8}", vec(any::<u8>(), 0..40), 0..4).prop_map(Metadata::new)
+}
+
+fn status() -> impl Strategy<Value = Status> {
+    prop::sample::select(Status::ALL.to_vec())
+}
+
+pub(super) fn update() -> impl Strategy<Value = Update> {
+    (name(), clock(), status(), prop::option::of(metadata())).prop_map(
+        |(name, clock, status, metadata)| Update {
+            name,
+            clock,
+            status,
+            metadata,
+        },
+    )
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        any::<u32>().prop_map(|seq| Message::Ping { seq }),
+        (any::<u32>(), name()).prop_map(|(seq, target)| Message::PingReq { seq, target }),
+        (any::<u32>(), source()).prop_map(|(seq, alive)| Message::Ack { seq, alive }),
+        update().prop_map(Message::Gossip),
+        (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
+        Just(Message::GossipOnly),
+        (any::<bool>(), any::<bool>(), vec(update(), 0..6)).prop_map(|(reply, full, records)| {
+            Message::Sync {
+                reply,
+                full,
+                records,
+            }
+        }),
+    ]
+}
+
+pub(super) fn packet() -> impl Strategy<Value = Packet> {
+    (source(), message(), vec(update(), 0..5)).prop_map(|(source, message, gossip)| Packet {
+        source,
+        message,
+        gossip,
+    })
+}
+
+/// Decodes `bytes` and, when that succeeds, checks that they are the one encoding of the
+/// result: the format is canonical.
+fn decode_is_canonical(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok(packet) = decode(bytes) {
+        prop_assert_eq!(encode(&packet), bytes);
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn every_packet_round_trips(packet in packet()) {
+        let bytes = encode(&packet);
+        prop_assert_eq!(bytes.len(), encoded_len(&packet));
+        prop_assert_eq!(decode(&bytes), Ok(packet));
+    }
+
+    #[test]
+    fn update_len_is_what_an_update_adds_to_a_packet(packet in packet(), extra in update()) {
+        let mut grown = packet.clone();
+        grown.gossip.push(extra.clone());
+        let added = encode(&grown).len() - encode(&packet).len();
+        prop_assert_eq!(added, update_len(&extra));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error(packet in packet()) {
+        let bytes = encode(&packet);
+        for end in 0..bytes.len() {
+            prop_assert_eq!(decode(&bytes[..end]), Err(DecodeError::Truncated), "cut at {}", end);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
+        decode_is_canonical(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_bodies_never_panic(body in vec(any::<u8>(), 0..256)) {
+        // Behind a valid header, so the decoder gets past the magic and version.
+        let mut bytes = b"SW\x01".to_vec();
+        bytes.extend_from_slice(&body);
+        decode_is_canonical(&bytes)?;
+    }
+
+    #[test]
+    fn mutated_packets_never_panic(
+        packet in packet(),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let mut bytes = encode(&packet);
+        for (index, value) in edits {
+            let at = index.index(bytes.len());
+            bytes[at] = value;
+        }
+        decode_is_canonical(&bytes)?;
+    }
+}
+
+#[test]
+fn metadata_encoding_does_not_depend_on_insertion_order() {
+    let forward: Metadata = [("a", "1"), ("b", "2"), ("c", "3")].into_iter().collect();
+    let backward: Metadata = [("c", "3"), ("b", "2"), ("a", "1")].into_iter().collect();
+    let record = |metadata| Update {
+        name: "m".into(),
+        clock: 1,
+        status: Status::Online,
+        metadata: Some(metadata),
+    };
+    let packet = |metadata| Packet {
+        source: Source {
+            name: "s".into(),
+            validity: Validity::default(),
+        },
+        message: Message::Gossip(record(metadata)),
+        gossip: vec![],
+    };
+    assert_eq!(encode(&packet(forward)), encode(&packet(backward)));
+}

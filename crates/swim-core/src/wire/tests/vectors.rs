@@ -1,0 +1,154 @@
+//! Fixed test vectors: hand-built packets and their exact bytes, also listed in
+//! `docs/wire-format.md`. A change here is a change of the format: bump the version.
+
+use super::super::{decode, encode};
+use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+
+fn source() -> Source {
+    Source {
+        name: "a:1".into(),
+        validity: Validity([1, 2, 3, 4, 5, 6, 7, 8]),
+    }
+}
+
+fn record(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) -> Update {
+    Update {
+        name: MemberName::from(name),
+        clock,
+        status,
+        metadata,
+    }
+}
+
+fn packet(message: Message, gossip: Vec<Update>) -> Packet {
+    Packet {
+        source: source(),
+        message,
+        gossip,
+    }
+}
+
+/// The vectors: a name, the packet, and its encoding in hex.
+fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
+    let role: Metadata = [("role", "db")].into_iter().collect();
+    let kv: Metadata = [("k", "v")].into_iter().collect();
+    vec![
+        (
+            "ping",
+            packet(Message::Ping { seq: 1 }, vec![]),
+            "53570103613a310102030405060708010100",
+        ),
+        (
+            "ping with gossip",
+            packet(
+                Message::Ping { seq: 300 },
+                vec![
+                    record("b:2", 5, Status::Online, None),
+                    record("c:3", 200, Status::Suspect, Some(Metadata::empty())),
+                    record("d:4", 1, Status::Offline, Some(role)),
+                ],
+            ),
+            "53570103613a31010203040506070801ac020303623a32050003633a33c801810003643a3401820104726f6c65026462",
+        ),
+        (
+            "ping-req",
+            packet(
+                Message::PingReq {
+                    seq: 7,
+                    target: "b:2".into(),
+                },
+                vec![],
+            ),
+            "53570103613a310102030405060708020703623a3200",
+        ),
+        (
+            "ack",
+            packet(
+                Message::Ack {
+                    seq: 7,
+                    alive: Source {
+                        name: "b:2".into(),
+                        validity: Validity([0xff; 8]),
+                    },
+                },
+                vec![],
+            ),
+            "53570103613a310102030405060708030703623a32ffffffffffffffff00",
+        ),
+        (
+            "gossip",
+            packet(
+                Message::Gossip(record("b:2", 2, Status::Online, Some(kv))),
+                vec![],
+            ),
+            "53570103613a3101020304050607080403623a32028001016b017600",
+        ),
+        (
+            "gossip-ack",
+            packet(
+                Message::GossipAck {
+                    name: "b:2".into(),
+                    clock: 2,
+                },
+                vec![],
+            ),
+            "53570103613a3101020304050607080503623a320200",
+        ),
+        (
+            "gossip only",
+            packet(
+                Message::GossipOnly,
+                vec![record("b:2", 1, Status::Suspect, None)],
+            ),
+            "53570103613a310102030405060708060103623a320101",
+        ),
+        (
+            "sync reply",
+            packet(
+                Message::Sync {
+                    reply: true,
+                    full: true,
+                    records: vec![record("b:2", 3, Status::Online, None)],
+                },
+                vec![],
+            ),
+            "53570103613a31010203040506070807030103623a32030000",
+        ),
+    ]
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn from_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn packets_encode_to_the_vectors() {
+    for (name, packet, hex) in vectors() {
+        assert_eq!(to_hex(&encode(&packet)), hex, "vector {name:?}");
+    }
+}
+
+#[test]
+fn vectors_decode_to_the_packets() {
+    for (name, packet, hex) in vectors() {
+        assert_eq!(decode(&from_hex(hex)), Ok(packet), "vector {name:?}");
+    }
+}
+
+#[test]
+fn the_format_document_lists_every_vector() {
+    let doc = include_str!("../../../../../docs/wire-format.md");
+    for (name, _, hex) in vectors() {
+        assert!(
+            doc.contains(&format!("\n{hex}\n")),
+            "vector {name:?} missing from docs/wire-format.md"
+        );
+    }
+}

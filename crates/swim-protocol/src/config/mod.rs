@@ -1,0 +1,266 @@
+//! The library's configuration: [`Config`], its validation, and its resolution into the
+//! [`ResolvedConfig`] the runtime runs on.
+
+pub(crate) mod address;
+pub(crate) mod cli;
+pub(crate) mod discovery;
+mod resolve;
+pub(crate) mod resolver;
+pub(crate) mod secret;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use swim_core::{Metadata, ProtocolConfig};
+
+use self::address::{AddressParser, Host};
+use crate::ConfigError;
+
+/// Smallest allowed `mtu_size`: every IPv4 host must accept datagrams this large.
+pub const MIN_MTU_SIZE: usize = 576;
+
+/// Largest allowed `mtu_size`: the largest UDP payload over IPv4.
+pub const MAX_MTU_SIZE: usize = 65_507;
+
+/// Most peers a configuration may list.
+pub const MAX_PEERS: usize = 10_000;
+
+/// Which wire format a member speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WireKind {
+    /// Our own compact format (default).
+    #[default]
+    Native,
+    /// The format of the Python package swim-protocol 0.6.3.
+    Python,
+}
+
+impl fmt::Display for WireKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WireKind::Native => "native",
+            WireKind::Python => "python",
+        })
+    }
+}
+
+impl FromStr for WireKind {
+    type Err = ConfigError;
+
+    /// `native` or `python`, in any case.
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "native" => Ok(WireKind::Native),
+            "python" => Ok(WireKind::Python),
+            _ => Err(ConfigError::Invalid(format!(
+                "unknown wire format {s:?}: expected native or python"
+            ))),
+        }
+    }
+}
+
+/// Everything needed to start a member. Build it in code, or from the command line and
+/// `SWIM_*` environment variables with [`Args`](crate::Args).
+///
+/// ```
+/// use swim_protocol::{Config, Metadata};
+/// let config = Config::new("127.0.0.1:2001")
+///     .with_peers(["127.0.0.1:2002"])
+///     .with_metadata(Metadata::empty().with("name", "one"))
+///     .with_secret("my secret");
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    /// The local member's name: `host:port`, `[v6]:port`, `:port` or `host`. Port 0 binds an
+    /// ephemeral port (see [`ResolvedConfig::with_bound_port`](crate::ResolvedConfig)).
+    pub local_name: String,
+    /// Members to contact at start, by name.
+    pub peers: Vec<String>,
+    /// The local member's metadata at start.
+    pub local_metadata: Metadata,
+    /// Shared secret signing every packet; `None` derives one from the machine (loopback only).
+    pub secret: Option<Vec<u8>>,
+    /// Protocol timings.
+    pub protocol: ProtocolConfig,
+    /// Address to bind the UDP and TCP sockets to; `None` binds the name's host address.
+    pub bind_host: Option<IpAddr>,
+    /// Port to bind; `None` uses the name's port.
+    pub bind_port: Option<u16>,
+    /// Host used for names given as `:port`; empty makes such names an error.
+    pub default_host: String,
+    /// Port used for names given without a port; 0 makes such names an error.
+    pub default_port: u16,
+    /// Find peers by resolving the host of `local_name` to all its addresses.
+    pub discovery: bool,
+    /// Packets larger than this many bytes go over TCP.
+    pub mtu_size: usize,
+    /// The wire format.
+    pub wire: WireKind,
+}
+
+impl Config {
+    /// A config for member `local_name` with every other field at its default.
+    pub fn new(local_name: impl Into<String>) -> Self {
+        Config {
+            local_name: local_name.into(),
+            peers: Vec::new(),
+            local_metadata: Metadata::empty(),
+            secret: None,
+            protocol: ProtocolConfig::default(),
+            bind_host: None,
+            bind_port: None,
+            default_host: "127.0.0.1".to_owned(),
+            default_port: 9999,
+            discovery: false,
+            mtu_size: 1500,
+            wire: WireKind::Native,
+        }
+    }
+
+    /// Replaces the peers.
+    #[must_use]
+    pub fn with_peers<S: Into<String>>(mut self, peers: impl IntoIterator<Item = S>) -> Self {
+        self.peers = peers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the local metadata at start.
+    #[must_use]
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.local_metadata = metadata;
+        self
+    }
+
+    /// Sets the shared secret.
+    #[must_use]
+    pub fn with_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Sets the protocol timings.
+    #[must_use]
+    pub fn with_protocol(mut self, protocol: ProtocolConfig) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Binds the sockets to `host` (and `port`, if given) instead of the name's address.
+    #[must_use]
+    pub fn with_bind(mut self, host: IpAddr, port: Option<u16>) -> Self {
+        self.bind_host = Some(host);
+        self.bind_port = port;
+        self
+    }
+
+    /// Turns DNS discovery on or off.
+    #[must_use]
+    pub fn with_discovery(mut self, discovery: bool) -> Self {
+        self.discovery = discovery;
+        self
+    }
+
+    /// Sets the size above which packets go over TCP.
+    #[must_use]
+    pub fn with_mtu_size(mut self, mtu_size: usize) -> Self {
+        self.mtu_size = mtu_size;
+        self
+    }
+
+    /// Sets the wire format.
+    #[must_use]
+    pub fn with_wire(mut self, wire: WireKind) -> Self {
+        self.wire = wire;
+        self
+    }
+
+    /// The parser for member names with this config's default host and port.
+    pub fn address_parser(&self) -> Result<AddressParser, ConfigError> {
+        let mut parser = AddressParser::new();
+        if !self.default_host.is_empty() {
+            let host = Host::parse(&self.default_host).map_err(|source| ConfigError::Address {
+                what: "default host".to_owned(),
+                source,
+            })?;
+            parser = parser.with_default_host(host);
+        }
+        if self.default_port != 0 {
+            parser = parser.with_default_port(self.default_port);
+        }
+        Ok(parser)
+    }
+
+    /// Checks everything that can be checked without the network: names, sizes, secret and
+    /// protocol timings.
+    ///
+    /// ```
+    /// use swim_protocol::Config;
+    /// let err = Config::new("127.0.0.1:2001").with_mtu_size(100).validate().unwrap_err();
+    /// assert!(err.to_string().contains("mtu_size"));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let parser = self.address_parser()?;
+        parser
+            .parse(&self.local_name)
+            .map_err(|source| ConfigError::Address {
+                what: "local name".to_owned(),
+                source,
+            })?;
+        if self.peers.len() > MAX_PEERS {
+            return Err(ConfigError::Invalid(format!(
+                "{} peers are configured, at most {MAX_PEERS} are allowed",
+                self.peers.len()
+            )));
+        }
+        for peer in &self.peers {
+            let what = || format!("peer {peer:?}");
+            let address = parser.parse(peer).map_err(|source| ConfigError::Address {
+                what: what(),
+                source,
+            })?;
+            if address.port == 0 {
+                return Err(ConfigError::Address {
+                    what: what(),
+                    source: address::AddressError::ZeroPort(peer.clone()),
+                });
+            }
+        }
+        if !(MIN_MTU_SIZE..=MAX_MTU_SIZE).contains(&self.mtu_size) {
+            return Err(ConfigError::Invalid(format!(
+                "mtu_size is {}, expected {MIN_MTU_SIZE} to {MAX_MTU_SIZE} bytes",
+                self.mtu_size
+            )));
+        }
+        if self.secret.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::Invalid(
+                "the secret is empty: give a non-empty secret, or none to derive one from this \
+                 machine (loopback only)"
+                    .to_owned(),
+            ));
+        }
+        self.protocol.validate()?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Like a derived `Debug`, but the secret is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("local_name", &self.local_name)
+            .field("peers", &self.peers)
+            .field("local_metadata", &self.local_metadata)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("protocol", &self.protocol)
+            .field("bind_host", &self.bind_host)
+            .field("bind_port", &self.bind_port)
+            .field("default_host", &self.default_host)
+            .field("default_port", &self.default_port)
+            .field("discovery", &self.discovery)
+            .field("mtu_size", &self.mtu_size)
+            .field("wire", &self.wire)
+            .finish()
+    }
+}

@@ -1,0 +1,186 @@
+//! Member name parsing: every accepted form, its canonical name, and every rejected form.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use swim_protocol::{AddressError, AddressParser, Host, MemberAddress};
+
+fn parser() -> AddressParser {
+    AddressParser::new()
+        .with_default_host(Host::parse("127.0.0.1").unwrap())
+        .with_default_port(9999)
+}
+
+fn canonical(name: &str) -> String {
+    parser().parse(name).unwrap().to_string()
+}
+
+#[test]
+fn accepted_forms_and_their_canonical_names() {
+    assert_eq!(canonical("127.0.0.1:2001"), "127.0.0.1:2001");
+    assert_eq!(
+        canonical("node-1.example.com:2001"),
+        "node-1.example.com:2001"
+    );
+    assert_eq!(canonical("[::1]:2001"), "[::1]:2001");
+    assert_eq!(canonical(":2001"), "127.0.0.1:2001");
+    assert_eq!(canonical("node1"), "node1:9999");
+    assert_eq!(canonical("10.0.0.7"), "10.0.0.7:9999");
+    assert_eq!(canonical("[::1]"), "[::1]:9999");
+    assert_eq!(canonical("localhost:65535"), "localhost:65535");
+    assert_eq!(canonical("fqdn.example.:1"), "fqdn.example.:1");
+    assert_eq!(canonical("svc_name:1"), "svc_name:1");
+    // IPv6 literals are written in their shortest form, so one address has one name.
+    assert_eq!(canonical("[0:0:0:0:0:0:0:1]:2001"), "[::1]:2001");
+    assert_eq!(canonical("[FE80::A]:2001"), "[fe80::a]:2001");
+    // Host names keep their case: other members compare names byte for byte.
+    assert_eq!(canonical("Node1:2001"), "Node1:2001");
+}
+
+#[test]
+fn parsed_parts() {
+    let addr = parser().parse("[::1]:2001").unwrap();
+    assert_eq!(addr.host, Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+    assert_eq!(addr.port, 2001);
+    assert_eq!(addr.socket_addr(), Some("[::1]:2001".parse().unwrap()));
+    let addr = parser().parse("node1:7").unwrap();
+    assert_eq!(addr.host, Host::Name("node1".to_owned()));
+    assert_eq!(addr.socket_addr(), None);
+    assert_eq!(addr.to_member_name().as_str(), "node1:7");
+    // A canonical name parses back to the same address without any default.
+    for name in ["127.0.0.1:1", "[::1]:2", "node1:3"] {
+        let addr: MemberAddress = name.parse().unwrap();
+        assert_eq!(addr.to_string(), name);
+    }
+}
+
+#[test]
+fn port_zero_is_syntactically_valid() {
+    assert_eq!(parser().parse("127.0.0.1:0").unwrap().port, 0);
+}
+
+fn error(name: &str) -> AddressError {
+    parser().parse(name).unwrap_err()
+}
+
+#[test]
+fn rejected_forms() {
+    assert_eq!(error(""), AddressError::Empty);
+    assert!(matches!(
+        error("[::1:2001"),
+        AddressError::UnclosedBracket(_)
+    ));
+    assert!(matches!(error("[::1"), AddressError::UnclosedBracket(_)));
+    assert!(matches!(
+        error("[127.0.0.1]:2001"),
+        AddressError::BadIpv6(_)
+    ));
+    assert!(matches!(error("[node1]:2001"), AddressError::BadIpv6(_)));
+    assert!(matches!(error("[::1]2001"), AddressError::AfterBracket(_)));
+    assert!(matches!(error("[::1]:"), AddressError::MissingPort(_)));
+    assert!(matches!(error("::1"), AddressError::Ipv6NeedsBrackets(_)));
+    assert!(matches!(
+        error("::1:2001"),
+        AddressError::Ipv6NeedsBrackets(_)
+    ));
+    assert!(matches!(
+        error("fe80::1:2001"),
+        AddressError::Ipv6NeedsBrackets(_)
+    ));
+    assert!(matches!(error("host:"), AddressError::MissingPort(_)));
+    assert!(matches!(error(":"), AddressError::MissingPort(_)));
+}
+
+#[test]
+fn bad_ports() {
+    for name in [
+        "host:65536",
+        "host:99999999",
+        "host:-1",
+        "host:+80",
+        "host: 80",
+        "host:80 ",
+        "host:http",
+        "host:0x50",
+        "[::1]:70000",
+    ] {
+        assert!(
+            matches!(error(name), AddressError::BadPort { .. }),
+            "{name}: {:?}",
+            error(name)
+        );
+    }
+}
+
+#[test]
+fn bad_hosts() {
+    for name in [
+        "bad host:1",
+        "a..b:1",
+        ".a:1",
+        "-a:1",
+        "a-:1",
+        "a/b:1",
+        "user@host:1",
+        "h\u{e9}llo:1",
+        "a\0b:1",
+    ] {
+        assert!(
+            matches!(error(name), AddressError::BadHost { .. }),
+            "{name}: {:?}",
+            error(name)
+        );
+    }
+    let label = "a".repeat(64);
+    assert!(matches!(
+        error(&format!("{label}:1")),
+        AddressError::BadHost { .. }
+    ));
+    let long = ["abcdefghi"; 26].join(".");
+    assert!(long.len() > 253);
+    assert!(matches!(
+        error(&format!("{long}:1")),
+        AddressError::BadHost { .. }
+    ));
+    assert!(matches!(
+        error(&"a".repeat(301)),
+        AddressError::TooLong(301)
+    ));
+}
+
+#[test]
+fn missing_defaults_are_errors() {
+    let bare = AddressParser::new();
+    assert!(matches!(
+        bare.parse(":2001"),
+        Err(AddressError::NoDefaultHost(_))
+    ));
+    assert!(matches!(
+        bare.parse("node1"),
+        Err(AddressError::NoDefaultPort(_))
+    ));
+    assert!(matches!(
+        bare.parse("[::1]"),
+        Err(AddressError::NoDefaultPort(_))
+    ));
+}
+
+#[test]
+fn errors_explain_themselves() {
+    let message = error("::1:2001").to_string();
+    assert!(message.contains("[::1]:9999"), "{message}");
+    let message = error("host:").to_string();
+    assert!(message.contains("missing port"), "{message}");
+    let message = error("host:65536").to_string();
+    assert!(
+        message.contains("65536") && message.contains("0 to 65535"),
+        "{message}"
+    );
+}
+
+#[test]
+fn host_parse() {
+    assert_eq!(Host::parse("[::1]").unwrap(), Host::parse("::1").unwrap());
+    assert_eq!(Host::parse("10.1.2.3").unwrap().to_string(), "10.1.2.3");
+    assert!(Host::parse("").is_err());
+    assert!(Host::parse("a b").is_err());
+}

@@ -1,0 +1,178 @@
+//! DNS discovery with a fake resolver. The local address is found on real loopback sockets:
+//! all of 127.0.0.0/8 is local on Linux, and the system picks 127.0.0.1 as the source toward
+//! any of it.
+
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use swim_protocol::{
+    discover, Config, LookupFuture, MemberAddress, MemberName, Resolver, StartError, StaticResolver,
+};
+
+fn ips(texts: &[&str]) -> Vec<IpAddr> {
+    texts.iter().map(|t| t.parse().unwrap()).collect()
+}
+
+/// `cluster.test` resolves to these addresses, in this order.
+fn cluster(addresses: &[&str]) -> StaticResolver {
+    StaticResolver::new().with_host("cluster.test", ips(addresses))
+}
+
+fn names(peers: &[MemberName]) -> Vec<&str> {
+    peers.iter().map(MemberName::as_str).collect()
+}
+
+fn transient(err: StartError) -> (String, Duration) {
+    match err {
+        StartError::Transient {
+            reason,
+            retry_after,
+        } => (reason, retry_after),
+        other => panic!("expected a transient error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_local_address_becomes_the_name_and_the_others_the_peers() {
+    let resolver = cluster(&[
+        "127.0.0.4",
+        "127.0.0.2",
+        "127.0.0.1",
+        "127.0.0.5",
+        "127.0.0.3",
+    ]);
+    let config = Config::new("cluster.test:2001")
+        .with_discovery(true)
+        .with_secret("s")
+        .with_peers(["127.0.0.9:2001", "127.0.0.3:2001"]);
+    let resolved = config.resolve_with(&resolver).await.unwrap();
+    assert_eq!(resolved.local_name.as_str(), "127.0.0.1:2001");
+    assert_eq!(resolved.bind, "127.0.0.1:2001".parse().unwrap());
+    // Discovered and configured peers, merged.
+    assert_eq!(
+        names(&resolved.peers),
+        [
+            "127.0.0.2:2001",
+            "127.0.0.3:2001",
+            "127.0.0.4:2001",
+            "127.0.0.5:2001",
+            "127.0.0.9:2001"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_bind_address_tells_members_on_one_machine_apart() {
+    let resolver = cluster(&["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]);
+    for me in 2..=5 {
+        let local: IpAddr = format!("127.0.0.{me}").parse().unwrap();
+        let config = Config::new("cluster.test:2001")
+            .with_discovery(true)
+            .with_secret("s")
+            .with_bind(local, None);
+        let resolved = config.resolve_with(&resolver).await.unwrap();
+        assert_eq!(resolved.local_name.as_str(), format!("{local}:2001"));
+        assert_eq!(resolved.bind, format!("{local}:2001").parse().unwrap());
+        let expected: Vec<String> = (2..=5)
+            .filter(|&i| i != me)
+            .map(|i| format!("127.0.0.{i}:2001"))
+            .collect();
+        assert_eq!(names(&resolved.peers), expected);
+    }
+}
+
+#[tokio::test]
+async fn discover_reports_addresses() {
+    let resolver = cluster(&["127.0.0.3", "127.0.0.1"]);
+    let local: MemberAddress = "cluster.test:7".parse().unwrap();
+    let found = discover(&resolver, &local, None).await.unwrap();
+    assert_eq!(found.local.to_string(), "127.0.0.1:7");
+    let peers: Vec<String> = found.peers.iter().map(ToString::to_string).collect();
+    assert_eq!(peers, ["127.0.0.3:7"]);
+}
+
+#[tokio::test]
+async fn only_the_local_address_means_no_peers_yet() {
+    let config = Config::new("cluster.test:2001")
+        .with_discovery(true)
+        .with_secret("s");
+    let err = config
+        .resolve_with(&cluster(&["127.0.0.1"]))
+        .await
+        .unwrap_err();
+    let (reason, retry_after) = transient(err);
+    assert!(reason.contains("no peers"), "{reason}");
+    assert_eq!(retry_after, Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn a_local_address_not_among_the_results_is_transient() {
+    // The system picks 127.0.0.1 toward these, and it is not one of them.
+    let config = Config::new("cluster.test:2001")
+        .with_discovery(true)
+        .with_secret("s");
+    let err = config
+        .resolve_with(&cluster(&["127.0.0.2", "127.0.0.3"]))
+        .await
+        .unwrap_err();
+    let (reason, _) = transient(err);
+    assert!(
+        reason.contains("127.0.0.1") && reason.contains("127.0.0.2"),
+        "{reason}"
+    );
+    // Same when the bind address is not one of them.
+    let config = config.with_bind("127.0.0.7".parse().unwrap(), None);
+    let err = config
+        .resolve_with(&cluster(&["127.0.0.2", "127.0.0.3"]))
+        .await
+        .unwrap_err();
+    let (reason, _) = transient(err);
+    assert!(reason.contains("127.0.0.7"), "{reason}");
+}
+
+#[tokio::test]
+async fn no_address_at_all_is_transient() {
+    let config = Config::new("cluster.test:2001")
+        .with_discovery(true)
+        .with_secret("s");
+    let (reason, retry_after) = transient(config.resolve_with(&cluster(&[])).await.unwrap_err());
+    assert!(reason.contains("no address"), "{reason}");
+    assert_eq!(retry_after, Duration::from_secs(60));
+}
+
+/// Fails every lookup, as a DNS server that is not up yet.
+#[derive(Debug)]
+struct Failing;
+
+impl Resolver for Failing {
+    fn lookup<'a>(&'a self, _host: &'a str) -> LookupFuture<'a> {
+        Box::pin(async { Err(io::Error::other("temporary failure in name resolution")) })
+    }
+}
+
+#[tokio::test]
+async fn resolution_failure_is_transient() {
+    let config = Config::new("cluster.test:2001")
+        .with_discovery(true)
+        .with_secret("s");
+    let (reason, retry_after) = transient(config.resolve_with(&Failing).await.unwrap_err());
+    assert!(
+        reason.contains("cluster.test") && reason.contains("temporary failure"),
+        "{reason}"
+    );
+    assert_eq!(retry_after, Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn discovery_uses_default_host_and_port() {
+    let mut config = Config::new("").with_discovery(true).with_secret("s");
+    config.local_name = "cluster.test".to_owned();
+    config.default_port = 2500;
+    let resolved = config
+        .resolve_with(&cluster(&["127.0.0.1", "127.0.0.2"]))
+        .await
+        .unwrap();
+    assert_eq!(resolved.local_name.as_str(), "127.0.0.1:2500");
+    assert_eq!(names(&resolved.peers), ["127.0.0.2:2500"]);
+}

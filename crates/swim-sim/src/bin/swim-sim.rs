@@ -1,0 +1,72 @@
+//! `swim-sim`: runs the standard scenario on a simulated cluster and prints its figures.
+
+use std::time::Duration;
+
+use clap::Parser;
+use swim_core::ProtocolConfig;
+use swim_sim::{run_standard, NetworkConfig, RunConfig};
+
+/// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Number of members.
+    #[arg(long, default_value_t = 100)]
+    members: usize,
+    /// Seed for every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Probability that a packet is lost (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Mean one-way latency in milliseconds.
+    #[arg(long, default_value_t = 5.0)]
+    latency_ms: f64,
+    /// Latency jitter in milliseconds (uniform, either way).
+    #[arg(long, default_value_t = 2.0)]
+    jitter_ms: f64,
+    /// Most virtual seconds the run may take.
+    #[arg(long, default_value_t = 120.0)]
+    duration: f64,
+    /// Virtual seconds of quiet over which traffic is measured.
+    #[arg(long, default_value_t = 20.0)]
+    quiet: f64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(args.members >= 1, "--members must be at least 1");
+    anyhow::ensure!(args.members <= 100_000, "--members must be at most 100000");
+    anyhow::ensure!((0.0..=1.0).contains(&args.loss), "--loss must be between 0 and 1");
+    let config = RunConfig {
+        members: args.members,
+        seed: args.seed,
+        network: NetworkConfig {
+            loss: args.loss,
+            latency: seconds("latency-ms", args.latency_ms / 1000.0)?,
+            jitter: seconds("jitter-ms", args.jitter_ms / 1000.0)?,
+        },
+        protocol: ProtocolConfig::default(),
+        duration: seconds("duration", args.duration)?,
+        quiet: seconds("quiet", args.quiet)?,
+    };
+    let report = run_standard(&config);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object() {
+            for (key, value) in map {
+                println!("{key:>20}  {value}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The discrete-event engine: runs many [`Swim`] members in virtual time over a simulated
+//! network. Everything random comes from seeded generators, so a run is reproducible.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use swim_core::{Event, MemberChange, MemberName, Metadata, Packet, ProtocolConfig, Swim};
+
+use crate::network::{NetworkConfig, Partition};
+
+/// Receives every membership event of every member as it happens.
+pub trait Observer {
+    /// Member `observer` reported `change` at virtual time `now`.
+    fn on_change(&mut self, now: Duration, observer: usize, change: &MemberChange);
+}
+
+/// Traffic sent by one member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Packets sent.
+    pub packets: u64,
+    /// Bytes sent (native encoding, before signing).
+    pub bytes: u64,
+}
+
+enum Scheduled {
+    Deliver { to: usize, packet: Box<Packet> },
+    Wake { node: usize },
+}
+
+struct Node {
+    name: MemberName,
+    swim: Option<Swim<StdRng>>,
+    wake_at: Option<Duration>,
+    incarnation: u64,
+    traffic: Traffic,
+}
+
+/// A simulated cluster.
+pub struct Simulation {
+    now: Duration,
+    seed: u64,
+    queue: BinaryHeap<Reverse<(Duration, u64, usize)>>,
+    pending: HashMap<usize, Scheduled>,
+    next_id: u64,
+    nodes: Vec<Node>,
+    by_name: HashMap<MemberName, usize>,
+    net_rng: StdRng,
+    /// Network behaviour; may be changed between steps.
+    pub network: NetworkConfig,
+    /// Partitions; may be changed between steps.
+    pub partition: Partition,
+    protocol: ProtocolConfig,
+}
+
+/// The name of simulated member `i`: an address-like string of realistic length.
+pub fn member_name(i: usize) -> MemberName {
+    format!("10.{}.{}.{}:7946", i / 65536 % 256, i / 256 % 256, i % 256).into()
+}
+
+impl Simulation {
+    /// Creates `members` members, not yet started.
+    pub fn new(members: usize, seed: u64, network: NetworkConfig, protocol: ProtocolConfig) -> Self {
+        let nodes: Vec<Node> = (0..members)
+            .map(|i| Node {
+                name: member_name(i),
+                swim: None,
+                wake_at: None,
+                incarnation: 0,
+                traffic: Traffic::default(),
+            })
+            .collect();
+        let by_name = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        Simulation {
+            now: Duration::ZERO,
+            seed,
+            queue: BinaryHeap::new(),
+            pending: HashMap::new(),
+            next_id: 0,
+            nodes,
+            by_name,
+            net_rng: StdRng::seed_from_u64(seed ^ 0x5eed_0f_4e7),
+            network,
+            partition: Partition::default(),
+            protocol,
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// The number of members (running or not).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are no members at all.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether member `i` is running.
+    pub fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].swim.is_some()
+    }
+
+    /// Member `i`'s state machine, if running.
+    pub fn member(&self, i: usize) -> Option<&Swim<StdRng>> {
+        self.nodes[i].swim.as_ref()
+    }
+
+    /// Traffic sent so far by member `i` (across restarts).
+    pub fn traffic(&self, i: usize) -> Traffic {
+        self.nodes[i].traffic
+    }
+
+    /// Starts (or restarts, as a new process under the same name) member `i`, knowing `peers`.
+    pub fn start(&mut self, i: usize, metadata: Metadata, peers: &[usize], obs: &mut impl Observer) {
+        let node = &mut self.nodes[i];
+        node.incarnation += 1;
+        let rng = StdRng::seed_from_u64(
+            self.seed
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .wrapping_add((i as u64) << 20 | node.incarnation),
+        );
+        let peers: Vec<MemberName> = peers.iter().map(|&p| member_name(p)).collect();
+        let swim = Swim::new(self.protocol.clone(), node.name.clone(), metadata, peers, rng, self.now)
+            .expect("the simulation's protocol config is valid");
+        node.swim = Some(swim);
+        node.wake_at = None;
+        self.after_input(i, obs);
+    }
+
+    /// Stops member `i` at once, as a crash: it sends and receives nothing more.
+    pub fn crash(&mut self, i: usize) {
+        self.nodes[i].swim = None;
+        self.nodes[i].wake_at = None;
+    }
+
+    /// Changes member `i`'s metadata.
+    pub fn set_metadata(&mut self, i: usize, metadata: Metadata, obs: &mut impl Observer) {
+        let now = self.now;
+        if let Some(swim) = self.nodes[i].swim.as_mut() {
+            swim.set_local_metadata(now, metadata);
+            self.after_input(i, obs);
+        }
+    }
+
+    /// Runs every scheduled event up to and including `until`, then sets the clock to it.
+    pub fn run_until(&mut self, until: Duration, obs: &mut impl Observer) {
+        while let Some(&Reverse((at, _, id))) = self.queue.peek() {
+            if at > until {
+                break;
+            }
+            self.queue.pop();
+            self.now = at;
+            let Some(item) = self.pending.remove(&id) else {
+                continue;
+            };
+            match item {
+                Scheduled::Deliver { to, packet } => {
+                    let now = self.now;
+                    if let Some(swim) = self.nodes[to].swim.as_mut() {
+                        swim.handle_packet(now, *packet);
+                        self.after_input(to, obs);
+                    }
+                }
+                Scheduled::Wake { node } => {
+                    if self.nodes[node].wake_at != Some(at) {
+                        continue; // superseded by an earlier or later deadline
+                    }
+                    self.nodes[node].wake_at = None;
+                    let now = self.now;
+                    if let Some(swim) = self.nodes[node].swim.as_mut() {
+                        swim.handle_timeout(now);
+                        self.after_input(node, obs);
+                    }
+                }
+            }
+        }
+        self.now = until;
+    }
+
+    fn schedule(&mut self, at: Duration, item: Scheduled) {
+        let id = self.next_id as usize;
+        self.next_id += 1;
+        self.queue.push(Reverse((at, self.next_id, id)));
+        self.pending.insert(id, item);
+    }
+
+    /// Drains what member `i` produced: packets onto the network, events to the observer,
+    /// and its next deadline into the queue.
+    fn after_input(&mut self, i: usize, obs: &mut impl Observer) {
+        let now = self.now;
+        let Some(swim) = self.nodes[i].swim.as_mut() else {
+            return;
+        };
+        let mut outgoing = Vec::new();
+        while let Some(transmit) = swim.poll_transmit() {
+            outgoing.push(transmit);
+        }
+        while let Some(event) = swim.poll_event() {
+            match event {
+                Event::MemberChanged(change) => obs.on_change(now, i, &change),
+                _ => {}
+            }
+        }
+        let deadline = swim.poll_timeout().map(|t| t.max(now));
+        for transmit in outgoing {
+            let size = swim_core::wire::encode(&transmit.packet).len() as u64;
+            let traffic = &mut self.nodes[i].traffic;
+            traffic.packets += 1;
+            traffic.bytes += size;
+            let Some(&to) = self.by_name.get(&transmit.to) else {
+                continue;
+            };
+            if !self.partition.connected(i, to) {
+                continue;
+            }
+            if let Some(delay) = self.network.delivery_delay(&mut self.net_rng) {
+                let packet = Box::new(transmit.packet);
+                self.schedule(now + delay, Scheduled::Deliver { to, packet });
+            }
+        }
+        if let Some(at) = deadline {
+            let node = &mut self.nodes[i];
+            if node.wake_at.is_none_or(|w| at < w || w < now) {
+                node.wake_at = Some(at);
+                self.schedule(at, Scheduled::Wake { node: i });
+            }
+        }
+    }
+
+    /// A random number from the simulation's own generator (for scenario choices).
+    pub fn random_index(&mut self, below: usize) -> usize {
+        self.net_rng.random_range(0..below)
+    }
+}
+
+/// The index of the simulated member called `name`, if it is one.
+pub fn member_index(name: &str) -> Option<usize> {
+    let host = name.strip_suffix(":7946")?;
+    let mut parts = host.split('.');
+    if parts.next()? != "10" {
+        return None;
+    }
+    let mut index = 0usize;
+    for _ in 0..3 {
+        index = index * 256 + parts.next()?.parse::<u8>().ok()? as usize;
+    }
+    parts.next().is_none().then_some(index)
+}

@@ -1,0 +1,163 @@
+//! The standard run: join, metadata change, quiet period, crash and detection, with the
+//! figures the README and issues quote.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use swim_core::{Metadata, ProtocolConfig};
+
+use crate::engine::{Simulation, Traffic};
+use crate::network::NetworkConfig;
+use crate::tracker::Tracker;
+
+/// Parameters of a standard run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Number of members.
+    pub members: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The protocol.
+    pub protocol: ProtocolConfig,
+    /// Most virtual time the whole run may take.
+    pub duration: Duration,
+    /// Length of the quiet period over which traffic is measured.
+    pub quiet: Duration,
+}
+
+/// The figures of a run. Times are virtual seconds; `None` when the phase did not finish.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    /// Number of members.
+    pub members: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Packet loss probability.
+    pub loss: f64,
+    /// Start until every live member sees every other live member ONLINE.
+    pub join_s: Option<f64>,
+    /// Median delay for member 0's metadata change to reach a member.
+    pub meta_p50_s: Option<f64>,
+    /// 99th percentile of that delay.
+    pub meta_p99_s: Option<f64>,
+    /// Largest such delay (the change reached everyone).
+    pub meta_max_s: Option<f64>,
+    /// Crash until the first SUSPECT (or OFFLINE) report anywhere.
+    pub first_detect_s: Option<f64>,
+    /// Crash until OFFLINE at every live member.
+    pub all_offline_s: Option<f64>,
+    /// Times a live, reachable member was marked SUSPECT by anyone.
+    pub false_suspect: u64,
+    /// Times a live, reachable member was marked OFFLINE by anyone.
+    pub false_offline: u64,
+    /// Packets sent per member per second during the quiet period.
+    pub msgs_per_member_s: f64,
+    /// Bytes sent per member per second during the quiet period.
+    pub bytes_per_member_s: f64,
+    /// Virtual time the run took.
+    pub virtual_s: f64,
+    /// Wall-clock time the run took (the only figure that varies between equal runs).
+    pub wall_s: f64,
+}
+
+fn secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Advances in small steps until `done` holds or `deadline`; returns the time it held.
+fn run_while(
+    sim: &mut Simulation,
+    tracker: &mut Tracker,
+    deadline: Duration,
+    done: impl Fn(&Tracker) -> bool,
+) -> Option<Duration> {
+    let step = Duration::from_millis(10);
+    while sim.now() < deadline {
+        if done(tracker) {
+            return Some(sim.now());
+        }
+        let next = (sim.now() + step).min(deadline);
+        sim.run_until(next, tracker);
+    }
+    done(tracker).then(|| sim.now())
+}
+
+fn total_traffic(sim: &Simulation) -> Traffic {
+    (0..sim.len()).fold(Traffic::default(), |acc, i| {
+        let t = sim.traffic(i);
+        Traffic {
+            packets: acc.packets + t.packets,
+            bytes: acc.bytes + t.bytes,
+        }
+    })
+}
+
+/// Runs the standard scenario: all members start knowing only member 0; once everyone sees
+/// everyone, member 0 changes its metadata; a quiet period is measured; then one member
+/// crashes and its detection is timed.
+pub fn run_standard(config: &RunConfig) -> Report {
+    let wall = Instant::now();
+    let n = config.members;
+    let mut sim = Simulation::new(n, config.seed, config.network.clone(), config.protocol.clone());
+    let mut tracker = Tracker::new(n);
+    let end = config.duration;
+    let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
+
+    for i in 0..n {
+        let peers: &[usize] = if i == 0 { &[] } else { &[0] };
+        sim.start(i, metadata("1"), peers, &mut tracker);
+    }
+    let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+
+    // Metadata change on member 0, timed to every member.
+    let changed_at = sim.now();
+    sim.set_metadata(0, metadata("2"), &mut tracker);
+    tracker.watch_metadata(0, "version", b"2", changed_at);
+    let spread_deadline = (changed_at + Duration::from_secs(60)).min(end);
+    run_while(&mut sim, &mut tracker, spread_deadline, Tracker::metadata_everywhere);
+    let mut delays: Vec<Duration> = (1..n).filter_map(|o| tracker.metadata_delays[o]).collect();
+    delays.sort_unstable();
+    let informed_all = tracker.metadata_everywhere();
+    let pct = |p: f64| delays.get(((delays.len() as f64 - 1.0) * p).round() as usize).copied();
+
+    // Quiet period: let the change's gossip die out, then measure traffic.
+    let settle = (sim.now() + Duration::from_secs(5)).min(end);
+    sim.run_until(settle, &mut tracker);
+    let before = total_traffic(&sim);
+    let quiet_start = sim.now();
+    sim.run_until((quiet_start + config.quiet).min(end), &mut tracker);
+    let quiet_s = (sim.now() - quiet_start).as_secs_f64();
+    let after = total_traffic(&sim);
+    let per = |x: u64| if quiet_s > 0.0 { x as f64 / n as f64 / quiet_s } else { 0.0 };
+    let msgs = per(after.packets - before.packets);
+    let bytes = per(after.bytes - before.bytes);
+
+    // Crash one member other than 0 and time its detection.
+    let victim = if n > 1 { 1 + sim.random_index(n - 1) } else { 0 };
+    if n > 1 && sim.now() < end {
+        sim.crash(victim);
+        tracker.set_alive(victim, false);
+        tracker.watch_crash(victim, sim.now());
+        run_while(&mut sim, &mut tracker, end, |t| t.all_offline.is_some());
+    }
+
+    Report {
+        members: n,
+        seed: config.seed,
+        loss: config.network.loss,
+        join_s: secs(joined),
+        meta_p50_s: secs(pct(0.5)),
+        meta_p99_s: secs(pct(0.99)),
+        meta_max_s: if informed_all { secs(delays.last().copied()) } else { None },
+        first_detect_s: secs(tracker.first_detect),
+        all_offline_s: secs(tracker.all_offline),
+        false_suspect: tracker.false_suspect,
+        false_offline: tracker.false_offline,
+        msgs_per_member_s: (msgs * 1000.0).round() / 1000.0,
+        bytes_per_member_s: bytes.round(),
+        virtual_s: sim.now().as_secs_f64(),
+        wall_s: (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    }
+}

@@ -1,0 +1,169 @@
+//! Watches every member's view of every other, incrementally, to measure the cluster.
+
+use std::time::Duration;
+
+use swim_core::{MemberChange, Status};
+
+use crate::engine::Observer;
+use crate::simulation_name_index;
+
+/// Every member's view of every other, plus counters of false alarms.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    n: usize,
+    /// view[observer * n + member]: the status `observer` last reported for `member`.
+    view: Vec<Option<Status>>,
+    alive: Vec<bool>,
+    /// Pairs (live observer, other live member) where the observer sees the member ONLINE.
+    online_pairs: usize,
+    /// Whether false alarms are being counted (off while a partition is in force).
+    pub count_false_alarms: bool,
+    /// Times a live member was marked SUSPECT by anyone while it was reachable.
+    pub false_suspect: u64,
+    /// Times a live member was marked OFFLINE by anyone while it was reachable.
+    pub false_offline: u64,
+    /// A metadata value being watched for: (member, key, value, change time).
+    watch_metadata: Option<(usize, String, Vec<u8>, Duration)>,
+    /// Per observer: delay until it saw the watched metadata.
+    pub metadata_delays: Vec<Option<Duration>>,
+    /// A crashed member being watched: (member, crash time).
+    watch_crash: Option<(usize, Duration)>,
+    /// Crash to the first SUSPECT or OFFLINE report anywhere.
+    pub first_detect: Option<Duration>,
+    offline_reports: usize,
+    /// Crash to OFFLINE at every live member.
+    pub all_offline: Option<Duration>,
+}
+
+impl Tracker {
+    /// A tracker for `n` members, all alive and knowing nothing yet.
+    pub fn new(n: usize) -> Self {
+        Tracker {
+            n,
+            view: vec![None; n * n],
+            alive: vec![true; n],
+            online_pairs: 0,
+            count_false_alarms: true,
+            false_suspect: 0,
+            false_offline: 0,
+            watch_metadata: None,
+            metadata_delays: vec![None; n],
+            watch_crash: None,
+            first_detect: None,
+            offline_reports: 0,
+            all_offline: None,
+        }
+    }
+
+    fn live_count(&self) -> usize {
+        self.alive.iter().filter(|a| **a).count()
+    }
+
+    /// Whether every live member sees every other live member ONLINE.
+    pub fn fully_joined(&self) -> bool {
+        let live = self.live_count();
+        self.online_pairs == live * live.saturating_sub(1)
+    }
+
+    /// The status `observer` reports for `member`.
+    pub fn status(&self, observer: usize, member: usize) -> Option<Status> {
+        self.view[observer * self.n + member]
+    }
+
+    /// Marks `member` as alive or dead (crashed) for the counts.
+    pub fn set_alive(&mut self, member: usize, alive: bool) {
+        self.alive[member] = alive;
+        if !alive {
+            // A crashed process's view is gone; a restart reports afresh.
+            for m in 0..self.n {
+                self.view[member * self.n + m] = None;
+            }
+        }
+        self.recount();
+    }
+
+    fn recount(&mut self) {
+        let n = self.n;
+        self.online_pairs = (0..n)
+            .filter(|&o| self.alive[o])
+            .map(|o| {
+                (0..n)
+                    .filter(|&m| m != o && self.alive[m] && self.view[o * n + m] == Some(Status::Online))
+                    .count()
+            })
+            .sum();
+    }
+
+    /// Starts timing the spread of `key = value` on `member`'s metadata, changed at `now`.
+    pub fn watch_metadata(&mut self, member: usize, key: &str, value: &[u8], now: Duration) {
+        self.watch_metadata = Some((member, key.to_owned(), value.to_vec(), now));
+        self.metadata_delays = vec![None; self.n];
+        self.metadata_delays[member] = Some(Duration::ZERO);
+    }
+
+    /// Whether every live member has seen the watched metadata.
+    pub fn metadata_everywhere(&self) -> bool {
+        (0..self.n).all(|o| !self.alive[o] || self.metadata_delays[o].is_some())
+    }
+
+    /// Starts timing the detection of `member`'s crash at `now` (call after `set_alive`).
+    pub fn watch_crash(&mut self, member: usize, now: Duration) {
+        self.watch_crash = Some((member, now));
+        self.first_detect = None;
+        self.all_offline = None;
+        self.offline_reports = (0..self.n)
+            .filter(|&o| self.alive[o] && self.view[o * self.n + member] == Some(Status::Offline))
+            .count();
+    }
+}
+
+impl Observer for Tracker {
+    fn on_change(&mut self, now: Duration, observer: usize, change: &MemberChange) {
+        let Some(member) = simulation_name_index(&change.member.name) else {
+            return;
+        };
+        if member == observer || member >= self.n {
+            return;
+        }
+        let n = self.n;
+        let slot = observer * n + member;
+        let old = self.view[slot];
+        let new = change.member.status;
+        self.view[slot] = Some(new);
+        if self.alive[observer] && self.alive[member] {
+            if old == Some(Status::Online) && new != Status::Online {
+                self.online_pairs -= 1;
+            } else if old != Some(Status::Online) && new == Status::Online {
+                self.online_pairs += 1;
+            }
+        }
+        if self.alive[member] && self.count_false_alarms && old != Some(new) {
+            match new {
+                Status::Suspect => self.false_suspect += 1,
+                Status::Offline => self.false_offline += 1,
+                Status::Online => {}
+            }
+        }
+        if let Some((m, key, value, since)) = &self.watch_metadata {
+            let seen = change.member.metadata.as_ref().and_then(|md| md.get(key));
+            if *m == member && seen == Some(value) && self.metadata_delays[observer].is_none() {
+                self.metadata_delays[observer] = Some(now - *since);
+            }
+        }
+        if let Some((m, since)) = self.watch_crash {
+            if m == member && self.alive[observer] {
+                if new != Status::Online && self.first_detect.is_none() {
+                    self.first_detect = Some(now - since);
+                }
+                if new == Status::Offline && old != Some(Status::Offline) {
+                    self.offline_reports += 1;
+                } else if new != Status::Offline && old == Some(Status::Offline) {
+                    self.offline_reports -= 1;
+                }
+                if self.offline_reports == self.live_count() && self.all_offline.is_none() {
+                    self.all_offline = Some(now - since);
+                }
+            }
+        }
+    }
+}
