@@ -234,6 +234,25 @@ fn three_members_share_files_statuses_and_failures() {
                 && node.remote_file(&a, "added").as_deref() == Some("new key")
         });
     }
+    // A file over the size limit is an error: the previous metadata stays until it is fixed.
+    fs::write(node_a.local_file("big"), vec![b'x'; 70_000]).unwrap();
+    write_atomically(&node_a.local_file("greeting"), "after the fix");
+    node_a.signal(Signal::SIGHUP);
+    wait_until(&all, "a's size error", || {
+        node_a.logs().contains("over the size limit")
+    });
+    assert_eq!(
+        node_c.remote_file(&a, "greeting").as_deref(),
+        Some("hello again")
+    );
+    assert!(node_c.remote_file(&a, "big").is_none());
+    fs::remove_file(node_a.local_file("big")).unwrap();
+    node_a.signal(Signal::SIGHUP);
+    for node in [&node_b, &node_c] {
+        wait_until(&all, "a's fixed change", || {
+            node.remote_file(&a, "greeting").as_deref() == Some("after the fix")
+        });
+    }
     // b's edits are noticed without a signal; editor leftovers and dotfiles are not metadata.
     fs::write(node_b.local_file("edited"), "by inotify").unwrap();
     fs::write(node_b.local_file("edited~"), "backup").unwrap();
