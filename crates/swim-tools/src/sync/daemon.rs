@@ -103,6 +103,11 @@ pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
             }
         }
     };
+    tracing::info!(
+        "member {} mirrors the cluster into {}",
+        cluster.local().name,
+        base.display()
+    );
     let quiet = args.watch_delay;
     let max_wait = quiet.saturating_mul(10).max(Duration::from_secs(1));
     let result = loop {
@@ -138,6 +143,7 @@ pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
     for problem in problems {
         tracing::warn!("cleanup: {problem}");
     }
+    tracing::info!("stopped; {} cleaned up", base.display());
     result
 }
 
