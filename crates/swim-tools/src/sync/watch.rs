@@ -108,6 +108,16 @@ mod tests {
         assert!(is_relevant(&event(rename, &[".a.swp", "a"])));
     }
 
+    #[tokio::test]
+    async fn a_new_file_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watcher = LocalWatcher::start(dir.path()).unwrap();
+        std::fs::write(dir.path().join("key"), b"value").unwrap();
+        let quiet = Duration::from_millis(20);
+        let changed = tokio::time::timeout(Duration::from_secs(10), watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_burst_gives_one_change_after_it_settles() {
         let (tx, mut rx) = mpsc::channel(8);
