@@ -24,7 +24,10 @@ fn typical_ping() -> Packet {
             name: "10.0.0.1:7777".into(),
             validity: Validity([7; 8]),
         },
-        message: Message::Ping { seq: 123_456 },
+        message: Message::Ping {
+            seq: 123_456,
+            known: 0,
+        },
         gossip: vec![
             record("10.0.0.2:7777", 41, Status::Online, None),
             record("10.0.0.3:7777", 1_000, Status::Suspect, None),

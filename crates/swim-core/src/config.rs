@@ -143,7 +143,10 @@ mod tests {
             ping_timeout: Duration::from_secs(2),
             ..Default::default()
         };
-        assert!(matches!(c.validate(), Err(ConfigError::TimeoutOrder { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::TimeoutOrder { .. })
+        ));
         let c = ProtocolConfig {
             ping_req_count: 100,
             ..Default::default()

@@ -18,7 +18,10 @@ const LOCAL: usize = 0;
 
 /// How many full syncs with random members follow the first one, while they teach us new
 /// members: when many members join at once, the first answers are partial.
-const JOIN_FOLLOWUPS: u8 = 6;
+const JOIN_FOLLOWUPS: u8 = 4;
+
+/// Follow-ups made even when one teaches nothing (a random member may know less than us).
+const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
 
 /// One member's SWIM state machine. `R` is the injected random number generator.
 ///
@@ -49,6 +52,7 @@ pub struct Swim<R> {
     next_gossip: Duration,
     next_push_pull: Duration,
     next_join: Duration,
+    next_catch_up: Duration,
     seq: u32,
     sync_cursor: usize,
 }
@@ -75,6 +79,7 @@ impl<R: Rng> Swim<R> {
             next_gossip: now + config.sync_interval,
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
             next_join: now,
+            next_catch_up: now,
             config,
             rng,
             validity,
@@ -122,16 +127,20 @@ impl<R: Rng> Swim<R> {
         }
         self.heard_from(sender, &source);
         let replied = match message {
-            Message::Ping { seq } => {
+            Message::Ping { seq, known } => {
+                self.catch_up(now, sender, known);
                 let alive = self.source();
-                self.send(sender, Message::Ack { seq, alive }, correct_sender);
+                let known = self.known();
+                let ack = Message::Ack { seq, alive, known };
+                self.send(sender, ack, correct_sender);
                 true
             }
             Message::PingReq { seq, target } => {
                 self.relay(now, sender, seq, target, correct_sender);
                 false
             }
-            Message::Ack { alive, .. } => {
+            Message::Ack { alive, known, .. } => {
+                self.catch_up(now, sender, known);
                 if !self.is_local(&alive.name) {
                     let index = self.member_index(&alive.name, now);
                     self.heard_from(index, &alive);
@@ -244,12 +253,7 @@ impl<R: Rng> Swim<R> {
             next = next.min(self.next_join);
         }
         for probe in &self.probes {
-            let at = if probe.indirect_sent {
-                probe.suspect_at
-            } else {
-                probe.indirect_at
-            };
-            next = next.min(at);
+            next = next.min(probe.next_round_at.min(probe.suspect_at));
         }
         if let Some(relay) = self.relays.front() {
             next = next.min(relay.expires);
@@ -315,7 +319,12 @@ impl<R: Rng> Swim<R> {
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.current.clone()).collect();
+        let mut all: Vec<_> = self
+            .table
+            .entries
+            .iter()
+            .map(|e| e.current.clone())
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -368,6 +377,27 @@ impl<R: Rng> Swim<R> {
 
     // ----- internals -----
 
+    /// The member count carried in pings and acks, as a digest of our member list.
+    fn known(&self) -> u32 {
+        u32::try_from(self.table.known()).unwrap_or(u32::MAX)
+    }
+
+    /// `sender` knows more members than we do: some record never reached us (gossip is
+    /// probabilistic), so ask it for its whole list, at most once per catch-up period.
+    fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
+        if their_known <= self.known() || now < self.next_catch_up || !self.joined {
+            return;
+        }
+        self.next_catch_up = now + self.config.push_pull_interval / 2;
+        let records = vec![self.table.entries[LOCAL].update()];
+        let message = Message::Sync {
+            reply: false,
+            full: true,
+            records,
+        };
+        self.send(sender, message, false);
+    }
+
     fn is_local(&self, name: &str) -> bool {
         name == &**self.local_name()
     }
@@ -388,6 +418,7 @@ impl<R: Rng> Swim<R> {
     }
 
     fn change_local(&mut self, now: Duration, metadata: Option<Metadata>) {
+        let was_placeholder = self.table.entries[LOCAL].is_placeholder();
         let clock = self.next_clock;
         self.next_clock += 1;
         let entry = &mut self.table.entries[LOCAL];
@@ -400,6 +431,7 @@ impl<R: Rng> Swim<R> {
         if let Some(metadata) = metadata {
             entry.current.metadata = Some(metadata);
         }
+        self.table.note_update(LOCAL, was_placeholder);
         self.changed(LOCAL);
     }
 
@@ -483,6 +515,7 @@ impl<R: Rng> Swim<R> {
                     let message = Message::Ack {
                         seq: relay.seq,
                         alive: alive.clone(),
+                        known: self.known(),
                     };
                     self.send(relay.requester, message, false);
                 }
@@ -502,12 +535,17 @@ impl<R: Rng> Swim<R> {
     ) {
         if self.is_local(&target) {
             let alive = self.source();
-            self.send(requester, Message::Ack { seq, alive }, correct);
+            let known = self.known();
+            self.send(requester, Message::Ack { seq, alive, known }, correct);
             return;
         }
         let target = self.member_index(&target, now);
         let ping_seq = self.next_seq();
-        self.send(target, Message::Ping { seq: ping_seq }, false);
+        let ping = Message::Ping {
+            seq: ping_seq,
+            known: self.known(),
+        };
+        self.send(target, ping, false);
         self.relays.push_back(Relay {
             requester,
             seq,
@@ -532,14 +570,14 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let seq = self.next_seq();
-        self.send(target, Message::Ping { seq }, false);
-        let indirect_at = now + self.config.ping_timeout;
+        let known = self.known();
+        self.send(target, Message::Ping { seq, known }, false);
+        let first_round = now + self.config.ping_timeout;
         self.probes.push(Probe {
             target,
             seq,
-            indirect_at,
-            indirect_sent: false,
-            suspect_at: indirect_at + self.config.ping_req_timeout,
+            next_round_at: first_round,
+            suspect_at: first_round + self.config.ping_req_timeout,
         });
     }
 
@@ -547,34 +585,7 @@ impl<R: Rng> Swim<R> {
         let mut i = 0;
         while i < self.probes.len() {
             let probe = self.probes[i].clone();
-            let status = self.table.entries[probe.target].current.status;
-            if !probe.indirect_sent && now >= probe.indirect_at {
-                // An OFFLINE member cannot be made more offline: no need for helpers.
-                let helpers = if status == Status::Offline {
-                    Vec::new()
-                } else {
-                    self.find_indices(
-                        self.config.ping_req_count,
-                        StatusSet::AVAILABLE,
-                        &[probe.target],
-                    )
-                };
-                let target = self.table.entries[probe.target].current.name.clone();
-                if status != Status::Offline {
-                    // A second direct ping beside the indirect ones: a lost packet alone should
-                    // not make a member suspect.
-                    self.send(probe.target, Message::Ping { seq: probe.seq }, false);
-                }
-                for helper in helpers {
-                    let message = Message::PingReq {
-                        seq: probe.seq,
-                        target: target.clone(),
-                    };
-                    self.send(helper, message, false);
-                }
-                self.probes[i].indirect_sent = true;
-            }
-            if self.probes[i].indirect_sent && now >= probe.suspect_at {
+            if now >= probe.suspect_at {
                 self.probes.remove(i);
                 if self.table.set_status(probe.target, Status::Suspect, now) {
                     self.update_suspicion(probe.target, now);
@@ -583,9 +594,45 @@ impl<R: Rng> Swim<R> {
                     // member refutes before the suspicion spreads far.
                     self.send(probe.target, Message::GossipOnly, false);
                 }
-            } else {
-                i += 1;
+                continue;
             }
+            if now >= probe.next_round_at {
+                self.indirect_round(&probe);
+                let next = probe.next_round_at + self.config.ping_timeout;
+                // No round so late that its answers could not arrive in time.
+                self.probes[i].next_round_at = if next < probe.suspect_at {
+                    next
+                } else {
+                    Duration::MAX
+                };
+            }
+            i += 1;
+        }
+    }
+
+    /// One indirect round of a probe without an ack yet: a direct ping again and ping-reqs
+    /// through `ping_req_count` random available members. Rounds repeat every ping_timeout
+    /// until ping_req_timeout has passed, so that a few lost packets alone cannot make a live
+    /// member suspect. An OFFLINE member cannot be made more offline: it only gets the ping.
+    fn indirect_round(&mut self, probe: &Probe) {
+        let status = self.table.entries[probe.target].current.status;
+        let ping = Message::Ping {
+            seq: probe.seq,
+            known: self.known(),
+        };
+        self.send(probe.target, ping, false);
+        if status == Status::Offline {
+            return;
+        }
+        let count = self.config.ping_req_count;
+        let helpers = self.find_indices(count, StatusSet::AVAILABLE, &[probe.target]);
+        let target = self.table.entries[probe.target].current.name.clone();
+        for helper in helpers {
+            let message = Message::PingReq {
+                seq: probe.seq,
+                target: target.clone(),
+            };
+            self.send(helper, message, false);
         }
     }
 
@@ -602,7 +649,8 @@ impl<R: Rng> Swim<R> {
     fn joined_with(&mut self, now: Duration, learned: bool) {
         let first = !self.joined;
         self.joined = true;
-        if (first || learned) && self.join_followups > 0 {
+        let done = JOIN_FOLLOWUPS - self.join_followups;
+        if (first || learned || done < JOIN_FOLLOWUPS_ALWAYS) && self.join_followups > 0 {
             self.next_join = now + self.config.ping_interval;
         } else {
             self.next_join = Duration::MAX;
@@ -615,18 +663,21 @@ impl<R: Rng> Swim<R> {
         let own = self.table.entries[LOCAL].update();
         let targets: Vec<usize> = if self.joined {
             self.join_followups -= 1;
-            self.next_join = Duration::MAX;
-            self.find_index(StatusSet::AVAILABLE, None).into_iter().collect()
-        } else if self.next_join_all {
-            self.next_join_all = false;
-            self.peers.iter().filter_map(|p| self.table.get(p)).collect()
-        } else {
-            let pick = self.rng.random_range(0..self.peers.len().max(1));
-            self.peers
-                .get(pick)
-                .and_then(|p| self.table.get(p))
+            // The configured peers saw every joiner's request: ask one first.
+            let peer = (self.join_followups + 1 == JOIN_FOLLOWUPS)
+                .then(|| self.random_peer())
+                .flatten();
+            peer.or_else(|| self.find_index(StatusSet::AVAILABLE, None))
                 .into_iter()
                 .collect()
+        } else if self.next_join_all {
+            self.next_join_all = false;
+            self.peers
+                .iter()
+                .filter_map(|p| self.table.get(p))
+                .collect()
+        } else {
+            self.random_peer().into_iter().collect()
         };
         for target in targets {
             let message = Message::Sync {
@@ -636,9 +687,16 @@ impl<R: Rng> Swim<R> {
             };
             self.send(target, message, false);
         }
-        if !self.joined {
-            self.next_join = now + self.config.ping_interval;
+        // Retry if the answer is lost; an answer reschedules.
+        self.next_join = now + self.config.ping_interval * 2;
+    }
+
+    fn random_peer(&mut self) -> Option<usize> {
+        if self.peers.is_empty() {
+            return None;
         }
+        let pick = self.rng.random_range(0..self.peers.len());
+        self.table.get(&self.peers[pick])
     }
 
     /// A window of records, rotating through the table, for push-pull anti-entropy.
@@ -652,7 +710,7 @@ impl<R: Rng> Swim<R> {
             if entry.is_placeholder() {
                 continue;
             }
-            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            let len = crate::wire::update_len(&entry.update());
             if len > budget && !records.is_empty() {
                 break;
             }
@@ -664,7 +722,11 @@ impl<R: Rng> Swim<R> {
 
     /// The records answering a sync request: everything (full), or ours where newer than
     /// what was pushed plus a window of our own.
-    fn sync_reply_records(&mut self, full: bool, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
+    fn sync_reply_records(
+        &mut self,
+        full: bool,
+        pushed: &[(MemberName, u64, Status)],
+    ) -> Vec<Update> {
         if full {
             return self
                 .table
@@ -697,10 +759,7 @@ impl<R: Rng> Swim<R> {
         let mut budget = self.config.piggyback_budget;
         let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(approx_len(
-                &entry.current.name,
-                entry.current.metadata.as_ref(),
-            ));
+            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
             gossip.push(entry.update());
         };
         let dest = &self.table.entries[to];
@@ -716,7 +775,7 @@ impl<R: Rng> Swim<R> {
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
             let entry = &table.entries[index];
-            let len = approx_len(&entry.current.name, entry.current.metadata.as_ref());
+            let len = crate::wire::update_len(&entry.update());
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -727,7 +786,10 @@ impl<R: Rng> Swim<R> {
             }
         });
         for index in chosen {
-            if gossip.iter().all(|u| *u.name != *self.table.entries[index].current.name) {
+            if gossip
+                .iter()
+                .all(|u| *u.name != *self.table.entries[index].current.name)
+            {
                 gossip.push(self.table.entries[index].update());
             }
         }
@@ -776,13 +838,9 @@ impl<R: Rng> Swim<R> {
         }
         let rest: Vec<usize> = (1..n).filter(|&i| ok(&self.table, i, &chosen)).collect();
         let need = count - chosen.len();
-        chosen.extend(rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied());
+        chosen.extend(
+            rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied(),
+        );
         chosen
     }
-}
-
-/// An estimate of a record's encoded size, for piggyback budgets.
-fn approx_len(name: &str, metadata: Option<&Metadata>) -> usize {
-    let meta: usize = metadata.map_or(0, |m| m.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
-    name.len() + 16 + meta
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Metadata, MemberName, Status};
+use crate::{MemberName, Metadata, Status};
 
 /// A member's state as seen by the local member, at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,6 +34,9 @@ pub enum Message {
     Ping {
         /// Sequence number echoed in the ack (0 where the wire format has none).
         seq: u32,
+        /// How many members the sender knows a record of (0: no hint). A cheap digest: a
+        /// receiver that knows fewer asks the sender for its whole member list.
+        known: u32,
     },
     /// Please ping `target` for me and forward its ack.
     PingReq {
@@ -48,6 +51,8 @@ pub enum Message {
         seq: u32,
         /// The member shown to be alive.
         alive: Source,
+        /// How many members the sender knows a record of (0: no hint), as in `Ping`.
+        known: u32,
     },
     /// The seed's dissemination: one record, to be acknowledged with [`Message::GossipAck`].
     Gossip(Update),

@@ -57,7 +57,11 @@ impl From<BTreeMap<String, Vec<u8>>> for Metadata {
 
 impl<K: Into<String>, V: Into<Vec<u8>>> FromIterator<(K, V)> for Metadata {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Metadata::new(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Metadata::new(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

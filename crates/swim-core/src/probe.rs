@@ -39,10 +39,10 @@ impl ProbeRing {
 pub(crate) struct Probe {
     pub(crate) target: usize,
     pub(crate) seq: u32,
-    /// When to ask others to ping the target (ping_timeout after the ping).
-    pub(crate) indirect_at: Duration,
-    pub(crate) indirect_sent: bool,
-    /// When to give up and suspect the target (ping_req_timeout after the ping-req).
+    /// When the next indirect round is due: ping_timeout after the ping, then again every
+    /// ping_timeout while no ack has come and time remains.
+    pub(crate) next_round_at: Duration,
+    /// When to give up and suspect the target (ping_req_timeout after the first round).
     pub(crate) suspect_at: Duration,
 }
 

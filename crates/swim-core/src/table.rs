@@ -84,6 +84,8 @@ pub(crate) enum Applied {
 pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
     index: HashMap<MemberName, usize>,
+    /// How many entries are not placeholders.
+    known: usize,
 }
 
 impl Table {
@@ -112,9 +114,28 @@ impl Table {
         self.entries.len()
     }
 
+    /// How many members we know a record of (placeholders excluded).
+    pub(crate) fn known(&self) -> usize {
+        self.known
+    }
+
+    /// Accounts for entry `i` having left the placeholder state, if it did.
+    pub(crate) fn note_update(&mut self, i: usize, was_placeholder: bool) {
+        if was_placeholder && !self.entries[i].is_placeholder() {
+            self.known += 1;
+        }
+    }
+
     /// Applies a disseminated record about the non-local member at `i`, following the seed's
     /// status transitions. The caller handles timers, events and re-gossip.
     pub(crate) fn apply(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
+        let was_placeholder = self.entries[i].is_placeholder();
+        let applied = self.apply_record(i, update, now);
+        self.note_update(i, was_placeholder);
+        applied
+    }
+
+    fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
         let entry = &mut self.entries[i];
         let cur = &entry.current;
         let order = compare(
@@ -128,9 +149,17 @@ impl Table {
         if order != Ordering::Greater {
             return Applied::Stale;
         }
-        let status = cur.status.transition(update.status);
+        let status = match (cur.status, update.status) {
+            // Another member's timer ran out first: ours decides (no cascades of OFFLINE
+            // from one slow refutation), so the report only confirms the suspicion.
+            (Status::Suspect, Status::Offline) => Status::Suspect,
+            (from, to) => from.transition(to),
+        };
         let metadata = update.metadata.clone().or_else(|| cur.metadata.clone());
         if status == cur.status && metadata == cur.metadata {
+            if update.clock == cur.clock {
+                return Applied::Stale;
+            }
             entry.current.clock = update.clock;
             return Applied::ClockOnly;
         }
@@ -183,13 +212,28 @@ mod tests {
     fn higher_clock_wins_and_stale_is_ignored() {
         let (mut t, i) = table();
         let now = Duration::from_secs(1);
-        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Changed);
-        assert_eq!(t.apply(i, &update(4, Status::Offline, Some("y")), now), Applied::Stale);
-        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Stale);
-        assert_eq!(t.apply(i, &update(6, Status::Online, None), now), Applied::ClockOnly);
+        assert_eq!(
+            t.apply(i, &update(5, Status::Online, Some("x")), now),
+            Applied::Changed
+        );
+        assert_eq!(
+            t.apply(i, &update(4, Status::Offline, Some("y")), now),
+            Applied::Stale
+        );
+        assert_eq!(
+            t.apply(i, &update(5, Status::Online, Some("x")), now),
+            Applied::Stale
+        );
+        assert_eq!(
+            t.apply(i, &update(6, Status::Online, None), now),
+            Applied::ClockOnly
+        );
         let cur = &t.entries[i].current;
         assert_eq!((cur.clock, cur.status), (6, Status::Online));
-        assert_eq!(cur.metadata.as_ref().and_then(|m| m.get("k").cloned()), Some(b"x".to_vec()));
+        assert_eq!(
+            cur.metadata.as_ref().and_then(|m| m.get("k").cloned()),
+            Some(b"x".to_vec())
+        );
     }
 
     #[test]
@@ -197,10 +241,19 @@ mod tests {
         let (mut t, i) = table();
         let now = Duration::ZERO;
         t.apply(i, &update(5, Status::Online, Some("x")), now);
-        assert_eq!(t.apply(i, &update(5, Status::Suspect, Some("x")), now), Applied::Changed);
-        assert_eq!(t.apply(i, &update(5, Status::Online, Some("x")), now), Applied::Stale);
+        assert_eq!(
+            t.apply(i, &update(5, Status::Suspect, Some("x")), now),
+            Applied::Changed
+        );
+        assert_eq!(
+            t.apply(i, &update(5, Status::Online, Some("x")), now),
+            Applied::Stale
+        );
         assert_eq!(t.entries[i].current.status, Status::Suspect);
-        assert_eq!(t.apply(i, &update(6, Status::Online, Some("x")), now), Applied::Changed);
+        assert_eq!(
+            t.apply(i, &update(6, Status::Online, Some("x")), now),
+            Applied::Changed
+        );
         assert_eq!(t.entries[i].current.status, Status::Online);
     }
 
@@ -226,7 +279,13 @@ mod tests {
         t.apply(i, &update(6, Status::Offline, None), now);
         assert_eq!(t.entries[i].current.status, Status::Suspect);
         assert_eq!(t.entries[i].previous.status, Status::Online);
-        t.apply(i, &update(7, Status::Offline, None), now);
+        // A SUSPECT is declared OFFLINE by the local timer only, not by hearsay.
+        assert_eq!(
+            t.apply(i, &update(7, Status::Offline, None), now),
+            Applied::ClockOnly
+        );
+        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert!(t.set_status(i, Status::Offline, now));
         assert_eq!(t.entries[i].current.status, Status::Offline);
         // OFFLINE never goes back to SUSPECT.
         t.apply(i, &update(8, Status::Suspect, None), now);

@@ -1,68 +1,201 @@
-//! The handle to a running member (skeleton: owned by the runtime work).
+//! The handle to a running member.
 
-use swim_core::{MemberChange, MemberSnapshot, Metadata, StatusSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex as StdMutex};
 
-use crate::{Config, StartError};
+use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
+use tokio::sync::{broadcast, watch, Mutex};
+use tokio::task::{AbortHandle, JoinHandle};
+use tracing::warn;
+
+use crate::runtime::publish::{Sequenced, View};
+use crate::runtime::{self, Started};
+use crate::stats::{Stats, StatsSnapshot};
+use crate::{Config, Events, ResolvedConfig, StartError};
 
 /// A running member of the cluster. Cheap to clone; all clones drive the same member.
+///
+/// The member runs in background tasks until [`Cluster::shutdown`] is called, or until the
+/// last clone is dropped (then the tasks stop on their own, without being awaited).
 #[derive(Clone)]
 pub struct Cluster {
-    _private: (),
+    shared: Arc<Shared>,
 }
 
-/// A stream of membership changes, in the order they happened.
-pub struct Events {
-    _private: (),
-}
-
-impl Events {
-    /// The next change; `None` once the member has shut down.
-    pub async fn recv(&mut self) -> Option<MemberChange> {
-        todo!()
-    }
+struct Shared {
+    name: MemberName,
+    addr: SocketAddr,
+    view: watch::Receiver<Arc<View>>,
+    events: broadcast::WeakSender<Arc<Sequenced>>,
+    metadata: watch::Sender<Metadata>,
+    shutdown: watch::Sender<bool>,
+    stats: Arc<Stats>,
+    /// The driver task; taken by the first `shutdown`, which holds the lock until done.
+    driver: Mutex<Option<JoinHandle<()>>>,
+    /// Tasks started by [`Cluster::on_change`].
+    watchers: StdMutex<Vec<JoinHandle<()>>>,
 }
 
 impl Cluster {
-    /// Opens the sockets and starts the member in the background.
+    /// Resolves `config` (names, peers, secret) and starts the member: see
+    /// [`Cluster::start_resolved`].
     pub async fn start(config: Config) -> Result<Cluster, StartError> {
-        let _ = config;
-        todo!()
+        let resolved = config.resolve().await?;
+        Cluster::start_resolved(resolved).await
+    }
+
+    /// Opens the UDP socket and the TCP listener on `resolved.bind` and starts the member
+    /// in the background, contacting `resolved.peers`.
+    ///
+    /// Binding port 0 picks a free port; if the local name also ends in `:0`, it takes
+    /// that port, so `Cluster::name` is the name other members must use.
+    pub async fn start_resolved(resolved: ResolvedConfig) -> Result<Cluster, StartError> {
+        let Started {
+            name,
+            addr,
+            subscription,
+            stats,
+            metadata,
+            shutdown,
+            driver,
+        } = runtime::start(resolved).await?;
+        Ok(Cluster {
+            shared: Arc::new(Shared {
+                name,
+                addr,
+                view: subscription.view,
+                events: subscription.events,
+                metadata,
+                shutdown,
+                stats,
+                driver: Mutex::new(Some(driver)),
+                watchers: StdMutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The local member's name, as other members know it.
+    pub fn name(&self) -> &MemberName {
+        &self.shared.name
+    }
+
+    /// The address the UDP socket and TCP listener are bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
     }
 
     /// A snapshot of the local member.
     pub fn local(&self) -> MemberSnapshot {
-        todo!()
+        let view = self.shared.view.borrow();
+        match view.local() {
+            Some(local) => local.clone(),
+            // The state machine always lists the local member; this is a safe fallback.
+            None => MemberSnapshot {
+                name: self.shared.name.clone(),
+                local: true,
+                clock: 0,
+                status: swim_core::Status::Online,
+                status_time: std::time::Duration::ZERO,
+                metadata: Some(self.shared.metadata.borrow().clone()),
+            },
+        }
     }
 
     /// Snapshots of every member, the local one included, sorted by name.
+    ///
+    /// Snapshots are refreshed after each batch of changes, so they agree with the changes
+    /// delivered so far; reading them never waits for the member's task.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        todo!()
+        self.shared.view.borrow().members.clone()
     }
 
     /// Snapshots of the non-local members, sorted by name.
     pub fn non_local(&self) -> Vec<MemberSnapshot> {
-        todo!()
+        self.with_status(StatusSet::ALL)
     }
 
     /// Snapshots of the non-local members whose status is in `statuses`, sorted by name.
     pub fn with_status(&self, statuses: StatusSet) -> Vec<MemberSnapshot> {
-        let _ = statuses;
-        todo!()
+        let view = self.shared.view.borrow();
+        view.members
+            .iter()
+            .filter(|m| !m.local && statuses.contains(m.status))
+            .cloned()
+            .collect()
     }
 
-    /// Replaces the local metadata; the change spreads to every member.
+    /// Replaces the local metadata; the change spreads to every member. It is applied by
+    /// the member's task shortly after (several quick calls may be merged into the last);
+    /// after shutdown it does nothing.
     pub fn set_local_metadata(&self, metadata: Metadata) {
-        let _ = metadata;
-        todo!()
+        self.shared.metadata.send_replace(metadata);
     }
 
-    /// Subscribes to membership changes from now on.
+    /// Subscribes to membership changes from now on. See [`Events`] for what a subscriber
+    /// that falls behind receives.
     pub fn subscribe(&self) -> Events {
-        todo!()
+        Events::new(self.shared.events.upgrade(), self.shared.view.clone())
     }
 
-    /// Stops the member: closes the sockets and ends every task it started.
+    /// Calls `callback` with each membership change from now on, on a task of its own,
+    /// until the member shuts down (which waits for the task). Abort it early with the
+    /// returned handle. A callback must not block for long: see [`Events`] on lagging.
+    pub fn on_change<F>(&self, mut callback: F) -> AbortHandle
+    where
+        F: FnMut(MemberChange) + Send + 'static,
+    {
+        let mut events = self.subscribe();
+        let task = tokio::spawn(async move {
+            while let Some(change) = events.recv().await {
+                callback(change);
+            }
+        });
+        let abort = task.abort_handle();
+        let mut watchers = match self.shared.watchers.lock() {
+            Ok(watchers) => watchers,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        watchers.retain(|w| !w.is_finished());
+        watchers.push(task);
+        abort
+    }
+
+    /// The member's traffic counters so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops the member: closes the sockets and ends every task it started, including the
+    /// [`Cluster::on_change`] tasks, and returns once they have all ended. Other clones of
+    /// the handle keep answering with the last snapshots; their event streams end.
     pub async fn shutdown(self) {
-        todo!()
+        let shared = &self.shared;
+        shared.shutdown.send_replace(true);
+        let mut driver = shared.driver.lock().await;
+        if let Some(task) = driver.take() {
+            if let Err(e) = task.await {
+                warn!(name = %shared.name, "member task failed: {e}");
+            }
+        }
+        let watchers = match shared.watchers.lock() {
+            Ok(mut watchers) => std::mem::take(&mut *watchers),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for watcher in watchers {
+            if let Err(e) = watcher.await {
+                if e.is_panic() {
+                    warn!(name = %shared.name, "on_change callback panicked");
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("name", &self.shared.name)
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
     }
 }

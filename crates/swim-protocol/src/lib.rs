@@ -6,11 +6,17 @@
 #![forbid(unsafe_code)]
 
 mod cluster;
+mod codec;
 mod config;
 mod error;
+mod events;
 mod resolved;
+mod runtime;
+pub mod sign;
+mod stats;
+mod transport;
 
-pub use cluster::{Cluster, Events};
+pub use cluster::Cluster;
 pub use config::address::{AddressError, AddressParser, Host, MemberAddress, MAX_NAME_LEN};
 pub use config::cli::{parse_seconds, Args};
 pub use config::discovery::{
@@ -23,7 +29,9 @@ pub use config::resolver::{
 pub use config::secret::{default_secret, read_secret_file, MAX_SECRET_FILE_LEN};
 pub use config::{Config, WireKind, MAX_MTU_SIZE, MAX_PEERS, MIN_MTU_SIZE};
 pub use error::{ConfigError, StartError};
+pub use events::Events;
 pub use resolved::ResolvedConfig;
+pub use stats::StatsSnapshot;
 pub use swim_core::{
     Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
 };

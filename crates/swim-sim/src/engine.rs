@@ -43,8 +43,8 @@ struct Node {
 pub struct Simulation {
     now: Duration,
     seed: u64,
-    queue: BinaryHeap<Reverse<(Duration, u64, usize)>>,
-    pending: HashMap<usize, Scheduled>,
+    queue: BinaryHeap<Reverse<(Duration, u64)>>,
+    pending: HashMap<u64, Scheduled>,
     next_id: u64,
     nodes: Vec<Node>,
     by_name: HashMap<MemberName, usize>,
@@ -63,7 +63,12 @@ pub fn member_name(i: usize) -> MemberName {
 
 impl Simulation {
     /// Creates `members` members, not yet started.
-    pub fn new(members: usize, seed: u64, network: NetworkConfig, protocol: ProtocolConfig) -> Self {
+    pub fn new(
+        members: usize,
+        seed: u64,
+        network: NetworkConfig,
+        protocol: ProtocolConfig,
+    ) -> Self {
         let nodes: Vec<Node> = (0..members)
             .map(|i| Node {
                 name: member_name(i),
@@ -73,7 +78,11 @@ impl Simulation {
                 traffic: Traffic::default(),
             })
             .collect();
-        let by_name = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let by_name = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
         Simulation {
             now: Duration::ZERO,
             seed,
@@ -82,7 +91,7 @@ impl Simulation {
             next_id: 0,
             nodes,
             by_name,
-            net_rng: StdRng::seed_from_u64(seed ^ 0x5eed_0f_4e7),
+            net_rng: StdRng::seed_from_u64(seed ^ 0x5eed_f00d),
             network,
             partition: Partition::default(),
             protocol,
@@ -120,7 +129,13 @@ impl Simulation {
     }
 
     /// Starts (or restarts, as a new process under the same name) member `i`, knowing `peers`.
-    pub fn start(&mut self, i: usize, metadata: Metadata, peers: &[usize], obs: &mut impl Observer) {
+    pub fn start(
+        &mut self,
+        i: usize,
+        metadata: Metadata,
+        peers: &[usize],
+        obs: &mut impl Observer,
+    ) {
         let node = &mut self.nodes[i];
         node.incarnation += 1;
         let rng = StdRng::seed_from_u64(
@@ -129,8 +144,15 @@ impl Simulation {
                 .wrapping_add((i as u64) << 20 | node.incarnation),
         );
         let peers: Vec<MemberName> = peers.iter().map(|&p| member_name(p)).collect();
-        let swim = Swim::new(self.protocol.clone(), node.name.clone(), metadata, peers, rng, self.now)
-            .expect("the simulation's protocol config is valid");
+        let swim = Swim::new(
+            self.protocol.clone(),
+            node.name.clone(),
+            metadata,
+            peers,
+            rng,
+            self.now,
+        )
+        .expect("the simulation's protocol config is valid");
         node.swim = Some(swim);
         node.wake_at = None;
         self.after_input(i, obs);
@@ -153,7 +175,7 @@ impl Simulation {
 
     /// Runs every scheduled event up to and including `until`, then sets the clock to it.
     pub fn run_until(&mut self, until: Duration, obs: &mut impl Observer) {
-        while let Some(&Reverse((at, _, id))) = self.queue.peek() {
+        while let Some(&Reverse((at, id))) = self.queue.peek() {
             if at > until {
                 break;
             }
@@ -187,9 +209,10 @@ impl Simulation {
     }
 
     fn schedule(&mut self, at: Duration, item: Scheduled) {
-        let id = self.next_id as usize;
+        // The id orders events of equal time by scheduling order, deterministically.
+        let id = self.next_id;
         self.next_id += 1;
-        self.queue.push(Reverse((at, self.next_id, id)));
+        self.queue.push(Reverse((at, id)));
         self.pending.insert(id, item);
     }
 
@@ -205,9 +228,8 @@ impl Simulation {
             outgoing.push(transmit);
         }
         while let Some(event) = swim.poll_event() {
-            match event {
-                Event::MemberChanged(change) => obs.on_change(now, i, &change),
-                _ => {}
+            if let Event::MemberChanged(change) = event {
+                obs.on_change(now, i, &change);
             }
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));
@@ -234,6 +256,15 @@ impl Simulation {
                 self.schedule(at, Scheduled::Wake { node: i });
             }
         }
+    }
+
+    /// Records waiting to be piggybacked, summed over the running members (0 when quiet).
+    pub fn pending_gossip(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.swim.as_ref())
+            .map(|s| s.pending_gossip())
+            .sum()
     }
 
     /// A random number from the simulation's own generator (for scenario choices).

@@ -9,7 +9,9 @@ pub mod network;
 pub mod scenario;
 pub mod tracker;
 
-pub use engine::{member_index as simulation_name_index, member_name, Observer, Simulation, Traffic};
+pub use engine::{
+    member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
+};
 pub use network::{NetworkConfig, Partition};
 pub use scenario::{run_standard, Report, RunConfig};
 pub use tracker::Tracker;

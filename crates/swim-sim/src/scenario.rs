@@ -100,7 +100,12 @@ fn total_traffic(sim: &Simulation) -> Traffic {
 pub fn run_standard(config: &RunConfig) -> Report {
     let wall = Instant::now();
     let n = config.members;
-    let mut sim = Simulation::new(n, config.seed, config.network.clone(), config.protocol.clone());
+    let mut sim = Simulation::new(
+        n,
+        config.seed,
+        config.network.clone(),
+        config.protocol.clone(),
+    );
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
@@ -116,26 +121,49 @@ pub fn run_standard(config: &RunConfig) -> Report {
     sim.set_metadata(0, metadata("2"), &mut tracker);
     tracker.watch_metadata(0, "version", b"2", changed_at);
     let spread_deadline = (changed_at + Duration::from_secs(60)).min(end);
-    run_while(&mut sim, &mut tracker, spread_deadline, Tracker::metadata_everywhere);
+    run_while(
+        &mut sim,
+        &mut tracker,
+        spread_deadline,
+        Tracker::metadata_everywhere,
+    );
     let mut delays: Vec<Duration> = (1..n).filter_map(|o| tracker.metadata_delays[o]).collect();
     delays.sort_unstable();
     let informed_all = tracker.metadata_everywhere();
-    let pct = |p: f64| delays.get(((delays.len() as f64 - 1.0) * p).round() as usize).copied();
+    let pct = |p: f64| {
+        delays
+            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+    };
 
-    // Quiet period: let the change's gossip die out, then measure traffic.
-    let settle = (sim.now() + Duration::from_secs(5)).min(end);
-    sim.run_until(settle, &mut tracker);
+    // Quiet period: wait until no member has gossip left to send (at most 60 s), then
+    // measure traffic.
+    let settle = (sim.now() + Duration::from_secs(60)).min(end);
+    while sim.now() < settle && sim.pending_gossip() > 0 {
+        let next = sim.now() + Duration::from_millis(100);
+        sim.run_until(next, &mut tracker);
+    }
     let before = total_traffic(&sim);
     let quiet_start = sim.now();
     sim.run_until((quiet_start + config.quiet).min(end), &mut tracker);
     let quiet_s = (sim.now() - quiet_start).as_secs_f64();
     let after = total_traffic(&sim);
-    let per = |x: u64| if quiet_s > 0.0 { x as f64 / n as f64 / quiet_s } else { 0.0 };
+    let per = |x: u64| {
+        if quiet_s > 0.0 {
+            x as f64 / n as f64 / quiet_s
+        } else {
+            0.0
+        }
+    };
     let msgs = per(after.packets - before.packets);
     let bytes = per(after.bytes - before.bytes);
 
     // Crash one member other than 0 and time its detection.
-    let victim = if n > 1 { 1 + sim.random_index(n - 1) } else { 0 };
+    let victim = if n > 1 {
+        1 + sim.random_index(n - 1)
+    } else {
+        0
+    };
     if n > 1 && sim.now() < end {
         sim.crash(victim);
         tracker.set_alive(victim, false);
@@ -150,7 +178,11 @@ pub fn run_standard(config: &RunConfig) -> Report {
         join_s: secs(joined),
         meta_p50_s: secs(pct(0.5)),
         meta_p99_s: secs(pct(0.99)),
-        meta_max_s: if informed_all { secs(delays.last().copied()) } else { None },
+        meta_max_s: if informed_all {
+            secs(delays.last().copied())
+        } else {
+            None
+        },
         first_detect_s: secs(tracker.first_detect),
         all_offline_s: secs(tracker.all_offline),
         false_suspect: tracker.false_suspect,

@@ -88,7 +88,9 @@ impl Tracker {
             .filter(|&o| self.alive[o])
             .map(|o| {
                 (0..n)
-                    .filter(|&m| m != o && self.alive[m] && self.view[o * n + m] == Some(Status::Online))
+                    .filter(|&m| {
+                        m != o && self.alive[m] && self.view[o * n + m] == Some(Status::Online)
+                    })
                     .count()
             })
             .sum();

@@ -11,13 +11,13 @@ use crate::PyWireError;
 
 /// The core packet a Python packet means.
 ///
-/// `Ping` → `Message::Ping { seq: 0 }`; `PingReq` → `Message::PingReq { seq: 0, target }`;
+/// `Ping` → `Message::Ping { seq: 0, known: 0 }`; `PingReq` → `Message::PingReq { seq: 0, target }`;
 /// `Ack(source=S)` → a packet from `S` with `Message::Ack { seq: 0, alive: S }`;
 /// `Gossip` → `Message::Gossip(Update)` (metadata `None` stays `None`);
 /// `GossipAck` → `Message::GossipAck`. Fails if a validity is not 8 bytes.
 pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
     let (source, message) = match packet {
-        PyPacket::Ping { source } => (core_source(source)?, Message::Ping { seq: 0 }),
+        PyPacket::Ping { source } => (core_source(source)?, Message::Ping { seq: 0, known: 0 }),
         PyPacket::PingReq { source, target } => (
             core_source(source)?,
             Message::PingReq {
@@ -27,7 +27,14 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
         ),
         PyPacket::Ack { source } => {
             let alive = core_source(source)?;
-            (alive.clone(), Message::Ack { seq: 0, alive })
+            (
+                alive.clone(),
+                Message::Ack {
+                    seq: 0,
+                    alive,
+                    known: 0,
+                },
+            )
         }
         PyPacket::Gossip {
             source,

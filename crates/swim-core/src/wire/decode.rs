@@ -149,7 +149,10 @@ impl<'a> Reader<'a> {
 
     fn message(&mut self) -> Result<Message> {
         let message = match self.byte()? {
-            tag::PING => Message::Ping { seq: self.seq()? },
+            tag::PING => Message::Ping {
+                seq: self.seq()?,
+                known: self.seq()?,
+            },
             tag::PING_REQ => Message::PingReq {
                 seq: self.seq()?,
                 target: self.name()?,
@@ -157,6 +160,7 @@ impl<'a> Reader<'a> {
             tag::ACK => Message::Ack {
                 seq: self.seq()?,
                 alive: self.source()?,
+                known: self.seq()?,
             },
             tag::GOSSIP => Message::Gossip(self.update()?),
             tag::GOSSIP_ACK => Message::GossipAck {

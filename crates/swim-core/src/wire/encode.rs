@@ -25,19 +25,21 @@ fn put_source(out: &mut Vec<u8>, source: &Source) {
 
 fn put_message(out: &mut Vec<u8>, message: &Message) {
     match message {
-        Message::Ping { seq } => {
+        Message::Ping { seq, known } => {
             out.push(tag::PING);
             put_varint(out, u64::from(*seq));
+            put_varint(out, u64::from(*known));
         }
         Message::PingReq { seq, target } => {
             out.push(tag::PING_REQ);
             put_varint(out, u64::from(*seq));
             put_bytes(out, target.as_bytes());
         }
-        Message::Ack { seq, alive } => {
+        Message::Ack { seq, alive, known } => {
             out.push(tag::ACK);
             put_varint(out, u64::from(*seq));
             put_source(out, alive);
+            put_varint(out, u64::from(*known));
         }
         Message::Gossip(update) => {
             out.push(tag::GOSSIP);
@@ -142,9 +144,11 @@ fn source_len(source: &Source) -> usize {
 
 fn message_len(message: &Message) -> usize {
     let body = match message {
-        Message::Ping { seq } => varint_len(u64::from(*seq)),
+        Message::Ping { seq, known } => varint_len(u64::from(*seq)) + varint_len(u64::from(*known)),
         Message::PingReq { seq, target } => varint_len(u64::from(*seq)) + bytes_len(target.len()),
-        Message::Ack { seq, alive } => varint_len(u64::from(*seq)) + source_len(alive),
+        Message::Ack { seq, alive, known } => {
+            varint_len(u64::from(*seq)) + source_len(alive) + varint_len(u64::from(*known))
+        }
         Message::Gossip(update) => update_len(update),
         Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),
         Message::GossipOnly => 0,

@@ -44,7 +44,10 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.members >= 1, "--members must be at least 1");
     anyhow::ensure!(args.members <= 100_000, "--members must be at most 100000");
-    anyhow::ensure!((0.0..=1.0).contains(&args.loss), "--loss must be between 0 and 1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.loss),
+        "--loss must be between 0 and 1"
+    );
     let config = RunConfig {
         members: args.members,
         seed: args.seed,

@@ -51,9 +51,13 @@ pub(super) fn update() -> impl Strategy<Value = Update> {
 
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        any::<u32>().prop_map(|seq| Message::Ping { seq }),
+        (any::<u32>(), any::<u32>()).prop_map(|(seq, known)| Message::Ping { seq, known }),
         (any::<u32>(), name()).prop_map(|(seq, target)| Message::PingReq { seq, target }),
-        (any::<u32>(), source()).prop_map(|(seq, alive)| Message::Ack { seq, alive }),
+        (any::<u32>(), source(), any::<u32>()).prop_map(|(seq, alive, known)| Message::Ack {
+            seq,
+            alive,
+            known
+        }),
         update().prop_map(Message::Gossip),
         (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
         Just(Message::GossipOnly),

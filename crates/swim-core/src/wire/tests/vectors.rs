@@ -35,20 +35,20 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
     vec![
         (
             "ping",
-            packet(Message::Ping { seq: 1 }, vec![]),
-            "53570103613a310102030405060708010100",
+            packet(Message::Ping { seq: 1, known: 0 }, vec![]),
+            "53570103613a31010203040506070801010000",
         ),
         (
             "ping with gossip",
             packet(
-                Message::Ping { seq: 300 },
+                Message::Ping { seq: 300, known: 0 },
                 vec![
                     record("b:2", 5, Status::Online, None),
                     record("c:3", 200, Status::Suspect, Some(Metadata::empty())),
                     record("d:4", 1, Status::Offline, Some(role)),
                 ],
             ),
-            "53570103613a31010203040506070801ac020303623a32050003633a33c801810003643a3401820104726f6c65026462",
+            "53570103613a31010203040506070801ac02000303623a32050003633a33c801810003643a3401820104726f6c65026462",
         ),
         (
             "ping-req",
@@ -70,10 +70,11 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                         name: "b:2".into(),
                         validity: Validity([0xff; 8]),
                     },
+                known: 0,
                 },
                 vec![],
             ),
-            "53570103613a310102030405060708030703623a32ffffffffffffffff00",
+            "53570103613a310102030405060708030703623a32ffffffffffffffff0000",
         ),
         (
             "gossip",

@@ -1,0 +1,284 @@
+//! The state machine driven by hand: message by message, with explicit time.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use swim_core::{
+    Event, MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, StatusSet, Swim,
+    Update, Validity,
+};
+
+const T0: Duration = Duration::ZERO;
+
+fn meta(v: &str) -> Metadata {
+    [("k", v)].into_iter().collect()
+}
+
+fn member(name: &str, peers: &[&str]) -> Swim<StdRng> {
+    let peers = peers.iter().map(|p| MemberName::from(*p));
+    Swim::new(
+        ProtocolConfig::default(),
+        name.into(),
+        meta(name),
+        peers,
+        StdRng::seed_from_u64(name.len() as u64),
+        T0,
+    )
+    .expect("valid config")
+}
+
+fn drain(swim: &mut Swim<StdRng>) -> Vec<(MemberName, Packet)> {
+    std::iter::from_fn(|| swim.poll_transmit())
+        .map(|t| (t.to, t.packet))
+        .collect()
+}
+
+fn foreign(name: &str) -> Source {
+    Source {
+        name: name.into(),
+        validity: Validity([9; 8]),
+    }
+}
+
+#[test]
+fn invalid_config_is_refused() {
+    let config = ProtocolConfig {
+        ping_timeout: Duration::from_secs(5),
+        ..ProtocolConfig::default()
+    };
+    let rng = StdRng::seed_from_u64(1);
+    let err = Swim::new(config, "a:1".into(), Metadata::empty(), [], rng, T0);
+    assert!(err.is_err());
+}
+
+#[test]
+fn local_member_starts_online_and_reports_itself() {
+    let mut a = member("a:1", &[]);
+    assert_eq!(a.local().status, Status::Online);
+    assert_eq!(a.local().metadata, Some(meta("a:1")));
+    let Some(Event::MemberChanged(change)) = a.poll_event() else {
+        panic!("no event for the local member");
+    };
+    assert!(change.member.local);
+    assert_eq!(change.previous.status, Status::Offline);
+}
+
+#[test]
+fn peers_start_offline_with_unknown_metadata_and_get_a_join_request() {
+    let mut a = member("a:1", &["b:1"]);
+    let b = a.member("b:1").expect("peer known");
+    assert_eq!((b.status, b.metadata, b.clock), (Status::Offline, None, 0));
+    a.handle_timeout(T0);
+    let sent = drain(&mut a);
+    assert!(sent.iter().any(|(to, p)| **to == *"b:1"
+        && matches!(
+            &p.message,
+            Message::Sync {
+                reply: false,
+                full: true,
+                ..
+            }
+        )));
+}
+
+#[test]
+fn two_members_join_and_see_each_other_online() {
+    let mut a = member("a:1", &[]);
+    let mut b = member("b:1", &["a:1"]);
+    let mut now = T0;
+    for _ in 0..200 {
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        for (to, packet) in drain(&mut a) {
+            assert_eq!(*to, *"b:1");
+            b.handle_packet(now, packet);
+        }
+        for (to, packet) in drain(&mut b) {
+            assert_eq!(*to, *"a:1");
+            a.handle_packet(now, packet);
+        }
+    }
+    let seen_by_a = a.member("b:1").expect("a knows b");
+    assert_eq!(seen_by_a.status, Status::Online);
+    assert_eq!(seen_by_a.metadata, Some(meta("b:1")));
+    assert_eq!(b.members_with(StatusSet::AVAILABLE).len(), 1);
+    assert_eq!(b.members().len(), 2);
+}
+
+#[test]
+fn ping_is_acked_by_the_local_member() {
+    let mut a = member("a:1", &[]);
+    a.handle_packet(
+        T0,
+        Packet {
+            source: foreign("b:1"),
+            message: Message::Ping { seq: 77, known: 0 },
+            gossip: vec![],
+        },
+    );
+    let sent = drain(&mut a);
+    assert_eq!(sent.len(), 1);
+    let (to, packet) = &sent[0];
+    assert_eq!(**to, *"b:1");
+    assert_eq!(
+        packet.message,
+        Message::Ack {
+            seq: 77,
+            alive: Source {
+                name: "a:1".into(),
+                validity: a.validity()
+            },
+            // Only the local member has a record yet.
+            known: 1,
+        }
+    );
+}
+
+#[test]
+fn ping_req_is_relayed_and_the_ack_forwarded() {
+    let mut a = member("a:1", &[]);
+    let req = Packet {
+        source: foreign("b:1"),
+        message: Message::PingReq {
+            seq: 5,
+            target: "c:1".into(),
+        },
+        gossip: vec![],
+    };
+    a.handle_packet(T0, req);
+    let sent = drain(&mut a);
+    assert!(sent
+        .iter()
+        .any(|(to, p)| **to == *"c:1" && matches!(p.message, Message::Ping { .. })));
+    let ack = Packet {
+        source: foreign("c:1"),
+        message: Message::Ack {
+            seq: 1,
+            alive: foreign("c:1"),
+            known: 0,
+        },
+        gossip: vec![],
+    };
+    a.handle_packet(T0 + Duration::from_millis(5), ack);
+    let forwarded = drain(&mut a);
+    assert!(forwarded.iter().any(|(to, p)| **to == *"b:1"
+        && p.message
+            == Message::Ack {
+                seq: 5,
+                alive: foreign("c:1"),
+                known: 1,
+            }));
+}
+
+#[test]
+fn seed_gossip_is_applied_and_acknowledged() {
+    let mut a = member("a:1", &[]);
+    let update = Update {
+        name: "c:1".into(),
+        clock: 10,
+        status: Status::Online,
+        metadata: Some(meta("hello")),
+    };
+    a.handle_packet(
+        T0,
+        Packet {
+            source: foreign("b:1"),
+            message: Message::Gossip(update),
+            gossip: vec![],
+        },
+    );
+    assert_eq!(
+        a.member("c:1").expect("learned").metadata,
+        Some(meta("hello"))
+    );
+    let sent = drain(&mut a);
+    assert!(sent.iter().any(|(to, p)| **to == *"b:1"
+        && p.message
+            == Message::GossipAck {
+                name: "c:1".into(),
+                clock: 10
+            }));
+}
+
+#[test]
+fn suspicion_of_the_local_member_is_refuted_with_a_newer_clock() {
+    let mut a = member("a:1", &[]);
+    let accusation = Update {
+        name: "a:1".into(),
+        clock: 40,
+        status: Status::Suspect,
+        metadata: Some(meta("a:1")),
+    };
+    a.handle_packet(
+        T0,
+        Packet {
+            source: foreign("b:1"),
+            message: Message::GossipOnly,
+            gossip: vec![accusation],
+        },
+    );
+    let local = a.local();
+    assert_eq!(local.status, Status::Online);
+    assert!(local.clock > 40, "refuted at clock {}", local.clock);
+    // The refutation goes straight back to the accuser.
+    let sent = drain(&mut a);
+    assert!(sent.iter().any(|(to, p)| **to == *"b:1"
+        && p.gossip
+            .iter()
+            .any(|u| *u.name == *"a:1" && u.clock == local.clock)));
+}
+
+#[test]
+fn unanswered_member_becomes_suspect_then_offline() {
+    let mut a = member("a:1", &[]);
+    // Learn of b as ONLINE.
+    a.handle_packet(
+        T0,
+        Packet {
+            source: foreign("b:1"),
+            message: Message::GossipOnly,
+            gossip: vec![Update {
+                name: "b:1".into(),
+                clock: 3,
+                status: Status::Online,
+                metadata: Some(meta("b")),
+            }],
+        },
+    );
+    let mut now = T0;
+    let mut saw_suspect_at = None;
+    while now < Duration::from_secs(20) {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        drain(&mut a); // b never answers
+        let status = a.member("b:1").expect("known").status;
+        if status == Status::Suspect && saw_suspect_at.is_none() {
+            saw_suspect_at = Some(now);
+        }
+        if status == Status::Offline {
+            let suspect_at = saw_suspect_at.expect("SUSPECT before OFFLINE");
+            let waited = now - suspect_at;
+            assert!(waited >= Duration::from_secs(5), "offline after {waited:?}");
+            return;
+        }
+    }
+    panic!("b never went offline");
+}
+
+#[test]
+fn packets_claiming_to_be_local_are_ignored() {
+    let mut a = member("a:1", &[]);
+    let before = a.local();
+    a.handle_packet(
+        T0,
+        Packet {
+            source: foreign("a:1"),
+            message: Message::Ping { seq: 1, known: 0 },
+            gossip: vec![],
+        },
+    );
+    assert!(drain(&mut a).is_empty());
+    assert_eq!(a.local(), before);
+}

@@ -1,0 +1,107 @@
+//! Starts a loopback cluster in one process (default 20 members, the seed's timings), waits
+//! until every member sees every other ONLINE, then measures resident memory and CPU time
+//! per member while the cluster idles. Linux only (reads /proc/self).
+//!
+//! Run with `cargo run --release -p swim-protocol --example bench_cluster [MEMBERS] [SECONDS]`.
+
+use std::time::{Duration, Instant};
+
+use swim_protocol::{Cluster, Metadata, ProtocolConfig, ResolvedConfig, StatusSet, WireKind};
+
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of this process, in clock ticks (1/100 s on Linux).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+fn arg(index: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let count = arg(1, 20) as usize;
+    let idle = Duration::from_secs(arg(2, 20));
+    let rss_before = rss_kib();
+    let mut members: Vec<Cluster> = Vec::new();
+    let started = Instant::now();
+    for i in 0..count {
+        let peers = members
+            .first()
+            .map(|m| m.name().clone())
+            .into_iter()
+            .collect();
+        let config = ResolvedConfig {
+            local_name: "127.0.0.1:0".into(),
+            bind: "127.0.0.1:0".parse()?,
+            peers,
+            local_metadata: Metadata::empty().with("name", format!("member{i}")),
+            secret: b"benchmark".to_vec(),
+            protocol: ProtocolConfig::default(),
+            mtu_size: 1500,
+            wire: WireKind::Native,
+        };
+        members.push(Cluster::start_resolved(config).await?);
+    }
+    while !members
+        .iter()
+        .all(|m| m.with_status(StatusSet::ONLINE).len() == count - 1)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("{count} members converged in {:.2?}", started.elapsed());
+
+    let sent_before: u64 = members.iter().map(|m| m.stats().udp_packets_sent).sum();
+    let (ticks_before, idle_start) = (cpu_ticks(), Instant::now());
+    tokio::time::sleep(idle).await;
+    let seconds = idle_start.elapsed().as_secs_f64();
+    let cpu_seconds = (cpu_ticks() - ticks_before) as f64 / 100.0;
+    let sent: u64 = members
+        .iter()
+        .map(|m| m.stats().udp_packets_sent)
+        .sum::<u64>()
+        - sent_before;
+    let rss_after = rss_kib();
+
+    let n = count as f64;
+    println!(
+        "resident memory: {rss_before} KiB before, {rss_after} KiB after: {:.0} KiB per member",
+        (rss_after.saturating_sub(rss_before)) as f64 / n
+    );
+    println!(
+        "idle for {seconds:.1} s: {:.3} % of one core per member, {:.1} packets sent/s per member",
+        100.0 * cpu_seconds / seconds / n,
+        sent as f64 / seconds / n
+    );
+    let unavailable: usize = members
+        .iter()
+        .map(|m| m.with_status(StatusSet::UNAVAILABLE).len())
+        .sum();
+    println!("members seen unavailable at the end (should be 0): {unavailable}");
+    for member in members {
+        member.shutdown().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! The driver: one task that owns the sans-IO state machine and its UDP socket, feeds it
+//! packets and expired timers, and carries out what it asks (send packets, publish
+//! changes). No protocol decision is made here.
+
+pub(crate) mod publish;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use swim_core::{Event, MemberName, Metadata, Packet, Swim};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::codec::Codec;
+use crate::stats::{self, Stats};
+use crate::transport::resolve::{Lookup, Resolved, Resolver};
+use crate::transport::tcp::{self, TcpLimits};
+use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
+use crate::{ConfigError, ResolvedConfig, StartError};
+use publish::{Publisher, Subscription};
+
+/// Packets received over TCP waiting for the driver.
+const INBOUND_BUFFER: usize = 64;
+
+/// What the handle keeps of a started member.
+pub(crate) struct Started {
+    pub name: MemberName,
+    pub addr: SocketAddr,
+    pub subscription: Subscription,
+    pub stats: Arc<Stats>,
+    pub metadata: watch::Sender<Metadata>,
+    pub shutdown: watch::Sender<bool>,
+    pub driver: JoinHandle<()>,
+}
+
+/// Binds the sockets, creates the state machine and spawns the driver.
+pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartError> {
+    resolved.protocol.validate().map_err(ConfigError::from)?;
+    let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret)?);
+    if resolved.secret.is_empty() {
+        warn!("the shared secret is empty: any host can join and forge packets");
+    }
+    let (udp, listener) = transport::bind(resolved.bind).await?;
+    let addr = udp.local_addr()?;
+    let name = with_bound_port(resolved.local_name, resolved.bind, addr);
+    let epoch = Instant::now();
+    let mut swim = Swim::new(
+        resolved.protocol,
+        name.clone(),
+        resolved.local_metadata.clone(),
+        resolved.peers,
+        StdRng::from_os_rng(),
+        Duration::ZERO,
+    )
+    .map_err(ConfigError::from)?;
+    // Changes made while creating the member (the local one going ONLINE) are part of the
+    // first snapshot; no subscriber can exist yet to receive them.
+    while swim.poll_event().is_some() {}
+    let (publisher, subscription) = Publisher::new(swim.members());
+    let stats = Arc::new(Stats::default());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (metadata, metadata_rx) = watch::channel(resolved.local_metadata);
+    let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
+    let limits = TcpLimits::default();
+    let listener = tokio::spawn(tcp::run_listener(
+        listener,
+        codec.clone(),
+        stats.clone(),
+        inbound_tx,
+        shutdown_rx.clone(),
+        limits,
+    ));
+    let driver = Driver {
+        swim,
+        epoch,
+        udp_limit: resolved.mtu_size.min(MAX_DATAGRAM),
+        udp,
+        codec,
+        stats: stats.clone(),
+        resolver: Resolver::new(addr),
+        tcp_limits: limits,
+        tcp_sends: JoinSet::new(),
+        inbound,
+        metadata: metadata_rx,
+        shutdown: shutdown_rx,
+        publisher,
+    };
+    let driver = tokio::spawn(driver.run(listener));
+    Ok(Started {
+        name,
+        addr,
+        subscription,
+        stats,
+        metadata,
+        shutdown,
+        driver,
+    })
+}
+
+/// A name ending in `:0` bound to port 0 takes the port the OS chose, so that tests and
+/// ad-hoc members can bind any free port and still be reachable by name.
+fn with_bound_port(name: MemberName, bind: SocketAddr, bound: SocketAddr) -> MemberName {
+    match name.rsplit_once(':') {
+        Some((host, "0")) if bind.port() == 0 => format!("{host}:{}", bound.port()).into(),
+        _ => name,
+    }
+}
+
+struct Driver {
+    swim: Swim<StdRng>,
+    /// Time zero of the state machine's clock.
+    epoch: Instant,
+    /// Frames up to this size go over UDP, larger ones over TCP.
+    udp_limit: usize,
+    udp: UdpSocket,
+    codec: Arc<Codec>,
+    stats: Arc<Stats>,
+    resolver: Resolver,
+    tcp_limits: TcpLimits,
+    tcp_sends: JoinSet<()>,
+    inbound: mpsc::Receiver<Packet>,
+    metadata: watch::Receiver<Metadata>,
+    shutdown: watch::Receiver<bool>,
+    publisher: Publisher,
+}
+
+impl Driver {
+    async fn run(mut self, listener: JoinHandle<()>) {
+        let mut buf = vec![0u8; 65_536];
+        // The initial transmits (probes of the seed peers) and timers.
+        self.flush();
+        loop {
+            let deadline = self.swim.poll_timeout().map(|t| self.epoch + t);
+            tokio::select! {
+                () = stopped(&mut self.shutdown) => break,
+                received = self.udp.recv_from(&mut buf) => match received {
+                    Ok((len, from)) => self.on_datagram(&buf[..len], from),
+                    // E.g. an ICMP error reported on some systems; the socket still works.
+                    Err(e) => debug!("udp receive failed: {e}"),
+                },
+                Some(packet) = self.inbound.recv() => {
+                    let now = self.now();
+                    self.swim.handle_packet(now, packet);
+                }
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    let now = self.now();
+                    self.swim.handle_timeout(now);
+                }
+                Ok(()) = self.metadata.changed() => {
+                    let metadata = self.metadata.borrow_and_update().clone();
+                    let now = self.now();
+                    self.swim.set_local_metadata(now, metadata);
+                }
+                Some(resolved) = self.resolver.next_resolved(), if self.resolver.is_resolving() => {
+                    self.on_resolved(resolved);
+                }
+                Some(_) = self.tcp_sends.join_next(), if !self.tcp_sends.is_empty() => {}
+            }
+            self.flush();
+        }
+        // Stop everything this member started, and wait for it.
+        drop(self.inbound);
+        self.tcp_sends.shutdown().await;
+        self.resolver.shutdown().await;
+        if let Err(e) = listener.await {
+            warn!("tcp listener task failed: {e}");
+        }
+        debug!(name = %self.swim.local_name(), "member stopped");
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn on_datagram(&mut self, frame: &[u8], from: SocketAddr) {
+        stats::incr(&self.stats.udp_packets_received);
+        stats::add(&self.stats.udp_bytes_received, frame.len());
+        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
+            let now = self.now();
+            self.swim.handle_packet(now, packet);
+        }
+    }
+
+    /// Sends what the state machine produced and publishes its changes.
+    fn flush(&mut self) {
+        while let Some(transmit) = self.swim.poll_transmit() {
+            for frame in self.codec.encode(&transmit.packet) {
+                match frame {
+                    Some(frame) => self.send(&transmit.to, frame),
+                    None => self.send_failed(&transmit.to, "packet too large for the framing"),
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        while let Some(event) = self.swim.poll_event() {
+            match event {
+                Event::MemberChanged(change) => changes.push(change),
+                other => debug!("unhandled event {other:?}"),
+            }
+        }
+        if !changes.is_empty() {
+            self.publisher.publish(changes, self.swim.members());
+        }
+    }
+
+    fn send(&mut self, to: &MemberName, frame: Vec<u8>) {
+        match self.resolver.lookup(to) {
+            Lookup::Known(addr) => self.send_to(addr, frame),
+            Lookup::Pending => {
+                if !self.resolver.enqueue(to, frame) {
+                    self.send_failed(to, "too many packets waiting for its address");
+                }
+            }
+            Lookup::Failed => self.send_failed(to, "address unknown"),
+        }
+    }
+
+    fn on_resolved(&mut self, resolved: Resolved) {
+        match resolved.addr {
+            Some(addr) => {
+                for frame in resolved.frames {
+                    self.send_to(addr, frame);
+                }
+            }
+            None => {
+                for _ in resolved.frames {
+                    self.send_failed(&resolved.name, "address unknown");
+                }
+            }
+        }
+    }
+
+    fn send_to(&mut self, addr: SocketAddr, frame: Vec<u8>) {
+        if frame.len() <= self.udp_limit {
+            // Never wait on a full socket buffer: UDP may drop, and the protocol copes.
+            match self.udp.try_send_to(&frame, addr) {
+                Ok(sent) => {
+                    stats::incr(&self.stats.udp_packets_sent);
+                    stats::add(&self.stats.udp_bytes_sent, sent);
+                }
+                Err(e) => {
+                    stats::incr(&self.stats.send_failures);
+                    debug!(%addr, "udp send failed: {e}");
+                }
+            }
+            return;
+        }
+        while self.tcp_sends.try_join_next().is_some() {}
+        if self.tcp_sends.len() >= self.tcp_limits.max_connections {
+            stats::incr(&self.stats.send_failures);
+            debug!(%addr, "tcp send dropped: too many in flight");
+            return;
+        }
+        let (stats, limits) = (self.stats.clone(), self.tcp_limits);
+        let framing = self.codec.tcp_framing();
+        self.tcp_sends.spawn(async move {
+            match tcp::send_frame(addr, &frame, framing, limits).await {
+                Ok(()) => {
+                    stats::incr(&stats.tcp_packets_sent);
+                    stats::add(&stats.tcp_bytes_sent, frame.len());
+                }
+                Err(e) => {
+                    stats::incr(&stats.send_failures);
+                    debug!(%addr, "tcp send failed: {e}");
+                }
+            }
+        });
+    }
+
+    fn send_failed(&self, to: &MemberName, why: &str) {
+        stats::incr(&self.stats.send_failures);
+        debug!(%to, "packet not sent: {why}");
+    }
+}
+
+/// Sleeps until `deadline`; forever without one (the branch is disabled then anyway).
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_names_take_the_bound_port() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let bound: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let fixed: SocketAddr = "127.0.0.1:2001".parse().unwrap();
+        let name = |s: &str| MemberName::from(s);
+        assert_eq!(
+            with_bound_port(name("127.0.0.1:0"), any, bound),
+            name("127.0.0.1:40000")
+        );
+        assert_eq!(
+            with_bound_port(name("[::1]:0"), any, bound),
+            name("[::1]:40000")
+        );
+        assert_eq!(
+            with_bound_port(name("host:2001"), any, bound),
+            name("host:2001")
+        );
+        assert_eq!(
+            with_bound_port(name("127.0.0.1:0"), fixed, fixed),
+            name("127.0.0.1:0")
+        );
+    }
+}

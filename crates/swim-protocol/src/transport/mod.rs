@@ -1,0 +1,70 @@
+//! Sockets: one UDP socket for frames up to the MTU, a TCP listener on the same address
+//! for larger ones, and name resolution for destinations.
+
+pub(crate) mod resolve;
+pub(crate) mod tcp;
+
+use std::io;
+use std::net::SocketAddr;
+
+use swim_core::Packet;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tracing::debug;
+
+use crate::codec::{Codec, Rejected};
+use crate::stats::{self, Stats};
+
+/// Largest UDP payload over IPv4; frames above it always go over TCP.
+pub(crate) const MAX_DATAGRAM: usize = 65_507;
+
+/// How many times to retry when the OS-chosen UDP port is taken for TCP.
+const BIND_ATTEMPTS: usize = 8;
+
+/// Binds the UDP socket and the TCP listener on the same address. With port 0 the OS
+/// picks a port free for UDP, and TCP binds the same one (retrying if it is taken).
+pub(crate) async fn bind(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    let mut attempts = if addr.port() == 0 { BIND_ATTEMPTS } else { 1 };
+    loop {
+        let udp = UdpSocket::bind(addr).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && attempts > 1 => {
+                attempts -= 1;
+                debug!(
+                    "tcp port {} taken, binding another",
+                    udp.local_addr()?.port()
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Resolves once `shutdown` holds `true` or its sender is gone.
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // An error means the sender is dropped: nobody can run the member any more.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Verifies and decodes a frame, counting and logging a drop.
+pub(crate) fn decode_counted(
+    codec: &Codec,
+    stats: &Stats,
+    frame: &[u8],
+    from: SocketAddr,
+) -> Option<Packet> {
+    match codec.decode(frame) {
+        Ok(packet) => Some(packet),
+        Err(Rejected::BadSignature) => {
+            stats::incr(&stats.dropped_bad_signature);
+            debug!(%from, len = frame.len(), "dropped frame: bad signature");
+            None
+        }
+        Err(Rejected::Malformed(why)) => {
+            stats::incr(&stats.dropped_malformed);
+            debug!(%from, len = frame.len(), "dropped frame: {why}");
+            None
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! TCP carries the packets whose frame exceeds the MTU: one frame per connection.
+//!
+//! The listener bounds what a client can cost: the frame size, the time a connection may
+//! stay open, and the number of connections open at once (beyond it, new ones are closed
+//! at once). Frames are verified and decoded on the connection's task, so neither a slow
+//! nor a hostile client ever stalls the driver.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use swim_core::Packet;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::debug;
+
+use super::{decode_counted, stopped};
+use crate::codec::{Codec, TcpFraming};
+use crate::stats::{self, Stats};
+
+/// Limits applied to incoming and outgoing TCP connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpLimits {
+    /// Largest frame accepted.
+    pub max_frame: usize,
+    /// Longest a connection may take, from accept (or connect) to the last byte.
+    pub io_timeout: Duration,
+    /// Most connections handled (or sends in flight) at once.
+    pub max_connections: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            // Room for the header of either framing (the Python one has a variable salt).
+            max_frame: swim_core::wire::MAX_PAYLOAD + 512,
+            io_timeout: Duration::from_secs(5),
+            max_connections: 64,
+        }
+    }
+}
+
+/// Why a connection's frame was not read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("{0}")]
+    Io(io::Error),
+    #[error("frame of {0} bytes exceeds the limit")]
+    TooLarge(u64),
+    #[error("timed out")]
+    TimedOut,
+}
+
+/// Accepts connections until shutdown, passing each valid packet to `inbound`. Returns
+/// once every connection task has ended.
+pub(crate) async fn run_listener(
+    listener: TcpListener,
+    codec: Arc<Codec>,
+    stats: Arc<Stats>,
+    inbound: mpsc::Sender<Packet>,
+    mut shutdown: watch::Receiver<bool>,
+    limits: TcpLimits,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stopped(&mut shutdown) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Per-connection errors (e.g. reset before accept, no file
+                        // descriptors left): pause briefly rather than spin.
+                        debug!("tcp accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                if connections.len() >= limits.max_connections {
+                    stats::incr(&stats.tcp_connections_refused);
+                    debug!(%peer, "tcp connection refused: {} open", connections.len());
+                    continue; // dropping the stream closes it
+                }
+                let (codec, stats, inbound) = (codec.clone(), stats.clone(), inbound.clone());
+                connections.spawn(async move {
+                    let framing = codec.tcp_framing();
+                    let read = tokio::time::timeout(
+                        limits.io_timeout,
+                        read_frame(stream, framing, limits.max_frame),
+                    );
+                    let frame = match read.await.unwrap_or(Err(ReadError::TimedOut)) {
+                        Ok(frame) => frame,
+                        Err(e) => {
+                            if !matches!(e, ReadError::Io(_)) {
+                                stats::incr(&stats.tcp_connections_aborted);
+                            }
+                            stats::incr(&stats.dropped_malformed);
+                            debug!(%peer, "tcp frame dropped: {e}");
+                            return;
+                        }
+                    };
+                    stats::incr(&stats.tcp_packets_received);
+                    stats::add(&stats.tcp_bytes_received, frame.len());
+                    if let Some(packet) = decode_counted(&codec, &stats, &frame, peer) {
+                        // Fails only when the driver has stopped.
+                        let _ = inbound.send(packet).await;
+                    }
+                });
+            }
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// Reads one frame, growing the buffer only as bytes arrive.
+async fn read_frame(
+    mut stream: TcpStream,
+    framing: TcpFraming,
+    max_frame: usize,
+) -> Result<Vec<u8>, ReadError> {
+    let mut frame = Vec::new();
+    match framing {
+        TcpFraming::LengthPrefixed => {
+            let len = stream.read_u32().await.map_err(ReadError::Io)?;
+            if len as usize > max_frame {
+                return Err(ReadError::TooLarge(len.into()));
+            }
+            let read = (&mut stream)
+                .take(len.into())
+                .read_to_end(&mut frame)
+                .await
+                .map_err(ReadError::Io)?;
+            if read != len as usize {
+                return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+        TcpFraming::UntilClose => {
+            let limit = max_frame as u64 + 1;
+            let read = (&mut stream)
+                .take(limit)
+                .read_to_end(&mut frame)
+                .await
+                .map_err(ReadError::Io)?;
+            if read as u64 == limit {
+                return Err(ReadError::TooLarge(limit));
+            }
+        }
+    }
+    Ok(frame)
+}
+
+/// Sends one frame on a new connection to `addr`, then closes it gracefully (a reset
+/// would make the seed discard the frame).
+pub(crate) async fn send_frame(
+    addr: SocketAddr,
+    frame: &[u8],
+    framing: TcpFraming,
+    limits: TcpLimits,
+) -> io::Result<()> {
+    let send = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        if framing == TcpFraming::LengthPrefixed {
+            let len = u32::try_from(frame.len())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+            stream.write_all(&len.to_be_bytes()).await?;
+        }
+        stream.write_all(frame).await?;
+        stream.shutdown().await
+    };
+    tokio::time::timeout(limits.io_timeout, send)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::WireKind;
+
+    struct Harness {
+        addr: SocketAddr,
+        stats: Arc<Stats>,
+        inbound: mpsc::Receiver<Packet>,
+        shutdown: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    async fn listen(limits: TcpLimits) -> Harness {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let codec = Arc::new(Codec::new(WireKind::Native, b"secret").unwrap());
+        let stats = Arc::new(Stats::default());
+        let (tx, inbound) = mpsc::channel(8);
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(run_listener(listener, codec, stats.clone(), tx, rx, limits));
+        Harness {
+            addr,
+            stats,
+            inbound,
+            shutdown,
+            task,
+        }
+    }
+
+    fn limits() -> TcpLimits {
+        TcpLimits {
+            max_frame: 1000,
+            io_timeout: Duration::from_millis(300),
+            max_connections: 2,
+        }
+    }
+
+    /// Reads until the peer closes; `true` if it closed within `within`.
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut sink = Vec::new();
+        matches!(
+            tokio::time::timeout(within, stream.read_to_end(&mut sink)).await,
+            Ok(Ok(_)) | Ok(Err(_))
+        )
+    }
+
+    async fn wait_for(counter: &std::sync::atomic::AtomicU64, value: u64) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while counter.load(Ordering::Relaxed) < value {
+            assert!(Instant::now() < deadline, "counter stayed below {value}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn badly_signed_frames_are_counted_and_dropped() {
+        let mut h = listen(limits()).await;
+        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
+            .await
+            .unwrap();
+        wait_for(&h.stats.dropped_bad_signature, 1).await;
+        assert_eq!(h.stats.tcp_packets_received.load(Ordering::Relaxed), 1);
+        assert!(h.inbound.try_recv().is_err());
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_frames_are_cut_off_before_they_are_read() {
+        let h = listen(limits()).await;
+        let mut stream = TcpStream::connect(h.addr).await.unwrap();
+        stream.write_all(&5000u32.to_be_bytes()).await.unwrap();
+        assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+        wait_for(&h.stats.tcp_connections_aborted, 1).await;
+        assert_eq!(h.stats.dropped_malformed.load(Ordering::Relaxed), 1);
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn slow_clients_are_cut_off_and_extra_ones_refused() {
+        let h = listen(limits()).await;
+        let mut slow1 = TcpStream::connect(h.addr).await.unwrap();
+        let mut slow2 = TcpStream::connect(h.addr).await.unwrap();
+        slow1.write_all(&[0, 0]).await.unwrap();
+        // Connections are accepted in order: the slow ones hold both slots.
+        let mut extra = TcpStream::connect(h.addr).await.unwrap();
+        assert!(closed_within(&mut extra, Duration::from_millis(200)).await);
+        assert_eq!(h.stats.tcp_connections_refused.load(Ordering::Relaxed), 1);
+        // The slow ones are closed by the read timeout.
+        assert!(closed_within(&mut slow1, Duration::from_secs(2)).await);
+        assert!(closed_within(&mut slow2, Duration::from_secs(2)).await);
+        wait_for(&h.stats.tcp_connections_aborted, 2).await;
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_open_connections() {
+        let h = listen(limits()).await;
+        let mut idle = TcpStream::connect(h.addr).await.unwrap();
+        // Once a later connection is handled, the idle one has been accepted.
+        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
+            .await
+            .unwrap();
+        wait_for(&h.stats.dropped_bad_signature, 1).await;
+        h.shutdown.send_replace(true);
+        tokio::time::timeout(Duration::from_millis(200), h.task)
+            .await
+            .expect("listener stops without waiting for clients")
+            .unwrap();
+        assert!(closed_within(&mut idle, Duration::from_millis(200)).await);
+    }
+}

@@ -1,0 +1,120 @@
+//! Hostile or mistaken senders: a wrong secret and garbage change nothing.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use support::{all_online, eventually, resolved, sees, shutdown_all, start_members};
+use swim_protocol::sign::Signer;
+use swim_protocol::{Cluster, Metadata, Status};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpStream, UdpSocket};
+
+const SECRET: &[u8] = b"test secret";
+
+/// What an observer knows, ignoring timestamps.
+fn view(member: &Cluster) -> BTreeSet<(String, Status, Option<Metadata>)> {
+    member
+        .members()
+        .into_iter()
+        .map(|m| (m.name.to_string(), m.status, m.metadata))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_member_with_the_wrong_secret_never_joins() {
+    let members = start_members(3, SECRET).await;
+    eventually(Duration::from_secs(10), "all ONLINE", || async {
+        all_online(&members)
+    })
+    .await;
+    let before: Vec<_> = members.iter().map(view).collect();
+    let peers = [members[0].name().clone()];
+    let intruder = Cluster::start_resolved(resolved(b"wrong secret", &peers, Metadata::empty()))
+        .await
+        .unwrap();
+    // The intruder keeps knocking; wait until several of its packets were rejected.
+    eventually(Duration::from_secs(10), "packets rejected", || async {
+        members[0].stats().dropped_bad_signature >= 5
+    })
+    .await;
+    for (member, before) in members.iter().zip(&before) {
+        assert_eq!(&view(member), before, "{} changed", member.name());
+        assert!(member.members().iter().all(|m| &m.name != intruder.name()));
+    }
+    assert!(!sees(&intruder, members[0].name(), Status::Online));
+    assert_eq!(
+        intruder.members().len(),
+        2,
+        "it knows its seed by name only"
+    );
+    assert_eq!(
+        intruder.stats().udp_packets_received,
+        0,
+        "nobody answers it"
+    );
+    intruder.shutdown().await;
+    shutdown_all(members).await;
+}
+
+#[tokio::test]
+async fn garbage_datagrams_and_connections_change_nothing() {
+    let members = start_members(2, SECRET).await;
+    eventually(Duration::from_secs(10), "all ONLINE", || async {
+        all_online(&members)
+    })
+    .await;
+    let target = members[0].addr();
+    let before = view(&members[0]);
+    let signer = Signer::new(SECRET);
+    let mut garbage: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![1],
+        vec![0xff; 49],
+        vec![1; 49],
+        signer.seal(b""),                  // valid signature, empty payload
+        signer.seal(&[0xff; 300]),         // valid signature, nonsense payload
+        Signer::new(b"other").seal(b"hi"), // wrong secret
+    ];
+    for len in [2usize, 17, 50, 100, 1000, 1400, 9000] {
+        garbage.push((0..len).map(|i| (i * 7 + len) as u8).collect());
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for datagram in &garbage {
+        socket.send_to(datagram, target).await.unwrap();
+    }
+    for bytes in [
+        &b"GET / HTTP/1.0\r\n\r\n"[..],
+        &[0, 0, 0, 10, 1, 2],
+        &[0xff; 4],
+    ] {
+        let mut stream = TcpStream::connect(target).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        stream.shutdown().await.unwrap();
+    }
+    eventually(
+        Duration::from_secs(5),
+        "every piece of garbage is counted",
+        || async {
+            let stats = members[0].stats();
+            stats.dropped_malformed + stats.dropped_bad_signature >= garbage.len() as u64 + 3
+        },
+    )
+    .await;
+    // Two carry a version byte and a tag made without the secret; the rest are malformed.
+    assert_eq!(members[0].stats().dropped_bad_signature, 2);
+    assert_eq!(view(&members[0]), before);
+    // The member still works.
+    let metadata = Metadata::empty().with("still", "alive");
+    members[0].set_local_metadata(metadata.clone());
+    let name = members[0].name().clone();
+    eventually(Duration::from_secs(5), "metadata spreads", || async {
+        members[1]
+            .members()
+            .iter()
+            .any(|m| m.name == name && m.metadata.as_ref() == Some(&metadata))
+    })
+    .await;
+    shutdown_all(members).await;
+}

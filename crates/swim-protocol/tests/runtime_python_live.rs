@@ -1,0 +1,155 @@
+//! A Rust member and a member of the real Python package (`$SWIM_PY_VENV/bin/python`,
+//! default `/tmp/pyswim`) on loopback: they see each other ONLINE with their metadata,
+//! exchange 10 KB values over TCP both ways, and each notices when the other is killed.
+//! Skipped with a notice when the virtualenv is missing (CI's `.ci/run` provides it).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{eventually, resolved};
+use swim_protocol::{Cluster, MemberName, Metadata, Status, WireKind};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/py_member.py");
+const SECRET: &[u8] = b"my secret";
+
+fn python() -> Option<PathBuf> {
+    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
+    let python = Path::new(&venv).join("bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    eprintln!(
+        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
+        python.display()
+    );
+    None
+}
+
+/// The Python member; killed when dropped.
+struct PyMember {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Its latest printed view: name → [status, {key: hex value}].
+    view: Arc<Mutex<Value>>,
+}
+
+impl PyMember {
+    fn start(python: &Path, name: &str, peer: &MemberName) -> PyMember {
+        let mut child = Command::new(python)
+            .args([
+                SCRIPT,
+                name,
+                peer.as_str(),
+                std::str::from_utf8(SECRET).unwrap(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the python member");
+        let view = Arc::new(Mutex::new(Value::Null));
+        let stdout = child.stdout.take().unwrap();
+        let latest = view.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    *latest.lock().unwrap() = value;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        PyMember { child, stdin, view }
+    }
+
+    /// Whether it sees `name` with `status` and `key` = `value`.
+    fn sees(&self, name: &str, status: Status, key: &str, value: &[u8]) -> bool {
+        let view = self.view.lock().unwrap();
+        let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+        view[name][0] == status.name() && view[name][1][key] == Value::String(hex)
+    }
+
+    fn command(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for PyMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rust_sees(member: &Cluster, name: &str, status: Status, key: &str, value: &[u8]) -> bool {
+    member.members().iter().any(|m| {
+        m.name.as_str() == name
+            && m.status == status
+            && m.metadata_or_empty().get(key).map(Vec::as_slice) == Some(value)
+    })
+}
+
+/// A loopback port free for both UDP and TCP right now.
+fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+#[tokio::test]
+async fn rust_and_python_members_interoperate() {
+    let Some(python) = python() else { return };
+    let py_name = format!("127.0.0.1:{}", free_port());
+    let mut config = resolved(
+        SECRET,
+        &[MemberName::from(py_name.as_str())],
+        Metadata::empty().with("name", "rust"),
+    );
+    config.wire = WireKind::Python;
+    let rust = Cluster::start_resolved(config).await.unwrap();
+    let mut py = PyMember::start(&python, &py_name, rust.name());
+    let rust_name = rust.name().to_string();
+    let wait = Duration::from_secs(20);
+
+    eventually(wait, "each sees the other ONLINE", || async {
+        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+            && py.sees(&rust_name, Status::Online, "name", b"rust")
+    })
+    .await;
+
+    let big = vec![0x2au8; 10 * 1024];
+    py.command("meta blob 10240");
+    rust.set_local_metadata(rust.local().metadata_or_empty().with("blob", big.clone()));
+    eventually(wait, "10 KB values cross both ways", || async {
+        rust_sees(&rust, &py_name, Status::Online, "blob", &big)
+            && py.sees(&rust_name, Status::Online, "blob", &big)
+    })
+    .await;
+    let stats = rust.stats();
+    assert!(
+        stats.tcp_packets_sent > 0 && stats.tcp_packets_received > 0,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.dropped_bad_signature + stats.dropped_malformed,
+        0,
+        "{stats:?}"
+    );
+
+    drop(py); // killed
+    eventually(wait, "the killed Python member is OFFLINE", || async {
+        rust_sees(&rust, &py_name, Status::Offline, "name", b"python")
+    })
+    .await;
+    rust.shutdown().await;
+}
