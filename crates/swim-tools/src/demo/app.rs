@@ -99,7 +99,7 @@ fn init_logging() {
 enum Output {
     /// Full-screen view; fields drop in order: input reader first, then the terminal.
     Screen {
-        input: Option<mpsc::Receiver<io::Result<Event>>>,
+        input: mpsc::Receiver<io::Result<Event>>,
         _reader: InputReader,
         terminal: TerminalGuard,
     },
@@ -112,27 +112,22 @@ impl Output {
         let terminal = TerminalGuard::take().context("cannot set up the terminal")?;
         let (reader, input) = InputReader::start().context("cannot read the keyboard")?;
         Ok(Output::Screen {
-            input: Some(input),
+            input,
             _reader: reader,
             terminal,
         })
     }
 
-    /// The next terminal event; never resolves when there is no keyboard input.
-    async fn next_event(&mut self) -> Option<io::Result<Event>> {
+    /// The next terminal event; never resolves when there is no keyboard input. The reader
+    /// stopping on its own (it only does after a panic) is an error: without it the demo
+    /// could not be quit with Ctrl-C.
+    async fn next_event(&mut self) -> io::Result<Event> {
         match self {
-            Output::Screen {
-                input: Some(rx), ..
-            } => {
-                let event = rx.recv().await;
-                if event.is_none() {
-                    if let Output::Screen { input, .. } = self {
-                        *input = None;
-                    }
-                }
-                event
-            }
-            _ => std::future::pending().await,
+            Output::Screen { input, .. } => match input.recv().await {
+                Some(event) => event,
+                None => Err(io::Error::other("the keyboard reader stopped")),
+            },
+            Output::Plain => std::future::pending().await,
         }
     }
 }
@@ -165,7 +160,7 @@ async fn run_loop(
                 }
                 dirty = true;
             }
-            Some(event) = output.next_event() => {
+            event = output.next_event() => {
                 let event = event.context("cannot read the keyboard")?;
                 let edited = match action_for(&event) {
                     Some(Action::Quit) => return Ok(()),
