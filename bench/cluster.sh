@@ -85,7 +85,7 @@ for ((i = 0; i < n; i++)); do
     dir=$work/node$i
     mkdir -p "$dir/$(name "$i")"
     echo "node $i" > "$dir/$(name "$i")/id"
-    printf '#!/bin/sh\necho "$(date +%%s.%%N) $1 $2" >> "%s/changes-%s.log"\n' "$work" "$i" > "$dir/on-update"
+    printf '#!/bin/sh\necho "$1 $2" >> "%s/changes-%s.log"\n' "$work" "$i" > "$dir/on-update"
     chmod +x "$dir/on-update"
     "$bin" --name "$(name "$i")" --peer "$peer" --secret bench "${extra[@]}" "$dir" \
         > "$work/node$i.log" 2>&1 &
@@ -143,8 +143,8 @@ t_sighup=$(elapsed "$t0" "$(now)")
 
 # 4. Kill the last member: first SUSPECT anywhere, then OFFLINE everywhere.
 victim=$(name $((n - 1)))
+for log in "$work"/changes-*.log; do echo "- KILL" >> "$log"; done
 t0=$(now)
-t_kill=$t0
 kill -KILL "${pids[n - 1]}"
 t_suspect=
 while :; do
@@ -164,10 +164,11 @@ t_offline=$(elapsed "$t0" "$(now)")
 # it was alive (the victim only before its kill). Each log is one member's view.
 false_alarms=0
 for log in "$work"/changes-*.log; do
-    alarms=$(awk -v victim="$victim" -v kill="$t_kill" '
-        ($3 == "SUSPECT" || $3 == "OFFLINE") && last[$2] == "ONLINE" && ($2 != victim || $1 < kill) {
+    alarms=$(awk -v victim="$victim" '
+        $2 == "KILL" { killed = 1; next }
+        ($2 == "SUSPECT" || $2 == "OFFLINE") && last[$1] == "ONLINE" && ($1 != victim || !killed) {
             n++; if (ENVIRON["BENCH_DEBUG"]) print FILENAME ": " $0 > "/dev/stderr" }
-        { last[$2] = $3 }
+        { last[$1] = $2 }
         END { print n + 0 }' "$log")
     false_alarms=$((false_alarms + alarms))
 done
