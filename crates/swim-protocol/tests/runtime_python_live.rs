@@ -153,3 +153,63 @@ async fn rust_and_python_members_interoperate() {
     .await;
     rust.shutdown().await;
 }
+
+/// Sends `signal` (e.g. "-STOP") to the Python member's process.
+fn signal(py: &PyMember, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &py.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// A live Python member that stalls long enough to be suspected by ours must come back
+/// ONLINE, not be declared OFFLINE: the Python package ignores a suspicion whose clock is
+/// not newer than its own, so ours must follow its clock rules (docs/PROTOCOL.md, "Seed
+/// clock rules").
+#[tokio::test]
+async fn a_stalled_python_member_is_suspected_then_online_again() {
+    let Some(python) = python() else { return };
+    let py_name = format!("127.0.0.1:{}", free_port());
+    let mut config = resolved(
+        SECRET,
+        &[MemberName::from(py_name.as_str())],
+        Metadata::empty().with("name", "rust"),
+    );
+    config.wire = WireKind::Python;
+    let rust = Cluster::start_resolved(config).await.unwrap();
+    let py = PyMember::start(&python, &py_name, rust.name());
+    let rust_name = rust.name().to_string();
+    let wait = Duration::from_secs(20);
+    eventually(wait, "each sees the other ONLINE", || async {
+        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+            && py.sees(&rust_name, Status::Online, "name", b"rust")
+    })
+    .await;
+
+    // Stall it past the probe timeouts (40 + 90 ms) but within the suspect timeout (1 s).
+    signal(&py, "-STOP");
+    let stalled = rust_sees(&rust, &py_name, Status::Online, "name", b"python");
+    eventually(Duration::from_secs(5), "ours suspects it", || async {
+        rust_sees(&rust, &py_name, Status::Suspect, "name", b"python")
+    })
+    .await;
+    signal(&py, "-CONT");
+    assert!(stalled);
+    eventually(wait, "ours sees it ONLINE again", || async {
+        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+    })
+    .await;
+    // And it stays so for several suspect timeouts.
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < until {
+        assert!(
+            rust_sees(&rust, &py_name, Status::Online, "name", b"python"),
+            "the live Python member left ONLINE: {:?}",
+            rust.members()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(py);
+    rust.shutdown().await;
+}
