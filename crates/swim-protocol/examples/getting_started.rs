@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cluster = Cluster::start(config).await?;
     cluster.on_change(|change| {
         let member = change.member; // and change.previous: the snapshot before
-        println!("updated: {} {} {:?}", member.name, member.status, member.metadata);
+        println!("{} {} {:?}", member.name, member.status, member.metadata);
     });
     tokio::signal::ctrl_c().await?; // run your application
     cluster.shutdown().await;

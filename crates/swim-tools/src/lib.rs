@@ -1,3 +1,5 @@
 //! Shared code of the command-line tools (being built).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod sync;

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Benchmark a cluster of N swim-protocol-sync processes on loopback, in a private network
+# namespace (only `lo`), so that /proc/net/snmp counts exactly the cluster's datagrams.
+#
+#   bench/cluster.sh [-n N] [--impl rust|python] [--idle SECONDS] [--port BASE] [-- EXTRA ARGS]
+#
+# Reports: time until every member sees all others ONLINE; time for a file change on one
+# member, signalled with SIGHUP, to reach all others; after SIGKILL of one member, the time
+# until the first member lists it as SUSPECT and until all list it as OFFLINE; idle UDP
+# datagrams sent per member per second; idle CPU and RSS per process.
+#
+# Environment: SWIM_SYNC_BIN (our binary; default target/release/swim-protocol-sync, built
+# if missing), SWIM_PY_VENV (the Python reference's venv; default /tmp/pyswim).
+set -euo pipefail
+
+n=10
+impl=rust
+idle=10
+base_port=21000
+timeout=120
+extra=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        -n) n=$2; shift 2 ;;
+        --impl) impl=$2; shift 2 ;;
+        --idle) idle=$2; shift 2 ;;
+        --port) base_port=$2; shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+[[ $n =~ ^[0-9]+$ && $n -ge 3 ]] || { echo "-n must be at least 3" >&2; exit 2; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+case $impl in
+    rust)
+        bin=${SWIM_SYNC_BIN:-${CARGO_TARGET_DIR:-$repo/target}/release/swim-protocol-sync}
+        if [[ ! -x $bin ]]; then
+            (cd "$repo" && cargo build --release -p swim-tools --bin swim-protocol-sync) >&2
+        fi ;;
+    python) bin=${SWIM_PY_VENV:-/tmp/pyswim}/bin/swim-protocol-sync ;;
+    *) echo "--impl is rust or python" >&2; exit 2 ;;
+esac
+[[ -x $bin ]] || { echo "no executable $bin" >&2; exit 1; }
+
+# Re-run inside a private network namespace holding only loopback.
+if [[ -z ${SWIM_BENCH_IN_NETNS:-} ]]; then
+    if [[ $(id -u) -eq 0 ]]; then ns=(unshare -n); else ns=(unshare -rn); fi
+    exec env SWIM_BENCH_IN_NETNS=1 SWIM_SYNC_BIN="$bin" "${ns[@]}" "$0" -n "$n" --impl "$impl" \
+        --idle "$idle" --port "$base_port" --timeout "$timeout" -- "${extra[@]}"
+fi
+ip link set lo up
+
+work=$(mktemp -d /tmp/swim-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+shopt -s nullglob dotglob
+name() { echo "127.0.0.1:$((base_port + $1))"; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+count() { local entries=("$1"/*); echo ${#entries[@]}; }
+udp_out() { awk '/^Udp:/ { if (++seen == 2) print $5 }' /proc/net/snmp; }
+deadline=$(( $(date +%s) + timeout ))
+check_deadline() {
+    if (( $(date +%s) > deadline )); then
+        echo "timed out while waiting for: $1" >&2
+        tail -n 5 "$work"/*.log >&2 || true
+        exit 1
+    fi
+}
+
+echo "impl=$impl n=$n bin=$bin ${extra[*]:+extra=${extra[*]}}"
+start=$(now)
+for ((i = 0; i < n; i++)); do
+    peer=$(name $(( i == 0 ? 1 : 0 )))
+    dir=$work/node$i
+    mkdir -p "$dir/$(name "$i")"
+    echo "node $i" > "$dir/$(name "$i")/id"
+    "$bin" --name "$(name "$i")" --peer "$peer" --secret bench "${extra[@]}" "$dir" \
+        > "$work/node$i.log" 2>&1 &
+    pids+=($!)
+    disown  # no "Killed" notice when a member is killed on purpose
+done
+
+# 1. Everyone sees everyone else ONLINE.
+while :; do
+    all=1
+    for ((i = 0; i < n; i++)); do
+        [[ $(count "$work/node$i/.online") -eq $((n - 1)) ]] || { all=0; break; }
+    done
+    (( all )) && break
+    check_deadline "all ONLINE"; sleep 0.02
+done
+t_online=$(elapsed "$start" "$(now)")
+
+# 2. Idle cost, after a short settling time.
+sleep 3
+ticks() { local total=0 pid stat; for pid in "${pids[@]}"; do
+    read -r stat < "/proc/$pid/stat"; stat=${stat##*) }; set -- $stat
+    total=$(( total + ${12} + ${13} )); done; echo "$total"; }
+out0=$(udp_out); cpu0=$(ticks); idle_start=$(now)
+sleep "$idle"
+out1=$(udp_out); cpu1=$(ticks); idle_end=$(now)
+span=$(elapsed "$idle_start" "$idle_end")
+hz=$(getconf CLK_TCK)
+rss_total=0; rss_max=0
+for pid in "${pids[@]}"; do
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    rss_total=$((rss_total + rss)); (( rss > rss_max )) && rss_max=$rss
+done
+dgrams=$(awk -v d=$((out1 - out0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.1f", d / n / s }')
+cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" -v s="$span" \
+    'BEGIN { printf "%.2f", 100 * t / hz / n / s }')
+
+# 3. A SIGHUP'd change on node 0 reaches every other member.
+token="change-$RANDOM-$RANDOM"
+echo "$token" > "$work/node0/$(name 0)/bench.tmp"
+mv "$work/node0/$(name 0)/bench.tmp" "$work/node0/$(name 0)/bench"
+t0=$(now)
+kill -HUP "${pids[0]}"
+while :; do
+    all=1
+    for ((i = 1; i < n; i++)); do
+        line=
+        [[ -f $work/node$i/$(name 0)/bench ]] && read -r line < "$work/node$i/$(name 0)/bench"
+        [[ $line == "$token" ]] || { all=0; break; }
+    done
+    (( all )) && break
+    check_deadline "the SIGHUP'd change"; sleep 0.02
+done
+t_sighup=$(elapsed "$t0" "$(now)")
+
+# 4. Kill the last member: first SUSPECT anywhere, then OFFLINE everywhere.
+victim=$(name $((n - 1)))
+t0=$(now)
+kill -KILL "${pids[n - 1]}"
+t_suspect=
+while :; do
+    offline=0
+    for ((i = 0; i < n - 1; i++)); do
+        if [[ -z $t_suspect && ( -L $work/node$i/.suspect/$victim || -L $work/node$i/.offline/$victim ) ]]; then
+            t_suspect=$(elapsed "$t0" "$(now)")
+        fi
+        [[ -L $work/node$i/.offline/$victim ]] && offline=$((offline + 1))
+    done
+    (( offline == n - 1 )) && break
+    check_deadline "OFFLINE everywhere"; sleep 0.02
+done
+t_offline=$(elapsed "$t0" "$(now)")
+
+printf '%-44s %s\n' \
+    "all see all ONLINE (s)" "$t_online" \
+    "SIGHUP'd change reaches all (s)" "$t_sighup" \
+    "kill -> first SUSPECT (s)" "$t_suspect" \
+    "kill -> OFFLINE everywhere (s)" "$t_offline" \
+    "idle UDP datagrams sent /member/s" "$dgrams" \
+    "idle CPU /process (% of one core)" "$cpu" \
+    "RSS /process, mean / max (KiB)" "$((rss_total / n)) / $rss_max"

@@ -1,0 +1,242 @@
+//! The running tool: a member's events into the mirror, local edits into the member.
+
+use std::collections::HashSet;
+use std::future::pending;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use swim_protocol::{Cluster, MemberSnapshot, Metadata};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::cli::SyncArgs;
+use super::hook::{HookCall, HookRunner};
+use super::local::{read_local_metadata, LocalError, LocalLimits};
+use super::mirror::{Mirror, MirrorError, Outcome};
+use super::names::HOOK_NAME;
+use super::watch::LocalWatcher;
+
+/// Why the tool stopped other than by a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The directory could not be prepared.
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    /// The local metadata could not be read at start.
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    /// A signal handler could not be installed.
+    #[error("cannot handle signals: {0}")]
+    Signal(std::io::Error),
+    /// The member stopped on its own.
+    #[error("the cluster member stopped unexpectedly")]
+    MemberStopped,
+}
+
+/// Reads the local metadata before the member starts, from `base/name` (empty if that
+/// directory does not exist yet), so that the member starts with it.
+pub fn initial_metadata(
+    base: &Path,
+    name: &str,
+    limits: LocalLimits,
+) -> Result<Metadata, LocalError> {
+    let dir = base.join(name);
+    if !dir.is_dir() {
+        return Ok(Metadata::empty());
+    }
+    Ok(read_local_metadata(&dir, limits)?.metadata)
+}
+
+/// Most distinct refusals warned about; later ones are logged at debug level only, so a
+/// hostile peer cannot flood the log.
+const MAX_WARNED: usize = 1024;
+
+/// Runs until SIGINT or SIGTERM: mirrors every remote member into `args.directory`, runs the
+/// hook after each change, and re-reads the local directory on SIGHUP and on edits. On the
+/// way out the member is shut down and the mirror cleaned up as the seed does.
+pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
+    let signals = (|| {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::hangup())?,
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })();
+    let (mut hangup, mut interrupt, mut terminate) = match signals {
+        Ok(signals) => signals,
+        Err(err) => {
+            cluster.shutdown().await;
+            return Err(SyncError::Signal(err));
+        }
+    };
+    let mut events = cluster.subscribe();
+    let mirror = match Mirror::open(&args.directory, &cluster.local().name) {
+        Ok(mirror) => Arc::new(Mutex::new(mirror)),
+        Err(err) => {
+            cluster.shutdown().await;
+            return Err(err.into());
+        }
+    };
+    let (base, local_dir) = {
+        let mirror = lock(&mirror);
+        (mirror.base().to_owned(), mirror.local_dir())
+    };
+    let mut tool = Tool {
+        cluster: cluster.clone(),
+        mirror: mirror.clone(),
+        hooks: HookRunner::start(base.join(HOOK_NAME), args.hook_timeout),
+        limits: args.limits(),
+        warned: HashSet::new(),
+    };
+    tool.reload().await;
+    for member in cluster.non_local() {
+        tool.mirror_member(member).await;
+    }
+    let mut watcher = if args.no_watch {
+        None
+    } else {
+        match LocalWatcher::start(&local_dir) {
+            Ok(watcher) => Some(watcher),
+            Err(err) => {
+                tracing::warn!("cannot watch {}: {err}; use SIGHUP", local_dir.display());
+                None
+            }
+        }
+    };
+    tracing::info!(
+        "member {} mirrors the cluster into {}",
+        cluster.local().name,
+        base.display()
+    );
+    let quiet = args.watch_delay;
+    let max_wait = quiet.saturating_mul(10).max(Duration::from_secs(1));
+    let result = loop {
+        let edited = async {
+            match &mut watcher {
+                Some(watcher) => watcher.changed(quiet, max_wait).await,
+                None => pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt.recv() => break Ok(()),
+            _ = terminate.recv() => break Ok(()),
+            _ = hangup.recv() => tool.reload().await,
+            edit = edited => match edit {
+                Some(()) => tool.reload().await,
+                None => {
+                    tracing::warn!("stopped watching {}; use SIGHUP", local_dir.display());
+                    watcher = None;
+                }
+            },
+            change = events.recv() => match change {
+                Some(change) => tool.mirror_member(change.member).await,
+                None => break Err(SyncError::MemberStopped),
+            },
+        }
+    };
+    drop(watcher);
+    tool.hooks.stop().await;
+    cluster.shutdown().await;
+    let problems = blocking(&mirror, |mirror| mirror.cleanup())
+        .await
+        .unwrap_or_default();
+    for problem in problems {
+        tracing::warn!("cleanup: {problem}");
+    }
+    tracing::info!("stopped; {} cleaned up", base.display());
+    result
+}
+
+struct Tool {
+    cluster: Cluster,
+    mirror: Arc<Mutex<Mirror>>,
+    hooks: HookRunner,
+    limits: LocalLimits,
+    /// Refusals already warned about.
+    warned: HashSet<String>,
+}
+
+impl Tool {
+    /// Writes one member into the mirror, then queues the hook for it.
+    async fn mirror_member(&mut self, member: MemberSnapshot) {
+        let status = member.status;
+        let name = member.name.to_string();
+        let outcome = blocking(&self.mirror, move |mirror| mirror.apply(&member)).await;
+        match outcome {
+            None | Some(Outcome::Local) => {}
+            Some(Outcome::Refused(reason)) => {
+                self.warn_once(format!("member name {name:?} skipped: {reason}"));
+            }
+            Some(Outcome::Mirrored { dir, problems }) => {
+                for problem in problems {
+                    match problem {
+                        MirrorError::UnsafeKey { .. } => self.warn_once(problem.to_string()),
+                        _ => tracing::warn!("{problem}"),
+                    }
+                }
+                tracing::debug!("member {name} is {status}");
+                self.hooks.enqueue(HookCall {
+                    member: name,
+                    status,
+                    dir,
+                });
+            }
+        }
+    }
+
+    /// Reads the local directory and, if its files changed, the local metadata with them.
+    /// Any error keeps the previous metadata.
+    async fn reload(&mut self) {
+        let limits = self.limits;
+        let read = blocking(&self.mirror, move |mirror| {
+            mirror.ensure_local()?;
+            Ok::<_, SyncError>(read_local_metadata(&mirror.local_dir(), limits)?)
+        })
+        .await;
+        match read {
+            None => {}
+            Some(Ok(read)) => {
+                for (name, reason) in &read.skipped {
+                    tracing::debug!("local file {name:?} is not metadata: {reason:?}");
+                }
+                if read.metadata != self.cluster.local().metadata_or_empty() {
+                    tracing::info!("local metadata changed: {} keys", read.metadata.len());
+                    self.cluster.set_local_metadata(read.metadata);
+                }
+            }
+            Some(Err(err)) => tracing::error!("{err}; keeping the previous local metadata"),
+        }
+    }
+
+    fn warn_once(&mut self, message: String) {
+        if self.warned.contains(&message) {
+            tracing::debug!("{message}");
+        } else if self.warned.len() < MAX_WARNED {
+            tracing::warn!("{message}");
+            self.warned.insert(message);
+        } else {
+            tracing::debug!("{message}");
+        }
+    }
+}
+
+fn lock(mirror: &Mutex<Mirror>) -> MutexGuard<'_, Mirror> {
+    mirror
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a file-system job on the mirror off the async threads; `None` if the job panicked.
+async fn blocking<T: Send + 'static>(
+    mirror: &Arc<Mutex<Mirror>>,
+    job: impl FnOnce(&mut Mirror) -> T + Send + 'static,
+) -> Option<T> {
+    let mirror = mirror.clone();
+    match tokio::task::spawn_blocking(move || job(&mut lock(&mirror))).await {
+        Ok(value) => Some(value),
+        Err(err) => {
+            tracing::error!("file-system task failed: {err}");
+            None
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Running the `on-update` hook after remote member changes, off the member's path.
+//!
+//! Calls are queued and run one at a time by a background task. While a member already has a
+//! call waiting, a newer change to it replaces that call (the hook then sees the latest
+//! status), so the queue holds at most one call per member however slow the hook is. Each
+//! run is bounded by a timeout; a hook that overstays it is killed with its whole process
+//! group.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use swim_protocol::Status;
+use tokio::process::{Child, Command};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// One run of the hook: `on-update NAME STATUS DIR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCall {
+    /// The member that changed.
+    pub member: String,
+    /// Its status after the change.
+    pub status: Status,
+    /// The absolute path of its directory.
+    pub dir: PathBuf,
+}
+
+/// How one run ended.
+#[derive(Debug)]
+pub enum HookOutcome {
+    /// There is no hook file.
+    Absent,
+    /// The hook file is not executable.
+    NotExecutable,
+    /// The hook could not be started.
+    SpawnFailed(io::Error),
+    /// The hook ran and exited.
+    Exited(ExitStatus),
+    /// The hook overstayed the timeout and was killed.
+    TimedOut,
+    /// The runner was stopped while the hook ran; it was killed.
+    Stopped,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Mutex<VecDeque<HookCall>>,
+    wake: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<HookCall>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The background task running the hook.
+pub struct HookRunner {
+    queue: Arc<Queue>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl HookRunner {
+    /// Starts the task that runs `hook` (checked for at each call) with `timeout` per run.
+    pub fn start(hook: PathBuf, timeout: Duration) -> HookRunner {
+        let queue = Arc::new(Queue::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(work(hook, timeout, queue.clone(), stop_rx));
+        HookRunner { queue, stop, task }
+    }
+
+    /// Queues a run; replaces the call already waiting for the same member, if any.
+    pub fn enqueue(&self, call: HookCall) {
+        let mut pending = self.queue.lock();
+        match pending
+            .iter_mut()
+            .find(|waiting| waiting.member == call.member)
+        {
+            Some(waiting) => *waiting = call,
+            None => pending.push_back(call),
+        }
+        drop(pending);
+        self.queue.wake.notify_one();
+    }
+
+    /// Stops the task: a running hook is killed, waiting calls are dropped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(err) = self.task.await {
+            tracing::error!("hook task failed: {err}");
+        }
+    }
+}
+
+async fn work(
+    hook: PathBuf,
+    timeout: Duration,
+    queue: Arc<Queue>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut warned_not_executable = false;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let next = queue.lock().pop_front();
+        let Some(call) = next else {
+            tokio::select! {
+                _ = queue.wake.notified() => continue,
+                _ = stop.changed() => return,
+            }
+        };
+        let outcome = run_hook(&hook, &call, timeout, &mut stop).await;
+        let what = format!(
+            "hook {} {} {}",
+            call.member,
+            call.status,
+            call.dir.display()
+        );
+        match outcome {
+            HookOutcome::Absent | HookOutcome::Stopped => {}
+            HookOutcome::NotExecutable if !warned_not_executable => {
+                warned_not_executable = true;
+                tracing::warn!("{} is not executable; not running it", hook.display());
+            }
+            HookOutcome::NotExecutable => {}
+            HookOutcome::SpawnFailed(err) => tracing::warn!("{what}: cannot start: {err}"),
+            HookOutcome::Exited(status) if status.success() => tracing::debug!("{what}: done"),
+            HookOutcome::Exited(status) => tracing::warn!("{what}: failed: {status}"),
+            HookOutcome::TimedOut => {
+                tracing::warn!("{what}: killed after {timeout:?} (--hook-timeout)")
+            }
+        }
+    }
+}
+
+/// Runs the hook once for `call`, killing it after `timeout` or when `stop` turns true.
+pub async fn run_hook(
+    hook: &Path,
+    call: &HookCall,
+    timeout: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> HookOutcome {
+    match std::fs::metadata(hook) {
+        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {}
+        Ok(meta) if meta.is_file() => return HookOutcome::NotExecutable,
+        _ => return HookOutcome::Absent,
+    }
+    let mut child = match spawn(hook, call).await {
+        Ok(child) => child,
+        Err(err) => return HookOutcome::SpawnFailed(err),
+    };
+    let ended = tokio::select! {
+        status = child.wait() => match status {
+            Ok(status) => return HookOutcome::Exited(status),
+            Err(err) => return HookOutcome::SpawnFailed(err),
+        },
+        _ = tokio::time::sleep(timeout) => HookOutcome::TimedOut,
+        _ = stop.wait_for(|stopped| *stopped) => HookOutcome::Stopped,
+    };
+    kill_group(&mut child).await;
+    ended
+}
+
+/// Starts the hook in its own process group; retries briefly while the file is being
+/// written by someone (ETXTBSY), as happens when it is replaced while we start it.
+async fn spawn(hook: &Path, call: &HookCall) -> io::Result<Child> {
+    let mut attempts = 0;
+    loop {
+        let spawned = Command::new(hook)
+            .arg(&call.member)
+            .arg(call.status.name())
+            .arg(&call.dir)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn();
+        match spawned {
+            Err(err) if err.raw_os_error() == Some(nix::libc::ETXTBSY) && attempts < 5 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Kills the child's process group (the hook and anything it started), then reaps the child.
+async fn kill_group(child: &mut Child) {
+    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.kill().await;
+}

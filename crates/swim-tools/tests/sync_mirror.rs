@@ -1,0 +1,380 @@
+//! The mirror on a temporary directory, fed crafted snapshots (no network).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use swim_protocol::{MemberName, MemberSnapshot, Status};
+use swim_tools::sync::{Mirror, MirrorError, Outcome};
+
+const LOCAL: &str = "127.0.0.1:2001";
+const REMOTE: &str = "127.0.0.1:2002";
+
+fn member(name: &str, status: Status, metadata: Option<&[(&str, &str)]>) -> MemberSnapshot {
+    MemberSnapshot {
+        name: MemberName::from(name),
+        local: false,
+        clock: 1,
+        status,
+        status_time: Duration::ZERO,
+        metadata: metadata.map(|pairs| pairs.iter().map(|(k, v)| (*k, v.as_bytes())).collect()),
+    }
+}
+
+/// Every path under `root`, relative, with `/` after directories and `-> target` for links.
+fn tree(root: &Path) -> BTreeSet<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_symlink() {
+                out.insert(format!(
+                    "{rel} -> {}",
+                    fs::read_link(&path).unwrap().display()
+                ));
+            } else if meta.is_dir() {
+                out.insert(format!("{rel}/"));
+                walk(root, &path, out);
+            } else {
+                out.insert(rel);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn links(base: &Path, status_dir: &str) -> Vec<String> {
+    let mut names: Vec<_> = fs::read_dir(base.join(status_dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+fn mirrored(outcome: Outcome) -> (PathBuf, Vec<MirrorError>) {
+    match outcome {
+        Outcome::Mirrored { dir, problems } => (dir, problems),
+        other => panic!("expected Mirrored, got {other:?}"),
+    }
+}
+
+fn age(path: &Path) {
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    fs::File::open(path).unwrap().set_modified(old).unwrap();
+}
+
+fn is_touched(path: &Path) -> bool {
+    fs::metadata(path).unwrap().mtime() > 1_000_000_000
+}
+
+#[test]
+fn open_lays_out_the_seed_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("node1");
+    Mirror::open(&base, LOCAL).unwrap();
+    let expected = set(&[
+        ".available/",
+        ".local -> 127.0.0.1:2001",
+        ".offline/",
+        ".online/",
+        ".suspect/",
+        ".unavailable/",
+        "127.0.0.1:2001/",
+    ]);
+    assert_eq!(tree(&base), expected);
+}
+
+#[test]
+fn statuses_become_links_in_each_set_and_touch_the_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    let (dir, problems) = mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[]))));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(dir, base.join(REMOTE));
+    assert_eq!(
+        fs::read_link(base.join(".online").join(REMOTE)).unwrap(),
+        Path::new("../127.0.0.1:2002")
+    );
+    let cases = [
+        (Status::Online, [".available", ".online"].as_slice()),
+        (Status::Suspect, &[".available", ".suspect", ".unavailable"]),
+        (Status::Offline, &[".offline", ".unavailable"]),
+        (Status::Online, &[".available", ".online"]),
+    ];
+    for (status, dirs) in cases {
+        for sub in [
+            ".online",
+            ".suspect",
+            ".offline",
+            ".available",
+            ".unavailable",
+        ] {
+            age(&base.join(sub));
+        }
+        let before: Vec<_> = [
+            ".online",
+            ".suspect",
+            ".offline",
+            ".available",
+            ".unavailable",
+        ]
+        .iter()
+        .map(|sub| links(base, sub).len())
+        .collect();
+        mirrored(mirror.apply(&member(REMOTE, status, Some(&[]))));
+        for (i, sub) in [
+            ".online",
+            ".suspect",
+            ".offline",
+            ".available",
+            ".unavailable",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let listed = links(base, sub);
+            assert_eq!(
+                listed.len(),
+                usize::from(dirs.contains(sub)),
+                "{status} {sub}"
+            );
+            assert_eq!(
+                is_touched(&base.join(sub)),
+                listed.len() != before[i],
+                "{status} {sub} mtime"
+            );
+        }
+    }
+}
+
+#[test]
+fn metadata_becomes_files_and_removed_keys_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    mirrored(mirror.apply(&member(
+        REMOTE,
+        Status::Online,
+        Some(&[("a", "1"), ("b", "2")]),
+    )));
+    let dir = base.join(REMOTE);
+    assert_eq!(fs::read_to_string(dir.join("a")).unwrap(), "1");
+    assert_eq!(fs::read_to_string(dir.join("b")).unwrap(), "2");
+    let inode_a = fs::metadata(dir.join("a")).unwrap().ino();
+    age(&dir);
+    mirrored(mirror.apply(&member(
+        REMOTE,
+        Status::Online,
+        Some(&[("a", "1"), ("c", "3")]),
+    )));
+    assert!(is_touched(&dir), "the member directory's mtime is touched");
+    assert_eq!(tree(&dir), set(&["a", "c"]));
+    assert_eq!(
+        fs::metadata(dir.join("a")).unwrap().ino(),
+        inode_a,
+        "unchanged file not rewritten"
+    );
+    // Unknown metadata leaves the files alone.
+    mirrored(mirror.apply(&member(REMOTE, Status::Suspect, None)));
+    assert_eq!(tree(&dir), set(&["a", "c"]));
+    mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[]))));
+    assert!(tree(&dir).is_empty());
+}
+
+#[test]
+fn the_local_member_is_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::open(tmp.path(), LOCAL).unwrap();
+    fs::write(tmp.path().join(LOCAL).join("mine"), b"x").unwrap();
+    let mut local = member(LOCAL, Status::Online, Some(&[("other", "y")]));
+    assert!(matches!(mirror.apply(&local), Outcome::Local));
+    local.local = true;
+    local.name = MemberName::from("renamed");
+    assert!(matches!(mirror.apply(&local), Outcome::Local));
+    assert_eq!(tree(&tmp.path().join(LOCAL)), set(&["mine"]));
+    assert!(!tmp.path().join("renamed").exists());
+}
+
+#[test]
+fn hostile_names_and_keys_never_leave_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    let mut mirror = Mirror::open(&base, LOCAL).unwrap();
+    let before_outside = tree(tmp.path());
+    let hostile_names = [
+        "../x",
+        "a/b",
+        ".hidden",
+        "",
+        ".",
+        "..",
+        "/tmp/evil",
+        "on-update",
+        "x\0y",
+        ".online",
+    ];
+    for name in hostile_names {
+        let outcome = mirror.apply(&member(name, Status::Online, Some(&[("k", "v")])));
+        assert!(
+            matches!(outcome, Outcome::Refused(_)),
+            "{name:?}: {outcome:?}"
+        );
+    }
+    assert_eq!(
+        tree(tmp.path()),
+        before_outside,
+        "nothing written for hostile names"
+    );
+
+    let hostile_keys = [
+        ("../../escape", "x"),
+        ("a/b", "x"),
+        ("/abs", "x"),
+        (".hidden", "x"),
+        ("", "x"),
+        ("..", "x"),
+        ("nul\0", "x"),
+        ("ok", "fine"),
+    ];
+    let (dir, problems) =
+        mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&hostile_keys))));
+    assert_eq!(problems.len(), hostile_keys.len() - 1, "{problems:?}");
+    assert!(problems
+        .iter()
+        .all(|p| matches!(p, MirrorError::UnsafeKey { .. })));
+    assert_eq!(tree(&dir), set(&["ok"]));
+    let mut expected = before_outside.clone();
+    for added in [
+        "base/127.0.0.1:2002/",
+        "base/127.0.0.1:2002/ok",
+        "base/.online/127.0.0.1:2002 -> ../127.0.0.1:2002",
+        "base/.available/127.0.0.1:2002 -> ../127.0.0.1:2002",
+    ] {
+        expected.insert(added.to_owned());
+    }
+    assert_eq!(tree(tmp.path()), expected);
+}
+
+#[test]
+fn planted_symlinks_are_replaced_never_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("k"), b"precious").unwrap();
+    let base = tmp.path().join("base");
+    fs::create_dir(&base).unwrap();
+    // A status directory and a member directory planted as links to the outside.
+    symlink(&outside, base.join(".online")).unwrap();
+    symlink(&outside, base.join(REMOTE)).unwrap();
+    let mut mirror = Mirror::open(&base, LOCAL).unwrap();
+    let (dir, problems) =
+        mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "new")]))));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(!fs::symlink_metadata(&dir).unwrap().is_symlink());
+    // A key planted as a link to an outside file.
+    fs::remove_file(dir.join("k")).unwrap();
+    symlink(outside.join("k"), dir.join("k")).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Offline, Some(&[("k", "newer")]))));
+    assert_eq!(fs::read_to_string(dir.join("k")).unwrap(), "newer");
+    assert_eq!(tree(&outside), set(&["k"]));
+    assert_eq!(fs::read(outside.join("k")).unwrap(), b"precious");
+    mirror.cleanup();
+    assert_eq!(fs::read(outside.join("k")).unwrap(), b"precious");
+}
+
+#[test]
+fn a_crashed_run_is_reconciled_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    for sub in [
+        ".online",
+        ".available",
+        ".offline",
+        ".unavailable",
+        ".suspect",
+    ] {
+        fs::create_dir(base.join(sub)).unwrap();
+    }
+    for (name, sub) in [
+        ("b:1", ".online"),
+        ("b:1", ".available"),
+        ("c:1", ".offline"),
+        (LOCAL, ".online"),
+    ] {
+        symlink(format!("../{name}"), base.join(sub).join(name)).unwrap();
+    }
+    fs::create_dir(base.join("b:1")).unwrap();
+    fs::write(base.join("b:1/stale"), b"x").unwrap();
+    fs::write(base.join("b:1/.k.tmp123"), b"x").unwrap();
+    fs::create_dir(base.join("c:1")).unwrap();
+    fs::create_dir(base.join(LOCAL)).unwrap();
+    fs::write(base.join(LOCAL).join("mine"), b"kept").unwrap();
+    fs::create_dir(base.join("unrelated")).unwrap();
+    fs::write(base.join("unrelated/file"), b"kept").unwrap();
+    symlink("old-name:1", base.join(".local")).unwrap();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    let expected = set(&[
+        ".available/",
+        ".local -> 127.0.0.1:2001",
+        ".offline/",
+        ".online/",
+        ".suspect/",
+        ".unavailable/",
+        "127.0.0.1:2001/",
+        "127.0.0.1:2001/mine",
+        "b:1/",
+        "c:1/",
+        "unrelated/",
+        "unrelated/file",
+    ]);
+    assert_eq!(tree(base), expected);
+    mirrored(mirror.apply(&member("b:1", Status::Online, Some(&[("k", "v")]))));
+    assert_eq!(tree(&base.join("b:1")), set(&["k"]));
+}
+
+#[test]
+fn cleanup_undoes_the_run_like_the_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    fs::write(base.join(LOCAL).join("mine"), b"kept").unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "v")]))));
+    mirrored(mirror.apply(&member("b:1", Status::Offline, Some(&[("k", "v")]))));
+    let problems = mirror.cleanup();
+    assert!(problems.is_empty(), "{problems:?}");
+    let expected = set(&[
+        ".available/",
+        ".offline/",
+        ".online/",
+        ".suspect/",
+        ".unavailable/",
+        "127.0.0.1:2001/",
+        "127.0.0.1:2001/mine",
+        "127.0.0.1:2002/",
+        "b:1/",
+    ]);
+    assert_eq!(tree(base), expected);
+}
+
+#[test]
+fn an_unsafe_local_name_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["a/b", "..", "", "on-update"] {
+        let err = Mirror::open(tmp.path(), name).unwrap_err();
+        assert!(
+            matches!(err, MirrorError::UnsafeLocalName { .. }),
+            "{name:?}: {err}"
+        );
+    }
+}
