@@ -1,7 +1,8 @@
 //! A Rust member and a member of the real Python package (`$SWIM_PY_VENV/bin/python`,
 //! default `/tmp/pyswim`) on loopback: they see each other ONLINE with their metadata,
 //! exchange 10 KB values over TCP both ways, and each notices when the other is killed.
-//! Skipped with a notice when the virtualenv is missing (CI's `.ci/run` provides it).
+//! Skipped with a notice when the virtualenv is missing, unless `SWIM_REQUIRE_PY=1` (set by
+//! CI's `.ci/run`, which provides it): then that is a failure.
 
 mod support;
 
@@ -24,6 +25,12 @@ fn python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
+    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
+        python.display()
+    );
     eprintln!(
         "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
         python.display()
