@@ -480,6 +480,9 @@ impl<R: Rng> Swim<R> {
             Applied::Changed => {
                 self.update_suspicion(index, now);
                 self.report(index, rebroadcast);
+                if self.seed_rules() {
+                    self.seed_cleared(index);
+                }
             }
         }
         false

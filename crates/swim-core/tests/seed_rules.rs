@@ -364,3 +364,18 @@ fn a_ping_req_from_python_is_relayed_on_any_packet_of_the_target() {
     });
     assert!(forwarded);
 }
+
+#[test]
+fn a_suspicion_cleared_by_gossip_is_passed_on_to_the_member() {
+    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let suspicion = record("b:1", 50, Status::Suspect, None);
+    a.handle_packet(now, py("c:1", Message::Gossip(suspicion)));
+    assert_eq!(status_of(&a, "b:1"), (Status::Suspect, 50));
+    drain(&mut a);
+    // c's check of b succeeded: b is ONLINE at c's next clock. b must hear it from us too
+    // (our packets to it carried the suspicion), or the package marks itself SUSPECT.
+    let online = record("b:1", 51, Status::Online, Some("b:1"));
+    a.handle_packet(now, py("c:1", Message::Gossip(online)));
+    assert_eq!(status_of(&a, "b:1"), (Status::Online, 51));
+    assert!(told(&drain(&mut a), "b:1", Status::Online, 51));
+}

@@ -12,7 +12,8 @@
 //! - a member that answers a probe, directly or through a relay, or that sends us a new record
 //!   of its own saying it is ONLINE, is ONLINE again with our `next_clock`, keeping the known
 //!   metadata (or taking its own), and is told so at once: a Python member that heard it was
-//!   suspect marks *itself* SUSPECT after its suspect timeout unless someone gossips it ONLINE;
+//!   suspect marks *itself* SUSPECT after its suspect timeout unless someone gossips it ONLINE
+//!   (for the same reason, a suspicion of a member cleared by gossip is passed on to it);
 //! - a process we hear from for the first time (a new member, or a restart) is sent our whole
 //!   member list, as the seed resends all gossip to a new validity.
 
@@ -127,6 +128,18 @@ impl<R: Rng> Swim<R> {
         self.changed(index);
         let record = self.table.entries[index].update();
         self.send(index, Message::Gossip(record), false);
+    }
+
+    /// Seed rules: gossip just cleared a suspicion of member `index` that we may have passed
+    /// on to it (every packet to a member we do not see ONLINE carries its record): tell it
+    /// the news, since a Python member that heard it was suspect marks *itself* SUSPECT when
+    /// its suspect timeout expires unless a record calling it ONLINE reaches it first.
+    pub(super) fn seed_cleared(&mut self, index: usize) {
+        let entry = &self.table.entries[index];
+        if entry.previous.status == Status::Suspect && entry.current.status == Status::Online {
+            let record = entry.update();
+            self.send(index, Message::Gossip(record), false);
+        }
     }
 
     /// Seed rules: the first packet from a process (a new member or a restart) is answered
