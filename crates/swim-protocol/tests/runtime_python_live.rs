@@ -196,27 +196,24 @@ async fn a_stalled_python_member_is_suspected_then_online_again() {
 
     // Stall it past the probe timeouts (40 + 90 ms) but within the suspect timeout (1 s).
     signal(&py, "-STOP");
-    let stalled = rust_sees(&rust, &py_name, Status::Online, "name", b"python");
     eventually(Duration::from_secs(5), "ours suspects it", || async {
         rust_sees(&rust, &py_name, Status::Suspect, "name", b"python")
     })
     .await;
     signal(&py, "-CONT");
-    assert!(stalled);
     eventually(wait, "ours sees it ONLINE again", || async {
         rust_sees(&rust, &py_name, Status::Online, "name", b"python")
     })
     .await;
-    // And it stays so for several suspect timeouts.
-    let until = tokio::time::Instant::now() + Duration::from_secs(3);
-    while tokio::time::Instant::now() < until {
-        assert!(
-            rust_sees(&rust, &py_name, Status::Online, "name", b"python"),
-            "the live Python member left ONLINE: {:?}",
-            rust.members()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The package starts a suspect timer for *itself* when told it is suspect, and marks
+    // itself SUSPECT for good unless told it is ONLINE before it expires (1 s here): after
+    // a few such timeouts, it must still see itself ONLINE, and ours must see it ONLINE.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    eventually(Duration::from_secs(5), "both see it ONLINE", || async {
+        py.sees(&py_name, Status::Online, "name", b"python")
+            && rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+    })
+    .await;
     drop(py);
     rust.shutdown().await;
 }

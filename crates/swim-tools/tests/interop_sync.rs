@@ -159,6 +159,7 @@ fn wait_until(nodes: &[Node], what: &str, mut cond: impl FnMut() -> bool) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
 }
 
 fn others(nodes: &[Node], me: usize, except: &[usize]) -> BTreeSet<String> {
