@@ -85,6 +85,8 @@ for ((i = 0; i < n; i++)); do
     dir=$work/node$i
     mkdir -p "$dir/$(name "$i")"
     echo "node $i" > "$dir/$(name "$i")/id"
+    printf '#!/bin/sh\necho "$(date +%%s.%%N) $1 $2" >> "%s/changes-%s.log"\n' "$work" "$i" > "$dir/on-update"
+    chmod +x "$dir/on-update"
     "$bin" --name "$(name "$i")" --peer "$peer" --secret bench "${extra[@]}" "$dir" \
         > "$work/node$i.log" 2>&1 &
     pids+=($!)
@@ -142,6 +144,7 @@ t_sighup=$(elapsed "$t0" "$(now)")
 # 4. Kill the last member: first SUSPECT anywhere, then OFFLINE everywhere.
 victim=$(name $((n - 1)))
 t0=$(now)
+t_kill=$t0
 kill -KILL "${pids[n - 1]}"
 t_suspect=
 while :; do
@@ -157,6 +160,18 @@ while :; do
 done
 t_offline=$(elapsed "$t0" "$(now)")
 
+# 5. False alarms: a member that a member had seen ONLINE, reported SUSPECT or OFFLINE while
+# it was alive (the victim only before its kill). Each log is one member's view.
+false_alarms=0
+for log in "$work"/changes-*.log; do
+    alarms=$(awk -v victim="$victim" -v kill="$t_kill" '
+        ($3 == "SUSPECT" || $3 == "OFFLINE") && last[$2] == "ONLINE" && ($2 != victim || $1 < kill) {
+            n++; if (ENVIRON["BENCH_DEBUG"]) print FILENAME ": " $0 > "/dev/stderr" }
+        { last[$2] = $3 }
+        END { print n + 0 }' "$log")
+    false_alarms=$((false_alarms + alarms))
+done
+
 printf '%-44s %s\n' \
     "all see all ONLINE (s)" "$t_online" \
     "SIGHUP'd change reaches all (s)" "$t_sighup" \
@@ -164,4 +179,5 @@ printf '%-44s %s\n' \
     "kill -> OFFLINE everywhere (s)" "$t_offline" \
     "idle UDP datagrams sent /member/s" "$dgrams" \
     "idle CPU /process (% of one core)" "$cpu" \
-    "RSS /process, mean / max (KiB)" "$((rss_total / n)) / $rss_max"
+    "RSS /process, mean / max (KiB)" "$((rss_total / n)) / $rss_max" \
+    "live members reported SUSPECT/OFFLINE" "$false_alarms"

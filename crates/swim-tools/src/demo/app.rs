@@ -1,0 +1,203 @@
+//! The demo's main loop: starts the member, then reacts to membership changes, keys, the token
+//! timer and shutdown signals until asked to stop.
+
+use std::io::{self, IsTerminal};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use crossterm::event::Event;
+use swim_protocol::{Cluster, Config, StartError};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::cli::DemoArgs;
+use super::input::{action_for, Action, InputReader};
+use super::state::DemoState;
+use super::terminal::TerminalGuard;
+use super::token::{new_token, next_token_delay, TOKEN_KEY};
+use super::typed::{TypedBuffer, TYPED_KEY};
+use super::{plain, ui};
+
+/// The screen is redrawn at most this often, however fast changes arrive.
+const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+/// How long the member may take to shut down before the demo exits anyway.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
+
+/// Runs the demo until Ctrl-C or SIGTERM. Draws full-screen when standard output is a
+/// terminal, otherwise prints one line per change.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let config = args.swim.into_config()?;
+    let stop = listen_for_stop_signals()?;
+    let Some(cluster) = start(config, stop.clone()).await? else {
+        return Ok(());
+    };
+    let mut output = if io::stdout().is_terminal() {
+        Output::screen()?
+    } else {
+        init_logging();
+        Output::Plain
+    };
+    let result = run_loop(&cluster, &mut output, stop, args.token_interval).await;
+    drop(output); // gives the terminal back before the shutdown wait
+    if tokio::time::timeout(SHUTDOWN_WAIT, cluster.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("swim-protocol-demo: the member did not stop within {SHUTDOWN_WAIT:?}");
+    }
+    result
+}
+
+/// Starts the member, retrying failures that may pass. `None` if stopped while waiting.
+async fn start(config: Config, mut stop: watch::Receiver<bool>) -> anyhow::Result<Option<Cluster>> {
+    loop {
+        let wait = match Cluster::start(config.clone()).await {
+            Ok(cluster) => return Ok(Some(cluster)),
+            Err(StartError::Transient {
+                reason,
+                retry_after,
+            }) => {
+                eprintln!("swim-protocol-demo: {reason}; retrying in {retry_after:?}");
+                retry_after
+            }
+            Err(err) => return Err(err.into()),
+        };
+        tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return Ok(None),
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// A flag that becomes true on SIGINT or SIGTERM.
+fn listen_for_stop_signals() -> io::Result<watch::Receiver<bool>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Fails only if a subscriber is already set, which is fine.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
+/// Where the state goes: the full-screen view (with keyboard input) or plain lines.
+enum Output {
+    /// Full-screen view; fields drop in order: input reader first, then the terminal.
+    Screen {
+        input: mpsc::Receiver<io::Result<Event>>,
+        _reader: InputReader,
+        terminal: TerminalGuard,
+    },
+    /// Lines on standard output; no keyboard input.
+    Plain,
+}
+
+impl Output {
+    fn screen() -> anyhow::Result<Output> {
+        let terminal = TerminalGuard::take().context("cannot set up the terminal")?;
+        let (reader, input) = InputReader::start().context("cannot read the keyboard")?;
+        Ok(Output::Screen {
+            input,
+            _reader: reader,
+            terminal,
+        })
+    }
+
+    /// The next terminal event; never resolves when there is no keyboard input. The reader
+    /// stopping on its own (it only does after a panic) is an error: without it the demo
+    /// could not be quit with Ctrl-C.
+    async fn next_event(&mut self) -> io::Result<Event> {
+        match self {
+            Output::Screen { input, .. } => match input.recv().await {
+                Some(event) => event,
+                None => Err(io::Error::other("the keyboard reader stopped")),
+            },
+            Output::Plain => std::future::pending().await,
+        }
+    }
+}
+
+async fn run_loop(
+    cluster: &Cluster,
+    output: &mut Output,
+    mut stop: watch::Receiver<bool>,
+    token_interval: Option<Duration>,
+) -> anyhow::Result<()> {
+    let mut events = cluster.subscribe();
+    let mut state = DemoState::new(cluster.members());
+    let mut typed = TypedBuffer::new();
+    let mut rng = rand::rng();
+    let mut next_token = Instant::now();
+    let mut frames = tokio::time::interval(FRAME_INTERVAL);
+    frames.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut dirty = true;
+    if matches!(output, Output::Plain) {
+        plain::write_members(&mut io::stdout().lock(), &state.view(), SystemTime::now())?;
+    }
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
+            change = events.recv() => {
+                let Some(change) = change else { bail!("the member stopped unexpectedly") };
+                let entry = state.apply(&change, SystemTime::now());
+                if let (Some(entry), Output::Plain) = (entry, &output) {
+                    plain::write_entry(&mut io::stdout().lock(), entry)?;
+                }
+                dirty = true;
+            }
+            event = output.next_event() => {
+                let event = event.context("cannot read the keyboard")?;
+                let edited = match action_for(&event) {
+                    Some(Action::Quit) => return Ok(()),
+                    Some(Action::Type(text)) => typed.push_str(&text),
+                    Some(Action::Backspace) => typed.backspace(),
+                    Some(Action::Redraw) => {
+                        dirty = true;
+                        false
+                    }
+                    None => false,
+                };
+                if edited {
+                    set_local_key(cluster, TYPED_KEY, typed.metadata_value());
+                }
+            }
+            () = tokio::time::sleep_until(next_token), if token_interval.is_some() => {
+                let interval = token_interval.unwrap_or_default();
+                set_local_key(cluster, TOKEN_KEY, Some(new_token(&mut rng).to_vec()));
+                next_token = Instant::now() + next_token_delay(interval, &mut rng);
+            }
+            _ = frames.tick(), if dirty => {
+                if let Output::Screen { terminal, .. } = output {
+                    terminal.terminal().draw(|frame| ui::draw(frame, &state))?;
+                }
+                dirty = false;
+            }
+        }
+    }
+}
+
+/// Sets (or with `None` removes) one key of the local metadata, keeping the others. Only the
+/// main loop calls this, so two updates never race to overwrite each other.
+fn set_local_key(cluster: &Cluster, key: &str, value: Option<Vec<u8>>) {
+    let metadata = cluster.local().metadata_or_empty();
+    let metadata = match value {
+        Some(value) => metadata.with(key, value),
+        None => metadata.without(key),
+    };
+    cluster.set_local_metadata(metadata);
+}

@@ -1,0 +1,60 @@
+//! The demo's command line: the library's cluster options plus `--token-interval`.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::token::parse_token_interval;
+
+/// Runs one cluster member for demo purposes, showing the status and metadata of every member
+/// as they change. Type to set the local metadata key `typed`; Ctrl-C quits.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "swim-protocol-demo", version)]
+pub struct DemoArgs {
+    /// The library's cluster options (with `SWIM_*` environment fallbacks).
+    #[command(flatten)]
+    pub swim: swim_protocol::Args,
+
+    /// Set the local metadata key `token` to 16 random bytes at random intervals around SECONDS.
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_token_interval,
+        allow_negative_numbers = true,
+        help_heading = "swim demo options"
+    )]
+    pub token_interval: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_demo_command() {
+        let args = DemoArgs::try_parse_from([
+            "swim-protocol-demo",
+            "--name",
+            "127.0.0.1:2001",
+            "--peer",
+            "127.0.0.1:2003",
+            "-i",
+            "2.5",
+        ])
+        .unwrap();
+        assert_eq!(args.token_interval, Some(Duration::from_millis(2500)));
+        let config = args.swim.into_config_with_env("SWIM", |_| None).unwrap();
+        assert_eq!(config.local_name, "127.0.0.1:2001");
+        assert_eq!(config.peers, ["127.0.0.1:2003"]);
+    }
+
+    #[test]
+    fn rejects_a_bad_token_interval() {
+        for bad in ["0", "-3", "soon"] {
+            let parsed =
+                DemoArgs::try_parse_from(["demo", "--name", "a:1", "--token-interval", bad]);
+            assert!(parsed.is_err(), "{bad} accepted");
+        }
+    }
+}
