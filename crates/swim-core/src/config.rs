@@ -25,6 +25,25 @@ pub struct ProtocolConfig {
     pub max_sync_records: usize,
     /// Budget in bytes (native encoding) for the records piggybacked on one packet.
     pub piggyback_budget: usize,
+    /// Whose clock a local verdict (suspect, offline, alive again) carries. `Native` unless
+    /// the cluster has members of the Python package, which need `Seed`.
+    pub clock_rules: ClockRules,
+}
+
+/// How a member stamps its verdicts about other members, and which first-hand records it
+/// trusts (see "Seed clock rules" in `docs/PROTOCOL.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClockRules {
+    /// Ours: a suspicion keeps the suspect's clock and wins by status precedence; only the
+    /// member itself refutes, with a newer clock.
+    #[default]
+    Native,
+    /// The seed's (swim-protocol 0.6.3), required to interoperate with its members, which
+    /// ignore any record whose clock is not newer than theirs: suspicions and OFFLINE
+    /// verdicts take the detector's next clock; a member that answers a probe, or states
+    /// its own record ONLINE, is marked ONLINE again with the detector's next clock; a new
+    /// process is sent the whole member list.
+    Seed,
 }
 
 impl Default for ProtocolConfig {
@@ -40,6 +59,7 @@ impl Default for ProtocolConfig {
             retransmit_mult: 4,
             max_sync_records: 100_000,
             piggyback_budget: 1200,
+            clock_rules: ClockRules::Native,
         }
     }
 }

@@ -22,7 +22,7 @@ mod status;
 mod table;
 pub mod wire;
 
-pub use config::{ConfigError, ProtocolConfig};
+pub use config::{ClockRules, ConfigError, ProtocolConfig};
 pub use event::Event;
 pub use machine::Swim;
 pub use member::{MemberChange, MemberSnapshot};

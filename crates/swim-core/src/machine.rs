@@ -1,5 +1,7 @@
 //! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
+mod seed_rules;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
@@ -119,13 +121,20 @@ impl<R: Rng> Swim<R> {
         }
         let sender = self.member_index(&source.name, now);
         let entry = &mut self.table.entries[sender];
-        // A new process under a known name: tell it what we know of it, so it can refute.
-        let mut correct_sender = entry.validity.is_some_and(|v| v != source.validity);
-        entry.validity = Some(source.validity);
-        for update in gossip {
-            correct_sender |= self.apply_update(now, update, true);
+        let new_process = entry.validity != Some(source.validity);
+        if new_process {
+            entry.self_clock = None;
         }
-        self.heard_from(sender, &source);
+        // A new process under a known name: tell it what we know of it, so it can refute.
+        let mut correct_sender = new_process && entry.validity.is_some();
+        entry.validity = Some(source.validity);
+        let greet = new_process
+            && self.seed_rules()
+            && !matches!(message, Message::Sync { full: true, .. });
+        for update in gossip {
+            correct_sender |= self.apply_from(now, sender, update, true);
+        }
+        self.heard_from(now, sender, &source);
         let replied = match message {
             Message::Ping { seq, known } => {
                 self.catch_up(now, sender, known);
@@ -143,13 +152,13 @@ impl<R: Rng> Swim<R> {
                 self.catch_up(now, sender, known);
                 if !self.is_local(&alive.name) {
                     let index = self.member_index(&alive.name, now);
-                    self.heard_from(index, &alive);
+                    self.heard_from(now, index, &alive);
                 }
                 false
             }
             Message::Gossip(update) => {
                 let (name, clock) = (update.name.clone(), update.clock);
-                correct_sender |= self.apply_update(now, update, true);
+                correct_sender |= self.apply_from(now, sender, update, true);
                 self.send(sender, Message::GossipAck { name, clock }, correct_sender);
                 true
             }
@@ -168,7 +177,7 @@ impl<R: Rng> Swim<R> {
                 let rebroadcast = !(reply && full);
                 let changes = self.events.len();
                 for record in records {
-                    correct_sender |= self.apply_update(now, record, rebroadcast);
+                    correct_sender |= self.apply_from(now, sender, record, rebroadcast);
                 }
                 if reply {
                     if full {
@@ -190,6 +199,9 @@ impl<R: Rng> Swim<R> {
         if correct_sender && !replied {
             self.send(sender, Message::GossipOnly, true);
         }
+        if greet {
+            self.seed_greet(sender);
+        }
     }
 
     /// Lets the machine act on every deadline up to `now`.
@@ -204,7 +216,7 @@ impl<R: Rng> Swim<R> {
             }
             self.suspects.pop_first();
             self.table.entries[index].suspect_deadline = None;
-            if self.table.set_status(index, Status::Offline, now) {
+            if self.verdict(index, Status::Offline, now) {
                 self.changed(index);
             }
         }
@@ -468,6 +480,9 @@ impl<R: Rng> Swim<R> {
             Applied::Changed => {
                 self.update_suspicion(index, now);
                 self.report(index, rebroadcast);
+                if self.seed_rules() {
+                    self.seed_cleared(index);
+                }
             }
         }
         false
@@ -506,8 +521,12 @@ impl<R: Rng> Swim<R> {
 
     /// Evidence that `index` is alive: completes probes of it and forwards acks to the
     /// members that asked us to probe it.
-    fn heard_from(&mut self, index: usize, alive: &Source) {
+    fn heard_from(&mut self, now: Duration, index: usize, alive: &Source) {
+        let probed = self.probes.iter().any(|p| p.target == index);
         self.probes.retain(|p| p.target != index);
+        if probed && self.seed_rules() {
+            self.seed_probe_answered(index, now);
+        }
         let mut i = 0;
         while i < self.relays.len() {
             if self.relays[i].target == index {
@@ -587,7 +606,7 @@ impl<R: Rng> Swim<R> {
             let probe = self.probes[i].clone();
             if now >= probe.suspect_at {
                 self.probes.remove(i);
-                if self.table.set_status(probe.target, Status::Suspect, now) {
+                if self.verdict(probe.target, Status::Suspect, now) {
                     self.update_suspicion(probe.target, now);
                     self.changed(probe.target);
                     // Tell the suspect at once (the packet carries its record), so that a live

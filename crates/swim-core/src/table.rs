@@ -15,6 +15,9 @@ pub(crate) struct Entry {
     pub(crate) validity: Option<Validity>,
     /// When this member, if SUSPECT, is declared OFFLINE.
     pub(crate) suspect_deadline: Option<Duration>,
+    /// The highest clock of a record about itself that this member's current process sent
+    /// us (used by the seed clock rules only).
+    pub(crate) self_clock: Option<u64>,
 }
 
 impl Entry {
@@ -32,6 +35,7 @@ impl Entry {
             current: snapshot,
             validity: None,
             suspect_deadline: None,
+            self_clock: None,
         }
     }
 

@@ -33,5 +33,6 @@ pub use events::Events;
 pub use resolved::ResolvedConfig;
 pub use stats::StatsSnapshot;
 pub use swim_core::{
-    Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
+    ClockRules, Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status,
+    StatusSet,
 };

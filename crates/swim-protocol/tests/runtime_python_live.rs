@@ -1,7 +1,8 @@
 //! A Rust member and a member of the real Python package (`$SWIM_PY_VENV/bin/python`,
 //! default `/tmp/pyswim`) on loopback: they see each other ONLINE with their metadata,
 //! exchange 10 KB values over TCP both ways, and each notices when the other is killed.
-//! Skipped with a notice when the virtualenv is missing (CI's `.ci/run` provides it).
+//! Skipped with a notice when the virtualenv is missing, unless `SWIM_REQUIRE_PY=1` (set by
+//! CI's `.ci/run`, which provides it): then that is a failure.
 
 mod support;
 
@@ -24,6 +25,12 @@ fn python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
+    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
+        python.display()
+    );
     eprintln!(
         "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
         python.display()
@@ -151,5 +158,62 @@ async fn rust_and_python_members_interoperate() {
         rust_sees(&rust, &py_name, Status::Offline, "name", b"python")
     })
     .await;
+    rust.shutdown().await;
+}
+
+/// Sends `signal` (e.g. "-STOP") to the Python member's process.
+fn signal(py: &PyMember, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &py.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// A live Python member that stalls long enough to be suspected by ours must come back
+/// ONLINE, not be declared OFFLINE: the Python package ignores a suspicion whose clock is
+/// not newer than its own, so ours must follow its clock rules (docs/PROTOCOL.md, "Seed
+/// clock rules").
+#[tokio::test]
+async fn a_stalled_python_member_is_suspected_then_online_again() {
+    let Some(python) = python() else { return };
+    let py_name = format!("127.0.0.1:{}", free_port());
+    let mut config = resolved(
+        SECRET,
+        &[MemberName::from(py_name.as_str())],
+        Metadata::empty().with("name", "rust"),
+    );
+    config.wire = WireKind::Python;
+    let rust = Cluster::start_resolved(config).await.unwrap();
+    let py = PyMember::start(&python, &py_name, rust.name());
+    let rust_name = rust.name().to_string();
+    let wait = Duration::from_secs(20);
+    eventually(wait, "each sees the other ONLINE", || async {
+        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+            && py.sees(&rust_name, Status::Online, "name", b"rust")
+    })
+    .await;
+
+    // Stall it past the probe timeouts (40 + 90 ms) but within the suspect timeout (1 s).
+    signal(&py, "-STOP");
+    eventually(Duration::from_secs(5), "ours suspects it", || async {
+        rust_sees(&rust, &py_name, Status::Suspect, "name", b"python")
+    })
+    .await;
+    signal(&py, "-CONT");
+    eventually(wait, "ours sees it ONLINE again", || async {
+        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+    })
+    .await;
+    // The package starts a suspect timer for *itself* when told it is suspect, and marks
+    // itself SUSPECT for good unless told it is ONLINE before it expires (1 s here): after
+    // a few such timeouts, it must still see itself ONLINE, and ours must see it ONLINE.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    eventually(Duration::from_secs(5), "both see it ONLINE", || async {
+        py.sees(&py_name, Status::Online, "name", b"python")
+            && rust_sees(&rust, &py_name, Status::Online, "name", b"python")
+    })
+    .await;
+    drop(py);
     rust.shutdown().await;
 }

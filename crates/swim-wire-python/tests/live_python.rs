@@ -1,6 +1,7 @@
 //! Round trips through the real package (`$SWIM_PY_VENV/bin/python`, default `/tmp/pyswim`):
 //! Rust writes, Python's own `UdpPack.unpack` reads; Python writes, Rust reads. Skipped with a
-//! notice when the virtualenv is missing (CI's `.ci/run` provides it).
+//! notice when the virtualenv is missing, unless `SWIM_REQUIRE_PY=1` (set by CI's `.ci/run`,
+//! which provides it): then that is a failure.
 
 mod common;
 
@@ -27,6 +28,12 @@ fn python() -> Option<PathBuf> {
     if python.exists() {
         Some(python)
     } else {
+        let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
+            python.display()
+        );
         eprintln!(
             "NOTICE: skipping the live Python round trip: {} not found (set SWIM_PY_VENV)",
             python.display()

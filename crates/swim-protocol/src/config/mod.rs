@@ -32,7 +32,9 @@ pub enum WireKind {
     /// Our own compact format (default).
     #[default]
     Native,
-    /// The format of the Python package swim-protocol 0.6.3.
+    /// The format of the Python package swim-protocol 0.6.3. The member then also follows
+    /// the package's clock rules ([`ClockRules::Seed`](swim_core::ClockRules::Seed)),
+    /// whatever `protocol.clock_rules` says: its members need them.
     Python,
 }
 

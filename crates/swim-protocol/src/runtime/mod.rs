@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use swim_core::{Event, MemberName, Metadata, Packet, Swim};
+use swim_core::{ClockRules, Event, MemberName, Metadata, Packet, Swim};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -22,7 +22,7 @@ use crate::stats::{self, Stats};
 use crate::transport::resolve::{Lookup, Resolved, Resolver};
 use crate::transport::tcp::{self, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
-use crate::{ConfigError, ResolvedConfig, StartError};
+use crate::{ConfigError, ResolvedConfig, StartError, WireKind};
 use publish::{Publisher, Subscription};
 
 /// Packets received over TCP waiting for the driver.
@@ -50,8 +50,13 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let addr = udp.local_addr()?;
     let name = with_bound_port(resolved.local_name, resolved.bind, addr);
     let epoch = Instant::now();
+    let mut protocol = resolved.protocol;
+    if resolved.wire == WireKind::Python {
+        // Members of the Python package ignore verdicts that do not carry a newer clock.
+        protocol.clock_rules = ClockRules::Seed;
+    }
     let mut swim = Swim::new(
-        resolved.protocol,
+        protocol,
         name.clone(),
         resolved.local_metadata.clone(),
         resolved.peers,

@@ -1,0 +1,164 @@
+//! The seed's clock rules ([`ClockRules::Seed`]), needed to share a cluster with members of
+//! the Python package swim-protocol 0.6.3 (see "Seed clock rules" in `docs/PROTOCOL.md`).
+//!
+//! A Python member applies a record about a third member only if its clock is *strictly*
+//! newer, and refutes a record about itself by jumping to one past the highest clock it
+//! stores, which may be lower than the accusation. Our native rules (a suspicion keeps the
+//! suspect's clock; only the owner refutes) would leave a live Python member suspect forever
+//! and then OFFLINE. So, under these rules, a verdict carries the judge's own clock:
+//!
+//! - a failed probe makes the target SUSPECT, and an expired suspicion OFFLINE, with our
+//!   `next_clock` (as the seed's `Worker.check` and suspect timer do);
+//! - a member that answers a probe, directly or through a relay, or that sends us a new record
+//!   of its own saying it is ONLINE, is ONLINE again with our `next_clock`, keeping the known
+//!   metadata (or taking its own), and is told so at once: a Python member that heard it was
+//!   suspect marks *itself* SUSPECT after its suspect timeout unless someone gossips it ONLINE
+//!   (for the same reason, a suspicion of a member cleared by gossip is passed on to it);
+//! - a process we hear from for the first time (a new member, or a restart) is sent our whole
+//!   member list, as the seed resends all gossip to a new validity.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::{Swim, LOCAL};
+use crate::table::compare;
+use crate::{ClockRules, Message, Metadata, Status, Update};
+
+impl<R: Rng> Swim<R> {
+    pub(super) fn seed_rules(&self) -> bool {
+        self.config.clock_rules == ClockRules::Seed
+    }
+
+    /// Takes the next value of the Lamport clock.
+    pub(super) fn take_clock(&mut self) -> u64 {
+        let clock = self.next_clock;
+        self.next_clock += 1;
+        clock
+    }
+
+    /// A local verdict about member `index`: SUSPECT after a failed probe, OFFLINE when the
+    /// suspicion expires. Native rules keep its clock (the status precedence makes the verdict
+    /// win); seed rules stamp it with our next clock. Returns whether anything changed.
+    pub(super) fn verdict(&mut self, index: usize, status: Status, now: Duration) -> bool {
+        if !self.table.set_status(index, status, now) {
+            return false;
+        }
+        if self.seed_rules() {
+            self.table.entries[index].current.clock = self.take_clock();
+        }
+        true
+    }
+
+    /// Applies a record that came in a packet from member `sender`. Under seed rules a record
+    /// about the sender itself is first-hand: see [`Swim::seed_first_hand`].
+    pub(super) fn apply_from(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        update: Update,
+        rebroadcast: bool,
+    ) -> bool {
+        if self.seed_rules() && update.name == self.table.entries[sender].current.name {
+            self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
+            if self.seed_first_hand(now, sender, &update) {
+                return false;
+            }
+        }
+        self.apply_update(now, update, rebroadcast)
+    }
+
+    /// Seed rules: member `sender` states its own record. If that is news from its current
+    /// process (a clock above any it sent us before) saying ONLINE, and our record says
+    /// otherwise but would win by clock, the member vouches for itself: it is alive, it just
+    /// spoke. This is how a Python member's refutation, whose clock can be lower than the
+    /// accusation's, gets through (the package applies such a record whatever its clock).
+    /// Returns whether the record was taken this way.
+    fn seed_first_hand(&mut self, now: Duration, sender: usize, update: &Update) -> bool {
+        let entry = &mut self.table.entries[sender];
+        if entry.self_clock.is_some_and(|seen| update.clock <= seen) {
+            return false; // a duplicate or a late packet: the ordinary rules decide
+        }
+        entry.self_clock = Some(update.clock);
+        let ours = &entry.current;
+        let newer = compare(
+            update.clock,
+            update.status,
+            update.metadata.as_ref(),
+            ours.clock,
+            ours.status,
+            ours.metadata.as_ref(),
+        ) == std::cmp::Ordering::Greater;
+        if update.status != Status::Online || newer {
+            return false;
+        }
+        let metadata = update.metadata.clone().or_else(|| ours.metadata.clone());
+        if ours.status == Status::Online && metadata == ours.metadata {
+            return false;
+        }
+        self.mark_online(sender, metadata, now);
+        true
+    }
+
+    /// Seed rules: a probe of `index` was answered. If we hold it SUSPECT or OFFLINE, it is
+    /// ONLINE again (a member known by name only waits for its own record instead).
+    pub(super) fn seed_probe_answered(&mut self, index: usize, now: Duration) {
+        let entry = &self.table.entries[index];
+        if entry.current.status != Status::Online && !entry.is_placeholder() {
+            let metadata = entry.current.metadata.clone();
+            self.mark_online(index, metadata, now);
+        }
+    }
+
+    /// Marks member `index` ONLINE with our next clock and `metadata`, gossips it, and tells
+    /// the member itself (which stops a Python member's own suspect timer).
+    fn mark_online(&mut self, index: usize, metadata: Option<Metadata>, now: Duration) {
+        let clock = self.take_clock();
+        let entry = &mut self.table.entries[index];
+        let was_placeholder = entry.is_placeholder();
+        entry.previous = entry.current.clone();
+        if entry.current.status != Status::Online {
+            entry.current.status = Status::Online;
+            entry.current.status_time = now;
+        }
+        entry.current.clock = clock;
+        entry.current.metadata = metadata;
+        self.table.note_update(index, was_placeholder);
+        self.update_suspicion(index, now);
+        self.changed(index);
+        let record = self.table.entries[index].update();
+        self.send(index, Message::Gossip(record), false);
+    }
+
+    /// Seed rules: gossip just cleared a suspicion of member `index` that we may have passed
+    /// on to it (every packet to a member we do not see ONLINE carries its record): tell it
+    /// the news, since a Python member that heard it was suspect marks *itself* SUSPECT when
+    /// its suspect timeout expires unless a record calling it ONLINE reaches it first.
+    pub(super) fn seed_cleared(&mut self, index: usize) {
+        let entry = &self.table.entries[index];
+        if entry.previous.status == Status::Suspect && entry.current.status == Status::Online {
+            let record = entry.update();
+            self.send(index, Message::Gossip(record), false);
+        }
+    }
+
+    /// Seed rules: the first packet from a process (a new member or a restart) is answered
+    /// with our whole member list, as the seed resends all gossip to a new validity.
+    pub(super) fn seed_greet(&mut self, index: usize) {
+        let records: Vec<Update> = self
+            .table
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| *i == LOCAL || !e.is_placeholder())
+            .take(self.config.max_sync_records)
+            .map(|(_, e)| e.update())
+            .collect();
+        let message = Message::Sync {
+            reply: true,
+            full: true,
+            records,
+        };
+        self.send(index, message, false);
+    }
+}

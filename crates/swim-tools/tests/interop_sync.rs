@@ -1,0 +1,246 @@
+//! A mixed cluster on loopback: two `swim-protocol-sync` processes of the Python package
+//! swim-protocol 0.6.3 (`$SWIM_PY_VENV/bin/swim-protocol-sync`, default `/tmp/pyswim`) and two
+//! of ours with `--wire python`, observed through their directories. Skipped with a notice
+//! when the virtualenv is missing, unless `SWIM_REQUIRE_PY=1` (CI), which makes that a failure.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The Python members use the seed's timings (1 s probes, 5 s suspicion), and a loaded CI
+/// machine slows them further: allow for both (each phase takes 1 to 4 s when idle).
+const DEADLINE: Duration = Duration::from_secs(45);
+const SECRET: &str = "interop-secret";
+/// Short timings for our members (the Python tool has no timing flags).
+const OUR_TIMINGS: [&str; 10] = [
+    "--ping-interval",
+    "0.3",
+    "--ping-timeout",
+    "0.2",
+    "--ping-req-timeout",
+    "0.5",
+    "--suspect-timeout",
+    "1.5",
+    "--sync-interval",
+    "0.2",
+];
+
+/// The Python package's tool, or `None` (with a notice) when it is not installed.
+fn python_tool() -> Option<PathBuf> {
+    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
+    let tool = Path::new(&venv).join("bin/swim-protocol-sync");
+    if tool.exists() {
+        return Some(tool);
+    }
+    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
+        tool.display()
+    );
+    eprintln!(
+        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
+        tool.display()
+    );
+    None
+}
+
+/// A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// One running member; killed when dropped.
+struct Node {
+    name: String,
+    base: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Starts a member: the Python tool at `python`, or ours when `None`.
+    fn start(root: &Path, python: Option<&Path>, name: &str, peer: &str) -> Node {
+        let base = root.join(name);
+        let log = root.join(format!("{name}.log"));
+        let mut cmd = match python {
+            Some(tool) => Command::new(tool),
+            None => {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_swim-protocol-sync"));
+                cmd.args(["--wire", "python"]).args(OUR_TIMINGS);
+                cmd.env("RUST_LOG", "info");
+                cmd
+            }
+        };
+        let out = fs::File::create(&log).unwrap();
+        cmd.args(["--secret", SECRET, "--name", name, "--peer", peer])
+            .arg(&base)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = Some(cmd.spawn().expect("start a member"));
+        Node {
+            name: name.to_owned(),
+            base,
+            log,
+            child,
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        let pid = self.child.as_ref().expect("running").id();
+        kill(Pid::from_raw(pid as i32), signal).unwrap();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn links(&self, status_dir: &str) -> BTreeSet<String> {
+        fs::read_dir(self.base.join(status_dir))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Writes `key` into the local member's directory and signals the process to read it.
+    fn publish(&self, key: &str, value: &str) {
+        let dir = self.base.join(&self.name);
+        let tmp = self.base.join(format!(".{key}.tmp"));
+        fs::write(&tmp, value).unwrap();
+        fs::rename(&tmp, dir.join(key)).unwrap();
+        self.signal(Signal::SIGHUP);
+    }
+
+    fn remote_file(&self, member: &str, key: &str) -> Option<String> {
+        fs::read_to_string(self.base.join(member).join(key)).ok()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `cond` every 50 ms; on timeout prints every member's state and log, and fails.
+fn wait_until(nodes: &[Node], what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > DEADLINE {
+            for node in nodes {
+                eprintln!(
+                    "--- {}: online {:?} suspect {:?} offline {:?}\n{}",
+                    node.name,
+                    node.links(".online"),
+                    node.links(".suspect"),
+                    node.links(".offline"),
+                    fs::read_to_string(&node.log).unwrap_or_default()
+                );
+            }
+            panic!("timed out waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+}
+
+fn others(nodes: &[Node], me: usize, except: &[usize]) -> BTreeSet<String> {
+    (0..nodes.len())
+        .filter(|i| *i != me && !except.contains(i))
+        .map(|i| nodes[i].name.clone())
+        .collect()
+}
+
+#[test]
+fn python_and_rust_members_form_one_cluster() {
+    let Some(python) = python_tool() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..4)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    // 0, 1: Python; 2, 3: ours. Each kind joins through a member of the other kind.
+    let (p0, p1, r2, r3) = (0, 1, 2, 3);
+    let mut nodes = vec![
+        Node::start(root.path(), Some(&python), &names[p0], &names[r2]),
+        Node::start(root.path(), Some(&python), &names[p1], &names[r2]),
+        Node::start(root.path(), None, &names[r2], &names[p0]),
+        Node::start(root.path(), None, &names[r3], &names[p0]),
+    ];
+
+    wait_until(&nodes, "every member sees every other ONLINE", || {
+        (0..4).all(|i| nodes[i].links(".online") == others(&nodes, i, &[]))
+    });
+
+    // Metadata files spread both ways.
+    nodes[p0].publish("from-python", "written by a Python member\n");
+    nodes[r2].publish("from-rust", "written by one of ours\n");
+    wait_until(&nodes, "files reach every other member", || {
+        (0..4).all(|i| {
+            (i == p0
+                || nodes[i].remote_file(&names[p0], "from-python").as_deref()
+                    == Some("written by a Python member\n"))
+                && (i == r2
+                    || nodes[i].remote_file(&names[r2], "from-rust").as_deref()
+                        == Some("written by one of ours\n"))
+        })
+    });
+
+    // A Python member that stalls long enough to be suspected by ours is ONLINE again
+    // everywhere once it resumes (it ignores a suspicion whose clock is not newer than its
+    // own, so ours must follow its clock rules).
+    nodes[p1].signal(Signal::SIGSTOP);
+    let suspected = |nodes: &[Node]| {
+        [r2, r3]
+            .iter()
+            .any(|&i| nodes[i].links(".suspect").contains(&names[p1]))
+    };
+    wait_until(&nodes, "ours suspect the stalled Python member", || {
+        suspected(&nodes)
+    });
+    nodes[p1].signal(Signal::SIGCONT);
+    wait_until(
+        &nodes,
+        "the resumed member is ONLINE everywhere again",
+        || (0..4).all(|i| nodes[i].links(".online") == others(&nodes, i, &[])),
+    );
+
+    // A killed Python member is detected by ours (and by the other Python member).
+    nodes[p1].kill();
+    wait_until(&nodes, "ours see the killed Python member OFFLINE", || {
+        [p0, r2, r3].iter().all(|&i| {
+            nodes[i].links(".offline").contains(&names[p1])
+                && nodes[i].links(".online") == others(&nodes, i, &[p1])
+        })
+    });
+
+    // A killed member of ours is detected by the remaining Python member.
+    nodes[r3].kill();
+    wait_until(&nodes, "the Python member sees ours OFFLINE", || {
+        let offline = nodes[p0].links(".offline");
+        offline.contains(&names[r3])
+            && offline.contains(&names[p1])
+            && nodes[p0].links(".online") == others(&nodes, p0, &[p1, r3])
+    });
+    wait_until(&nodes, "the survivors still see each other ONLINE", || {
+        nodes[r2].links(".online") == others(&nodes, r2, &[p1, r3])
+    });
+}
