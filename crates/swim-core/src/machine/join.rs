@@ -1,0 +1,142 @@
+//! Membership sync: joining by full syncs, catch-up on the member-count digest, and the
+//! bounded push-pull windows of anti-entropy.
+
+use super::*;
+
+impl<R: Rng> Swim<R> {
+    /// The member count carried in pings and acks, as a digest of our member list.
+    pub(super) fn known(&self) -> u32 {
+        u32::try_from(self.table.known()).unwrap_or(u32::MAX)
+    }
+
+    /// `sender` knows more members than we do: some record never reached us (gossip is
+    /// probabilistic), so ask it for its whole list, at most once per catch-up period.
+    pub(super) fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
+        if their_known <= self.known() || now < self.next_catch_up || !self.joined {
+            return;
+        }
+        self.next_catch_up = now + self.config.push_pull_interval / 2;
+        let records = vec![self.table.entries[LOCAL].update()];
+        let message = Message::Sync {
+            reply: false,
+            full: true,
+            records,
+        };
+        self.send(sender, message, false);
+    }
+
+    /// Whether a full sync is due: not joined yet (and someone to ask), or a follow-up.
+    pub(super) fn wants_join(&self) -> bool {
+        if self.joined {
+            self.join_followups > 0 && self.next_join != Duration::MAX
+        } else {
+            !self.peers.is_empty()
+        }
+    }
+
+    /// A full sync answered: plan a follow-up with a random member if it taught us anything.
+    pub(super) fn joined_with(&mut self, now: Duration, learned: bool) {
+        let first = !self.joined;
+        self.joined = true;
+        let done = JOIN_FOLLOWUPS - self.join_followups;
+        if (first || learned || done < JOIN_FOLLOWUPS_ALWAYS) && self.join_followups > 0 {
+            self.next_join = now + self.config.ping_interval;
+        } else {
+            self.next_join = Duration::MAX;
+        }
+    }
+
+    /// Asks for the whole member list: at first from every configured peer, later from one
+    /// (a random peer until joined, a random available member for follow-ups).
+    pub(super) fn send_join(&mut self, now: Duration) {
+        let own = self.table.entries[LOCAL].update();
+        let targets: Vec<usize> = if self.joined {
+            self.join_followups -= 1;
+            // The configured peers saw every joiner's request: ask one first.
+            let peer = (self.join_followups + 1 == JOIN_FOLLOWUPS)
+                .then(|| self.random_peer())
+                .flatten();
+            peer.or_else(|| self.find_index(StatusSet::AVAILABLE, None))
+                .into_iter()
+                .collect()
+        } else if self.next_join_all {
+            self.next_join_all = false;
+            self.peers
+                .iter()
+                .filter_map(|p| self.table.get(p))
+                .collect()
+        } else {
+            self.random_peer().into_iter().collect()
+        };
+        for target in targets {
+            let message = Message::Sync {
+                reply: false,
+                full: true,
+                records: vec![own.clone()],
+            };
+            self.send(target, message, false);
+        }
+        // Retry if the answer is lost; an answer reschedules.
+        self.next_join = now + self.config.ping_interval * 2;
+    }
+
+    pub(super) fn random_peer(&mut self) -> Option<usize> {
+        if self.peers.is_empty() {
+            return None;
+        }
+        let pick = self.rng.random_range(0..self.peers.len());
+        self.table.get(&self.peers[pick])
+    }
+
+    /// A window of records, rotating through the table, for push-pull anti-entropy.
+    pub(super) fn sync_window(&mut self) -> Vec<Update> {
+        let n = self.table.len();
+        let mut budget = self.config.piggyback_budget;
+        let mut records = Vec::new();
+        for _ in 0..n {
+            self.sync_cursor = (self.sync_cursor + 1) % n;
+            let entry = &self.table.entries[self.sync_cursor];
+            if entry.is_placeholder() {
+                continue;
+            }
+            let len = crate::wire::update_len(&entry.update());
+            if len > budget && !records.is_empty() {
+                break;
+            }
+            budget = budget.saturating_sub(len);
+            records.push(entry.update());
+        }
+        records
+    }
+
+    /// The records answering a sync request: everything (full), or ours where newer than
+    /// what was pushed plus a window of our own.
+    pub(super) fn sync_reply_records(
+        &mut self,
+        full: bool,
+        pushed: &[(MemberName, u64, Status)],
+    ) -> Vec<Update> {
+        if full {
+            return self
+                .table
+                .entries
+                .iter()
+                .filter(|e| !e.is_placeholder())
+                .take(self.config.max_sync_records)
+                .map(|e| e.update())
+                .collect();
+        }
+        let mut records: Vec<Update> = pushed
+            .iter()
+            .filter_map(|(name, clock, status)| {
+                let entry = &self.table.entries[self.table.get(name)?];
+                let ours = &entry.current;
+                let newer = compare(ours.clock, ours.status, None, *clock, *status, None)
+                    == std::cmp::Ordering::Greater;
+                newer.then(|| entry.update())
+            })
+            .collect();
+        records.extend(self.sync_window());
+        records
+    }
+}

@@ -1,0 +1,108 @@
+//! Building packets: piggybacking queued records within the byte budget, and choosing
+//! random members by status.
+
+use super::*;
+
+impl<R: Rng> Swim<R> {
+    /// Builds and queues a packet to member `to`, piggybacking gossip: first the receiver's
+    /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
+    /// then pending records by priority within the byte budget.
+    pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
+        let mut gossip = Vec::new();
+        let mut budget = self.config.piggyback_budget;
+        let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+            let entry = &self.table.entries[index];
+            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
+            gossip.push(entry.update());
+        };
+        let dest = &self.table.entries[to];
+        if dest.current.status != Status::Online {
+            first(to, &mut gossip, &mut budget);
+        }
+        let limit = self.retransmit_limit();
+        // Our own record goes first while it is news: it is usually a refutation.
+        if self.broadcasts.take_one(LOCAL, limit) || with_local {
+            first(LOCAL, &mut gossip, &mut budget);
+        }
+        let table = &self.table;
+        let mut taken = gossip.len();
+        let chosen = self.broadcasts.take(limit, None, |index| {
+            let entry = &table.entries[index];
+            let len = crate::wire::update_len(&entry.update());
+            // A record larger than the whole budget still goes, alone (over TCP if need be).
+            if len <= budget || taken == 0 {
+                budget = budget.saturating_sub(len);
+                taken += 1;
+                true
+            } else {
+                false
+            }
+        });
+        for index in chosen {
+            if gossip
+                .iter()
+                .all(|u| *u.name != *self.table.entries[index].current.name)
+            {
+                gossip.push(self.table.entries[index].update());
+            }
+        }
+        let packet = Packet {
+            source: self.source(),
+            message,
+            gossip,
+        };
+        let to = self.table.entries[to].current.name.clone();
+        self.transmits.push_back(Transmit { to, packet });
+    }
+
+    pub(super) fn retransmit_limit(&self) -> u32 {
+        let n = self.table.len() as f64;
+        let factor = (n + 1.0).log10().ceil().max(1.0) as u32;
+        self.config.retransmit_mult.saturating_mul(factor)
+    }
+
+    pub(super) fn find_index(
+        &mut self,
+        statuses: StatusSet,
+        exclude: Option<usize>,
+    ) -> Option<usize> {
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        self.find_indices(1, statuses, &exclude).pop()
+    }
+
+    /// Random distinct non-local members by status: rejection sampling first (cheap in large
+    /// clusters where most members match), then a scan when few match.
+    pub(super) fn find_indices(
+        &mut self,
+        count: usize,
+        statuses: StatusSet,
+        exclude: &[usize],
+    ) -> Vec<usize> {
+        let n = self.table.len();
+        if count == 0 || n <= 1 {
+            return Vec::new();
+        }
+        let ok = |t: &Table, i: usize, chosen: &[usize]| {
+            i != LOCAL
+                && statuses.contains(t.entries[i].current.status)
+                && !exclude.contains(&i)
+                && !chosen.contains(&i)
+        };
+        let mut chosen = Vec::with_capacity(count);
+        for _ in 0..count * 4 + 8 {
+            let i = self.rng.random_range(1..n);
+            if ok(&self.table, i, &chosen) {
+                chosen.push(i);
+                if chosen.len() == count {
+                    return chosen;
+                }
+            }
+        }
+        let rest: Vec<usize> = (1..n).filter(|&i| ok(&self.table, i, &chosen)).collect();
+        let need = count - chosen.len();
+        chosen.extend(
+            rand::seq::IndexedRandom::choose_multiple(&rest[..], &mut self.rng, need).copied(),
+        );
+        chosen
+    }
+}

@@ -1,0 +1,101 @@
+//! Applying records: which record wins is in `table`; here the consequences (events,
+//! re-gossip, suspicion timers) and refutation of news about the local member.
+
+use super::*;
+
+impl<R: Rng> Swim<R> {
+    pub(super) fn change_local(&mut self, now: Duration, metadata: Option<Metadata>) {
+        let was_placeholder = self.table.entries[LOCAL].is_placeholder();
+        let clock = self.next_clock;
+        self.next_clock += 1;
+        let entry = &mut self.table.entries[LOCAL];
+        entry.previous = entry.current.clone();
+        entry.current.clock = clock;
+        if entry.current.status != Status::Online {
+            entry.current.status = Status::Online;
+            entry.current.status_time = now;
+        }
+        if let Some(metadata) = metadata {
+            entry.current.metadata = Some(metadata);
+        }
+        self.table.note_update(LOCAL, was_placeholder);
+        self.changed(LOCAL);
+    }
+
+    /// Records a visible change of member `index`: gossip it and report it.
+    pub(super) fn changed(&mut self, index: usize) {
+        self.report(index, true);
+    }
+
+    /// Reports the latest change of member `index`, and queues its record for gossip if
+    /// `rebroadcast`.
+    pub(super) fn report(&mut self, index: usize, rebroadcast: bool) {
+        if rebroadcast {
+            self.broadcasts.push(index);
+        }
+        let entry = &self.table.entries[index];
+        self.events.push_back(Event::MemberChanged(MemberChange {
+            member: entry.current.clone(),
+            previous: entry.previous.clone(),
+        }));
+    }
+
+    /// Applies one disseminated record. Returns true when the sender holds older news about
+    /// the local member than ours, so it should be sent our record.
+    pub(super) fn apply_update(
+        &mut self,
+        now: Duration,
+        update: Update,
+        rebroadcast: bool,
+    ) -> bool {
+        self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
+        if self.is_local(&update.name) {
+            return self.news_about_local(now, &update);
+        }
+        let index = self.member_index(&update.name, now);
+        match self.table.apply(index, &update, now) {
+            Applied::Stale => {}
+            Applied::ClockOnly if rebroadcast => self.broadcasts.push(index),
+            Applied::ClockOnly => {}
+            Applied::Changed => {
+                self.update_suspicion(index, now);
+                self.report(index, rebroadcast);
+                if self.seed_rules() {
+                    self.seed_cleared(index);
+                }
+            }
+        }
+        false
+    }
+
+    /// Someone says something about the local member: refute what is wrong and newer than our
+    /// record; report older news so the sender can be corrected.
+    pub(super) fn news_about_local(&mut self, now: Duration, update: &Update) -> bool {
+        let own = &self.table.entries[LOCAL].current;
+        let wrong = update.status != Status::Online || update.metadata != own.metadata;
+        if !wrong {
+            return false;
+        }
+        if update.clock >= own.clock {
+            self.change_local(now, None);
+        }
+        true
+    }
+
+    pub(super) fn update_suspicion(&mut self, index: usize, now: Duration) {
+        let entry = &mut self.table.entries[index];
+        match (entry.current.status, entry.suspect_deadline) {
+            (Status::Suspect, None) => {
+                let deadline = now + self.config.suspect_timeout;
+                entry.suspect_deadline = Some(deadline);
+                self.suspects.insert((deadline, index));
+            }
+            (Status::Suspect, Some(_)) => {}
+            (_, Some(deadline)) => {
+                entry.suspect_deadline = None;
+                self.suspects.remove(&(deadline, index));
+            }
+            (_, None) => {}
+        }
+    }
+}
