@@ -59,6 +59,7 @@ pub struct Swim<R> {
     next_push_pull: Duration,
     next_join: Duration,
     next_catch_up: Duration,
+    catch_up_backoff: Duration,
     seq: u32,
     sync_cursor: usize,
 }
@@ -86,6 +87,7 @@ impl<R: Rng> Swim<R> {
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
             next_join: now,
             next_catch_up: now,
+            catch_up_backoff: Duration::ZERO,
             config,
             rng,
             validity,

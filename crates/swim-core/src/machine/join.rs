@@ -10,12 +10,20 @@ impl<R: Rng> Swim<R> {
     }
 
     /// `sender` knows more members than we do: some record never reached us (gossip is
-    /// probabilistic), so ask it for its whole list, at most once per catch-up period.
+    /// probabilistic), so ask it for its whole list. Catch-ups back off from one
+    /// `ping_interval` to `push_pull_interval / 2`, doubling while they follow each other
+    /// closely (members joining), and start again from one interval after a quiet spell.
     pub(super) fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
         if their_known <= self.known() || now < self.next_catch_up || !self.joined {
             return;
         }
-        self.next_catch_up = now + self.config.push_pull_interval / 2;
+        let longest = self.config.push_pull_interval / 2;
+        self.catch_up_backoff = if now > self.next_catch_up + longest {
+            self.config.ping_interval
+        } else {
+            (self.catch_up_backoff * 2).clamp(self.config.ping_interval, longest)
+        };
+        self.next_catch_up = now + self.catch_up_backoff;
         let records = vec![self.table.entries[LOCAL].update()];
         let message = Message::Sync {
             reply: false,
