@@ -1,21 +1,22 @@
 //! End to end without a terminal: with standard output piped, the demo prints one line per
 //! member and per change, reads no keyboard, and exits cleanly on SIGTERM and SIGINT.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use support::{free_address, ChildGuard};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_swim-protocol-demo");
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A demo process whose output lines arrive on a channel; killed if still running when dropped.
 struct Demo {
-    child: Child,
+    child: ChildGuard,
     lines: Receiver<String>,
     seen: Vec<String>,
 }
@@ -40,7 +41,7 @@ impl Demo {
             }
         });
         Demo {
-            child,
+            child: ChildGuard(child),
             lines,
             seen: Vec::new(),
         }
@@ -65,43 +66,16 @@ impl Demo {
     }
 
     fn signal_and_wait(&mut self, signal: Signal) -> ExitStatus {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        kill(pid, signal).unwrap();
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running {DEADLINE:?} after {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
+        self.child.signal(signal);
+        let failure = format!("still running {DEADLINE:?} after {signal}");
+        self.child
+            .wait_exit(DEADLINE, Duration::from_millis(50), &failure)
     }
 }
 
 #[test]
 fn piped_output_prints_members_and_changes() {
-    let a = format!("127.0.0.1:{}", free_port());
-    let b = format!("127.0.0.1:{}", free_port());
+    let (a, b) = (free_address(), free_address());
     let mut first = Demo::start(&["--name", &a, "--peer", &b, "--token-interval", "0.3"]);
     let mut second = Demo::start(&["--name", &b, "--peer", &a]);
 

@@ -2,12 +2,14 @@
 //! in one window must appear in the others; Backspace must edit it; Ctrl-C and SIGTERM must end
 //! the process cleanly and give the terminal back. Skipped, with a notice, without tmux.
 
-use std::net::{TcpListener, UdpSocket};
+mod support;
+
 use std::process::{Command, Output};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use support::{free_address, poll_for};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_swim-protocol-demo");
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -101,31 +103,17 @@ impl Drop for Tmux {
     }
 }
 
-/// A loopback port free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 /// Polls `check` on the capture of `window` until it holds, or fails showing the screen.
 fn wait_for_screen(tmux: &Tmux, window: &str, what: &str, check: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let screen = tmux.capture(window);
-        if check(&screen) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{window}: no {what} within {DEADLINE:?}:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut screen = String::new();
+    let seen = poll_for(DEADLINE, Duration::from_millis(100), || {
+        screen = tmux.capture(window);
+        check(&screen).then_some(())
+    });
+    assert!(
+        seen.is_some(),
+        "{window}: no {what} within {DEADLINE:?}:\n{screen}"
+    );
 }
 
 /// The member-pane line of member `name` (event lines start with a time, not the name).
@@ -177,9 +165,7 @@ fn typed_text_spreads_and_the_demo_exits_cleanly() {
         eprintln!("demo_tmux: tmux is not installed; skipping (apt-get install -y tmux)");
         return;
     };
-    let names: Vec<String> = (0..3)
-        .map(|_| format!("127.0.0.1:{}", free_port()))
-        .collect();
+    let names: Vec<String> = (0..3).map(|_| free_address()).collect();
     for (i, name) in names.iter().enumerate() {
         let peer = &names[(i + 1) % names.len()];
         // The shell reports the exit status and stays, so the report stays on screen: tmux

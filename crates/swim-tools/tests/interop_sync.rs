@@ -3,15 +3,16 @@
 //! of ours with `--wire python`, observed through their directories. Skipped with a notice
 //! when the virtualenv is missing, unless `SWIM_REQUIRE_PY=1` (CI), which makes that a failure.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::net::{TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use support::{free_address, python_venv_file, Node};
 
 /// The Python members use the seed's timings (1 s probes, 5 s suspicion), and a loaded CI
 /// machine slows them further: allow for both (each phase takes 1 to 4 s when idle).
@@ -31,45 +32,6 @@ const OUR_TIMINGS: [&str; 10] = [
     "0.2",
 ];
 
-/// The Python package's tool, or `None` (with a notice) when it is not installed.
-fn python_tool() -> Option<PathBuf> {
-    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
-    let tool = Path::new(&venv).join("bin/swim-protocol-sync");
-    if tool.exists() {
-        return Some(tool);
-    }
-    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
-        tool.display()
-    );
-    eprintln!(
-        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
-        tool.display()
-    );
-    None
-}
-
-/// A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// One running member; killed when dropped.
-struct Node {
-    name: String,
-    base: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
 impl Node {
     /// Starts a member: the Python tool at `python`, or ours when `None`.
     fn start(root: &Path, python: Option<&Path>, name: &str, peer: &str) -> Node {
@@ -87,80 +49,23 @@ impl Node {
         let out = fs::File::create(&log).unwrap();
         cmd.args(["--secret", SECRET, "--name", name, "--peer", peer])
             .arg(&base)
-            .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out);
-        let child = Some(cmd.spawn().expect("start a member"));
-        Node {
-            name: name.to_owned(),
-            base,
-            log,
-            child,
-        }
-    }
-
-    fn signal(&self, signal: Signal) {
-        let pid = self.child.as_ref().expect("running").id();
-        kill(Pid::from_raw(pid as i32), signal).unwrap();
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn links(&self, status_dir: &str) -> BTreeSet<String> {
-        fs::read_dir(self.base.join(status_dir))
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        Node::spawn(name, base, log, &mut cmd)
     }
 
     /// Writes `key` into the local member's directory and signals the process to read it.
     fn publish(&self, key: &str, value: &str) {
-        let dir = self.base.join(&self.name);
         let tmp = self.base.join(format!(".{key}.tmp"));
         fs::write(&tmp, value).unwrap();
-        fs::rename(&tmp, dir.join(key)).unwrap();
+        fs::rename(&tmp, self.local_file(key)).unwrap();
         self.signal(Signal::SIGHUP);
-    }
-
-    fn remote_file(&self, member: &str, key: &str) -> Option<String> {
-        fs::read_to_string(self.base.join(member).join(key)).ok()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
 /// Polls `cond` every 50 ms; on timeout prints every member's state and log, and fails.
-fn wait_until(nodes: &[Node], what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        if start.elapsed() > DEADLINE {
-            for node in nodes {
-                eprintln!(
-                    "--- {}: online {:?} suspect {:?} offline {:?}\n{}",
-                    node.name,
-                    node.links(".online"),
-                    node.links(".suspect"),
-                    node.links(".offline"),
-                    fs::read_to_string(&node.log).unwrap_or_default()
-                );
-            }
-            panic!("timed out waiting until {what}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+fn wait_until(nodes: &[Node], what: &str, cond: impl FnMut() -> bool) {
+    support::wait_until(nodes, DEADLINE, Duration::from_millis(50), what, cond);
 }
 
 fn others(nodes: &[Node], me: usize, except: &[usize]) -> BTreeSet<String> {
@@ -172,11 +77,11 @@ fn others(nodes: &[Node], me: usize, except: &[usize]) -> BTreeSet<String> {
 
 #[test]
 fn python_and_rust_members_form_one_cluster() {
-    let Some(python) = python_tool() else { return };
+    let Some(python) = python_venv_file("bin/swim-protocol-sync") else {
+        return;
+    };
     let root = tempfile::tempdir().unwrap();
-    let names: Vec<String> = (0..4)
-        .map(|_| format!("127.0.0.1:{}", free_port()))
-        .collect();
+    let names: Vec<String> = (0..4).map(|_| free_address()).collect();
     // 0, 1: Python; 2, 3: ours. Each kind joins through a member of the other kind.
     let (p0, p1, r2, r3) = (0, 1, 2, 3);
     let mut nodes = vec![

@@ -1,16 +1,17 @@
 //! End to end: real `swim-protocol-sync` processes on loopback, observed through their
 //! directories.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use support::{free_port, Node};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 /// Short protocol timings, so that a failure is detected within seconds.
@@ -34,121 +35,36 @@ const STATUS_DIRS: [&str; 5] = [
     ".unavailable",
 ];
 
-/// A running member; killed when dropped.
-struct Node {
-    name: String,
-    base: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 impl Node {
     fn start(root: &Path, name: &str, peers: &[&str], extra: &[&str]) -> Node {
-        let base = root.join(name);
-        let log = root.join(format!("{name}.log"));
-        let mut node = Node {
-            name: name.to_owned(),
-            base,
-            log,
-            child: None,
-        };
-        node.spawn(peers, extra);
-        node
-    }
-
-    fn spawn(&mut self, peers: &[&str], extra: &[&str]) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_swim-protocol-sync"));
-        cmd.args(["--name", &self.name, "--secret", "e2e-secret"]);
+        cmd.args(["--name", name, "--secret", "e2e-secret"]);
         for peer in peers {
             cmd.args(["--peer", peer]);
         }
+        let (base, log) = (root.join(name), root.join(format!("{name}.log")));
         cmd.args(TIMINGS)
             .args(["--watch-delay", "0.05"])
             .args(extra)
-            .arg(&self.base)
+            .arg(&base)
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(fs::File::create(&self.log).unwrap());
-        self.child = Some(cmd.spawn().unwrap());
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.as_ref().unwrap().id() as i32)
-    }
-
-    fn signal(&self, signal: Signal) {
-        kill(self.pid(), signal).unwrap();
-    }
-
-    fn local_file(&self, key: &str) -> PathBuf {
-        self.base.join(&self.name).join(key)
+            .stderr(fs::File::create(&log).unwrap());
+        Node::spawn(name, base, log, &mut cmd)
     }
 
     /// Waits for the process to exit after a signal.
     fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
+        let failure = format!("{} did not exit", self.name);
         let child = self.child.as_mut().unwrap();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                return status;
-            }
-            assert!(start.elapsed() < DEADLINE, "{} did not exit", self.name);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn links(&self, status_dir: &str) -> BTreeSet<String> {
-        fs::read_dir(self.base.join(status_dir))
-            .map(|entries| {
-                entries
-                    .map(|e| e.unwrap().file_name().into_string().unwrap())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn remote_file(&self, member: &str, key: &str) -> Option<String> {
-        fs::read_to_string(self.base.join(member).join(key)).ok()
-    }
-
-    fn logs(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        let status = child.wait_exit(DEADLINE, Duration::from_millis(20), &failure);
+        self.child = None;
+        status
     }
 }
 
-fn wait_until(nodes: &[&Node], what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        if start.elapsed() > DEADLINE {
-            for node in nodes {
-                eprintln!("--- log of {} ---\n{}", node.name, node.logs());
-            }
-            panic!("timed out waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_until(nodes: &[&Node], what: &str, cond: impl FnMut() -> bool) {
+    support::wait_until(nodes, DEADLINE, Duration::from_millis(20), what, cond);
 }
 
 fn names(items: &[&str]) -> BTreeSet<String> {
@@ -332,15 +248,9 @@ fn a_clean_exit_undoes_the_mirror_and_a_crashed_directory_is_reconciled() {
             .env("SWIM_SECRET", "e2e-secret")
             .args(TIMINGS)
             .arg(&base)
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap());
-        Node {
-            name: b.clone(),
-            base,
-            log,
-            child: Some(cmd.spawn().unwrap()),
-        }
+        Node::spawn(&b, base, log, &mut cmd)
     };
     let all = [&node_a, &node_b];
     wait_until(&all, "a and b see each other", || {
