@@ -4,8 +4,11 @@ mod support;
 
 use std::time::Duration;
 
-use support::{all_online, eventually, sees, shutdown_all, start_members};
-use swim_protocol::{MemberName, Metadata, Status};
+use support::{
+    all_online, assert_nothing_dropped, eventually, has_metadata, sees, shutdown_all,
+    start_members, start_online,
+};
+use swim_protocol::{MemberName, Metadata, Status, WireKind};
 
 const SECRET: &[u8] = b"test secret";
 
@@ -44,11 +47,7 @@ async fn five_members_join_and_all_see_all_online() {
 
 #[tokio::test]
 async fn a_metadata_change_spreads_to_every_member() {
-    let members = start_members(5, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(5, SECRET, WireKind::Native).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     members[4].on_change(move |change| {
         let _ = tx.send(change);
@@ -63,12 +62,9 @@ async fn a_metadata_change_spreads_to_every_member() {
         Duration::from_secs(10),
         "everyone sees the new metadata",
         || async {
-            members.iter().all(|observer| {
-                observer
-                    .members()
-                    .iter()
-                    .any(|m| m.name == changed && m.metadata.as_ref() == Some(&metadata))
-            })
+            members
+                .iter()
+                .all(|observer| has_metadata(observer, &changed, &metadata))
         },
     )
     .await;
@@ -89,11 +85,7 @@ async fn a_metadata_change_spreads_to_every_member() {
 
 #[tokio::test]
 async fn a_stopped_member_becomes_offline_everywhere() {
-    let mut members = start_members(5, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let mut members = start_online(5, SECRET, WireKind::Native).await;
     let victim = members.pop().unwrap();
     let name = victim.name().clone();
     victim.shutdown().await;
@@ -108,11 +100,7 @@ async fn a_stopped_member_becomes_offline_everywhere() {
 
 #[tokio::test]
 async fn a_large_metadata_value_travels_by_tcp() {
-    let members = start_members(3, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(3, SECRET, WireKind::Native).await;
     let big: Vec<u8> = (0..10 * 1024).map(|i| (i % 251) as u8).collect();
     let metadata = Metadata::empty().with("blob", big);
     members[1].set_local_metadata(metadata.clone());
@@ -121,12 +109,9 @@ async fn a_large_metadata_value_travels_by_tcp() {
         Duration::from_secs(10),
         "the 10 KB value reached everyone",
         || async {
-            members.iter().all(|observer| {
-                observer
-                    .members()
-                    .iter()
-                    .any(|m| m.name == name && m.metadata.as_ref() == Some(&metadata))
-            })
+            members
+                .iter()
+                .all(|observer| has_metadata(observer, &name, &metadata))
         },
     )
     .await;
@@ -136,11 +121,7 @@ async fn a_large_metadata_value_travels_by_tcp() {
     for receiver in [&members[0], &members[2]] {
         let stats = receiver.stats();
         assert!(stats.tcp_packets_received > 0, "{stats:?}");
-        assert_eq!(
-            stats.dropped_malformed + stats.dropped_bad_signature,
-            0,
-            "{stats:?}"
-        );
+        assert_nothing_dropped(receiver);
     }
     shutdown_all(members).await;
 }

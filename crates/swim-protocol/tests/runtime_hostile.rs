@@ -5,9 +5,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::{all_online, eventually, resolved, sees, shutdown_all, start_members};
+use support::{
+    assert_metadata_still_spreads, eventually, resolved, sees, shutdown_all, start_online,
+};
 use swim_protocol::sign::Signer;
-use swim_protocol::{Cluster, Metadata, Status};
+use swim_protocol::{Cluster, Metadata, Status, WireKind};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -24,11 +26,7 @@ fn view(member: &Cluster) -> BTreeSet<(String, Status, Option<Metadata>)> {
 
 #[tokio::test]
 async fn a_member_with_the_wrong_secret_never_joins() {
-    let members = start_members(3, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(3, SECRET, WireKind::Native).await;
     let before: Vec<_> = members.iter().map(view).collect();
     let peers = [members[0].name().clone()];
     let intruder = Cluster::start_resolved(resolved(b"wrong secret", &peers, Metadata::empty()))
@@ -60,11 +58,7 @@ async fn a_member_with_the_wrong_secret_never_joins() {
 
 #[tokio::test]
 async fn garbage_datagrams_and_connections_change_nothing() {
-    let members = start_members(2, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(2, SECRET, WireKind::Native).await;
     let target = members[0].addr();
     let before = view(&members[0]);
     let signer = Signer::new(SECRET);
@@ -105,16 +99,6 @@ async fn garbage_datagrams_and_connections_change_nothing() {
     // Two carry a version byte and a tag made without the secret; the rest are malformed.
     assert_eq!(members[0].stats().dropped_bad_signature, 2);
     assert_eq!(view(&members[0]), before);
-    // The member still works.
-    let metadata = Metadata::empty().with("still", "alive");
-    members[0].set_local_metadata(metadata.clone());
-    let name = members[0].name().clone();
-    eventually(Duration::from_secs(5), "metadata spreads", || async {
-        members[1]
-            .members()
-            .iter()
-            .any(|m| m.name == name && m.metadata.as_ref() == Some(&metadata))
-    })
-    .await;
+    assert_metadata_still_spreads(&members).await;
     shutdown_all(members).await;
 }

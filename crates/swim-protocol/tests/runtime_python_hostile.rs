@@ -7,9 +7,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::{all_online, eventually, resolved, shutdown_all};
+use support::{assert_metadata_still_spreads, eventually, shutdown_all, start_online};
 use swim_core::wire::WireFormat;
-use swim_protocol::{Cluster, MemberName, Metadata, WireKind};
+use swim_protocol::{Cluster, Metadata, WireKind};
 use swim_wire_python::PythonWire;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
@@ -165,18 +165,7 @@ fn hostile() -> Vec<(&'static str, Vec<u8>)> {
 
 #[tokio::test]
 async fn hostile_pickles_are_refused_counted_and_change_nothing() {
-    let mut members: Vec<Cluster> = Vec::new();
-    for i in 0..2 {
-        let peers: Vec<MemberName> = members.iter().map(|m| m.name().clone()).collect();
-        let metadata = Metadata::empty().with("name", format!("py{i}"));
-        let mut config = resolved(SECRET, &peers, metadata);
-        config.wire = WireKind::Python;
-        members.push(Cluster::start_resolved(config).await.unwrap());
-    }
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(2, SECRET, WireKind::Python).await;
     let target = members[0].addr();
     let before = view(&members[0]);
     let malformed_before = members[0].stats().dropped_malformed;
@@ -218,16 +207,7 @@ async fn hostile_pickles_are_refused_counted_and_change_nothing() {
     assert_eq!(stats.dropped_bad_signature, 0, "{stats:?}");
     assert_eq!(view(&members[0]), before);
 
-    // The member still works: a metadata change spreads.
-    let metadata = Metadata::empty().with("still", "alive");
-    members[0].set_local_metadata(metadata.clone());
-    let name = members[0].name().clone();
-    eventually(Duration::from_secs(5), "metadata spreads", || async {
-        members[1]
-            .members()
-            .iter()
-            .any(|m| m.name == name && m.metadata.as_ref() == Some(&metadata))
-    })
-    .await;
+    // The member still works.
+    assert_metadata_still_spreads(&members).await;
     shutdown_all(members).await;
 }

@@ -7,36 +7,19 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{eventually, resolved};
+use support::{eventually, free_port, python_venv_file, resolved};
 use swim_protocol::{Cluster, MemberName, Metadata, Status, WireKind};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/py_member.py");
 const SECRET: &[u8] = b"my secret";
-
-fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
-    let python = Path::new(&venv).join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
-        python.display()
-    );
-    eprintln!(
-        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
-        python.display()
-    );
-    None
-}
+/// How long each phase may take.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// The Python member; killed when dropped.
 struct PyMember {
@@ -102,20 +85,9 @@ fn rust_sees(member: &Cluster, name: &str, status: Status, key: &str, value: &[u
     })
 }
 
-/// A loopback port free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-#[tokio::test]
-async fn rust_and_python_members_interoperate() {
-    let Some(python) = python() else { return };
+/// A Rust member speaking the Python wire format and a Python member, each knowing the
+/// other, once each sees the other ONLINE; also their names.
+async fn start_pair(python: &Path) -> (Cluster, PyMember, String, String) {
     let py_name = format!("127.0.0.1:{}", free_port());
     let mut config = resolved(
         SECRET,
@@ -124,20 +96,27 @@ async fn rust_and_python_members_interoperate() {
     );
     config.wire = WireKind::Python;
     let rust = Cluster::start_resolved(config).await.unwrap();
-    let mut py = PyMember::start(&python, &py_name, rust.name());
+    let py = PyMember::start(python, &py_name, rust.name());
     let rust_name = rust.name().to_string();
-    let wait = Duration::from_secs(20);
-
-    eventually(wait, "each sees the other ONLINE", || async {
+    eventually(WAIT, "each sees the other ONLINE", || async {
         rust_sees(&rust, &py_name, Status::Online, "name", b"python")
             && py.sees(&rust_name, Status::Online, "name", b"rust")
     })
     .await;
+    (rust, py, py_name, rust_name)
+}
+
+#[tokio::test]
+async fn rust_and_python_members_interoperate() {
+    let Some(python) = python_venv_file("bin/python") else {
+        return;
+    };
+    let (rust, mut py, py_name, rust_name) = start_pair(&python).await;
 
     let big = vec![0x2au8; 10 * 1024];
     py.command("meta blob 10240");
     rust.set_local_metadata(rust.local().metadata_or_empty().with("blob", big.clone()));
-    eventually(wait, "10 KB values cross both ways", || async {
+    eventually(WAIT, "10 KB values cross both ways", || async {
         rust_sees(&rust, &py_name, Status::Online, "blob", &big)
             && py.sees(&rust_name, Status::Online, "blob", &big)
     })
@@ -154,7 +133,7 @@ async fn rust_and_python_members_interoperate() {
     );
 
     drop(py); // killed
-    eventually(wait, "the killed Python member is OFFLINE", || async {
+    eventually(WAIT, "the killed Python member is OFFLINE", || async {
         rust_sees(&rust, &py_name, Status::Offline, "name", b"python")
     })
     .await;
@@ -176,23 +155,10 @@ fn signal(py: &PyMember, signal: &str) {
 /// clock rules").
 #[tokio::test]
 async fn a_stalled_python_member_is_suspected_then_online_again() {
-    let Some(python) = python() else { return };
-    let py_name = format!("127.0.0.1:{}", free_port());
-    let mut config = resolved(
-        SECRET,
-        &[MemberName::from(py_name.as_str())],
-        Metadata::empty().with("name", "rust"),
-    );
-    config.wire = WireKind::Python;
-    let rust = Cluster::start_resolved(config).await.unwrap();
-    let py = PyMember::start(&python, &py_name, rust.name());
-    let rust_name = rust.name().to_string();
-    let wait = Duration::from_secs(20);
-    eventually(wait, "each sees the other ONLINE", || async {
-        rust_sees(&rust, &py_name, Status::Online, "name", b"python")
-            && py.sees(&rust_name, Status::Online, "name", b"rust")
-    })
-    .await;
+    let Some(python) = python_venv_file("bin/python") else {
+        return;
+    };
+    let (rust, py, py_name, _) = start_pair(&python).await;
 
     // Stall it past the probe timeouts (40 + 90 ms) but within the suspect timeout (1 s).
     signal(&py, "-STOP");
@@ -201,7 +167,7 @@ async fn a_stalled_python_member_is_suspected_then_online_again() {
     })
     .await;
     signal(&py, "-CONT");
-    eventually(wait, "ours sees it ONLINE again", || async {
+    eventually(WAIT, "ours sees it ONLINE again", || async {
         rust_sees(&rust, &py_name, Status::Online, "name", b"python")
     })
     .await;

@@ -4,8 +4,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::{all_online, eventually, start_members};
-use swim_protocol::Metadata;
+use support::{eventually, start_members, start_online};
+use swim_protocol::{Metadata, WireKind};
 use tokio::net::{TcpListener, UdpSocket};
 
 const SECRET: &[u8] = b"test secret";
@@ -19,11 +19,7 @@ fn alive_tasks() -> usize {
 #[tokio::test]
 async fn shutdown_ends_every_task_and_frees_the_ports() {
     let idle = alive_tasks();
-    let members = start_members(3, SECRET).await;
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(&members)
-    })
-    .await;
+    let members = start_online(3, SECRET, WireKind::Native).await;
     let mut events = members[0].subscribe();
     members[0].on_change(|_| {});
     // Leave TCP sends and name lookups in flight at shutdown.

@@ -1,8 +1,9 @@
 //! Helpers shared by the runtime tests: fast protocol timings, members on free loopback
-//! ports, and waiting for a condition with a deadline.
+//! ports, waiting for a condition with a deadline, and the Python package's virtualenv.
 #![allow(dead_code)] // each test file uses a subset
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use swim_protocol::{
@@ -38,6 +39,12 @@ pub fn resolved(secret: &[u8], peers: &[MemberName], metadata: Metadata) -> Reso
 
 /// Starts `n` members sharing `secret`; every member after the first knows the first.
 pub async fn start_members(n: usize, secret: &[u8]) -> Vec<Cluster> {
+    start_members_speaking(n, secret, WireKind::Native).await
+}
+
+/// Starts `n` members speaking `wire` and sharing `secret`; every member after the first
+/// knows the first.
+pub async fn start_members_speaking(n: usize, secret: &[u8], wire: WireKind) -> Vec<Cluster> {
     let mut members = Vec::new();
     for i in 0..n {
         let peers: Vec<MemberName> = members
@@ -46,12 +53,26 @@ pub async fn start_members(n: usize, secret: &[u8]) -> Vec<Cluster> {
             .into_iter()
             .collect();
         let metadata = Metadata::empty().with("name", format!("member{i}"));
-        let member = Cluster::start_resolved(resolved(secret, &peers, metadata))
-            .await
-            .unwrap();
-        members.push(member);
+        let mut config = resolved(secret, &peers, metadata);
+        config.wire = wire;
+        members.push(Cluster::start_resolved(config).await.unwrap());
     }
     members
+}
+
+/// Starts `n` members as [`start_members_speaking`] and waits until all see all ONLINE.
+pub async fn start_online(n: usize, secret: &[u8], wire: WireKind) -> Vec<Cluster> {
+    let members = start_members_speaking(n, secret, wire).await;
+    wait_all_online(&members).await;
+    members
+}
+
+/// Waits up to 10 s until every member sees every other as ONLINE.
+pub async fn wait_all_online(members: &[Cluster]) {
+    eventually(Duration::from_secs(10), "all ONLINE", || async {
+        all_online(members)
+    })
+    .await;
 }
 
 /// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout`.
@@ -87,6 +108,68 @@ pub fn all_online(members: &[Cluster]) -> bool {
                 .filter(|m| m.name() != observer.name())
                 .all(|m| sees(observer, m.name(), Status::Online))
     })
+}
+
+/// Whether `observer` knows member `name` with exactly `metadata`.
+pub fn has_metadata(observer: &Cluster, name: &MemberName, metadata: &Metadata) -> bool {
+    observer
+        .members()
+        .iter()
+        .any(|m| &m.name == name && m.metadata.as_ref() == Some(metadata))
+}
+
+/// Checks that `members[0]` still works after an attack: a metadata change of its own
+/// reaches `members[1]` within 5 s.
+pub async fn assert_metadata_still_spreads(members: &[Cluster]) {
+    let metadata = Metadata::empty().with("still", "alive");
+    members[0].set_local_metadata(metadata.clone());
+    let name = members[0].name().clone();
+    eventually(Duration::from_secs(5), "metadata spreads", || async {
+        has_metadata(&members[1], &name, &metadata)
+    })
+    .await;
+}
+
+/// Checks that `member` dropped no packet as malformed or badly signed.
+pub fn assert_nothing_dropped(member: &Cluster) {
+    let stats = member.stats();
+    assert_eq!(
+        stats.dropped_malformed + stats.dropped_bad_signature,
+        0,
+        "{stats:?}"
+    );
+}
+
+/// A loopback port free for both UDP and TCP right now.
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A file of the Python package's virtualenv (`$SWIM_PY_VENV`, default `/tmp/pyswim`), or
+/// `None` with a notice when it is missing; a failure instead when `SWIM_REQUIRE_PY=1` (CI).
+pub fn python_venv_file(relative: &str) -> Option<PathBuf> {
+    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
+    let path = Path::new(&venv).join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
+        path.display()
+    );
+    eprintln!(
+        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
+        path.display()
+    );
+    None
 }
 
 /// Shuts every member down.
