@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    all_online, assert_nothing_dropped, eventually, has_metadata, sees, shutdown_all,
+    all_online, assert_nothing_dropped, eventually, sees, shutdown_all, spread_metadata,
     start_members, start_online,
 };
 use swim_protocol::{MemberName, Metadata, Status, WireKind};
@@ -57,17 +57,7 @@ async fn a_metadata_change_spreads_to_every_member() {
         .local()
         .metadata_or_empty()
         .with("role", "leader");
-    members[2].set_local_metadata(metadata.clone());
-    eventually(
-        Duration::from_secs(10),
-        "everyone sees the new metadata",
-        || async {
-            members
-                .iter()
-                .all(|observer| has_metadata(observer, &changed, &metadata))
-        },
-    )
-    .await;
+    spread_metadata(&members, 2, &metadata, "everyone sees the new metadata").await;
     let change = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             let change = rx.recv().await.expect("callback task alive");
@@ -103,18 +93,7 @@ async fn a_large_metadata_value_travels_by_tcp() {
     let members = start_online(3, SECRET, WireKind::Native).await;
     let big: Vec<u8> = (0..10 * 1024).map(|i| (i % 251) as u8).collect();
     let metadata = Metadata::empty().with("blob", big);
-    members[1].set_local_metadata(metadata.clone());
-    let name = members[1].name().clone();
-    eventually(
-        Duration::from_secs(10),
-        "the 10 KB value reached everyone",
-        || async {
-            members
-                .iter()
-                .all(|observer| has_metadata(observer, &name, &metadata))
-        },
-    )
-    .await;
+    spread_metadata(&members, 1, &metadata, "the 10 KB value reached everyone").await;
     let sender = members[1].stats();
     assert!(sender.tcp_packets_sent > 0, "{sender:?}");
     assert!(sender.tcp_bytes_sent > 10 * 1024, "{sender:?}");

@@ -118,6 +118,19 @@ pub fn has_metadata(observer: &Cluster, name: &MemberName, metadata: &Metadata) 
         .any(|m| &m.name == name && m.metadata.as_ref() == Some(metadata))
 }
 
+/// Sets `metadata` as `members[from]`'s own and waits up to 10 s until every member knows
+/// it (`what` names the wait).
+pub async fn spread_metadata(members: &[Cluster], from: usize, metadata: &Metadata, what: &str) {
+    members[from].set_local_metadata(metadata.clone());
+    let name = members[from].name();
+    eventually(Duration::from_secs(10), what, || async {
+        members
+            .iter()
+            .all(|observer| has_metadata(observer, name, metadata))
+    })
+    .await;
+}
+
 /// Checks that `members[0]` still works after an attack: a metadata change of its own
 /// reaches `members[1]` within 5 s.
 pub async fn assert_metadata_still_spreads(members: &[Cluster]) {
