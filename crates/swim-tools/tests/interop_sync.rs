@@ -12,25 +12,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use support::{free_address, python_venv_file, Node};
+use support::{free_address, python_venv_file, Node, FAST_TIMINGS};
 
 /// The Python members use the seed's timings (1 s probes, 5 s suspicion), and a loaded CI
 /// machine slows them further: allow for both (each phase takes 1 to 4 s when idle).
 const DEADLINE: Duration = Duration::from_secs(45);
 const SECRET: &str = "interop-secret";
-/// Short timings for our members (the Python tool has no timing flags).
-const OUR_TIMINGS: [&str; 10] = [
-    "--ping-interval",
-    "0.3",
-    "--ping-timeout",
-    "0.2",
-    "--ping-req-timeout",
-    "0.5",
-    "--suspect-timeout",
-    "1.5",
-    "--sync-interval",
-    "0.2",
-];
 
 impl Node {
     /// Starts a member: the Python tool at `python`, or ours when `None`.
@@ -40,8 +27,9 @@ impl Node {
         let mut cmd = match python {
             Some(tool) => Command::new(tool),
             None => {
+                // Short timings for ours only: the Python tool has no timing flags.
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_swim-protocol-sync"));
-                cmd.args(["--wire", "python"]).args(OUR_TIMINGS);
+                cmd.args(["--wire", "python"]).args(FAST_TIMINGS);
                 cmd.env("RUST_LOG", "info");
                 cmd
             }

@@ -11,29 +11,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use support::{free_port, Node};
+use support::{free_port, Node, FAST_TIMINGS, STATUS_DIRS};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-/// Short protocol timings, so that a failure is detected within seconds.
-const TIMINGS: [&str; 10] = [
-    "--ping-interval",
-    "0.3",
-    "--ping-timeout",
-    "0.2",
-    "--ping-req-timeout",
-    "0.5",
-    "--suspect-timeout",
-    "1.5",
-    "--sync-interval",
-    "0.2",
-];
-const STATUS_DIRS: [&str; 5] = [
-    ".online",
-    ".suspect",
-    ".offline",
-    ".available",
-    ".unavailable",
-];
 
 impl Node {
     fn start(root: &Path, name: &str, peers: &[&str], extra: &[&str]) -> Node {
@@ -43,7 +23,7 @@ impl Node {
             cmd.args(["--peer", peer]);
         }
         let (base, log) = (root.join(name), root.join(format!("{name}.log")));
-        cmd.args(TIMINGS)
+        cmd.args(FAST_TIMINGS)
             .args(["--watch-delay", "0.05"])
             .args(extra)
             .arg(&base)
@@ -246,7 +226,7 @@ fn a_clean_exit_undoes_the_mirror_and_a_crashed_directory_is_reconciled() {
         cmd.env("SWIM_NAME", &b)
             .env("SWIM_PEERS", &a)
             .env("SWIM_SECRET", "e2e-secret")
-            .args(TIMINGS)
+            .args(FAST_TIMINGS)
             .arg(&base)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap());

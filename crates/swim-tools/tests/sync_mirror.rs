@@ -1,11 +1,14 @@
 //! The mirror on a temporary directory, fed crafted snapshots (no network).
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use support::STATUS_DIRS;
 use swim_protocol::{MemberName, MemberSnapshot, Status};
 use swim_tools::sync::{Mirror, MirrorError, Outcome};
 
@@ -52,6 +55,12 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// The five status directories, as [`tree`] lists them, and `more`.
+fn layout_and(more: &[&str]) -> BTreeSet<String> {
+    let dirs = STATUS_DIRS.iter().map(|dir| format!("{dir}/"));
+    dirs.chain(more.iter().map(|s| s.to_string())).collect()
+}
+
 fn links(base: &Path, status_dir: &str) -> Vec<String> {
     let mut names: Vec<_> = fs::read_dir(base.join(status_dir))
         .unwrap()
@@ -82,15 +91,7 @@ fn open_lays_out_the_seed_directories() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("node1");
     Mirror::open(&base, LOCAL).unwrap();
-    let expected = set(&[
-        ".available/",
-        ".local -> 127.0.0.1:2001",
-        ".offline/",
-        ".online/",
-        ".suspect/",
-        ".unavailable/",
-        "127.0.0.1:2001/",
-    ]);
+    let expected = layout_and(&[".local -> 127.0.0.1:2001", "127.0.0.1:2001/"]);
     assert_eq!(tree(&base), expected);
 }
 
@@ -113,36 +114,15 @@ fn statuses_become_links_in_each_set_and_touch_the_directories() {
         (Status::Online, &[".available", ".online"]),
     ];
     for (status, dirs) in cases {
-        for sub in [
-            ".online",
-            ".suspect",
-            ".offline",
-            ".available",
-            ".unavailable",
-        ] {
+        for sub in STATUS_DIRS {
             age(&base.join(sub));
         }
-        let before: Vec<_> = [
-            ".online",
-            ".suspect",
-            ".offline",
-            ".available",
-            ".unavailable",
-        ]
-        .iter()
-        .map(|sub| links(base, sub).len())
-        .collect();
+        let before: Vec<_> = STATUS_DIRS
+            .iter()
+            .map(|sub| links(base, sub).len())
+            .collect();
         mirrored(mirror.apply(&member(REMOTE, status, Some(&[]))));
-        for (i, sub) in [
-            ".online",
-            ".suspect",
-            ".offline",
-            ".available",
-            ".unavailable",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, sub) in STATUS_DIRS.iter().enumerate() {
             let listed = links(base, sub);
             assert_eq!(
                 listed.len(),
@@ -297,13 +277,7 @@ fn planted_symlinks_are_replaced_never_followed() {
 fn a_crashed_run_is_reconciled_at_open() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path();
-    for sub in [
-        ".online",
-        ".available",
-        ".offline",
-        ".unavailable",
-        ".suspect",
-    ] {
+    for sub in STATUS_DIRS {
         fs::create_dir(base.join(sub)).unwrap();
     }
     for (name, sub) in [
@@ -324,13 +298,8 @@ fn a_crashed_run_is_reconciled_at_open() {
     fs::write(base.join("unrelated/file"), b"kept").unwrap();
     symlink("old-name:1", base.join(".local")).unwrap();
     let mut mirror = Mirror::open(base, LOCAL).unwrap();
-    let expected = set(&[
-        ".available/",
+    let expected = layout_and(&[
         ".local -> 127.0.0.1:2001",
-        ".offline/",
-        ".online/",
-        ".suspect/",
-        ".unavailable/",
         "127.0.0.1:2001/",
         "127.0.0.1:2001/mine",
         "b:1/",
@@ -353,12 +322,7 @@ fn cleanup_undoes_the_run_like_the_seed() {
     mirrored(mirror.apply(&member("b:1", Status::Offline, Some(&[("k", "v")]))));
     let problems = mirror.cleanup();
     assert!(problems.is_empty(), "{problems:?}");
-    let expected = set(&[
-        ".available/",
-        ".offline/",
-        ".online/",
-        ".suspect/",
-        ".unavailable/",
+    let expected = layout_and(&[
         "127.0.0.1:2001/",
         "127.0.0.1:2001/mine",
         "127.0.0.1:2002/",

@@ -14,6 +14,30 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// Short protocol timings for our `swim-protocol-sync`, so that a failure is detected within
+/// seconds.
+pub const FAST_TIMINGS: [&str; 10] = [
+    "--ping-interval",
+    "0.3",
+    "--ping-timeout",
+    "0.2",
+    "--ping-req-timeout",
+    "0.5",
+    "--suspect-timeout",
+    "1.5",
+    "--sync-interval",
+    "0.2",
+];
+
+/// The status directories of a synced directory, each holding links to its members.
+pub const STATUS_DIRS: [&str; 5] = [
+    ".online",
+    ".suspect",
+    ".offline",
+    ".available",
+    ".unavailable",
+];
+
 /// A port free on 127.0.0.1 for both UDP and TCP at the time of asking.
 pub fn free_port() -> u16 {
     loop {
