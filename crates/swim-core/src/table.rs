@@ -72,6 +72,18 @@ pub(crate) fn compare(
         .then_with(|| a_meta.cmp(&b_meta))
 }
 
+/// How `update` orders against the record `current` we hold for the same member.
+pub(crate) fn compare_with(update: &Update, current: &MemberSnapshot) -> Ordering {
+    compare(
+        update.clock,
+        update.status,
+        update.metadata.as_ref(),
+        current.clock,
+        current.status,
+        current.metadata.as_ref(),
+    )
+}
+
 /// What applying a record changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Applied {
@@ -142,15 +154,7 @@ impl Table {
     fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
         let entry = &mut self.entries[i];
         let cur = &entry.current;
-        let order = compare(
-            update.clock,
-            update.status,
-            update.metadata.as_ref(),
-            cur.clock,
-            cur.status,
-            cur.metadata.as_ref(),
-        );
-        if order != Ordering::Greater {
+        if compare_with(update, cur) != Ordering::Greater {
             return Applied::Stale;
         }
         let status = match (cur.status, update.status) {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::{Swim, LOCAL};
-use crate::table::compare;
+use crate::table::compare_with;
 use crate::{ClockRules, Message, Metadata, Status, Update};
 
 impl<R: Rng> Swim<R> {
@@ -81,14 +81,7 @@ impl<R: Rng> Swim<R> {
         }
         entry.self_clock = Some(update.clock);
         let ours = &entry.current;
-        let newer = compare(
-            update.clock,
-            update.status,
-            update.metadata.as_ref(),
-            ours.clock,
-            ours.status,
-            ours.metadata.as_ref(),
-        ) == std::cmp::Ordering::Greater;
+        let newer = compare_with(update, ours) == std::cmp::Ordering::Greater;
         if update.status != Status::Online || newer {
             return false;
         }
