@@ -104,7 +104,7 @@ async fn resolve_local_host(resolver: &dyn Resolver, name: &str) -> Result<IpAdd
             },
             reason: format!("cannot resolve the local name: {error}"),
         })?;
-    pick_ip(&ips).ok_or_else(|| StartError::Transient {
+    pick_ip(&ips, false).ok_or_else(|| StartError::Transient {
         reason: format!("the local name {name:?} resolves to no address"),
         retry_after: RETRY_AFTER_NO_PEERS,
     })

@@ -153,11 +153,13 @@ pub(crate) async fn lookup_all(
     }
 }
 
-/// The address to use among a host's addresses: the first IPv4 one, else the first. Every
-/// member applies the same rule, so the address one binds is the one the others send to.
-pub(crate) fn pick_ip(ips: &[IpAddr]) -> Option<IpAddr> {
+/// The address to use among a host's addresses: the first of the preferred family, else the
+/// first. Binding prefers IPv4 (`prefer_ipv6` false) on every member, so the address one
+/// binds is the one the others send to; a sender prefers its own socket's family, the only
+/// one it can send to.
+pub(crate) fn pick_ip(ips: &[IpAddr], prefer_ipv6: bool) -> Option<IpAddr> {
     ips.iter()
-        .find(|ip| ip.is_ipv4())
+        .find(|ip| ip.is_ipv6() == prefer_ipv6)
         .or_else(|| ips.first())
         .copied()
 }
@@ -186,7 +188,8 @@ impl HostCache {
             return Ok(SocketAddr::new(ip, address.port));
         }
         let ips = lookup_all(resolver, name).await?;
-        let ip = pick_ip(&ips).ok_or_else(|| ResolveError::NoAddress { host: name.clone() })?;
+        let ip =
+            pick_ip(&ips, false).ok_or_else(|| ResolveError::NoAddress { host: name.clone() })?;
         self.insert(name, ip, Instant::now());
         Ok(SocketAddr::new(ip, address.port))
     }

@@ -1,8 +1,8 @@
 //! Destination names (`host:port`) to socket addresses, without ever blocking the driver.
 //!
 //! A name that is an IP literal is parsed on the spot. Other names are looked up in the
-//! background (`tokio::net::lookup_host`, with a timeout); frames for them wait in a short
-//! queue until the answer arrives. Answers are cached for a while, failures for less, and
+//! background, with the configuration's lookup and address choice (`config::resolver`);
+//! frames for them wait in a short queue until the answer arrives. Answers are cached for a while, failures for less, and
 //! the cache holds a bounded number of names.
 
 use std::collections::HashMap;
@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use swim_core::MemberName;
+
+use crate::config::resolver::{lookup_all, pick_ip, SystemResolver, LOOKUP_TIMEOUT};
+use crate::{AddressParser, Host, ResolveError};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::debug;
@@ -24,8 +27,6 @@ const MAX_QUEUED: usize = 16;
 const RESOLVED_TTL: Duration = Duration::from_secs(60);
 /// How long a failed lookup is remembered.
 const FAILED_TTL: Duration = Duration::from_secs(5);
-/// Longest a lookup may take.
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What is known about a name right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,21 +118,10 @@ impl Resolver {
         self.entries.insert(name.clone(), pending);
         let (name, ipv6) = (name.clone(), self.ipv6);
         self.lookups.spawn(async move {
-            let found =
-                tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host(name.to_string()))
-                    .await;
-            let addr = match found {
-                Ok(Ok(addrs)) => {
-                    let addrs: Vec<SocketAddr> = addrs.take(16).collect();
-                    let same_family = addrs.iter().find(|a| a.is_ipv6() == ipv6);
-                    same_family.or(addrs.first()).copied()
-                }
-                Ok(Err(e)) => {
+            let addr = match lookup_member(&name, ipv6).await {
+                Ok(addr) => Some(addr),
+                Err(e) => {
                     debug!(%name, "name lookup failed: {e}");
-                    None
-                }
-                Err(_) => {
-                    debug!(%name, "name lookup timed out");
                     None
                 }
             };
@@ -192,6 +182,19 @@ impl Resolver {
                 .retain(|_, entry| matches!(entry, Entry::Pending { .. }));
         }
     }
+}
+
+/// Resolves a canonical `host:port` name with the system resolver (bounded in time),
+/// choosing an address of the local socket's family where there is one.
+async fn lookup_member(name: &MemberName, ipv6: bool) -> Result<SocketAddr, ResolveError> {
+    let address = AddressParser::new().parse(name.as_str())?;
+    let host = match &address.host {
+        Host::Ip(ip) => return Ok(SocketAddr::new(*ip, address.port)),
+        Host::Name(host) => host,
+    };
+    let ips = lookup_all(&SystemResolver, host).await?;
+    let ip = pick_ip(&ips, ipv6).ok_or_else(|| ResolveError::NoAddress { host: host.clone() })?;
+    Ok(SocketAddr::new(ip, address.port))
 }
 
 #[cfg(test)]
