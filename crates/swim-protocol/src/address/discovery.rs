@@ -47,7 +47,7 @@ pub async fn discover(
         Host::Ip(ip) => vec![*ip],
         Host::Name(name) => lookup_all(resolver, name)
             .await
-            .map_err(|e| lookup_failed(&host, e))?,
+            .map_err(|e| transient("discovery", e))?,
     };
     ips.sort();
     ips.dedup();
@@ -88,13 +88,15 @@ pub async fn discover(
     })
 }
 
-fn lookup_failed(host: &str, error: ResolveError) -> StartError {
+/// A failed lookup at start (of `what`: discovery, the local name) as the transient error it
+/// is: a name with no address yet is retried like a service with no peers yet.
+pub(crate) fn transient(what: &str, error: ResolveError) -> StartError {
     let retry_after = match error {
         ResolveError::NoAddress { .. } => RETRY_AFTER_NO_PEERS,
         _ => RETRY_AFTER_LOOKUP_FAILURE,
     };
     StartError::Transient {
-        reason: format!("discovery cannot resolve {host:?}: {error}"),
+        reason: format!("{what}: {error}"),
         retry_after,
     }
 }

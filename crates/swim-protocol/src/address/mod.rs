@@ -17,6 +17,7 @@ mod parse;
 mod resolver;
 
 pub use cache::{DEFAULT_NAME_TTL, FAILED_RETRY};
+pub(crate) use discovery::transient;
 pub use discovery::{discover, Discovered, RETRY_AFTER_LOOKUP_FAILURE, RETRY_AFTER_NO_PEERS};
 pub use parse::{AddressError, AddressParser, Host, MemberAddress, MAX_NAME_LEN};
 pub(crate) use resolver::resolve_host;

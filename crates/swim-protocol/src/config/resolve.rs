@@ -10,8 +10,7 @@ use super::secret::default_secret;
 use super::ResolvedConfig;
 use super::{Config, WireKind};
 use crate::address::{
-    discover, resolve_host, AddressParser, Host, MemberAddress, ResolveError, Resolver,
-    LOOKUP_TIMEOUT, RETRY_AFTER_LOOKUP_FAILURE, RETRY_AFTER_NO_PEERS,
+    discover, resolve_host, transient, AddressParser, Host, MemberAddress, Resolver, LOOKUP_TIMEOUT,
 };
 use crate::error::{ConfigError, StartError};
 
@@ -49,7 +48,7 @@ impl Config {
             // Binding prefers IPv4 on every member, so others pick the same address.
             None => resolve_host(resolver, &local.host, false)
                 .await
-                .map_err(local_name_failed)?,
+                .map_err(|e| transient("local name", e))?,
         };
         let bind = SocketAddr::new(bind_ip, self.bind_port.unwrap_or(local.port));
         let local_name = local.to_string();
@@ -94,16 +93,6 @@ fn parse(parser: &AddressParser, name: &str, what: &str) -> Result<MemberAddress
         what: what.to_owned(),
         error,
     })
-}
-
-fn local_name_failed(error: ResolveError) -> StartError {
-    StartError::Transient {
-        retry_after: match error {
-            ResolveError::NoAddress { .. } => RETRY_AFTER_NO_PEERS,
-            _ => RETRY_AFTER_LOOKUP_FAILURE,
-        },
-        reason: format!("cannot resolve the local name: {error}"),
-    }
 }
 
 /// Looks the peers' host names up once, to report typos early. A peer that does not resolve
