@@ -184,9 +184,16 @@ mod tests {
         assert_eq!(rtt.counts[0], 1);
         assert_eq!(rtt.counts[1], 1, "a bound is inclusive");
         assert_eq!(rtt.counts[2], 1);
-        assert_eq!(rtt.counts[RoundTrips::BOUNDS.len()], 1, "beyond every bound");
+        assert_eq!(
+            rtt.counts[RoundTrips::BOUNDS.len()],
+            1,
+            "beyond every bound"
+        );
         assert_eq!(rtt.count(), 4);
-        assert_eq!(rtt.sum, Duration::from_micros(100 + 1000 + 1001 + 3_000_000));
+        assert_eq!(
+            rtt.sum,
+            Duration::from_micros(100 + 1000 + 1001 + 3_000_000)
+        );
     }
 
     #[test]

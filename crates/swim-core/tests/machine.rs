@@ -307,7 +307,10 @@ fn counters_tally_answered_probes_and_their_round_trips() {
     assert!(counters.probes_started >= 3, "{counters:?}");
     assert!(counters.probes_answered + 1 >= counters.probes_started);
     let acks = counters.probe_rtt.count();
-    assert!(acks >= 1 && acks <= counters.probes_answered, "{counters:?}");
+    assert!(
+        acks >= 1 && acks <= counters.probes_answered,
+        "{counters:?}"
+    );
     assert_eq!(
         counters.probe_rtt.sum,
         Duration::from_millis(20) * acks as u32,

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, SystemTime};
 
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
 use tokio::sync::{broadcast, watch, Mutex};
@@ -34,6 +35,7 @@ struct Shared {
     metadata: watch::Sender<Metadata>,
     shutdown: watch::Sender<bool>,
     stats: Arc<Stats>,
+    started_at: SystemTime,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
     driver: Mutex<Option<JoinHandle<()>>>,
     /// Tasks started by [`Cluster::on_change`].
@@ -99,6 +101,7 @@ impl Cluster {
             addr,
             subscription,
             stats,
+            started_at,
             metadata,
             shutdown,
             driver,
@@ -112,6 +115,7 @@ impl Cluster {
                 metadata,
                 shutdown,
                 stats,
+                started_at,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
             }),
@@ -207,6 +211,12 @@ impl Cluster {
     /// The member's traffic counters so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
+    }
+
+    /// The wall-clock time of `at`, a moment on the member's clock (such as
+    /// [`MemberSnapshot::status_time`], which counts from the member's start).
+    pub fn wall_time(&self, at: Duration) -> SystemTime {
+        self.shared.started_at + at
     }
 
     /// Stops the member: closes the sockets and ends every task it started, including the

@@ -6,7 +6,7 @@ pub(crate) mod publish;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -21,7 +21,7 @@ use crate::address::cache::{Lookup, NameCache, Resolved};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
-use crate::stats::{self, Stats};
+use crate::stats::{self, ProtocolReadings, Stats};
 use crate::transport::tcp::{self, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use publish::{Publisher, Subscription};
@@ -35,6 +35,8 @@ pub(crate) struct Started {
     pub addr: SocketAddr,
     pub subscription: Subscription,
     pub stats: Arc<Stats>,
+    /// The wall-clock time of the state machine's time zero.
+    pub started_at: SystemTime,
     pub metadata: watch::Sender<Metadata>,
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
@@ -49,6 +51,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let resolved = resolved.bound_to(addr);
     let name = resolved.local_name();
     let epoch = Instant::now();
+    let started_at = SystemTime::now();
     let mut swim = Swim::new(
         resolved.protocol,
         name.clone(),
@@ -96,6 +99,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         addr,
         subscription,
         stats,
+        started_at,
         metadata,
         shutdown,
         driver,
@@ -180,9 +184,13 @@ impl Driver {
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
+            let kind = transmit.packet.message.kind();
             for frame in self.codec.encode(&transmit.packet) {
                 match frame {
-                    Some(frame) => self.send(&transmit.to, frame),
+                    Some(frame) => {
+                        self.stats.sent(kind, frame.len());
+                        self.send(&transmit.to, frame);
+                    }
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),
                 }
             }
@@ -197,6 +205,10 @@ impl Driver {
         if !changes.is_empty() {
             self.publisher.publish(changes, self.swim.members());
         }
+        self.stats.set_protocol(ProtocolReadings {
+            counters: self.swim.counters(),
+            pending_gossip: self.swim.pending_gossip(),
+        });
     }
 
     fn send(&mut self, to: &MemberName, frame: Vec<u8>) {
