@@ -16,7 +16,7 @@
 use std::fmt::Error;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
@@ -68,6 +68,23 @@ fn drops(stats: &StatsSnapshot) -> [(&'static str, u64); 3] {
     ]
 }
 
+/// Reads one kind's traffic out of a snapshot.
+type KindTraffic = fn(&StatsSnapshot, MessageKind) -> Traffic;
+
+/// Encodes a counter family: one sample per (labels, value).
+fn counter_family<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (L, u64)>,
+) -> Result<(), Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in samples {
+        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
 impl Collector for ClusterCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
         let stats = self.cluster.stats();
@@ -85,28 +102,26 @@ impl Collector for ClusterCollector {
             ConstGauge::new(count as i64).encode(family.encode_family(&label)?)?;
         }
 
-        let traffic: [(&str, &str, fn(&StatsSnapshot, MessageKind) -> Traffic); 2] = [
+        let traffic: [(&str, &str, KindTraffic); 2] = [
             ("sent", "handed to the transport", StatsSnapshot::sent),
             ("received", "received that decoded", StatsSnapshot::received),
         ];
         for (direction, what, get) in traffic {
-            let packets = format!("swim_packets_{direction}");
-            let help = format!("Packets {what}, by message kind.");
-            let mut family =
-                encoder.encode_descriptor(&packets, &help, None, MetricType::Counter)?;
-            for kind in MessageKind::ALL {
-                let label = [("kind", kind.name())];
-                let value = get(&stats, kind).packets;
-                ConstCounter::new(value).encode(family.encode_family(&label)?)?;
-            }
-            let bytes = format!("swim_bytes_{direction}");
-            let help = format!("Bytes of the frames {what}, by message kind.");
-            let mut family = encoder.encode_descriptor(&bytes, &help, None, MetricType::Counter)?;
-            for kind in MessageKind::ALL {
-                let label = [("kind", kind.name())];
-                let value = get(&stats, kind).bytes;
-                ConstCounter::new(value).encode(family.encode_family(&label)?)?;
-            }
+            let by_kind = |field: fn(Traffic) -> u64| {
+                MessageKind::ALL.map(|kind| ([("kind", kind.name())], field(get(&stats, kind))))
+            };
+            counter_family(
+                &mut encoder,
+                &format!("swim_packets_{direction}"),
+                &format!("Packets {what}, by message kind."),
+                by_kind(|t| t.packets),
+            )?;
+            counter_family(
+                &mut encoder,
+                &format!("swim_bytes_{direction}"),
+                &format!("Bytes of the frames {what}, by message kind."),
+                by_kind(|t| t.bytes),
+            )?;
         }
 
         let transports = [
@@ -125,37 +140,25 @@ impl Collector for ClusterCollector {
                 stats.tcp_bytes_received,
             ),
         ];
-        let mut family = encoder.encode_descriptor(
+        let labels = |t: &str, d: &str| [("transport", t.to_owned()), ("direction", d.to_owned())];
+        counter_family(
+            &mut encoder,
             "swim_transport_packets",
             "Frames that went over each transport (received: valid or not).",
-            None,
-            MetricType::Counter,
+            transports.map(|(t, d, packets, _)| (labels(t, d), packets)),
         )?;
-        for (transport, direction, packets, _) in transports {
-            let labels = [("transport", transport), ("direction", direction)];
-            ConstCounter::new(packets).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
+        counter_family(
+            &mut encoder,
             "swim_transport_bytes",
             "Bytes that went over each transport (received: valid or not).",
-            None,
-            MetricType::Counter,
+            transports.map(|(t, d, _, bytes)| (labels(t, d), bytes)),
         )?;
-        for (transport, direction, _, bytes) in transports {
-            let labels = [("transport", transport), ("direction", direction)];
-            ConstCounter::new(bytes).encode(family.encode_family(&labels)?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
+        counter_family(
+            &mut encoder,
             "swim_packets_dropped",
             "Received frames dropped, by reason.",
-            None,
-            MetricType::Counter,
+            drops(&stats).map(|(reason, count)| ([("reason", reason)], count)),
         )?;
-        for (reason, count) in drops(&stats) {
-            let label = [("reason", reason)];
-            ConstCounter::new(count).encode(family.encode_family(&label)?)?;
-        }
 
         let p = &stats.protocol;
         let counters = [
@@ -210,7 +213,6 @@ impl Collector for ClusterCollector {
         )?)?;
 
         let rtt = &p.probe_rtt;
-        let buckets = histogram_buckets(rtt);
         encoder
             .encode_descriptor(
                 "swim_probe_rtt",
@@ -218,10 +220,10 @@ impl Collector for ClusterCollector {
                 Some(&Unit::Seconds),
                 MetricType::Histogram,
             )?
-            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            .encode_histogram::<NoLabelSet>(
                 rtt.sum.as_secs_f64(),
                 rtt.count(),
-                &buckets,
+                &histogram_buckets(rtt),
                 None,
             )?;
         Ok(())

@@ -140,7 +140,7 @@ pub fn table(doc: &MembersDoc) -> String {
 }
 
 /// `key=value` pairs, binary values as their size, cut to [`SUMMARY_WIDTH`]. Control
-/// characters from the network are replaced, so they cannot drive the terminal.
+/// characters from the network are shown escaped (`\n`), so they cannot drive the terminal.
 fn summary(member: &MemberDoc) -> String {
     let Some(metadata) = &member.metadata else {
         return "(unknown yet)".to_owned();
@@ -152,11 +152,14 @@ fn summary(member: &MemberDoc) -> String {
             Value::Base64(b64) => format!("{key}=<{} bytes>", b64.len() / 4 * 3),
         })
         .collect();
-    let text: String = pairs
-        .join(",")
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+    let mut text = String::new();
+    for c in pairs.join(",").chars() {
+        if c.is_control() {
+            text.extend(c.escape_default());
+        } else {
+            text.push(c);
+        }
+    }
     match text.char_indices().nth(SUMMARY_WIDTH) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
@@ -197,6 +200,6 @@ mod tests {
         assert!(lines[0].starts_with("NAME                    STATUS   CLOCK"));
         assert!(lines[1].starts_with("127.0.0.1:2001 (local)  ONLINE   12"));
         assert!(lines[2].starts_with("127.0.0.1:2002          SUSPECT  12"));
-        assert!(lines[2].ends_with("name=one?line,raw=<3 bytes>"));
+        assert!(lines[2].ends_with(r"name=one\nline,raw=<3 bytes>"));
     }
 }
