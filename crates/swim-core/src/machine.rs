@@ -308,6 +308,12 @@ impl<R: Rng> Swim<R> {
         }
     }
 
+    /// Forgets `name` as a configured peer: it is no longer asked when joining. A member
+    /// already known stays in the table and is probed as any other.
+    pub fn remove_peer(&mut self, name: &MemberName) {
+        self.peers.retain(|peer| peer != name);
+    }
+
     /// The local member's name.
     pub fn local_name(&self) -> &MemberName {
         &self.table.entries[LOCAL].current.name
