@@ -166,6 +166,12 @@ impl<R: Rng> Swim<R> {
                 let (name, clock) = (update.name.clone(), update.clock);
                 correct_sender |= self.apply_from(now, sender, update, true);
                 self.send(sender, Message::GossipAck { name, clock }, correct_sender);
+                if !self.joined {
+                    // Only the seed's members send `Gossip`, and they never answer a full
+                    // sync: their dissemination (every record we have not acknowledged) is
+                    // how they hand us the member list, so we have joined.
+                    self.joined_with(now, false);
+                }
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
