@@ -10,9 +10,10 @@ mod codec;
 mod config;
 mod error;
 mod events;
+mod frame;
 mod resolved;
 mod runtime;
-pub mod sign;
+pub use frame::keyring;
 mod stats;
 mod transport;
 

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::codec::Codec;
+use crate::frame::FrameSettings;
 use crate::stats::{self, Stats};
 use crate::transport::resolve::{Lookup, Resolved, Resolver};
 use crate::transport::tcp::{self, TcpLimits};
@@ -42,13 +43,18 @@ pub(crate) struct Started {
 /// Binds the sockets, creates the state machine and spawns the driver.
 pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartError> {
     resolved.protocol.validate().map_err(ConfigError::from)?;
-    let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret)?);
     if resolved.secret.is_empty() {
         warn!("the shared secret is empty: any host can join and forge packets");
     }
     let (udp, listener) = transport::bind(resolved.bind).await?;
     let addr = udp.local_addr()?;
     let name = with_bound_port(resolved.local_name, resolved.bind, addr);
+    let codec = Arc::new(Codec::new(
+        resolved.wire,
+        &resolved.secret,
+        &name,
+        FrameSettings::default(),
+    ));
     let epoch = Instant::now();
     let mut protocol = resolved.protocol;
     if resolved.wire == WireKind::Python {
@@ -195,7 +201,7 @@ impl Driver {
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
-            for frame in self.codec.encode(&transmit.packet) {
+            for frame in self.codec.encode(&transmit.packet, &transmit.to) {
                 match frame {
                     Some(frame) => self.send(&transmit.to, frame),
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),

@@ -196,7 +196,12 @@ mod tests {
     async fn listen(limits: TcpLimits) -> Harness {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let codec = Arc::new(Codec::new(WireKind::Native, b"secret").unwrap());
+        let codec = Arc::new(Codec::new(
+            WireKind::Native,
+            b"secret",
+            "127.0.0.1:2",
+            Default::default(),
+        ));
         let stats = Arc::new(Stats::default());
         let (tx, inbound) = mpsc::channel(8);
         let (shutdown, rx) = watch::channel(false);
@@ -208,6 +213,11 @@ mod tests {
             shutdown,
             task,
         }
+    }
+
+    fn wrongly_signed() -> Vec<u8> {
+        crate::frame::Framer::new(b"wrong", "127.0.0.1:1", Default::default())
+            .seal(b"payload", &"127.0.0.1:2".into())
     }
 
     fn limits() -> TcpLimits {
@@ -238,7 +248,7 @@ mod tests {
     #[tokio::test]
     async fn badly_signed_frames_are_counted_and_dropped() {
         let mut h = listen(limits()).await;
-        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        let frame = wrongly_signed();
         send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
             .await
             .unwrap();
@@ -284,7 +294,7 @@ mod tests {
         let h = listen(limits()).await;
         let mut idle = TcpStream::connect(h.addr).await.unwrap();
         // Once a later connection is handled, the idle one has been accepted.
-        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        let frame = wrongly_signed();
         send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
             .await
             .unwrap();
