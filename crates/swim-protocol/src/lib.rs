@@ -10,10 +10,9 @@ mod codec;
 mod config;
 mod error;
 mod events;
-mod frame;
+pub mod frame;
 mod resolved;
 mod runtime;
-pub use frame::keyring;
 mod stats;
 mod transport;
 

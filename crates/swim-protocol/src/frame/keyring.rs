@@ -339,14 +339,16 @@ pub enum KeyringError {
     },
 }
 
-/// A keyring shared by the running member's framing and its handle: changes apply to the
-/// next frame sent or received.
+/// A keyring shared by a running member's framing and whoever changes it (the
+/// [`Cluster`](crate::Cluster) handle, a keyring file watcher): a change applies to the next
+/// frame sent or received. Cheap to clone; clones share the keyring.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SharedKeyring(Arc<RwLock<Arc<Keyring>>>);
+pub struct LiveKeyring(Arc<RwLock<Arc<Keyring>>>);
 
-impl SharedKeyring {
+impl LiveKeyring {
+    /// A live keyring holding `keyring`.
     pub fn new(keyring: Keyring) -> Self {
-        SharedKeyring(Arc::new(RwLock::new(Arc::new(keyring))))
+        LiveKeyring(Arc::new(RwLock::new(Arc::new(keyring))))
     }
 
     /// The keyring now (cheap: an `Arc` clone under a read lock).
@@ -357,7 +359,30 @@ impl SharedKeyring {
         }
     }
 
-    /// Applies `change` to a copy and installs the copy if it succeeds.
+    /// Replaces the keyring (e.g. with a keyring file just read).
+    pub fn set(&self, keyring: Keyring) {
+        let _ = self.update(|ring| {
+            *ring = keyring;
+            Ok(())
+        });
+    }
+
+    /// Installs `entry` as a secondary: see [`Keyring::install`].
+    pub fn install(&self, entry: KeyringEntry) -> Result<(), KeyringError> {
+        self.update(|ring| ring.install(entry))
+    }
+
+    /// Makes an installed entry the primary: see [`Keyring::use_primary`].
+    pub fn use_primary(&self, entry: &KeyringEntry) -> Result<(), KeyringError> {
+        self.update(|ring| ring.use_primary(entry))
+    }
+
+    /// Removes a secondary entry: see [`Keyring::remove`].
+    pub fn remove(&self, entry: &KeyringEntry) -> Result<(), KeyringError> {
+        self.update(|ring| ring.remove(entry))
+    }
+
+    /// Applies `change` to a copy and installs the copy if it succeeds: all or nothing.
     pub fn update<T>(
         &self,
         change: impl FnOnce(&mut Keyring) -> Result<T, KeyringError>,
@@ -453,7 +478,7 @@ mod tests {
 
     #[test]
     fn shared_updates_are_all_or_nothing() {
-        let shared = SharedKeyring::new(Keyring::signed_only());
+        let shared = LiveKeyring::new(Keyring::signed_only());
         let before = shared.get();
         assert!(shared.update(|r| r.remove(&KeyringEntry::Signed)).is_err());
         assert_eq!(*shared.get(), *before);

@@ -23,6 +23,8 @@ pub(crate) mod hmac;
 pub mod keyring;
 pub(crate) mod replay;
 
+pub use self::replay::Replayed;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,8 +35,8 @@ use sha2::{Digest, Sha256};
 use swim_core::MemberName;
 
 use self::hmac::HmacKey;
-use self::keyring::{KeyId, KeyringEntry, SharedKeyring};
-use self::replay::{ReplayGuard, Replayed};
+use self::keyring::{KeyId, KeyringEntry, LiveKeyring};
+use self::replay::ReplayGuard;
 
 /// The version byte of the frames written and accepted.
 pub(crate) const VERSION: u8 = 2;
@@ -54,19 +56,25 @@ const NO_RECIPIENT: [u8; 4] = [0; 4];
 const SIGNED_KEY_ID: KeyId = KeyId([0; 4]);
 
 /// Why a frame was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FrameError {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
     /// Too short, or an unknown version or mode.
+    #[error("malformed frame")]
     Malformed,
     /// Made for a cluster with another label.
+    #[error("another cluster label")]
     WrongLabel,
     /// Its key (or the signed mode) is not in our keyring.
+    #[error("key not in the keyring")]
     UnknownKey,
     /// The tag does not verify: another secret or key, or the frame was altered.
+    #[error("bad signature")]
     BadSignature,
     /// Authentic, but addressed to another member.
+    #[error("addressed to another member")]
     Misdirected,
     /// Authentic, but accepted before (or too old to tell).
+    #[error("replayed frame: {0:?}")]
     Replayed(Replayed),
 }
 
@@ -167,11 +175,11 @@ pub(crate) fn wall_ms() -> u64 {
 
 /// What a member's native framing needs besides the secret.
 #[derive(Debug, Clone)]
-pub(crate) struct FrameSettings {
+pub struct FrameSettings {
     /// The cluster label (at most [`MAX_LABEL_LEN`] bytes; empty for none).
     pub label: Vec<u8>,
     /// The live keyring.
-    pub keyring: SharedKeyring,
+    pub keyring: LiveKeyring,
     /// How far behind the receiver's a sender's clock may be (see [`replay`]).
     pub max_clock_skew: Duration,
 }
@@ -184,18 +192,20 @@ impl Default for FrameSettings {
     fn default() -> Self {
         FrameSettings {
             label: Vec::new(),
-            keyring: SharedKeyring::default(),
+            keyring: LiveKeyring::default(),
             max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
         }
     }
 }
 
-/// The native framing of one member: seals what it sends, opens what it receives.
-pub(crate) struct Framer {
+/// The native framing of one member: seals what it sends, opens what it receives. The
+/// runtime uses one per member; it is public for tests, fuzzing and tools that must speak
+/// the frame format.
+pub struct Framer {
     label: Vec<u8>,
     label_id: [u8; 4],
     secret: HmacKey,
-    keyring: SharedKeyring,
+    keyring: LiveKeyring,
     sender: u64,
     counter: AtomicU64,
     clock_ms: AtomicU64,
@@ -215,7 +225,9 @@ impl std::fmt::Debug for Framer {
 
 impl Framer {
     /// The framing of member `local_name` with the shared `secret`.
-    pub fn new(secret: &[u8], local_name: &str, settings: FrameSettings) -> Framer {
+    pub fn new(secret: &[u8], local_name: &str, mut settings: FrameSettings) -> Framer {
+        // The configuration refuses longer labels; the length must fit its one byte.
+        settings.label.truncate(MAX_LABEL_LEN);
         let now = wall_ms();
         let skew = u64::try_from(settings.max_clock_skew.as_millis()).unwrap_or(u64::MAX);
         Framer {

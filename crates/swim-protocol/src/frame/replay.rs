@@ -22,7 +22,7 @@ const WORDS: usize = (WINDOW / 64) as usize;
 
 /// Why a frame was refused as a replay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Replayed {
+pub enum Replayed {
     /// This counter of this sender was accepted before.
     Duplicate,
     /// More than [`WINDOW`] below the sender's highest counter.

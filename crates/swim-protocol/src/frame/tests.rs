@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::keyring::{Key, Keyring, KeyringEntry, SharedKeyring};
+use super::keyring::{Key, Keyring, KeyringEntry, LiveKeyring};
 use super::*;
 
 const SECRET: &[u8] = b"my secret";
@@ -8,7 +8,7 @@ const SECRET: &[u8] = b"my secret";
 fn settings(label: &str, keyring: Keyring) -> FrameSettings {
     FrameSettings {
         label: label.as_bytes().to_vec(),
-        keyring: SharedKeyring::new(keyring),
+        keyring: LiveKeyring::new(keyring),
         max_clock_skew: Duration::from_secs(1),
     }
 }
@@ -154,7 +154,7 @@ fn a_keyring_in_transition_accepts_both() {
 
 #[test]
 fn the_live_keyring_changes_what_is_sent() {
-    let shared = SharedKeyring::new(Keyring::signed_only());
+    let shared = LiveKeyring::new(Keyring::signed_only());
     let a = Framer::new(
         SECRET,
         "a:1",
