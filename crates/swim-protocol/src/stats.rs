@@ -41,6 +41,12 @@ pub struct StatsSnapshot {
     /// Authentic frames dropped as replays: received before, addressed to another member,
     /// or older than this member's start.
     pub dropped_replayed: u64,
+    /// Datagrams and connections dropped because their source address is not allowed.
+    pub dropped_source_not_allowed: u64,
+    /// Authentic requests dropped because their sender (or everyone) exceeded a budget.
+    pub dropped_rate_limited: u64,
+    /// Incoming TCP frames dropped because the listener's buffer budget was spent.
+    pub tcp_over_budget: u64,
 }
 
 /// The live counters, shared by the runtime's tasks and the handle.
@@ -62,6 +68,9 @@ pub(crate) struct Stats {
     pub dropped_wrong_label: AtomicU64,
     pub dropped_unknown_key: AtomicU64,
     pub dropped_replayed: AtomicU64,
+    pub dropped_source_not_allowed: AtomicU64,
+    pub dropped_rate_limited: AtomicU64,
+    pub tcp_over_budget: AtomicU64,
 }
 
 /// Adds `n` to a counter. Relaxed ordering: counters are independent tallies.
@@ -95,6 +104,9 @@ impl Stats {
             dropped_wrong_label: get(&self.dropped_wrong_label),
             dropped_unknown_key: get(&self.dropped_unknown_key),
             dropped_replayed: get(&self.dropped_replayed),
+            dropped_source_not_allowed: get(&self.dropped_source_not_allowed),
+            dropped_rate_limited: get(&self.dropped_rate_limited),
+            tcp_over_budget: get(&self.tcp_over_budget),
         }
     }
 }

@@ -14,7 +14,12 @@ pub(crate) const TAG_LEN: usize = 16;
 pub(crate) const NONCE_LEN: usize = 24;
 
 /// Encrypts `buf` in place; returns the tag.
-pub(crate) fn seal(key: &Key, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+pub(crate) fn seal(
+    key: &Key,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> [u8; TAG_LEN] {
     let cipher = XChaCha20Poly1305::new(key.bytes().into());
     match cipher.encrypt_in_place_detached(XNonce::from_slice(nonce), aad, buf) {
         Ok(tag) => tag.into(),

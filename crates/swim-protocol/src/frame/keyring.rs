@@ -410,7 +410,10 @@ mod tests {
     fn base64_round_trips_and_bad_keys_are_refused() {
         let k = Key::generate();
         assert_eq!(Key::from_base64(&k.to_base64()).unwrap(), k);
-        assert!(matches!(Key::from_base64("abc"), Err(KeyringError::BadKey(_))));
+        assert!(matches!(
+            Key::from_base64("abc"),
+            Err(KeyringError::BadKey(_))
+        ));
         assert!(matches!(
             Key::from_base64(&BASE64.encode([1u8; 16])),
             Err(KeyringError::BadKey(_))
@@ -452,7 +455,10 @@ mod tests {
         let many: String = (0..=MAX_KEYRING_ENTRIES as u8)
             .map(|i| key(i).to_base64() + "\n")
             .collect();
-        assert!(matches!(Keyring::parse(&many), Err(KeyringError::TooMany(17))));
+        assert!(matches!(
+            Keyring::parse(&many),
+            Err(KeyringError::TooMany(17))
+        ));
     }
 
     #[test]

@@ -259,12 +259,22 @@ impl Framer {
             mode,
             label: self.label_id,
             key,
-            recipient: if known { recipient_id(to) } else { NO_RECIPIENT },
+            recipient: if known {
+                recipient_id(to)
+            } else {
+                NO_RECIPIENT
+            },
             sender: self.sender,
             counter: self.counter.fetch_add(1, Ordering::Relaxed),
             time_ms,
         };
-        seal_with(&self.secret, &self.label, keyring.primary(), header, payload)
+        seal_with(
+            &self.secret,
+            &self.label,
+            keyring.primary(),
+            header,
+            payload,
+        )
     }
 
     /// Checks a frame, in the order of cost: layout, label, key, tag, recipient, replay.

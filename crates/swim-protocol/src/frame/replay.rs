@@ -166,7 +166,11 @@ mod tests {
             assert_eq!(guard.accept(1, c, 5), Ok(()), "counter {c}");
         }
         for c in 100..=105 {
-            assert_eq!(guard.accept(1, c, 5), Err(Replayed::Duplicate), "counter {c}");
+            assert_eq!(
+                guard.accept(1, c, 5),
+                Err(Replayed::Duplicate),
+                "counter {c}"
+            );
         }
         // Counters up to the first one count as seen.
         assert_eq!(guard.accept(1, 99, 5), Err(Replayed::Duplicate));
@@ -182,7 +186,10 @@ mod tests {
         assert_eq!(guard.accept(1, 10 + 4 * WINDOW, 0), Err(Replayed::TooOld));
         // Inside the new window, unseen counters are fine once.
         assert_eq!(guard.accept(1, 11 + 4 * WINDOW, 0), Ok(()));
-        assert_eq!(guard.accept(1, 11 + 4 * WINDOW, 0), Err(Replayed::Duplicate));
+        assert_eq!(
+            guard.accept(1, 11 + 4 * WINDOW, 0),
+            Err(Replayed::Duplicate)
+        );
         // Wrapping the ring exactly: a counter WINDOW below a new highest is too old.
         let h = 10 + 5 * WINDOW;
         guard.accept(1, h + WINDOW - 1, 0).unwrap();

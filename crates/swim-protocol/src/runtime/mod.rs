@@ -17,11 +17,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use crate::admission::{Admission, Limits, Standing};
 use crate::codec::Codec;
 use crate::frame::FrameSettings;
 use crate::stats::{self, Stats};
 use crate::transport::resolve::{Lookup, Resolved, Resolver};
-use crate::transport::tcp::{self, TcpLimits};
+use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use crate::{ConfigError, ResolvedConfig, StartError, WireKind};
 use publish::{Publisher, Subscription};
@@ -79,6 +80,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let (metadata, metadata_rx) = watch::channel(resolved.local_metadata);
     let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
     let limits = TcpLimits::default();
+    let sources = Arc::new(Limits::default());
     let listener = tokio::spawn(tcp::run_listener(
         listener,
         codec.clone(),
@@ -86,6 +88,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         inbound_tx,
         shutdown_rx.clone(),
         limits,
+        sources.clone(),
     ));
     let driver = Driver {
         swim,
@@ -96,6 +99,8 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         stats: stats.clone(),
         resolver: Resolver::new(addr),
         tcp_limits: limits,
+        admission: Admission::new(&sources, Instant::now()),
+        sources,
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
@@ -134,8 +139,12 @@ struct Driver {
     stats: Arc<Stats>,
     resolver: Resolver,
     tcp_limits: TcpLimits,
+    /// Which sources may send at all.
+    sources: Arc<Limits>,
+    /// The request budgets.
+    admission: Admission,
     tcp_sends: JoinSet<()>,
-    inbound: mpsc::Receiver<Packet>,
+    inbound: mpsc::Receiver<Inbound>,
     metadata: watch::Receiver<Metadata>,
     shutdown: watch::Receiver<bool>,
     publisher: Publisher,
@@ -155,10 +164,7 @@ impl Driver {
                     // E.g. an ICMP error reported on some systems; the socket still works.
                     Err(e) => debug!("udp receive failed: {e}"),
                 },
-                Some(packet) = self.inbound.recv() => {
-                    let now = self.now();
-                    self.swim.handle_packet(now, packet);
-                }
+                Some(inbound) = self.inbound.recv() => self.on_packet(inbound.packet),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     let now = self.now();
                     self.swim.handle_timeout(now);
@@ -192,10 +198,28 @@ impl Driver {
     fn on_datagram(&mut self, frame: &[u8], from: SocketAddr) {
         stats::incr(&self.stats.udp_packets_received);
         stats::add(&self.stats.udp_bytes_received, frame.len());
-        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
-            let now = self.now();
-            self.swim.handle_packet(now, packet);
+        if !self.sources.allows(from.ip()) {
+            stats::incr(&self.stats.dropped_source_not_allowed);
+            return;
         }
+        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
+            self.on_packet(packet);
+        }
+    }
+
+    /// Hands an authentic packet to the state machine if its budget allows.
+    fn on_packet(&mut self, packet: Packet) {
+        let status = self.swim.member(&packet.source.name).map(|m| m.status);
+        if !self
+            .admission
+            .admit(&packet, Standing::of(status), Instant::now())
+        {
+            stats::incr(&self.stats.dropped_rate_limited);
+            debug!(from = %packet.source.name, "request dropped: over budget");
+            return;
+        }
+        let now = self.now();
+        self.swim.handle_packet(now, packet);
     }
 
     /// Sends what the state machine produced and publishes its changes.
