@@ -12,8 +12,10 @@ mod config;
 mod error;
 mod events;
 pub mod frame;
+mod keyring_file;
 mod resolved;
 mod runtime;
+mod security;
 mod stats;
 mod transport;
 
@@ -31,7 +33,9 @@ pub use config::secret::{default_secret, read_secret_file, MAX_SECRET_FILE_LEN};
 pub use config::{Config, WireKind, MAX_MTU_SIZE, MAX_PEERS, MIN_MTU_SIZE};
 pub use error::{ConfigError, StartError};
 pub use events::Events;
+pub use frame::keyring;
 pub use resolved::ResolvedConfig;
+pub use security::Security;
 pub use stats::StatsSnapshot;
 pub use swim_core::{
     ClockRules, Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status,

@@ -282,6 +282,15 @@ fn same_id(a: &KeyringEntry, b: &KeyringEntry) -> bool {
 
 /// Reads a keyring file (at most [`MAX_KEYRING_FILE_LEN`] bytes).
 pub fn read_keyring_file(path: &Path) -> Result<Keyring, KeyringError> {
+    let text = read_keyring_text(path)?;
+    Keyring::parse(&text).map_err(|e| KeyringError::File {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The text of a keyring file, unparsed (at most [`MAX_KEYRING_FILE_LEN`] bytes).
+pub(crate) fn read_keyring_text(path: &Path) -> Result<String, KeyringError> {
     use std::io::Read;
     let file_error = |reason: String| KeyringError::File {
         path: path.to_owned(),
@@ -296,8 +305,7 @@ pub fn read_keyring_file(path: &Path) -> Result<Keyring, KeyringError> {
             "longer than {MAX_KEYRING_FILE_LEN} bytes"
         )));
     }
-    let text = String::from_utf8(bytes).map_err(|_| file_error("not UTF-8".to_owned()))?;
-    Keyring::parse(&text).map_err(|e| file_error(e.to_string()))
+    String::from_utf8(bytes).map_err(|_| file_error("not UTF-8".to_owned()))
 }
 
 /// Why a keyring or a change to it was refused.
