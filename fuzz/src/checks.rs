@@ -3,6 +3,7 @@
 //! (`crates/swim-protocol/tests/fuzz_corpus.rs`, which includes this file), so it uses only
 //! the public APIs of swim-core, swim-protocol and swim-wire-python.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -38,9 +39,10 @@ fn framers(keyring: Keyring) -> (Framer, Framer) {
 /// Three checks per input: the input as a frame is refused without a panic (it cannot
 /// carry a valid tag); the input as a payload survives seal → open, and its decoding
 /// never panics; the sealed frame with one byte altered (chosen by the input) is refused,
-/// and so is the intact frame the second time (replay).
-fn frame_checks(keyring: Keyring, data: &[u8]) {
-    let (sender, receiver) = framers(keyring);
+/// and so is the intact frame the second time (replay). The framers live for the whole
+/// run, as a member's do, so the replay window sees every frame.
+fn frame_checks(framers: &(Framer, Framer), data: &[u8]) {
+    let (sender, receiver) = framers;
     assert!(receiver.open(data).is_err(), "a forged frame was accepted");
     let to = MemberName::from("10.0.0.2:7946");
     let frame = sender.seal(data, &to);
@@ -61,12 +63,18 @@ fn frame_checks(keyring: Keyring, data: &[u8]) {
 
 /// The signed frame (HMAC-SHA256).
 pub fn signed_frame(data: &[u8]) {
-    frame_checks(Keyring::signed_only(), data);
+    static FRAMERS: OnceLock<(Framer, Framer)> = OnceLock::new();
+    frame_checks(
+        FRAMERS.get_or_init(|| framers(Keyring::signed_only())),
+        data,
+    );
 }
 
 /// The encrypted frame (XChaCha20-Poly1305).
 pub fn encrypted_frame(data: &[u8]) {
-    frame_checks(Keyring::with_key(Key::from_bytes([0x42; 32])), data);
+    static FRAMERS: OnceLock<(Framer, Framer)> = OnceLock::new();
+    let keyring = || Keyring::with_key(Key::from_bytes([0x42; 32]));
+    frame_checks(FRAMERS.get_or_init(|| framers(keyring())), data);
 }
 
 /// The pickle decoder never panics; what it accepts converts or is refused cleanly, and

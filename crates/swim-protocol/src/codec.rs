@@ -8,9 +8,9 @@ use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::{MemberName, Packet};
 use swim_wire_python::{PyWireError, PythonWire};
 
+use crate::config::WireKind;
 use crate::frame::replay::Replayed;
 use crate::frame::{FrameError, FrameSettings, Framer};
-use crate::WireKind;
 
 /// How a frame is carried on a TCP connection (one frame per connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -57,18 +57,13 @@ impl Watched {
     }
 }
 
-/// Watches `path` until shutdown, applying its changes to `live`. `initial` is the text
-/// the keyring was started from.
-pub(crate) async fn watch(
-    path: PathBuf,
-    initial: Option<String>,
-    live: LiveKeyring,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Watches `path` until shutdown, applying its changes to `live` (which was started from
+/// the file: reading it again first changes nothing).
+pub(crate) async fn watch(path: PathBuf, live: LiveKeyring, mut shutdown: watch::Receiver<bool>) {
     let mut watched = Watched {
         path,
         live,
-        last: initial,
+        last: None,
     };
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,7 +133,7 @@ mod tests {
         watched.reload(false);
         assert_eq!(
             live.get().primary(),
-            &crate::keyring::KeyringEntry::Key(k2.clone())
+            &crate::frame::keyring::KeyringEntry::Key(k2.clone())
         );
         // A change made through the API stays until the file changes again...
         live.set(Keyring::with_key(k1.clone()));

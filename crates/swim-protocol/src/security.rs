@@ -15,8 +15,8 @@ use crate::frame::{DEFAULT_MAX_CLOCK_SKEW, MAX_LABEL_LEN};
 /// secret (no encryption), every source address allowed, the default budgets.
 ///
 /// ```
-/// use swim_protocol::keyring::{Key, Keyring};
-/// use swim_protocol::Security;
+/// use swim_protocol::frame::keyring::{Key, Keyring};
+/// use swim_protocol::security::Security;
 /// let security = Security::default()
 ///     .with_label("prod-eu")
 ///     .with_keyring(Keyring::with_key(Key::generate()))

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod network;
 pub mod scenario;
 pub mod tracker;
+pub mod wire;
 
 pub use engine::{
     member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
@@ -15,3 +16,4 @@ pub use engine::{
 pub use network::{NetworkConfig, Partition};
 pub use scenario::{run_standard, Report, RunConfig};
 pub use tracker::Tracker;
+pub use wire::SimWire;

@@ -123,7 +123,7 @@ impl fmt::Display for KeyringEntry {
 /// The keys a member accepts; the first (primary) is used to send. Never empty.
 ///
 /// ```
-/// use swim_protocol::keyring::{Key, Keyring, KeyringEntry};
+/// use swim_protocol::frame::keyring::{Key, Keyring, KeyringEntry};
 /// let (old, new) = (Key::generate(), Key::generate());
 /// let mut ring = Keyring::with_key(old.clone());
 /// ring.install(KeyringEntry::Key(new.clone())).unwrap(); // 1. everywhere

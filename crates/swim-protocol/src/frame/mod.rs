@@ -224,8 +224,20 @@ impl std::fmt::Debug for Framer {
 }
 
 impl Framer {
-    /// The framing of member `local_name` with the shared `secret`.
-    pub fn new(secret: &[u8], local_name: &str, mut settings: FrameSettings) -> Framer {
+    /// The framing of member `local_name` with the shared `secret`, for a process with a
+    /// fresh random id.
+    pub fn new(secret: &[u8], local_name: &str, settings: FrameSettings) -> Framer {
+        Framer::with_sender(secret, local_name, settings, rand::random())
+    }
+
+    /// [`Framer::new`] with the given process id, for simulations that must not use a
+    /// global random generator. Two live processes must never share an id.
+    pub fn with_sender(
+        secret: &[u8],
+        local_name: &str,
+        mut settings: FrameSettings,
+        sender: u64,
+    ) -> Framer {
         // The configuration refuses longer labels; the length must fit its one byte.
         settings.label.truncate(MAX_LABEL_LEN);
         let now = wall_ms();
@@ -235,7 +247,7 @@ impl Framer {
             label: settings.label,
             secret: HmacKey::new(secret),
             keyring: settings.keyring,
-            sender: rand::random(),
+            sender,
             counter: AtomicU64::new(0),
             clock_ms: AtomicU64::new(0),
             local: recipient_id(local_name),

@@ -10,21 +10,24 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use swim_core::{ClockRules, Event, MemberName, Metadata, Packet, Swim};
+use swim_core::{Event, MemberName, Metadata, Packet, Swim};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use crate::address::cache::{Lookup, NameCache, Resolved};
 use crate::admission::{Admission, Limits, Standing};
 use crate::codec::Codec;
+use crate::config::ResolvedConfig;
+use crate::error::{ConfigError, StartError};
+use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
+use crate::keyring_file;
 use crate::stats::{self, Stats};
-use crate::transport::resolve::{Lookup, Resolved, Resolver};
 use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
-use crate::{ConfigError, ResolvedConfig, StartError, WireKind};
 use publish::{Publisher, Subscription};
 
 /// Packets received over TCP waiting for the driver.
@@ -36,34 +39,30 @@ pub(crate) struct Started {
     pub addr: SocketAddr,
     pub subscription: Subscription,
     pub stats: Arc<Stats>,
+    pub keyring: LiveKeyring,
     pub metadata: watch::Sender<Metadata>,
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
 }
 
-/// Binds the sockets, creates the state machine and spawns the driver.
+/// Binds the sockets, creates the state machine and spawns the driver. `resolved` comes
+/// from `Config::resolve`, which validated it.
 pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartError> {
-    resolved.protocol.validate().map_err(ConfigError::from)?;
-    if resolved.secret.is_empty() {
-        warn!("the shared secret is empty: any host can join and forge packets");
-    }
     let (udp, listener) = transport::bind(resolved.bind).await?;
     let addr = udp.local_addr()?;
-    let name = with_bound_port(resolved.local_name, resolved.bind, addr);
-    let codec = Arc::new(Codec::new(
-        resolved.wire,
-        &resolved.secret,
-        &name,
-        FrameSettings::default(),
-    ));
+    let resolved = resolved.bound_to(addr);
+    let name = resolved.local_name();
+    let security = &resolved.security;
+    let keyring = LiveKeyring::new(security.initial_keyring()?);
+    let settings = FrameSettings {
+        label: security.label.as_bytes().to_vec(),
+        keyring: keyring.clone(),
+        max_clock_skew: security.max_clock_skew,
+    };
+    let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret, &name, settings));
     let epoch = Instant::now();
-    let mut protocol = resolved.protocol;
-    if resolved.wire == WireKind::Python {
-        // Members of the Python package ignore verdicts that do not carry a newer clock.
-        protocol.clock_rules = ClockRules::Seed;
-    }
     let mut swim = Swim::new(
-        protocol,
+        resolved.protocol,
         name.clone(),
         resolved.local_metadata.clone(),
         resolved.peers,
@@ -80,7 +79,14 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let (metadata, metadata_rx) = watch::channel(resolved.local_metadata);
     let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
     let limits = TcpLimits::default();
-    let sources = Arc::new(Limits::default());
+    let sources = Arc::new(security.limits.clone());
+    let keyring_watch = security.keyring_file.clone().map(|path| {
+        tokio::spawn(keyring_file::watch(
+            path,
+            keyring.clone(),
+            shutdown_rx.clone(),
+        ))
+    });
     let listener = tokio::spawn(tcp::run_listener(
         listener,
         codec.clone(),
@@ -97,10 +103,11 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         udp,
         codec,
         stats: stats.clone(),
-        resolver: Resolver::new(addr),
+        names: NameCache::new(resolved.resolver, resolved.name_ttl, addr),
         tcp_limits: limits,
         admission: Admission::new(&sources, Instant::now()),
         sources,
+        keyring_watch,
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
@@ -113,19 +120,11 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         addr,
         subscription,
         stats,
+        keyring,
         metadata,
         shutdown,
         driver,
     })
-}
-
-/// A name ending in `:0` bound to port 0 takes the port the OS chose, so that tests and
-/// ad-hoc members can bind any free port and still be reachable by name.
-fn with_bound_port(name: MemberName, bind: SocketAddr, bound: SocketAddr) -> MemberName {
-    match name.rsplit_once(':') {
-        Some((host, "0")) if bind.port() == 0 => format!("{host}:{}", bound.port()).into(),
-        _ => name,
-    }
 }
 
 struct Driver {
@@ -137,12 +136,14 @@ struct Driver {
     udp: UdpSocket,
     codec: Arc<Codec>,
     stats: Arc<Stats>,
-    resolver: Resolver,
+    names: NameCache,
     tcp_limits: TcpLimits,
     /// Which sources may send at all.
     sources: Arc<Limits>,
     /// The request budgets.
     admission: Admission,
+    /// The task re-reading the keyring file, if there is one.
+    keyring_watch: Option<JoinHandle<()>>,
     tcp_sends: JoinSet<()>,
     inbound: mpsc::Receiver<Inbound>,
     metadata: watch::Receiver<Metadata>,
@@ -174,7 +175,7 @@ impl Driver {
                     let now = self.now();
                     self.swim.set_local_metadata(now, metadata);
                 }
-                Some(resolved) = self.resolver.next_resolved(), if self.resolver.is_resolving() => {
+                Some(resolved) = self.names.next_resolved(), if self.names.is_resolving() => {
                     self.on_resolved(resolved);
                 }
                 Some(_) = self.tcp_sends.join_next(), if !self.tcp_sends.is_empty() => {}
@@ -184,9 +185,14 @@ impl Driver {
         // Stop everything this member started, and wait for it.
         drop(self.inbound);
         self.tcp_sends.shutdown().await;
-        self.resolver.shutdown().await;
+        self.names.shutdown().await;
         if let Err(e) = listener.await {
             warn!("tcp listener task failed: {e}");
+        }
+        if let Some(task) = self.keyring_watch.take() {
+            if let Err(e) = task.await {
+                warn!("keyring file task failed: {e}");
+            }
         }
         debug!(name = %self.swim.local_name(), "member stopped");
     }
@@ -245,10 +251,10 @@ impl Driver {
     }
 
     fn send(&mut self, to: &MemberName, frame: Vec<u8>) {
-        match self.resolver.lookup(to) {
+        match self.names.lookup(to) {
             Lookup::Known(addr) => self.send_to(addr, frame),
             Lookup::Pending => {
-                if !self.resolver.enqueue(to, frame) {
+                if !self.names.enqueue(to, frame) {
                     self.send_failed(to, "too many packets waiting for its address");
                 }
             }
@@ -319,34 +325,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn port_zero_names_take_the_bound_port() {
-        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let bound: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let fixed: SocketAddr = "127.0.0.1:2001".parse().unwrap();
-        let name = |s: &str| MemberName::from(s);
-        assert_eq!(
-            with_bound_port(name("127.0.0.1:0"), any, bound),
-            name("127.0.0.1:40000")
-        );
-        assert_eq!(
-            with_bound_port(name("[::1]:0"), any, bound),
-            name("[::1]:40000")
-        );
-        assert_eq!(
-            with_bound_port(name("host:2001"), any, bound),
-            name("host:2001")
-        );
-        assert_eq!(
-            with_bound_port(name("127.0.0.1:0"), fixed, fixed),
-            name("127.0.0.1:0")
-        );
     }
 }
