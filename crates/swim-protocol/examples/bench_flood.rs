@@ -173,7 +173,7 @@ impl Drop for Members {
 }
 
 fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> Packet {
-    let message = if i % 2 == 0 {
+    let message = if i.is_multiple_of(2) {
         Message::Sync {
             reply: false,
             full: true,

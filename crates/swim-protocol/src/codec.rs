@@ -58,7 +58,7 @@ impl From<FrameError> for Rejected {
 /// A (wire format, framing) pair.
 pub(crate) enum Codec {
     /// Our format in our frame.
-    Native(Framer),
+    Native(Box<Framer>),
     /// The Python package's format and signing (see `swim_wire_python::pack`).
     Python {
         /// The shared secret.
@@ -71,7 +71,7 @@ impl Codec {
     /// wire ignores `settings` (it has neither label, keyring nor replay protection).
     pub fn new(kind: WireKind, secret: &[u8], local_name: &str, settings: FrameSettings) -> Codec {
         match kind {
-            WireKind::Native => Codec::Native(Framer::new(secret, local_name, settings)),
+            WireKind::Native => Codec::Native(Box::new(Framer::new(secret, local_name, settings))),
             WireKind::Python => Codec::Python {
                 secret: secret.to_vec(),
             },
