@@ -44,28 +44,17 @@ fn role() -> Option<String> {
     args.get(i + 1).cloned()
 }
 
+#[path = "common/proc.rs"]
+mod proc;
+
 /// A field of /proc/PID/status, in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    proc::status_kib(&pid.to_string(), field)
 }
 
 /// User + system CPU seconds of a process.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (field(11) + field(12)) as f64 / 100.0
+    proc::cpu_ticks(&pid.to_string()) as f64 / 100.0
 }
 
 fn name(port: u64) -> String {
