@@ -33,6 +33,19 @@ use publish::{Publisher, Subscription};
 /// Packets received over TCP waiting for the driver.
 const INBOUND_BUFFER: usize = 64;
 
+/// Commands from the handle waiting for the driver.
+const COMMAND_BUFFER: usize = 64;
+
+/// What the handle asks the driver to do (besides metadata, which is a watch: only the
+/// latest value matters).
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Contact this member when joining, as if configured.
+    AddPeer(MemberName),
+    /// No longer contact this member when joining.
+    RemovePeer(MemberName),
+}
+
 /// What the handle keeps of a started member.
 pub(crate) struct Started {
     pub name: MemberName,
@@ -41,6 +54,7 @@ pub(crate) struct Started {
     pub stats: Arc<Stats>,
     pub keyring: LiveKeyring,
     pub metadata: watch::Sender<Metadata>,
+    pub commands: mpsc::Sender<Command>,
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
 }
@@ -77,6 +91,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let stats = Arc::new(Stats::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (metadata, metadata_rx) = watch::channel(resolved.local_metadata);
+    let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
     let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
     let limits = TcpLimits::default();
     let sources = Arc::new(security.limits.clone());
@@ -111,6 +126,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
+        commands: commands_rx,
         shutdown: shutdown_rx,
         publisher,
     };
@@ -122,6 +138,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         stats,
         keyring,
         metadata,
+        commands,
         shutdown,
         driver,
     })
@@ -147,6 +164,7 @@ struct Driver {
     tcp_sends: JoinSet<()>,
     inbound: mpsc::Receiver<Inbound>,
     metadata: watch::Receiver<Metadata>,
+    commands: mpsc::Receiver<Command>,
     shutdown: watch::Receiver<bool>,
     publisher: Publisher,
 }
@@ -169,6 +187,13 @@ impl Driver {
                 () = sleep_until(deadline), if deadline.is_some() => {
                     let now = self.now();
                     self.swim.handle_timeout(now);
+                }
+                Some(command) = self.commands.recv() => {
+                    let now = self.now();
+                    match command {
+                        Command::AddPeer(name) => self.swim.add_peer(now, name),
+                        Command::RemovePeer(name) => self.swim.remove_peer(&name),
+                    }
                 }
                 Ok(()) = self.metadata.changed() => {
                     let metadata = self.metadata.borrow_and_update().clone();
