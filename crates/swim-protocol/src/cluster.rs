@@ -15,6 +15,7 @@ use crate::address::AddressParser;
 use crate::config::{parse_peer, Config, ResolvedConfig};
 use crate::error::{ConfigError, StartError};
 use crate::events::Events;
+use crate::frame::keyring::LiveKeyring;
 use crate::runtime::publish::{Sequenced, View};
 use crate::runtime::{self, Command, Started};
 use crate::stats::{Stats, StatsSnapshot};
@@ -38,6 +39,7 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     stats: Arc<Stats>,
     started_at: SystemTime,
+    keyring: LiveKeyring,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
     driver: Mutex<Option<JoinHandle<()>>>,
     /// Tasks started by [`Cluster::on_change`].
@@ -104,6 +106,7 @@ impl Cluster {
             subscription,
             stats,
             started_at,
+            keyring,
             metadata,
             commands,
             shutdown,
@@ -120,6 +123,7 @@ impl Cluster {
                 shutdown,
                 stats,
                 started_at,
+                keyring,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
             }),
@@ -246,6 +250,22 @@ impl Cluster {
     /// [`MemberSnapshot::status_time`], which counts from the member's start).
     pub fn wall_time(&self, at: Duration) -> SystemTime {
         self.shared.started_at + at
+    }
+
+    /// The member's live keyring: install, use and remove keys while it runs (each change
+    /// applies to the next frame). With a keyring file, a change of the file replaces it.
+    /// See `docs/SECURITY.md` for the rotation procedure.
+    ///
+    /// ```no_run
+    /// # async fn rotate(cluster: swim_protocol::Cluster) {
+    /// use swim_protocol::frame::keyring::{Key, KeyringEntry};
+    /// let new = KeyringEntry::Key(Key::generate());
+    /// cluster.keyring().install(new.clone()).unwrap(); // on every member, then:
+    /// cluster.keyring().use_primary(&new).unwrap(); // on every member, then remove the old
+    /// # }
+    /// ```
+    pub fn keyring(&self) -> LiveKeyring {
+        self.shared.keyring.clone()
     }
 
     /// Stops the member: closes the sockets and ends every task it started, including the

@@ -58,13 +58,20 @@ pub fn encode(cluster: &Cluster) -> String {
     text
 }
 
-/// Why a received frame (or connection) was dropped, with the counter that holds it.
-fn drops(stats: &StatsSnapshot) -> [(&'static str, u64); 3] {
+/// Why received frames (or connections) were dropped: each reason (the `reason` label of
+/// `swim_packets_dropped_total`) with its counter.
+pub fn drops(stats: &StatsSnapshot) -> [(&'static str, u64); 9] {
     [
         ("bad_signature", stats.dropped_bad_signature),
         ("malformed", stats.dropped_malformed),
         // A TCP connection cut for sending a frame above the size limit, or too slowly.
         ("oversized_or_slow", stats.tcp_connections_aborted),
+        ("wrong_label", stats.dropped_wrong_label),
+        ("unknown_key", stats.dropped_unknown_key),
+        ("replayed", stats.dropped_replayed),
+        ("source_not_allowed", stats.dropped_source_not_allowed),
+        ("rate_limited", stats.dropped_rate_limited),
+        ("tcp_over_budget", stats.tcp_over_budget),
     ]
 }
 
