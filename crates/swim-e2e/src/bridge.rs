@@ -1,0 +1,108 @@
+//! Members as plain containers (`docker run`) on a user-defined bridge network, where the
+//! test can cut one off (`docker network disconnect`) and put it back at its address.
+
+use std::collections::BTreeSet;
+
+use crate::docker::{docker, unique_name, CommandError};
+use crate::resources::Resources;
+
+/// A bridge network whose containers share one DNS alias: the name discovery resolves.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The network's name.
+    pub name: String,
+    /// The alias every member container gets: `ALIAS` resolves to all of them.
+    pub alias: String,
+}
+
+/// A member container and its address on the network.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The container's name.
+    pub container: String,
+    /// Its IP address on the network.
+    pub ip: String,
+}
+
+/// Creates a network with a fixed subnet, so that a disconnected container can be
+/// reconnected at its old address (`--ip` needs a subnet given at creation). The subnet is
+/// one Docker chose for a throw-away network just before, so it clashes with nothing.
+pub fn create_network(resources: &mut Resources, label: &str) -> Result<Network, CommandError> {
+    let probe = unique_name(&format!("{label}-probe"));
+    docker(&["network", "create", &probe])?;
+    let subnet = docker(&[
+        "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", &probe,
+    ]);
+    if docker(&["network", "rm", &probe]).is_err() {
+        resources.network(&probe);
+    }
+    let name = unique_name(label);
+    docker(&["network", "create", "--subnet", &subnet?, &name])?;
+    resources.network(&name);
+    Ok(Network {
+        alias: format!("{name}-swim"),
+        name,
+    })
+}
+
+impl Network {
+    /// Starts a member container from `image` with the network's alias and the given
+    /// arguments after the image (the member's command line), registered for removal.
+    pub fn run(
+        &self,
+        resources: &mut Resources,
+        image: &str,
+        label: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Member, CommandError> {
+        let container = unique_name(label);
+        let mut command = vec![
+            "run", "-d", "--name", &container, "--network", &self.name, "--network-alias",
+            &self.alias,
+        ];
+        let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for pair in &env {
+            command.extend(["-e", pair]);
+        }
+        command.push(image);
+        command.extend(args);
+        resources.container(&container);
+        docker(&command)?;
+        let ip = self.ip_of(&container)?;
+        Ok(Member { container, ip })
+    }
+
+    /// The container's address on this network.
+    pub fn ip_of(&self, container: &str) -> Result<String, CommandError> {
+        let format = format!("{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}", self.name);
+        docker(&["inspect", "-f", &format, container])
+    }
+
+    /// Cuts the member off the network: it keeps running with no way to reach anyone.
+    pub fn disconnect(&self, member: &Member) -> Result<(), CommandError> {
+        docker(&["network", "disconnect", &self.name, &member.container]).map(drop)
+    }
+
+    /// Puts the member back, at its old address and with its alias.
+    pub fn reconnect(&self, member: &Member) -> Result<(), CommandError> {
+        docker(&[
+            "network", "connect", "--ip", &member.ip, "--alias", &self.alias, &self.name,
+            &member.container,
+        ])
+        .map(drop)
+    }
+}
+
+/// How often Docker restarted the container, and whether it is running: a member that
+/// exited on a transient start error shows here.
+pub fn restarts_and_running(container: &str) -> Result<(u32, bool), CommandError> {
+    let out = docker(&["inspect", "-f", "{{.RestartCount}} {{.State.Running}}", container])?;
+    let (count, running) = out.split_once(' ').unwrap_or((&out, "false"));
+    Ok((count.parse().unwrap_or(u32::MAX), running == "true"))
+}
+
+/// The member names `IP:PORT` of `members`.
+pub fn names(members: &[&Member], port: u16) -> BTreeSet<String> {
+    members.iter().map(|m| format!("{}:{port}", m.ip)).collect()
+}
