@@ -50,13 +50,14 @@ rootfs_add_busybox() {
     return 1
   fi
   cp -L "$busybox" "$root/bin/busybox"
-  for applet in sh ls cat test find stat readlink ps kill ip hostname nslookup sleep; do
+  for applet in sh ls cat test find stat readlink id ps kill ip hostname nslookup sleep; do
     ln -sf busybox "$root/bin/$applet"
   done
 }
 
 # rootfs_image ROOT TAG VERSION TITLE ENTRYPOINT-JSON CMD-JSON: builds the image TAG from
-# ROOT: no base image, user swim, a health check that the member has set up its mirror.
+# ROOT: no base image, user swim. No HEALTHCHECK: the right one depends on the platform
+# (Swarm lists a task in DNS only once healthy), so the deployment files set it.
 rootfs_image() {
   local root=$1 tag=$2 version=$3 title=$4 entrypoint=$5 cmd=$6
   local context
@@ -71,7 +72,6 @@ USER $SWIM_UID:$SWIM_UID
 WORKDIR /data
 EXPOSE 9000/udp 9000/tcp
 LABEL org.opencontainers.image.title="$title" org.opencontainers.image.version="$version"
-HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/bin/test", "-d", "/data/.local"]
 ENTRYPOINT $entrypoint
 CMD $cmd
 DOCKERFILE

@@ -1,7 +1,9 @@
 //! Members as plain containers (`docker run`) on a user-defined bridge network, where the
 //! test can cut one off (`docker network disconnect`) and put it back at its address.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 
 use crate::docker::{docker, unique_name, CommandError};
 use crate::resources::Resources;
@@ -13,6 +15,10 @@ pub struct Network {
     pub name: String,
     /// The alias every member container gets: `ALIAS` resolves to all of them.
     pub alias: String,
+    /// The subnet's first address; members get fixed addresses from its 10th on.
+    base: Ipv4Addr,
+    /// How many members were given an address.
+    assigned: Cell<u32>,
 }
 
 /// A member container and its address on the network.
@@ -31,17 +37,28 @@ pub fn create_network(resources: &mut Resources, label: &str) -> Result<Network,
     let probe = unique_name(&format!("{label}-probe"));
     docker(&["network", "create", &probe])?;
     let subnet = docker(&[
-        "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", &probe,
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Subnet}}",
+        &probe,
     ]);
     if docker(&["network", "rm", &probe]).is_err() {
         resources.network(&probe);
     }
+    let subnet = subnet?;
+    let base = subnet
+        .split_once('/')
+        .and_then(|(ip, _)| ip.parse::<Ipv4Addr>().ok())
+        .ok_or_else(|| CommandError(format!("not an IPv4 subnet: {subnet:?}")))?;
     let name = unique_name(label);
-    docker(&["network", "create", "--subnet", &subnet?, &name])?;
+    docker(&["network", "create", "--subnet", &subnet, &name])?;
     resources.network(&name);
     Ok(Network {
         alias: format!("{name}-swim"),
         name,
+        base,
+        assigned: Cell::new(0),
     })
 }
 
@@ -57,9 +74,22 @@ impl Network {
         args: &[&str],
     ) -> Result<Member, CommandError> {
         let container = unique_name(label);
+        // A fixed address: the member's name is its address, and a reconnected member
+        // must come back under the same one.
+        let n = self.assigned.get();
+        self.assigned.set(n + 1);
+        let ip = Ipv4Addr::from(u32::from(self.base) + 10 + n).to_string();
         let mut command = vec![
-            "run", "-d", "--name", &container, "--network", &self.name, "--network-alias",
+            "run",
+            "-d",
+            "--name",
+            &container,
+            "--network",
+            &self.name,
+            "--network-alias",
             &self.alias,
+            "--ip",
+            &ip,
         ];
         let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         for pair in &env {
@@ -69,14 +99,7 @@ impl Network {
         command.extend(args);
         resources.container(&container);
         docker(&command)?;
-        let ip = self.ip_of(&container)?;
         Ok(Member { container, ip })
-    }
-
-    /// The container's address on this network.
-    pub fn ip_of(&self, container: &str) -> Result<String, CommandError> {
-        let format = format!("{{{{(index .NetworkSettings.Networks \"{}\").IPAddress}}}}", self.name);
-        docker(&["inspect", "-f", &format, container])
     }
 
     /// Cuts the member off the network: it keeps running with no way to reach anyone.
@@ -87,7 +110,13 @@ impl Network {
     /// Puts the member back, at its old address and with its alias.
     pub fn reconnect(&self, member: &Member) -> Result<(), CommandError> {
         docker(&[
-            "network", "connect", "--ip", &member.ip, "--alias", &self.alias, &self.name,
+            "network",
+            "connect",
+            "--ip",
+            &member.ip,
+            "--alias",
+            &self.alias,
+            &self.name,
             &member.container,
         ])
         .map(drop)
@@ -97,7 +126,12 @@ impl Network {
 /// How often Docker restarted the container, and whether it is running: a member that
 /// exited on a transient start error shows here.
 pub fn restarts_and_running(container: &str) -> Result<(u32, bool), CommandError> {
-    let out = docker(&["inspect", "-f", "{{.RestartCount}} {{.State.Running}}", container])?;
+    let out = docker(&[
+        "inspect",
+        "-f",
+        "{{.RestartCount}} {{.State.Running}}",
+        container,
+    ])?;
     let (count, running) = out.split_once(' ').unwrap_or((&out, "false"));
     Ok((count.parse().unwrap_or(u32::MAX), running == "true"))
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{Flock, FlockArg};
+
 /// Longest wait for one command; `docker stack rm` or a service update can take a while on
 /// a loaded machine, a hung daemon must not hang the tests.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
@@ -95,7 +97,9 @@ pub fn require_docker(test: &str) -> bool {
     if std::env::var("SWIM_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
         panic!("{test}: no Docker daemon answers, and SWIM_REQUIRE_DOCKER=1");
     }
-    eprintln!("notice: {test} skipped: no Docker daemon (set SWIM_REQUIRE_DOCKER=1 to fail instead)");
+    eprintln!(
+        "notice: {test} skipped: no Docker daemon (set SWIM_REQUIRE_DOCKER=1 to fail instead)"
+    );
     false
 }
 
@@ -106,9 +110,30 @@ pub fn unique_name(label: &str) -> String {
     format!("swim-e2e-{}-{n}-{label}", std::process::id())
 }
 
-/// Held by each container test: they run one at a time, as a 2-core machine cannot run two
-/// clusters of containers side by side and keep their timings.
-pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+/// Held by each container test: they run one at a time, also across test processes (a
+/// lock file in the temporary directory), as a 2-core machine cannot run two clusters of
+/// containers side by side and keep their timings, and one test's `docker swarm leave` must
+/// not take down another's stack.
+pub struct Turn {
+    _file: Flock<std::fs::File>,
+    _in_process: MutexGuard<'static, ()>,
+}
+
+/// Waits for this test's [`Turn`].
+pub fn one_at_a_time() -> Turn {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let in_process = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = std::env::temp_dir().join("swim-e2e.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file = Flock::lock(file, FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("lock {}: {e}", path.display()));
+    Turn {
+        _file: file,
+        _in_process: in_process,
+    }
 }

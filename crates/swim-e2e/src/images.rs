@@ -35,7 +35,10 @@ pub fn python_venv(test: &str) -> Option<PathBuf> {
         return Some(venv);
     }
     if std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1") {
-        panic!("{test}: no swim-protocol venv at {}, and SWIM_REQUIRE_PY=1", venv.display());
+        panic!(
+            "{test}: no swim-protocol venv at {}, and SWIM_REQUIRE_PY=1",
+            venv.display()
+        );
     }
     eprintln!(
         "notice: {test} skipped: no swim-protocol venv at {} (set SWIM_PY_VENV)",
@@ -46,7 +49,10 @@ pub fn python_venv(test: &str) -> Option<PathBuf> {
 
 /// Builds the Python reference's image from `venv` with `deploy/docker/build-python-image.sh`,
 /// registered for removal.
-pub fn build_python(resources: &mut Resources, venv: &std::path::Path) -> Result<String, CommandError> {
+pub fn build_python(
+    resources: &mut Resources,
+    venv: &std::path::Path,
+) -> Result<String, CommandError> {
     let tag = format!("{}:0.6.3", unique_name("py"));
     resources.image(&tag);
     let script = repo_file("deploy/docker/build-python-image.sh");

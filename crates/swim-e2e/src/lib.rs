@@ -9,8 +9,10 @@
 
 pub mod bridge;
 pub mod cluster;
+pub mod deployment;
 pub mod docker;
 pub mod images;
 pub mod poll;
 pub mod resources;
+
 pub mod view;

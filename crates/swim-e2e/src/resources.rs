@@ -98,8 +98,15 @@ impl Resources {
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             let args = [
-                "-f", &project.file, "-p", &project.project, "down", "-v", "--remove-orphans",
-                "--timeout", "5",
+                "-f",
+                &project.file,
+                "-p",
+                &project.project,
+                "down",
+                "-v",
+                "--remove-orphans",
+                "--timeout",
+                "5",
             ];
             report(run_with_env("docker-compose", &args, &envs));
         }
@@ -161,7 +168,10 @@ fn wait_gone(args: &[&str]) {
     let deadline = Instant::now() + TEARDOWN_TIMEOUT;
     while !list(args).is_empty() {
         if Instant::now() > deadline {
-            eprintln!("cleanup: still present after {TEARDOWN_TIMEOUT:?}: docker {}", args.join(" "));
+            eprintln!(
+                "cleanup: still present after {TEARDOWN_TIMEOUT:?}: docker {}",
+                args.join(" ")
+            );
             return;
         }
         std::thread::sleep(Duration::from_millis(250));

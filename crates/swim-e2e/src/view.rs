@@ -74,7 +74,13 @@ pub fn read_views(containers: &[String]) -> Result<Vec<View>, String> {
 
 /// The value of `member`'s `key` as mirrored in `container`, if the file is there.
 pub fn read_mirrored(container: &str, member: &str, key: &str) -> Option<String> {
-    docker(&["exec", container, "/bin/cat", &format!("{DATA_DIR}/{member}/{key}")]).ok()
+    docker(&[
+        "exec",
+        container,
+        "/bin/cat",
+        &format!("{DATA_DIR}/{member}/{key}"),
+    ])
+    .ok()
 }
 
 /// Every container's view and last log lines, for a failure message.
@@ -83,8 +89,12 @@ pub fn describe(containers: &[String]) -> String {
     for container in containers {
         let view = read_view(container).map_or_else(|e| e.to_string(), |v| v.to_string());
         // The members log to stderr, which `docker logs` replays on its own stderr.
-        let logs = run_with_env("sh", &["-c", &format!("docker logs --tail 15 {container} 2>&1")], &[])
-            .unwrap_or_else(|e| e.to_string());
+        let logs = run_with_env(
+            "sh",
+            &["-c", &format!("docker logs --tail 15 {container} 2>&1")],
+            &[],
+        )
+        .unwrap_or_else(|e| e.to_string());
         text.push_str(&format!("--- {container}: {view}\n{logs}\n"));
     }
     text

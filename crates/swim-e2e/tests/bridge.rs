@@ -4,7 +4,7 @@
 //! Containers run without a restart policy: a member that exits fails the test.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use swim_e2e::bridge::{create_network, names, restarts_and_running, Member, Network};
 use swim_e2e::cluster::wait_views;
@@ -45,7 +45,13 @@ fn start_ours(
     (0..count)
         .map(|i| {
             network
-                .run(resources, image, &format!("rs{i}"), &[("SWIM_SECRET", SECRET)], &args)
+                .run(
+                    resources,
+                    image,
+                    &format!("rs{i}"),
+                    &[("SWIM_SECRET", SECRET)],
+                    &args,
+                )
                 .expect("docker run")
         })
         .collect()
@@ -56,16 +62,22 @@ fn containers(members: &[&Member]) -> Vec<String> {
 }
 
 /// Waits until every one of `members` sees exactly the others ONLINE, and checks that none
-/// of them exited or was restarted on the way.
-fn wait_joined(members: &[&Member], what: &str) -> Duration {
+/// of them exited or was restarted on the way; returns the time since `started`.
+fn wait_joined(members: &[&Member], what: &str, started: Instant) -> Duration {
     let live = names(members, PORT);
-    let took = wait_views(&containers(members), what, JOIN_TIMEOUT, |views| {
+    wait_views(&containers(members), what, JOIN_TIMEOUT, |views| {
         all_see_exactly(views, &live)
     })
     .unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
     for member in members {
         let state = restarts_and_running(&member.container).unwrap();
-        assert_eq!(state, (0, true), "{} restarted or stopped", member.container);
+        assert_eq!(
+            state,
+            (0, true),
+            "{} restarted or stopped",
+            member.container
+        );
     }
     took
 }
@@ -79,10 +91,14 @@ fn join_through_discovery_then_a_killed_member_is_offline_everywhere() {
     let mut resources = Resources::new();
     let image = build_ours(&mut resources).expect("image");
     let network = create_network(&mut resources, "kill").expect("network");
+    let started = Instant::now();
     let members = start_ours(&mut resources, &network, &image, 6, &[]);
     let all: Vec<&Member> = members.iter().collect();
-    let took = wait_joined(&all, "6 members see each other ONLINE");
-    figure("join of 6 containers through discovery", took);
+    let took = wait_joined(&all, "6 members see each other ONLINE", started);
+    figure(
+        "first docker run -> 6 containers joined through discovery",
+        took,
+    );
 
     let (victim, survivors) = all.split_last().unwrap();
     docker(&["kill", &victim.container]).unwrap();
@@ -114,7 +130,7 @@ fn a_partition_is_seen_from_both_sides_and_heals() {
     let network = create_network(&mut resources, "part").expect("network");
     let members = start_ours(&mut resources, &network, &image, 5, &[]);
     let all: Vec<&Member> = members.iter().collect();
-    wait_joined(&all, "5 members see each other ONLINE");
+    wait_joined(&all, "5 members see each other ONLINE", Instant::now());
 
     let (big, small) = all.split_at(3);
     for member in small {
@@ -168,6 +184,7 @@ fn python_members_in_containers_beside_ours() {
     let ours = build_ours(&mut resources).expect("image");
     let python = build_python(&mut resources, &venv).expect("python image");
     let network = create_network(&mut resources, "mixed").expect("network");
+    let started = Instant::now();
     let mut members = start_ours(&mut resources, &network, &ours, 3, &["--wire", "python"]);
     let mut args = vec!["--secret".to_owned(), SECRET.to_owned()];
     args.extend(member_args(&network));
@@ -180,8 +197,15 @@ fn python_members_in_containers_beside_ours() {
         );
     }
     let all: Vec<&Member> = members.iter().collect();
-    let took = wait_joined(&all, "3 of ours and 2 Python members see each other ONLINE");
-    figure("mixed join (3 ours --wire python, 2 Python 0.6.3)", took);
+    let took = wait_joined(
+        &all,
+        "3 of ours and 2 Python members see each other ONLINE",
+        started,
+    );
+    figure(
+        "first docker run -> mixed cluster joined (3 ours --wire python, 2 Python 0.6.3)",
+        took,
+    );
 
     let (victim, survivors) = all.split_last().unwrap();
     docker(&["kill", &victim.container]).unwrap();
@@ -194,5 +218,8 @@ fn python_members_in_containers_beside_ours() {
         |views| views.iter().all(|v| v.offline.contains(&gone)) && all_see_exactly(views, &live),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    figure("mixed: docker kill of a Python member -> OFFLINE at all others", took);
+    figure(
+        "mixed: docker kill of a Python member -> OFFLINE at all others",
+        took,
+    );
 }

@@ -233,7 +233,10 @@ mod tests {
         fs::write(from.path().join(".hidden"), b"x").unwrap();
         fs::write(to.path().join("role"), b"old").unwrap();
         fs::write(to.path().join("zone"), b"a").unwrap();
-        assert_eq!(copy_metadata(from.path(), to.path(), LocalLimits::default()).unwrap(), 1);
+        assert_eq!(
+            copy_metadata(from.path(), to.path(), LocalLimits::default()).unwrap(),
+            1
+        );
         let got = read(to.path()).unwrap().metadata;
         assert_eq!(got["role"], b"db");
         assert_eq!(got["zone"], b"a");
