@@ -14,5 +14,4 @@ pub mod docker;
 pub mod images;
 pub mod poll;
 pub mod resources;
-
 pub mod view;
