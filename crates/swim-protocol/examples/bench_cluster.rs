@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use swim_protocol::{Cluster, Metadata, ProtocolConfig, ResolvedConfig, StatusSet, WireKind};
+use swim_protocol::{Cluster, Config, Metadata, StatusSet};
 
 /// Resident memory of this process, in KiB.
 fn rss_kib() -> u64 {
@@ -48,22 +48,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut members: Vec<Cluster> = Vec::new();
     let started = Instant::now();
     for i in 0..count {
-        let peers = members
-            .first()
-            .map(|m| m.name().clone())
-            .into_iter()
-            .collect();
-        let config = ResolvedConfig {
-            local_name: "127.0.0.1:0".into(),
-            bind: "127.0.0.1:0".parse()?,
-            peers,
-            local_metadata: Metadata::empty().with("name", format!("member{i}")),
-            secret: b"benchmark".to_vec(),
-            protocol: ProtocolConfig::default(),
-            mtu_size: 1500,
-            wire: WireKind::Native,
-        };
-        members.push(Cluster::start_resolved(config).await?);
+        let peers = members.first().map(|m| m.name().to_string());
+        let config = Config::new("127.0.0.1:0")
+            .with_peers(peers)
+            .with_metadata(Metadata::empty().with("name", format!("member{i}")))
+            .with_secret("benchmark");
+        members.push(Cluster::start(config).await?);
     }
     while !members
         .iter()

@@ -1,6 +1,8 @@
 //! The handle to a running member.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
@@ -8,10 +10,12 @@ use tokio::sync::{broadcast, watch, Mutex};
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::warn;
 
+use crate::config::{Config, ResolvedConfig};
+use crate::error::StartError;
+use crate::events::Events;
 use crate::runtime::publish::{Sequenced, View};
 use crate::runtime::{self, Started};
 use crate::stats::{Stats, StatsSnapshot};
-use crate::{Config, Events, ResolvedConfig, StartError};
 
 /// A running member of the cluster. Cheap to clone; all clones drive the same member.
 ///
@@ -44,8 +48,48 @@ impl Cluster {
         Cluster::start_resolved(resolved).await
     }
 
-    /// Opens the UDP socket and the TCP listener on `resolved.bind` and starts the member
-    /// in the background, contacting `resolved.peers`.
+    /// [`Cluster::start`], retrying failures that may pass ([`StartError::Transient`]: DNS not
+    /// ready, discovery finding no peers yet) after the wait each suggests, and logging why,
+    /// until the member starts or `stop` completes (then `Ok(None)`). Other errors are
+    /// returned at once. This is what a service on a container platform wants at start:
+    /// replicas come up in any order.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), swim_protocol::StartError> {
+    /// use swim_protocol::{Cluster, Config};
+    /// let config = Config::new("tasks.swim:9000").with_discovery(true).with_secret("s");
+    /// let stop = async { let _ = tokio::signal::ctrl_c().await; };
+    /// if let Some(cluster) = Cluster::start_with_retry(config, stop).await? {
+    ///     cluster.shutdown().await;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_with_retry(
+        config: Config,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Option<Cluster>, StartError> {
+        let mut stop = pin!(stop);
+        loop {
+            let wait = match Cluster::start(config.clone()).await {
+                Ok(cluster) => return Ok(Some(cluster)),
+                Err(StartError::Transient {
+                    reason,
+                    retry_after,
+                }) => {
+                    warn!(name = %config.local_name, "cannot start yet: {reason}; retrying in {retry_after:?}");
+                    retry_after
+                }
+                Err(error) => return Err(error),
+            };
+            tokio::select! {
+                () = &mut stop => return Ok(None),
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Opens the UDP socket and the TCP listener on `resolved.bind()` and starts the member
+    /// in the background, contacting `resolved.peers()`.
     ///
     /// Binding port 0 picks a free port; if the local name also ends in `:0`, it takes
     /// that port, so `Cluster::name` is the name other members must use.

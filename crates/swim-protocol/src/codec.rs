@@ -5,8 +5,9 @@ use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::Packet;
 use swim_wire_python::{PyWireError, PythonWire};
 
+use crate::config::WireKind;
+use crate::error::ConfigError;
 use crate::sign::{FrameError, Signer};
-use crate::{ConfigError, WireKind};
 
 /// Signs payloads into frames and checks frames back into payloads.
 pub(crate) trait Framing: Send + Sync + 'static {

@@ -1,38 +1,38 @@
 //! SWIM cluster membership for tokio applications.
 //!
-//! Start a member with [`Cluster::start`] from a [`Config`]; the returned [`Cluster`] handle
-//! gives snapshots of the members, a stream of changes, and updates the local metadata.
+//! Start a member with [`Cluster::start`] (or [`Cluster::start_with_retry`]) from a
+//! [`Config`]; the returned [`Cluster`] handle gives snapshots of the members, a stream of
+//! changes ([`Events`]), and updates the local metadata.
+//!
+//! The top of the crate holds what an application uses. The rest lives in named modules:
+//! [`config`] (settings, the resolved configuration, seconds and secret helpers),
+//! [`address`] (the address pipeline: parse, resolve, discover, cache), [`stats`] (traffic
+//! counters) and [`sign`] (the native frame's signature).
+//!
+//! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this crate
+//! reimplements and can interoperate with ([`WireKind::Python`]).
+//!
+//! Features: `cli` (default) adds [`Args`], the command-line options, with `clap`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod address;
 mod cluster;
 mod codec;
-mod config;
+pub mod config;
 mod error;
 mod events;
-mod resolved;
 mod runtime;
 pub mod sign;
-mod stats;
+pub mod stats;
 mod transport;
 
 pub use cluster::Cluster;
-pub use config::address::{AddressError, AddressParser, Host, MemberAddress, MAX_NAME_LEN};
-pub use config::cli::{parse_seconds, Args};
-pub use config::discovery::{
-    discover, Discovered, RETRY_AFTER_LOOKUP_FAILURE, RETRY_AFTER_NO_PEERS,
-};
-pub use config::resolver::{
-    resolve_member_addr, LookupFuture, MemberAddrs, ResolveError, Resolver, StaticResolver,
-    SystemResolver, CACHE_TTL, LOOKUP_TIMEOUT,
-};
-pub use config::secret::{default_secret, read_secret_file, MAX_SECRET_FILE_LEN};
-pub use config::{Config, WireKind, MAX_MTU_SIZE, MAX_PEERS, MIN_MTU_SIZE};
+#[cfg(feature = "cli")]
+pub use config::Args;
+pub use config::{Config, WireKind};
 pub use error::{ConfigError, StartError};
 pub use events::Events;
-pub use resolved::ResolvedConfig;
-pub use stats::StatsSnapshot;
 pub use swim_core::{
-    ClockRules, Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status,
-    StatusSet,
+    MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
 };

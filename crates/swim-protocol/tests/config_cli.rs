@@ -352,20 +352,48 @@ fn missing_name_names_the_variable() {
     );
 }
 
+/// The options and variables, read and then validated, as `Cluster::start` does.
+fn checked(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let config = config(args, env)?;
+    config.validate()?;
+    Ok(config)
+}
+
 #[test]
 fn bad_environment_values_are_errors() {
     let err = config(&[], &[("SWIM_NAME", "127.0.0.1:1"), ("SWIM_WIRE", "xml")]).unwrap_err();
     assert!(err.to_string().contains("SWIM_WIRE"), "{err}");
-    let err = config(&[], &[("SWIM_NAME", "::1:2001")]).unwrap_err();
+    let err = checked(&[], &[("SWIM_NAME", "::1:2001")]).unwrap_err();
     assert!(err.to_string().contains("brackets"), "{err}");
-    let err = config(&["--name", "127.0.0.1:1"], &[("SWIM_PEERS", "a,host:")]).unwrap_err();
+    let err = checked(&["--name", "127.0.0.1:1"], &[("SWIM_PEERS", "a,host:")]).unwrap_err();
     assert!(err.to_string().contains("host:"), "{err}");
 }
 
 #[test]
-fn result_is_validated() {
-    let err = config(&["--name", "127.0.0.1:1", "--mtu-size", "100"], &[]).unwrap_err();
+fn the_result_is_validated_once_where_it_is_used() {
+    let config = config(&["--name", "127.0.0.1:1", "--mtu-size", "100"], &[]).unwrap();
+    let err = config.validate().unwrap_err();
     assert!(err.to_string().contains("mtu_size"), "{err}");
-    let err = config(&["--name", "127.0.0.1:1", "--ping-interval", "0"], &[]).unwrap_err();
+    let err = checked(&["--name", "127.0.0.1:1", "--ping-interval", "0"], &[]).unwrap_err();
     assert!(err.to_string().contains("ping_interval"), "{err}");
+}
+
+/// Each thing is said once, however the error is printed: the message alone, or the whole
+/// chain of sources as `anyhow`'s `{:#}` prints it.
+#[test]
+fn error_messages_say_each_thing_once() {
+    use std::error::Error;
+    let err = checked(&["--name", "127.0.0.1:1", "--peer", "127.0.0.1:99999"], &[]).unwrap_err();
+    let err = swim_protocol::StartError::from(err);
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        chain.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    assert_eq!(
+        chain,
+        "invalid configuration: peer \"127.0.0.1:99999\": port \"99999\" is not a number from 0 \
+         to 65535"
+    );
 }

@@ -6,9 +6,11 @@ use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use swim_protocol::{
-    discover, Config, LookupFuture, MemberAddress, MemberName, Resolver, StartError, StaticResolver,
+use swim_protocol::address::{
+    discover, LookupFuture, MemberAddress, Resolver, StaticResolver, RETRY_AFTER_LOOKUP_FAILURE,
+    RETRY_AFTER_NO_PEERS,
 };
+use swim_protocol::{Config, MemberName, StartError};
 
 fn ips(texts: &[&str]) -> Vec<IpAddr> {
     texts.iter().map(|t| t.parse().unwrap()).collect()
@@ -46,12 +48,16 @@ async fn the_local_address_becomes_the_name_and_the_others_the_peers() {
         .with_discovery(true)
         .with_secret("s")
         .with_peers(["127.0.0.9:2001", "127.0.0.3:2001"]);
-    let resolved = config.resolve_with(&resolver).await.unwrap();
-    assert_eq!(resolved.local_name.as_str(), "127.0.0.1:2001");
-    assert_eq!(resolved.bind, "127.0.0.1:2001".parse().unwrap());
+    let resolved = config
+        .with_resolver(resolver.clone())
+        .resolve()
+        .await
+        .unwrap();
+    assert_eq!(resolved.local_name().as_str(), "127.0.0.1:2001");
+    assert_eq!(resolved.bind(), "127.0.0.1:2001".parse().unwrap());
     // Discovered and configured peers, merged.
     assert_eq!(
-        names(&resolved.peers),
+        names(resolved.peers()),
         [
             "127.0.0.2:2001",
             "127.0.0.3:2001",
@@ -71,14 +77,18 @@ async fn the_bind_address_tells_members_on_one_machine_apart() {
             .with_discovery(true)
             .with_secret("s")
             .with_bind(local, None);
-        let resolved = config.resolve_with(&resolver).await.unwrap();
-        assert_eq!(resolved.local_name.as_str(), format!("{local}:2001"));
-        assert_eq!(resolved.bind, format!("{local}:2001").parse().unwrap());
+        let resolved = config
+            .with_resolver(resolver.clone())
+            .resolve()
+            .await
+            .unwrap();
+        assert_eq!(resolved.local_name().as_str(), format!("{local}:2001"));
+        assert_eq!(resolved.bind(), format!("{local}:2001").parse().unwrap());
         let expected: Vec<String> = (2..=5)
             .filter(|&i| i != me)
             .map(|i| format!("127.0.0.{i}:2001"))
             .collect();
-        assert_eq!(names(&resolved.peers), expected);
+        assert_eq!(names(resolved.peers()), expected);
     }
 }
 
@@ -98,12 +108,13 @@ async fn only_the_local_address_means_no_peers_yet() {
         .with_discovery(true)
         .with_secret("s");
     let err = config
-        .resolve_with(&cluster(&["127.0.0.1"]))
+        .with_resolver(cluster(&["127.0.0.1"]))
+        .resolve()
         .await
         .unwrap_err();
     let (reason, retry_after) = transient(err);
     assert!(reason.contains("no peers"), "{reason}");
-    assert_eq!(retry_after, Duration::from_secs(60));
+    assert_eq!(retry_after, RETRY_AFTER_NO_PEERS);
 }
 
 #[tokio::test]
@@ -111,11 +122,9 @@ async fn a_local_address_not_among_the_results_is_transient() {
     // The system picks 127.0.0.1 toward these, and it is not one of them.
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
-        .with_secret("s");
-    let err = config
-        .resolve_with(&cluster(&["127.0.0.2", "127.0.0.3"]))
-        .await
-        .unwrap_err();
+        .with_secret("s")
+        .with_resolver(cluster(&["127.0.0.2", "127.0.0.3"]));
+    let err = config.resolve().await.unwrap_err();
     let (reason, _) = transient(err);
     assert!(
         reason.contains("127.0.0.1") && reason.contains("127.0.0.2"),
@@ -123,10 +132,7 @@ async fn a_local_address_not_among_the_results_is_transient() {
     );
     // Same when the bind address is not one of them.
     let config = config.with_bind("127.0.0.7".parse().unwrap(), None);
-    let err = config
-        .resolve_with(&cluster(&["127.0.0.2", "127.0.0.3"]))
-        .await
-        .unwrap_err();
+    let err = config.resolve().await.unwrap_err();
     let (reason, _) = transient(err);
     assert!(reason.contains("127.0.0.7"), "{reason}");
 }
@@ -136,9 +142,15 @@ async fn no_address_at_all_is_transient() {
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
         .with_secret("s");
-    let (reason, retry_after) = transient(config.resolve_with(&cluster(&[])).await.unwrap_err());
+    let (reason, retry_after) = transient(
+        config
+            .with_resolver(cluster(&[]))
+            .resolve()
+            .await
+            .unwrap_err(),
+    );
     assert!(reason.contains("no address"), "{reason}");
-    assert_eq!(retry_after, Duration::from_secs(60));
+    assert_eq!(retry_after, RETRY_AFTER_NO_PEERS);
 }
 
 /// Fails every lookup, as a DNS server that is not up yet.
@@ -156,12 +168,13 @@ async fn resolution_failure_is_transient() {
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
         .with_secret("s");
-    let (reason, retry_after) = transient(config.resolve_with(&Failing).await.unwrap_err());
+    let (reason, retry_after) =
+        transient(config.with_resolver(Failing).resolve().await.unwrap_err());
     assert!(
         reason.contains("cluster.test") && reason.contains("temporary failure"),
         "{reason}"
     );
-    assert_eq!(retry_after, Duration::from_secs(10));
+    assert_eq!(retry_after, RETRY_AFTER_LOOKUP_FAILURE);
 }
 
 #[tokio::test]
@@ -170,9 +183,10 @@ async fn discovery_uses_default_host_and_port() {
     config.local_name = "cluster.test".to_owned();
     config.default_port = 2500;
     let resolved = config
-        .resolve_with(&cluster(&["127.0.0.1", "127.0.0.2"]))
+        .with_resolver(cluster(&["127.0.0.1", "127.0.0.2"]))
+        .resolve()
         .await
         .unwrap();
-    assert_eq!(resolved.local_name.as_str(), "127.0.0.1:2500");
-    assert_eq!(names(&resolved.peers), ["127.0.0.2:2500"]);
+    assert_eq!(resolved.local_name().as_str(), "127.0.0.1:2500");
+    assert_eq!(names(resolved.peers()), ["127.0.0.2:2500"]);
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use support::{
-    assert_metadata_still_spreads, eventually, resolved, sees, shutdown_all, start_online,
+    assert_metadata_still_spreads, eventually, member_config, sees, shutdown_all, start_online,
 };
 use swim_protocol::sign::Signer;
 use swim_protocol::{Cluster, Metadata, Status, WireKind};
@@ -29,7 +29,7 @@ async fn a_member_with_the_wrong_secret_never_joins() {
     let members = start_online(3, SECRET, WireKind::Native).await;
     let before: Vec<_> = members.iter().map(view).collect();
     let peers = [members[0].name().clone()];
-    let intruder = Cluster::start_resolved(resolved(b"wrong secret", &peers, Metadata::empty()))
+    let intruder = Cluster::start(member_config(b"wrong secret", &peers, Metadata::empty()))
         .await
         .unwrap();
     // The intruder keeps knocking; wait until several of its packets were rejected.

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{eventually, free_port, python_venv_file, resolved};
+use support::{eventually, free_port, member_config, python_venv_file};
 use swim_protocol::{Cluster, MemberName, Metadata, Status, WireKind};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/py_member.py");
@@ -89,13 +89,13 @@ fn rust_sees(member: &Cluster, name: &str, status: Status, key: &str, value: &[u
 /// other, once each sees the other ONLINE; also their names.
 async fn start_pair(python: &Path) -> (Cluster, PyMember, String, String) {
     let py_name = format!("127.0.0.1:{}", free_port());
-    let mut config = resolved(
+    let mut config = member_config(
         SECRET,
         &[MemberName::from(py_name.as_str())],
         Metadata::empty().with("name", "rust"),
     );
     config.wire = WireKind::Python;
-    let rust = Cluster::start_resolved(config).await.unwrap();
+    let rust = Cluster::start(config).await.unwrap();
     let py = PyMember::start(python, &py_name, rust.name());
     let rust_name = rust.name().to_string();
     eventually(WAIT, "each sees the other ONLINE", || async {

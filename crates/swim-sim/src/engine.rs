@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use swim_core::{Event, MemberChange, MemberName, Metadata, Packet, ProtocolConfig, Swim};
+use swim_core::wire::{NativeWire, WireFormat};
+use swim_core::{Event, MemberChange, MemberName, Metadata, ProtocolConfig, Swim};
 
 use crate::network::{NetworkConfig, Partition};
 
@@ -22,12 +23,14 @@ pub trait Observer {
 pub struct Traffic {
     /// Packets sent.
     pub packets: u64,
-    /// Bytes sent (native encoding, before signing).
+    /// Bytes sent: the payloads exactly as the wire format (and signing, if any) made them.
     pub bytes: u64,
+    /// Payloads received that the wire format rejected (zero unless the codec is broken).
+    pub rejected: u64,
 }
 
 enum Scheduled {
-    Deliver { to: usize, packet: Box<Packet> },
+    Deliver { to: usize, payload: Vec<u8> },
     Wake { node: usize },
 }
 
@@ -54,6 +57,7 @@ pub struct Simulation {
     /// Partitions; may be changed between steps.
     pub partition: Partition,
     protocol: ProtocolConfig,
+    wire: Box<dyn WireFormat>,
 }
 
 /// The name of simulated member `i`: an address-like string of realistic length.
@@ -95,7 +99,16 @@ impl Simulation {
             network,
             partition: Partition::default(),
             protocol,
+            wire: Box::new(NativeWire),
         }
+    }
+
+    /// Makes members talk through `wire` instead of the native format (e.g. a signing
+    /// wrapper): every packet is encoded to bytes when sent and decoded when delivered.
+    #[must_use]
+    pub fn with_wire(mut self, wire: Box<dyn WireFormat>) -> Self {
+        self.wire = wire;
+        self
     }
 
     /// The current virtual time.
@@ -185,11 +198,17 @@ impl Simulation {
                 continue;
             };
             match item {
-                Scheduled::Deliver { to, packet } => {
+                Scheduled::Deliver { to, payload } => {
                     let now = self.now;
-                    if let Some(swim) = self.nodes[to].swim.as_mut() {
-                        swim.handle_packet(now, *packet);
-                        self.after_input(to, obs);
+                    let Some(swim) = self.nodes[to].swim.as_mut() else {
+                        continue;
+                    };
+                    match self.wire.decode(&payload) {
+                        Ok(packet) => {
+                            swim.handle_packet(now, packet);
+                            self.after_input(to, obs);
+                        }
+                        Err(_) => self.nodes[to].traffic.rejected += 1,
                     }
                 }
                 Scheduled::Wake { node } => {
@@ -234,20 +253,20 @@ impl Simulation {
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));
         for transmit in outgoing {
-            // The exact encoded size, without encoding: the core tests keep the two equal.
-            let size = swim_core::wire::encoded_len(&transmit.packet) as u64;
-            let traffic = &mut self.nodes[i].traffic;
-            traffic.packets += 1;
-            traffic.bytes += size;
-            let Some(&to) = self.by_name.get(&transmit.to) else {
-                continue;
-            };
-            if !self.partition.connected(i, to) {
-                continue;
-            }
-            if let Some(delay) = self.network.delivery_delay(&mut self.net_rng) {
-                let packet = Box::new(transmit.packet);
-                self.schedule(now + delay, Scheduled::Deliver { to, packet });
+            // Bytes on the wire, as a real driver sends them: the format may split a packet.
+            for payload in self.wire.encode(&transmit.packet) {
+                let traffic = &mut self.nodes[i].traffic;
+                traffic.packets += 1;
+                traffic.bytes += payload.len() as u64;
+                let Some(&to) = self.by_name.get(&transmit.to) else {
+                    continue;
+                };
+                if !self.partition.connected(i, to) {
+                    continue;
+                }
+                if let Some(delay) = self.network.delivery_delay(&mut self.net_rng) {
+                    self.schedule(now + delay, Scheduled::Deliver { to, payload });
+                }
             }
         }
         if let Some(at) = deadline {

@@ -9,6 +9,7 @@ use swim_core::{Metadata, ProtocolConfig};
 use crate::engine::{Simulation, Traffic};
 use crate::network::NetworkConfig;
 use crate::tracker::Tracker;
+use crate::wire::SimWire;
 
 /// Parameters of a standard run.
 #[derive(Debug, Clone)]
@@ -25,6 +26,23 @@ pub struct RunConfig {
     pub duration: Duration,
     /// Length of the quiet period over which traffic is measured.
     pub quiet: Duration,
+    /// What packets become on the wire.
+    pub wire: SimWire,
+}
+
+impl Default for RunConfig {
+    /// 100 members, seed 1, a lossless network, the default protocol, at most 120 s.
+    fn default() -> Self {
+        RunConfig {
+            members: 100,
+            seed: 1,
+            network: NetworkConfig::default(),
+            protocol: ProtocolConfig::default(),
+            duration: Duration::from_secs(120),
+            quiet: Duration::from_secs(20),
+            wire: SimWire::Native,
+        }
+    }
 }
 
 /// The figures of a run. Times are virtual seconds; `None` when the phase did not finish.
@@ -54,8 +72,12 @@ pub struct Report {
     pub false_offline: u64,
     /// Packets sent per member per second during the quiet period.
     pub msgs_per_member_s: f64,
-    /// Bytes sent per member per second during the quiet period.
+    /// Bytes sent per member per second during the quiet period, as encoded (and signed).
     pub bytes_per_member_s: f64,
+    /// Whether payloads were signed frames.
+    pub signed: bool,
+    /// Payloads the wire format rejected on delivery, over the whole run (expected 0).
+    pub rejected_payloads: u64,
     /// Virtual time the run took.
     pub virtual_s: f64,
     /// Wall-clock time the run took (the only figure that varies between equal runs).
@@ -90,6 +112,7 @@ fn total_traffic(sim: &Simulation) -> Traffic {
         Traffic {
             packets: acc.packets + t.packets,
             bytes: acc.bytes + t.bytes,
+            rejected: acc.rejected + t.rejected,
         }
     })
 }
@@ -105,7 +128,8 @@ pub fn run_standard(config: &RunConfig) -> Report {
         config.seed,
         config.network.clone(),
         config.protocol.clone(),
-    );
+    )
+    .with_wire(config.wire.format());
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
@@ -189,6 +213,8 @@ pub fn run_standard(config: &RunConfig) -> Report {
         false_offline: tracker.false_offline,
         msgs_per_member_s: (msgs * 1000.0).round() / 1000.0,
         bytes_per_member_s: bytes.round(),
+        signed: matches!(config.wire, SimWire::Signed(_)),
+        rejected_payloads: total_traffic(&sim).rejected,
         virtual_s: sim.now().as_secs_f64(),
         wall_s: (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
     }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use swim_core::ProtocolConfig;
 use swim_sim::{run_standard, NetworkConfig, RunConfig};
 
 proptest! {
@@ -16,9 +15,8 @@ proptest! {
             members,
             seed,
             network: NetworkConfig { loss, ..NetworkConfig::default() },
-            protocol: ProtocolConfig::default(),
-            duration: Duration::from_secs(120),
             quiet: Duration::from_secs(5),
+            ..RunConfig::default()
         });
         prop_assert!(report.join_s.is_some(), "{report:?}");
         prop_assert!(report.meta_max_s.is_some() || members == 1, "{report:?}");

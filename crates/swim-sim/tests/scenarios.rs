@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use swim_core::{Metadata, ProtocolConfig, Status};
-use swim_sim::{member_name, run_standard, NetworkConfig, RunConfig, Simulation, Tracker};
+use swim_core::wire::{DecodeError, WireFormat};
+use swim_core::{Metadata, Packet, ProtocolConfig, Status};
+use swim_sim::{member_name, run_standard, NetworkConfig, RunConfig, SimWire, Simulation, Tracker};
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
@@ -246,9 +247,9 @@ fn standard_run_is_reproducible_from_its_seed() {
             loss: 0.05,
             ..NetworkConfig::default()
         },
-        protocol: ProtocolConfig::default(),
         duration: secs(90.0),
         quiet: secs(10.0),
+        ..RunConfig::default()
     };
     let mut a = run_standard(&config);
     let mut b = run_standard(&config);
@@ -266,10 +267,8 @@ fn quiet_traffic_per_member_does_not_grow_with_cluster_size() {
         run_standard(&RunConfig {
             members,
             seed: 1,
-            network: NetworkConfig::default(),
-            protocol: ProtocolConfig::default(),
             duration: secs(90.0),
-            quiet: secs(20.0),
+            ..RunConfig::default()
         })
     };
     // Above ~40 members the anti-entropy window reaches its byte budget: from there on,
@@ -287,4 +286,67 @@ fn quiet_traffic_per_member_does_not_grow_with_cluster_size() {
         (0.8..1.25).contains(&bytes),
         "bytes ratio {bytes}: {small:?} {large:?}"
     );
+}
+
+#[test]
+fn signed_frames_add_their_header_and_change_nothing_else() {
+    let config = RunConfig {
+        members: 30,
+        seed: 5,
+        network: NetworkConfig {
+            loss: 0.02,
+            ..NetworkConfig::default()
+        },
+        duration: secs(90.0),
+        quiet: secs(10.0),
+        ..RunConfig::default()
+    };
+    let plain = run_standard(&config);
+    let signed = run_standard(&RunConfig {
+        wire: SimWire::Signed(b"cluster secret".to_vec()),
+        ..config
+    });
+    assert!(signed.signed && !plain.signed);
+    assert_eq!((plain.rejected_payloads, signed.rejected_payloads), (0, 0));
+    // Same seed, same protocol decisions: only the byte count differs, by one frame
+    // header (49 bytes) per packet.
+    assert_eq!(plain.join_s, signed.join_s);
+    assert_eq!(plain.all_offline_s, signed.all_offline_s);
+    assert_eq!(plain.msgs_per_member_s, signed.msgs_per_member_s);
+    let per_packet =
+        (signed.bytes_per_member_s - plain.bytes_per_member_s) / plain.msgs_per_member_s;
+    assert!(
+        (48.0..50.0).contains(&per_packet),
+        "{per_packet}: {plain:?} {signed:?}"
+    );
+}
+
+/// The native format with the last byte of every payload cut off.
+struct Truncating;
+
+impl WireFormat for Truncating {
+    fn encode(&self, packet: &Packet) -> Vec<Vec<u8>> {
+        let mut payload = swim_core::wire::encode(packet);
+        payload.pop();
+        vec![payload]
+    }
+    fn decode(&self, payload: &[u8]) -> Result<Packet, DecodeError> {
+        swim_core::wire::decode(payload)
+    }
+}
+
+#[test]
+fn members_exchange_bytes_and_undecodable_ones_are_dropped() {
+    let mut sim = Simulation::new(2, 1, NetworkConfig::default(), ProtocolConfig::default())
+        .with_wire(Box::new(Truncating));
+    let mut tracker = Tracker::new(2);
+    sim.start(0, meta("1"), &[], &mut tracker);
+    sim.start(1, meta("1"), &[0], &mut tracker);
+    sim.run_until(secs(5.0), &mut tracker);
+    assert!(
+        !tracker.fully_joined(),
+        "no packet decodes, so nobody joins"
+    );
+    // Member 0 rejects every join request; member 1 is never answered.
+    assert!(sim.traffic(0).rejected > 0, "{:?}", sim.traffic(0));
 }

@@ -31,6 +31,7 @@ fn standard_runs_join_spread_and_detect_without_false_offline() {
             protocol: seed_rules(),
             duration: Duration::from_secs(150),
             quiet: Duration::from_secs(20),
+            ..RunConfig::default()
         });
         let join = report.join_s.expect("everyone joined");
         assert!(join < 15.0, "{report:?}");

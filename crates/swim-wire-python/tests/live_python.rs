@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{packet_from_desc, unhex};
@@ -17,39 +17,14 @@ use rand::SeedableRng;
 use serde_json::{json, Value};
 use swim_core::wire::WireFormat;
 use swim_core::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use swim_test_support::ChildGuard;
 use swim_wire_python::{from_core, pack, unpack, unpickle_packet, PythonWire, DEFAULT_MTU};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.py");
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
-    let python = Path::new(&venv).join("bin/python");
-    if python.exists() {
-        Some(python)
-    } else {
-        let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
-            python.display()
-        );
-        eprintln!(
-            "NOTICE: skipping the live Python round trip: {} not found (set SWIM_PY_VENV)",
-            python.display()
-        );
-        None
-    }
-}
-
-/// Kills the child if the test fails before it exits.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    swim_test_support::python_venv_file("bin/python")
 }
 
 /// Runs `vectors.py <args>` with `input` on stdin and returns its stdout, within a deadline.
@@ -62,7 +37,7 @@ fn run_script(python: &Path, args: &[&str], input: String) -> String {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start python");
-    let mut child = KillOnDrop(child);
+    let mut child = ChildGuard(child);
     let mut stdin = child.0.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let mut stdout = child.0.stdout.take().unwrap();

@@ -5,12 +5,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::seconds::parse_seconds;
 use super::secret::read_value_file;
 use super::{Config, WireKind};
-use crate::ConfigError;
-
-/// Longest duration accepted for a timing flag.
-const MAX_SECONDS: f64 = 86_400.0;
+use crate::error::ConfigError;
 
 /// The library's command-line options, the seed's (`--secret`, `--name`, `--peer`, `--udp-*`)
 /// plus timings, `--mtu-size` and `--wire`. Binaries include them with
@@ -98,20 +96,10 @@ pub struct Args {
     pub sync_interval: Option<Duration>,
 }
 
-/// Parses a non-negative number of seconds, such as `0.3`.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.0..=MAX_SECONDS).contains(&seconds) {
-        return Err(format!("{text:?}: expected 0 to {MAX_SECONDS} seconds"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
 impl Args {
-    /// The config, with fallbacks from the process's `SWIM_*` variables.
+    /// The config, with fallbacks from the process's `SWIM_*` variables. Only reading the
+    /// options and variables can fail here; the configuration itself is checked when the
+    /// member starts ([`Config::validate`] checks it earlier, if wanted).
     pub fn into_config(self) -> Result<Config, ConfigError> {
         self.into_config_with_prefix("SWIM")
     }
@@ -212,7 +200,7 @@ impl Args {
         if let Some(count) = self.ping_req_count {
             protocol.ping_req_count = count;
         }
-        config.validate()?;
+        // Validated once, where it is used: by `Config::resolve`.
         Ok(config)
     }
 }

@@ -1,21 +1,29 @@
 //! The library's configuration: [`Config`], its validation, and its resolution into the
-//! [`ResolvedConfig`] the runtime runs on.
+//! [`ResolvedConfig`](crate::ResolvedConfig) the runtime runs on.
 
-pub(crate) mod address;
+#[cfg(feature = "cli")]
 pub(crate) mod cli;
-pub(crate) mod discovery;
 mod resolve;
-pub(crate) mod resolver;
-pub(crate) mod secret;
+pub(crate) mod resolved;
+mod seconds;
+pub mod secret;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use swim_core::{Metadata, ProtocolConfig};
 
-use self::address::{AddressParser, Host};
-use crate::ConfigError;
+#[cfg(feature = "cli")]
+pub use self::cli::Args;
+pub use self::resolved::ResolvedConfig;
+pub use self::seconds::{parse_positive_seconds, parse_seconds, MAX_SECONDS};
+use crate::address::DEFAULT_NAME_TTL;
+use crate::address::{AddressError, AddressParser, Host, Resolver, SystemResolver};
+use crate::error::ConfigError;
+pub use swim_core::ClockRules;
 
 /// Smallest allowed `mtu_size`: every IPv4 host must accept datagrams this large.
 pub const MIN_MTU_SIZE: usize = 576;
@@ -27,7 +35,8 @@ pub const MAX_MTU_SIZE: usize = 65_507;
 pub const MAX_PEERS: usize = 10_000;
 
 /// Which wire format a member speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum WireKind {
     /// Our own compact format (default).
     #[default]
@@ -62,8 +71,8 @@ impl FromStr for WireKind {
     }
 }
 
-/// Everything needed to start a member. Build it in code, or from the command line and
-/// `SWIM_*` environment variables with [`Args`](crate::Args).
+/// Everything needed to start a member. Build it in code, or (with the `cli` feature) from
+/// the command line and `SWIM_*` environment variables with `Args`.
 ///
 /// ```
 /// use swim_protocol::{Config, Metadata};
@@ -76,7 +85,7 @@ impl FromStr for WireKind {
 #[derive(Clone)]
 pub struct Config {
     /// The local member's name: `host:port`, `[v6]:port`, `:port` or `host`. Port 0 binds an
-    /// ephemeral port (see [`ResolvedConfig::with_bound_port`](crate::ResolvedConfig)).
+    /// ephemeral port, and the name takes the bound port.
     pub local_name: String,
     /// Members to contact at start, by name.
     pub peers: Vec<String>,
@@ -100,6 +109,10 @@ pub struct Config {
     pub mtu_size: usize,
     /// The wire format.
     pub wire: WireKind,
+    /// Resolves host names: at start, and for every name the member sends to afterwards.
+    pub resolver: Arc<dyn Resolver>,
+    /// How long the running member trusts a looked-up address before asking again.
+    pub name_ttl: Duration,
 }
 
 impl Config {
@@ -118,6 +131,8 @@ impl Config {
             discovery: false,
             mtu_size: 1500,
             wire: WireKind::Native,
+            resolver: Arc::new(SystemResolver),
+            name_ttl: DEFAULT_NAME_TTL,
         }
     }
 
@@ -178,13 +193,28 @@ impl Config {
         self
     }
 
+    /// Resolves host names with `resolver` instead of the system's, at start and while the
+    /// member runs.
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: impl Resolver + 'static) -> Self {
+        self.resolver = Arc::new(resolver);
+        self
+    }
+
+    /// Sets how long a looked-up address is trusted before the name is resolved again.
+    #[must_use]
+    pub fn with_name_ttl(mut self, ttl: Duration) -> Self {
+        self.name_ttl = ttl;
+        self
+    }
+
     /// The parser for member names with this config's default host and port.
     pub fn address_parser(&self) -> Result<AddressParser, ConfigError> {
         let mut parser = AddressParser::new();
         if !self.default_host.is_empty() {
-            let host = Host::parse(&self.default_host).map_err(|source| ConfigError::Address {
+            let host = Host::parse(&self.default_host).map_err(|error| ConfigError::Address {
                 what: "default host".to_owned(),
-                source,
+                error,
             })?;
             parser = parser.with_default_host(host);
         }
@@ -203,12 +233,17 @@ impl Config {
     /// assert!(err.to_string().contains("mtu_size"));
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.checked_parser().map(drop)
+    }
+
+    /// [`Config::validate`], returning the name parser: the one check every entry point runs.
+    pub(crate) fn checked_parser(&self) -> Result<AddressParser, ConfigError> {
         let parser = self.address_parser()?;
         parser
             .parse(&self.local_name)
-            .map_err(|source| ConfigError::Address {
+            .map_err(|error| ConfigError::Address {
                 what: "local name".to_owned(),
-                source,
+                error,
             })?;
         if self.peers.len() > MAX_PEERS {
             return Err(ConfigError::Invalid(format!(
@@ -218,14 +253,14 @@ impl Config {
         }
         for peer in &self.peers {
             let what = || format!("peer {peer:?}");
-            let address = parser.parse(peer).map_err(|source| ConfigError::Address {
+            let address = parser.parse(peer).map_err(|error| ConfigError::Address {
                 what: what(),
-                source,
+                error,
             })?;
             if address.port == 0 {
                 return Err(ConfigError::Address {
                     what: what(),
-                    source: address::AddressError::ZeroPort(peer.clone()),
+                    error: AddressError::ZeroPort,
                 });
             }
         }
@@ -242,8 +277,13 @@ impl Config {
                     .to_owned(),
             ));
         }
+        if self.name_ttl.is_zero() {
+            return Err(ConfigError::Invalid(
+                "name_ttl must be greater than zero".to_owned(),
+            ));
+        }
         self.protocol.validate()?;
-        Ok(())
+        Ok(parser)
     }
 }
 
@@ -263,6 +303,8 @@ impl fmt::Debug for Config {
             .field("discovery", &self.discovery)
             .field("mtu_size", &self.mtu_size)
             .field("wire", &self.wire)
+            .field("resolver", &self.resolver)
+            .field("name_ttl", &self.name_ttl)
             .finish()
     }
 }

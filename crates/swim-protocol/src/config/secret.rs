@@ -4,7 +4,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::ConfigError;
+use swim_wire_python::{default_secret as python_default_secret, node_from_mac};
+
+use crate::error::ConfigError;
 
 /// Largest secret file read; a longer file is surely not a secret.
 pub const MAX_SECRET_FILE_LEN: u64 = 64 * 1024;
@@ -71,19 +73,20 @@ pub(crate) fn default_secret_from(
     ))
 }
 
-/// The seed's secret for a MAC address: the 48-bit number in lowercase hex, no leading zeros.
-/// `None` for text that is not a MAC address, and for the all-zero address of loopback.
+/// The seed's secret for a MAC address written `aa:bb:cc:dd:ee:ff` (the derivation itself is
+/// the Python wire's [`default_secret`](swim_wire_python::default_secret)). `None` for
+/// text that is not a MAC address, and for the all-zero address of loopback.
 pub(crate) fn secret_from_mac(mac: &str) -> Option<Vec<u8>> {
-    let mut node: u64 = 0;
-    let mut count = 0;
-    for part in mac.trim().split(':') {
-        if part.len() != 2 {
-            return None;
-        }
-        node = (node << 8) | u64::from(u8::from_str_radix(part, 16).ok()?);
-        count += 1;
+    let mut bytes = [0u8; 6];
+    let mut parts = mac.trim().split(':');
+    for byte in &mut bytes {
+        let part = parts.next().filter(|part| part.len() == 2)?;
+        *byte = u8::from_str_radix(part, 16).ok()?;
     }
-    (count == 6 && node != 0).then(|| format!("{node:x}").into_bytes())
+    if parts.next().is_some() || bytes == [0; 6] {
+        return None;
+    }
+    Some(python_default_secret(node_from_mac(bytes)))
 }
 
 /// The MAC address the seed's `uuid.getnode()` most likely picks: libuuid takes the first

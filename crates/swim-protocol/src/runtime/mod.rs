@@ -10,19 +10,20 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use swim_core::{ClockRules, Event, MemberName, Metadata, Packet, Swim};
+use swim_core::{Event, MemberName, Metadata, Packet, Swim};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use crate::address::cache::{Lookup, NameCache, Resolved};
 use crate::codec::Codec;
+use crate::config::ResolvedConfig;
+use crate::error::{ConfigError, StartError};
 use crate::stats::{self, Stats};
-use crate::transport::resolve::{Lookup, Resolved, Resolver};
 use crate::transport::tcp::{self, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
-use crate::{ConfigError, ResolvedConfig, StartError, WireKind};
 use publish::{Publisher, Subscription};
 
 /// Packets received over TCP waiting for the driver.
@@ -39,24 +40,17 @@ pub(crate) struct Started {
     pub driver: JoinHandle<()>,
 }
 
-/// Binds the sockets, creates the state machine and spawns the driver.
+/// Binds the sockets, creates the state machine and spawns the driver. `resolved` comes
+/// from `Config::resolve`, which validated it.
 pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartError> {
-    resolved.protocol.validate().map_err(ConfigError::from)?;
     let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret)?);
-    if resolved.secret.is_empty() {
-        warn!("the shared secret is empty: any host can join and forge packets");
-    }
     let (udp, listener) = transport::bind(resolved.bind).await?;
     let addr = udp.local_addr()?;
-    let name = with_bound_port(resolved.local_name, resolved.bind, addr);
+    let resolved = resolved.bound_to(addr);
+    let name = resolved.local_name();
     let epoch = Instant::now();
-    let mut protocol = resolved.protocol;
-    if resolved.wire == WireKind::Python {
-        // Members of the Python package ignore verdicts that do not carry a newer clock.
-        protocol.clock_rules = ClockRules::Seed;
-    }
     let mut swim = Swim::new(
-        protocol,
+        resolved.protocol,
         name.clone(),
         resolved.local_metadata.clone(),
         resolved.peers,
@@ -88,7 +82,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         udp,
         codec,
         stats: stats.clone(),
-        resolver: Resolver::new(addr),
+        names: NameCache::new(resolved.resolver, resolved.name_ttl, addr),
         tcp_limits: limits,
         tcp_sends: JoinSet::new(),
         inbound,
@@ -108,15 +102,6 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     })
 }
 
-/// A name ending in `:0` bound to port 0 takes the port the OS chose, so that tests and
-/// ad-hoc members can bind any free port and still be reachable by name.
-fn with_bound_port(name: MemberName, bind: SocketAddr, bound: SocketAddr) -> MemberName {
-    match name.rsplit_once(':') {
-        Some((host, "0")) if bind.port() == 0 => format!("{host}:{}", bound.port()).into(),
-        _ => name,
-    }
-}
-
 struct Driver {
     swim: Swim<StdRng>,
     /// Time zero of the state machine's clock.
@@ -126,7 +111,7 @@ struct Driver {
     udp: UdpSocket,
     codec: Arc<Codec>,
     stats: Arc<Stats>,
-    resolver: Resolver,
+    names: NameCache,
     tcp_limits: TcpLimits,
     tcp_sends: JoinSet<()>,
     inbound: mpsc::Receiver<Packet>,
@@ -162,7 +147,7 @@ impl Driver {
                     let now = self.now();
                     self.swim.set_local_metadata(now, metadata);
                 }
-                Some(resolved) = self.resolver.next_resolved(), if self.resolver.is_resolving() => {
+                Some(resolved) = self.names.next_resolved(), if self.names.is_resolving() => {
                     self.on_resolved(resolved);
                 }
                 Some(_) = self.tcp_sends.join_next(), if !self.tcp_sends.is_empty() => {}
@@ -172,7 +157,7 @@ impl Driver {
         // Stop everything this member started, and wait for it.
         drop(self.inbound);
         self.tcp_sends.shutdown().await;
-        self.resolver.shutdown().await;
+        self.names.shutdown().await;
         if let Err(e) = listener.await {
             warn!("tcp listener task failed: {e}");
         }
@@ -215,10 +200,10 @@ impl Driver {
     }
 
     fn send(&mut self, to: &MemberName, frame: Vec<u8>) {
-        match self.resolver.lookup(to) {
+        match self.names.lookup(to) {
             Lookup::Known(addr) => self.send_to(addr, frame),
             Lookup::Pending => {
-                if !self.resolver.enqueue(to, frame) {
+                if !self.names.enqueue(to, frame) {
                     self.send_failed(to, "too many packets waiting for its address");
                 }
             }
@@ -289,34 +274,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn port_zero_names_take_the_bound_port() {
-        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let bound: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let fixed: SocketAddr = "127.0.0.1:2001".parse().unwrap();
-        let name = |s: &str| MemberName::from(s);
-        assert_eq!(
-            with_bound_port(name("127.0.0.1:0"), any, bound),
-            name("127.0.0.1:40000")
-        );
-        assert_eq!(
-            with_bound_port(name("[::1]:0"), any, bound),
-            name("[::1]:40000")
-        );
-        assert_eq!(
-            with_bound_port(name("host:2001"), any, bound),
-            name("host:2001")
-        );
-        assert_eq!(
-            with_bound_port(name("127.0.0.1:0"), fixed, fixed),
-            name("127.0.0.1:0")
-        );
     }
 }

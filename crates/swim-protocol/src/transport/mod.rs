@@ -1,7 +1,6 @@
-//! Sockets: one UDP socket for frames up to the MTU, a TCP listener on the same address
-//! for larger ones, and name resolution for destinations.
+//! Sockets: one UDP socket for frames up to the MTU, and a TCP listener on the same address
+//! for larger ones.
 
-pub(crate) mod resolve;
 pub(crate) mod tcp;
 
 use std::io;

@@ -183,7 +183,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::WireKind;
+    use crate::config::WireKind;
 
     struct Harness {
         addr: SocketAddr,

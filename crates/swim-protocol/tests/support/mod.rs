@@ -1,14 +1,14 @@
 //! Helpers shared by the runtime tests: fast protocol timings, members on free loopback
 //! ports, waiting for a condition with a deadline, and the Python package's virtualenv.
-#![allow(dead_code)] // each test file uses a subset
+#![allow(dead_code, unused_imports)] // each test file uses a subset
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use swim_protocol::{
-    Cluster, MemberName, Metadata, ProtocolConfig, ResolvedConfig, Status, StatusSet, WireKind,
+    Cluster, Config, MemberName, Metadata, ProtocolConfig, Status, StatusSet, WireKind,
 };
+pub use swim_test_support::{free_port, python_venv_file};
 
 /// Timings ten times faster than the seed's, so that failures are detected in about 1 s.
 pub fn fast_protocol() -> ProtocolConfig {
@@ -23,18 +23,13 @@ pub fn fast_protocol() -> ProtocolConfig {
     }
 }
 
-/// A member on a free loopback port, knowing `peers`.
-pub fn resolved(secret: &[u8], peers: &[MemberName], metadata: Metadata) -> ResolvedConfig {
-    ResolvedConfig {
-        local_name: MemberName::from("127.0.0.1:0"),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        peers: peers.to_vec(),
-        local_metadata: metadata,
-        secret: secret.to_vec(),
-        protocol: fast_protocol(),
-        mtu_size: 1500,
-        wire: WireKind::Native,
-    }
+/// A member on a free loopback port, knowing `peers`, with fast timings.
+pub fn member_config(secret: &[u8], peers: &[MemberName], metadata: Metadata) -> Config {
+    Config::new("127.0.0.1:0")
+        .with_peers(peers.iter().map(MemberName::to_string))
+        .with_metadata(metadata)
+        .with_secret(secret)
+        .with_protocol(fast_protocol())
 }
 
 /// Starts `n` members sharing `secret`; every member after the first knows the first.
@@ -53,9 +48,9 @@ pub async fn start_members_speaking(n: usize, secret: &[u8], wire: WireKind) -> 
             .into_iter()
             .collect();
         let metadata = Metadata::empty().with("name", format!("member{i}"));
-        let mut config = resolved(secret, &peers, metadata);
+        let mut config = member_config(secret, &peers, metadata);
         config.wire = wire;
-        members.push(Cluster::start_resolved(config).await.unwrap());
+        members.push(Cluster::start(config).await.unwrap());
     }
     members
 }
@@ -153,38 +148,6 @@ pub fn assert_nothing_dropped(member: &Cluster) {
     );
 }
 
-/// A loopback port free for both UDP and TCP right now.
-pub fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A file of the Python package's virtualenv (`$SWIM_PY_VENV`, default `/tmp/pyswim`), or
-/// `None` with a notice when it is missing; a failure instead when `SWIM_REQUIRE_PY=1` (CI).
-pub fn python_venv_file(relative: &str) -> Option<PathBuf> {
-    let venv = std::env::var_os("SWIM_PY_VENV").unwrap_or_else(|| "/tmp/pyswim".into());
-    let path = Path::new(&venv).join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    let required = std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "SWIM_REQUIRE_PY=1 but {} is missing (set SWIM_PY_VENV)",
-        path.display()
-    );
-    eprintln!(
-        "NOTICE: skipping: {} not found (set SWIM_PY_VENV)",
-        path.display()
-    );
-    None
-}
-
 /// Shuts every member down.
 pub async fn shutdown_all(members: Vec<Cluster>) {
     for member in members {
@@ -197,8 +160,8 @@ pub async fn start_members_joining(n: usize, secret: &[u8], seed: &MemberName) -
     let mut members = Vec::new();
     for i in 0..n {
         let metadata = Metadata::empty().with("name", format!("joiner{i}"));
-        let config = resolved(secret, std::slice::from_ref(seed), metadata);
-        members.push(Cluster::start_resolved(config).await.unwrap());
+        let config = member_config(secret, std::slice::from_ref(seed), metadata);
+        members.push(Cluster::start(config).await.unwrap());
     }
     members
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use swim_core::ProtocolConfig;
-use swim_sim::{run_standard, NetworkConfig, RunConfig};
+use swim_sim::{run_standard, NetworkConfig, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
 #[derive(Parser, Debug)]
@@ -31,6 +31,9 @@ struct Args {
     /// Virtual seconds of quiet over which traffic is measured.
     #[arg(long, default_value_t = 20.0)]
     quiet: f64,
+    /// Sign every payload with this secret, in the runtime's HMAC frame (bytes include it).
+    #[arg(long)]
+    secret: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -59,6 +62,10 @@ fn main() -> anyhow::Result<()> {
         protocol: ProtocolConfig::default(),
         duration: seconds("duration", args.duration)?,
         quiet: seconds("quiet", args.quiet)?,
+        wire: match args.secret {
+            Some(secret) => SimWire::Signed(secret.into_bytes()),
+            None => SimWire::Native,
+        },
     };
     let report = run_standard(&config);
     if args.json {

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use swim_protocol::Cluster;
+use swim_tools::cmd;
 use swim_tools::sync::{daemon, SyncArgs};
 
 /// Runs a cluster member. Each member in the cluster has a sub-directory with its member
@@ -14,7 +14,7 @@ use swim_tools::sync::{daemon, SyncArgs};
 /// sub-directory on other members of the cluster. Edits are noticed automatically; SIGHUP
 /// also makes the process read them.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, after_help = cmd::EXIT_STATUS_HELP)]
 struct Cli {
     #[command(flatten)]
     swim: swim_protocol::Args,
@@ -23,39 +23,20 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("swim-protocol-sync: cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("swim-protocol-sync: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cmd::run_main("swim-protocol-sync", 0, run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    cmd::init_logging("info");
+    let stop = cmd::stop_signals()?;
     let mut config = cli.swim.into_config()?;
     std::fs::create_dir_all(&cli.sync.directory)?;
     config.local_metadata =
         daemon::initial_metadata(&cli.sync.directory, &config.local_name, cli.sync.limits())?;
-    let cluster = Cluster::start(config).await?;
-    daemon::run(cluster, cli.sync).await?;
+    let Some(cluster) = cmd::start_member(config, &stop).await? else {
+        return Ok(()); // stopped while waiting to start
+    };
+    daemon::run(cluster, cli.sync, stop).await?;
     Ok(())
 }

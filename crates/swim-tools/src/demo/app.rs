@@ -6,8 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use crossterm::event::Event;
-use swim_protocol::{Cluster, Config, StartError};
-use tokio::signal::unix::{signal, SignalKind};
+use swim_protocol::Cluster;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -18,6 +17,7 @@ use super::terminal::TerminalGuard;
 use super::token::{new_token, next_token_delay, TOKEN_KEY};
 use super::typed::{TypedBuffer, TYPED_KEY};
 use super::{plain, ui};
+use crate::cmd;
 
 /// The screen is redrawn at most this often, however fast changes arrive.
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
@@ -27,19 +27,22 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 /// Runs the demo until Ctrl-C or SIGTERM. Draws full-screen when standard output is a
 /// terminal, otherwise prints one line per change.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let log = cmd::init_logging("warn");
     let config = args.swim.into_config()?;
-    let stop = listen_for_stop_signals()?;
-    let Some(cluster) = start(config, stop.clone()).await? else {
-        return Ok(());
+    let stop = cmd::stop_signals()?;
+    let Some(cluster) = cmd::start_member(config, &stop).await? else {
+        return Ok(()); // stopped while waiting to start
     };
     let mut output = if io::stdout().is_terminal() {
+        // Log lines would garble the full-screen view.
+        log.mute(true);
         Output::screen()?
     } else {
-        init_logging();
         Output::Plain
     };
     let result = run_loop(&cluster, &mut output, stop, args.token_interval).await;
     drop(output); // gives the terminal back before the shutdown wait
+    log.mute(false);
     if tokio::time::timeout(SHUTDOWN_WAIT, cluster.shutdown())
         .await
         .is_err()
@@ -47,52 +50,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         eprintln!("swim-protocol-demo: the member did not stop within {SHUTDOWN_WAIT:?}");
     }
     result
-}
-
-/// Starts the member, retrying failures that may pass. `None` if stopped while waiting.
-async fn start(config: Config, mut stop: watch::Receiver<bool>) -> anyhow::Result<Option<Cluster>> {
-    loop {
-        let wait = match Cluster::start(config.clone()).await {
-            Ok(cluster) => return Ok(Some(cluster)),
-            Err(StartError::Transient {
-                reason,
-                retry_after,
-            }) => {
-                eprintln!("swim-protocol-demo: {reason}; retrying in {retry_after:?}");
-                retry_after
-            }
-            Err(err) => return Err(err.into()),
-        };
-        tokio::select! {
-            _ = stop.wait_for(|stopped| *stopped) => return Ok(None),
-            () = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-/// A flag that becomes true on SIGINT or SIGTERM.
-fn listen_for_stop_signals() -> io::Result<watch::Receiver<bool>> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        let _ = tx.send(true);
-    });
-    Ok(rx)
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Fails only if a subscriber is already set, which is fine.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .try_init();
 }
 
 /// Where the state goes: the full-screen view (with keyboard input) or plain lines.
@@ -151,7 +108,7 @@ async fn run_loop(
     }
     loop {
         tokio::select! {
-            _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
+            () = cmd::stopped(&mut stop) => return Ok(()),
             change = events.recv() => {
                 let Some(change) = change else { bail!("the member stopped unexpectedly") };
                 let entry = state.apply(&change, SystemTime::now());

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use super::token::parse_token_interval;
+use swim_protocol::config::parse_positive_seconds;
 
 /// Runs one cluster member for demo purposes, showing the status and metadata of every member
 /// as they change. Type to set the local metadata key `typed`; Ctrl-C quits.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "swim-protocol-demo", version)]
+#[command(name = "swim-protocol-demo", version, after_help = crate::cmd::EXIT_STATUS_HELP)]
 pub struct DemoArgs {
     /// The library's cluster options (with `SWIM_*` environment fallbacks).
     #[command(flatten)]
@@ -20,7 +20,7 @@ pub struct DemoArgs {
         short = 'i',
         long,
         value_name = "SECONDS",
-        value_parser = parse_token_interval,
+        value_parser = parse_positive_seconds,
         allow_negative_numbers = true,
         help_heading = "swim demo options"
     )]

@@ -14,9 +14,6 @@ pub const TOKEN_LEN: usize = 16;
 /// The shortest wait between two tokens, whatever the draw.
 pub const MIN_TOKEN_DELAY: Duration = Duration::from_millis(10);
 
-/// The longest `--token-interval` accepted: one day.
-pub const MAX_TOKEN_INTERVAL: Duration = Duration::from_secs(86_400);
-
 /// A fresh random token.
 pub fn new_token<R: Rng + ?Sized>(rng: &mut R) -> [u8; TOKEN_LEN] {
     rng.random()
@@ -34,21 +31,6 @@ pub fn next_token_delay<R: Rng + ?Sized>(interval: Duration, rng: &mut R) -> Dur
     Duration::try_from_secs_f64(drawn)
         .unwrap_or(Duration::ZERO)
         .max(MIN_TOKEN_DELAY)
-}
-
-/// Parses `--token-interval SECONDS`: a positive number of seconds up to a day.
-pub fn parse_token_interval(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err(format!("{text:?} must be a positive number of seconds"));
-    }
-    match Duration::try_from_secs_f64(secs) {
-        Ok(interval) if interval <= MAX_TOKEN_INTERVAL => Ok(interval),
-        _ => Err(format!("{text:?} is longer than a day")),
-    }
 }
 
 #[cfg(test)]
@@ -88,14 +70,5 @@ mod tests {
     fn tokens_are_fresh() {
         let mut rng = StdRng::seed_from_u64(3);
         assert_ne!(new_token(&mut rng), new_token(&mut rng));
-    }
-
-    #[test]
-    fn interval_parsing() {
-        assert_eq!(parse_token_interval("2.5"), Ok(Duration::from_millis(2500)));
-        assert_eq!(parse_token_interval("10"), Ok(Duration::from_secs(10)));
-        for bad in ["0", "-1", "nan", "inf", "abc", "", "86401", "1e300"] {
-            assert!(parse_token_interval(bad).is_err(), "{bad} accepted");
-        }
     }
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use swim_protocol::config::parse_positive_seconds;
+
 use super::local::LocalLimits;
 
 /// The application options: the directory and how it is kept.
@@ -16,10 +18,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub no_watch: bool,
     /// Seconds without further edits to the local directory before it is read again.
-    #[arg(long, value_name = "SECONDS", default_value = "0.2", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "0.2", value_parser = parse_positive_seconds)]
     pub watch_delay: Duration,
     /// Seconds an `on-update` hook may run before it is killed.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_positive_seconds)]
     pub hook_timeout: Duration,
     /// Largest file accepted in the local directory, in bytes; a larger one is an error and
     /// the previous metadata stays.
@@ -38,32 +40,6 @@ impl SyncArgs {
         LocalLimits {
             max_file_size: self.max_file_size,
             ..LocalLimits::default()
-        }
-    }
-}
-
-/// Parses a positive number of seconds, such as `0.2` or `5`.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if seconds.is_nan() || seconds <= 0.0 {
-        return Err(format!("{text:?}: expected more than zero seconds"));
-    }
-    Duration::try_from_secs_f64(seconds).map_err(|err| format!("{text:?}: {err}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_parse_or_explain() {
-        assert_eq!(parse_seconds("0.2"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
-        for bad in ["", "x", "0", "-1", "NaN", "inf", "1e30"] {
-            assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
 }

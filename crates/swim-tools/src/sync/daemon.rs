@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use swim_protocol::{Cluster, MemberSnapshot, Metadata};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
 
 use super::cli::SyncArgs;
 use super::hook::{HookCall, HookRunner};
@@ -15,6 +16,7 @@ use super::local::{copy_metadata, read_local_metadata, LocalError, LocalLimits};
 use super::mirror::{Mirror, MirrorError, Outcome};
 use super::names::HOOK_NAME;
 use super::watch::LocalWatcher;
+use crate::cmd::stopped;
 
 /// Why the tool stopped other than by a signal.
 #[derive(Debug, thiserror::Error)]
@@ -51,19 +53,17 @@ pub fn initial_metadata(
 /// hostile peer cannot flood the log.
 const MAX_WARNED: usize = 1024;
 
-/// Runs until SIGINT or SIGTERM: mirrors every remote member into `args.directory`, runs the
-/// hook after each change, and re-reads the local directory on SIGHUP and on edits. On the
-/// way out the member is shut down and the mirror cleaned up as the seed does.
-pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
-    let signals = (|| {
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::hangup())?,
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-        ))
-    })();
-    let (mut hangup, mut interrupt, mut terminate) = match signals {
-        Ok(signals) => signals,
+/// Runs until `stop` is set (SIGINT or SIGTERM, see [`stop_signals`](crate::cmd::stop_signals)):
+/// mirrors every remote member into `args.directory`, runs the hook after each change, and
+/// re-reads the local directory on SIGHUP and on edits. On the way out the member is shut
+/// down and the mirror cleaned up as the seed does.
+pub async fn run(
+    cluster: Cluster,
+    args: SyncArgs,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), SyncError> {
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => hangup,
         Err(err) => {
             cluster.shutdown().await;
             return Err(SyncError::Signal(err));
@@ -130,8 +130,7 @@ pub async fn run(cluster: Cluster, args: SyncArgs) -> Result<(), SyncError> {
             }
         };
         tokio::select! {
-            _ = interrupt.recv() => break Ok(()),
-            _ = terminate.recv() => break Ok(()),
+            () = stopped(&mut stop) => break Ok(()),
             _ = hangup.recv() => tool.reload().await,
             edit = edited => match edit {
                 Some(()) => tool.reload().await,

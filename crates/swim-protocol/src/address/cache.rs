@@ -1,21 +1,24 @@
-//! Destination names (`host:port`) to socket addresses, without ever blocking the driver.
+//! The last stage of the pipeline: destination names (`host:port`) to socket addresses for
+//! the running member, without ever blocking its driver.
 //!
 //! A name that is an IP literal is parsed on the spot. Other names are looked up in the
-//! background, with the configuration's lookup and address choice (`config::resolver`);
-//! frames for them wait in a short queue until the answer arrives. Answers are cached for a while, failures for less, and
-//! the cache holds a bounded number of names.
+//! background with the configuration's [`Resolver`]; frames for them wait in a short queue
+//! until the answer arrives. Answers are kept for the configured name TTL (so a member
+//! follows a name that moves), failures for at most [`FAILED_RETRY`], and the cache holds a
+//! bounded number of names.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use swim_core::MemberName;
-
-use crate::config::resolver::{lookup_all, pick_ip, SystemResolver, LOOKUP_TIMEOUT};
-use crate::{AddressParser, Host, ResolveError};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::debug;
+
+use super::parse::AddressParser;
+use super::resolver::{resolve_address, ResolveError, Resolver, LOOKUP_TIMEOUT};
 
 /// Most names cached.
 const CAPACITY: usize = 1024;
@@ -23,17 +26,18 @@ const CAPACITY: usize = 1024;
 const MAX_LOOKUPS: usize = 16;
 /// Most frames waiting for one name.
 const MAX_QUEUED: usize = 16;
-/// How long a looked-up address is trusted.
-const RESOLVED_TTL: Duration = Duration::from_secs(60);
-/// How long a failed lookup is remembered.
-const FAILED_TTL: Duration = Duration::from_secs(5);
+/// Default of how long a looked-up address is trusted (`Config::name_ttl`).
+pub const DEFAULT_NAME_TTL: Duration = Duration::from_secs(30);
+/// Longest time a failed lookup is remembered (less when the name TTL is shorter): a peer
+/// whose name is not in DNS yet is tried again soon.
+pub const FAILED_RETRY: Duration = Duration::from_secs(5);
 
 /// What is known about a name right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lookup {
     /// Send to this address.
     Known(SocketAddr),
-    /// Being looked up: queue the frame with [`Resolver::enqueue`].
+    /// Being looked up: queue the frame with [`NameCache::enqueue`].
     Pending,
     /// Cannot be reached now.
     Failed,
@@ -74,16 +78,21 @@ impl Entry {
 }
 
 /// The name cache and the lookups in flight.
-pub(crate) struct Resolver {
+pub(crate) struct NameCache {
+    resolver: Arc<dyn Resolver>,
+    ttl: Duration,
     ipv6: bool,
     entries: HashMap<MemberName, Entry>,
     lookups: JoinSet<(MemberName, Option<SocketAddr>)>,
 }
 
-impl Resolver {
-    /// A resolver preferring addresses of the same family as `local`.
-    pub fn new(local: SocketAddr) -> Self {
-        Resolver {
+impl NameCache {
+    /// A cache asking `resolver`, keeping answers for `ttl`, and preferring addresses of the
+    /// same family as `local`.
+    pub fn new(resolver: Arc<dyn Resolver>, ttl: Duration, local: SocketAddr) -> Self {
+        NameCache {
+            resolver,
+            ttl,
             ipv6: local.is_ipv6(),
             entries: HashMap::new(),
             lookups: JoinSet::new(),
@@ -116,9 +125,9 @@ impl Resolver {
             frames: Vec::new(),
         };
         self.entries.insert(name.clone(), pending);
-        let (name, ipv6) = (name.clone(), self.ipv6);
+        let (name, ipv6, resolver) = (name.clone(), self.ipv6, self.resolver.clone());
         self.lookups.spawn(async move {
-            let addr = match lookup_member(&name, ipv6).await {
+            let addr = match lookup_member(&*resolver, &name, ipv6).await {
                 Ok(addr) => Some(addr),
                 Err(e) => {
                     debug!(%name, "name lookup failed: {e}");
@@ -141,7 +150,7 @@ impl Resolver {
         }
     }
 
-    /// Whether lookups are in flight (only then is [`Resolver::next_resolved`] useful).
+    /// Whether lookups are in flight (only then is [`NameCache::next_resolved`] useful).
     pub fn is_resolving(&self) -> bool {
         !self.lookups.is_empty()
     }
@@ -153,10 +162,10 @@ impl Resolver {
         let entry = match addr {
             Some(addr) => Entry::Ready {
                 addr,
-                until: now + RESOLVED_TTL,
+                until: now + self.ttl,
             },
             None => Entry::Failed {
-                until: now + FAILED_TTL,
+                until: now + self.ttl.min(FAILED_RETRY),
             },
         };
         let frames = match self.entries.insert(name.clone(), entry) {
@@ -184,79 +193,104 @@ impl Resolver {
     }
 }
 
-/// Resolves a canonical `host:port` name with the system resolver (bounded in time),
-/// choosing an address of the local socket's family where there is one.
-async fn lookup_member(name: &MemberName, ipv6: bool) -> Result<SocketAddr, ResolveError> {
+/// Resolves a canonical `host:port` name (bounded in time), choosing an address of the
+/// local socket's family where there is one.
+async fn lookup_member(
+    resolver: &dyn Resolver,
+    name: &MemberName,
+    ipv6: bool,
+) -> Result<SocketAddr, ResolveError> {
     let address = AddressParser::new().parse(name.as_str())?;
-    let host = match &address.host {
-        Host::Ip(ip) => return Ok(SocketAddr::new(*ip, address.port)),
-        Host::Name(host) => host,
-    };
-    let ips = lookup_all(&SystemResolver, host).await?;
-    let ip = pick_ip(&ips, ipv6).ok_or_else(|| ResolveError::NoAddress { host: host.clone() })?;
-    Ok(SocketAddr::new(ip, address.port))
+    resolve_address(resolver, &address, ipv6).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::StaticResolver;
+
+    fn cache_with(resolver: &StaticResolver, ttl: Duration) -> NameCache {
+        NameCache::new(
+            Arc::new(resolver.clone()),
+            ttl,
+            "127.0.0.1:0".parse().unwrap(),
+        )
+    }
 
     #[tokio::test]
     async fn literals_resolve_at_once() {
-        let mut resolver = Resolver::new("127.0.0.1:0".parse().unwrap());
+        let mut cache = cache_with(&StaticResolver::new(), DEFAULT_NAME_TTL);
         let name = MemberName::from("127.0.0.1:2001");
         assert_eq!(
-            resolver.lookup(&name),
+            cache.lookup(&name),
             Lookup::Known("127.0.0.1:2001".parse().unwrap())
         );
-        assert!(!resolver.is_resolving());
+        assert!(!cache.is_resolving());
     }
 
     #[tokio::test]
     async fn hostnames_resolve_in_the_background_with_queued_frames() {
-        let mut resolver = Resolver::new("127.0.0.1:0".parse().unwrap());
-        let name = MemberName::from("localhost:2001");
-        assert_eq!(resolver.lookup(&name), Lookup::Pending);
-        assert!(resolver.enqueue(&name, vec![1]));
-        assert!(resolver.enqueue(&name, vec![2]));
-        let resolved = resolver.next_resolved().await.unwrap();
+        let resolver = StaticResolver::new().with_host("node.test", ["127.0.0.7".parse().unwrap()]);
+        let mut cache = cache_with(&resolver, DEFAULT_NAME_TTL);
+        let name = MemberName::from("node.test:2001");
+        assert_eq!(cache.lookup(&name), Lookup::Pending);
+        assert!(cache.enqueue(&name, vec![1]));
+        assert!(cache.enqueue(&name, vec![2]));
+        let resolved = cache.next_resolved().await.unwrap();
         assert_eq!(resolved.name, name);
-        let addr = resolved.addr.expect("localhost resolves");
-        assert!(addr.ip().is_loopback() && addr.port() == 2001, "{addr}");
+        let addr: SocketAddr = "127.0.0.7:2001".parse().unwrap();
+        assert_eq!(resolved.addr, Some(addr));
         assert_eq!(resolved.frames, vec![vec![1], vec![2]]);
-        assert_eq!(resolver.lookup(&name), Lookup::Known(addr));
+        assert_eq!(cache.lookup(&name), Lookup::Known(addr));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_expire_after_the_ttl_and_follow_the_resolver() {
+        let resolver = StaticResolver::new().with_host("node.test", ["127.0.0.7".parse().unwrap()]);
+        let ttl = Duration::from_secs(10);
+        let mut cache = cache_with(&resolver, ttl);
+        let name = MemberName::from("node.test:2001");
+        assert_eq!(cache.lookup(&name), Lookup::Pending);
+        cache.next_resolved().await.unwrap();
+        resolver.set_host("node.test", ["127.0.0.8".parse().unwrap()]);
+        tokio::time::advance(ttl - Duration::from_millis(1)).await;
+        let old: SocketAddr = "127.0.0.7:2001".parse().unwrap();
+        assert_eq!(cache.lookup(&name), Lookup::Known(old), "still fresh");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(cache.lookup(&name), Lookup::Pending, "expired: asked again");
+        let resolved = cache.next_resolved().await.unwrap();
+        assert_eq!(resolved.addr, Some("127.0.0.8:2001".parse().unwrap()));
     }
 
     #[tokio::test]
     async fn queues_are_bounded_and_failures_remembered() {
-        let mut resolver = Resolver::new("127.0.0.1:0".parse().unwrap());
-        // No port: fails at once, without asking any DNS server.
-        let name = MemberName::from("localhost");
-        assert_eq!(resolver.lookup(&name), Lookup::Pending);
+        let mut cache = cache_with(&StaticResolver::new(), DEFAULT_NAME_TTL);
+        let name = MemberName::from("unknown.test:1");
+        assert_eq!(cache.lookup(&name), Lookup::Pending);
         for i in 0..MAX_QUEUED {
-            assert!(resolver.enqueue(&name, vec![i as u8]));
+            assert!(cache.enqueue(&name, vec![i as u8]));
         }
-        assert!(!resolver.enqueue(&name, vec![0]));
-        let resolved = resolver.next_resolved().await.unwrap();
+        assert!(!cache.enqueue(&name, vec![0]));
+        let resolved = cache.next_resolved().await.unwrap();
         assert_eq!(resolved.addr, None);
         assert_eq!(resolved.frames.len(), MAX_QUEUED);
-        assert_eq!(resolver.lookup(&name), Lookup::Failed);
-        assert!(!resolver.enqueue(&MemberName::from("other:1"), vec![0]));
+        assert_eq!(cache.lookup(&name), Lookup::Failed);
+        assert!(!cache.enqueue(&MemberName::from("other:1"), vec![0]));
     }
 
     #[tokio::test]
     async fn the_cache_stays_bounded() {
-        let mut resolver = Resolver::new("127.0.0.1:0".parse().unwrap());
+        let mut cache = cache_with(&StaticResolver::new(), DEFAULT_NAME_TTL);
         let now = Instant::now();
         for i in 0..CAPACITY + 10 {
-            resolver.make_room(now);
-            resolver.entries.insert(
+            cache.make_room(now);
+            cache.entries.insert(
                 MemberName::from(format!("host{i}:1")),
                 Entry::Failed {
-                    until: now + FAILED_TTL,
+                    until: now + FAILED_RETRY,
                 },
             );
-            assert!(resolver.entries.len() <= CAPACITY);
+            assert!(cache.entries.len() <= CAPACITY);
         }
     }
 }

@@ -10,14 +10,17 @@ use std::str::FromStr;
 
 use swim_core::MemberName;
 
-/// Longest name accepted (a 253-byte host name, brackets, colon and port fit well below it).
-/// Names may come from the network, so they are bounded before anything else is done.
-pub const MAX_NAME_LEN: usize = 300;
+/// Longest name accepted, in bytes: the native wire format's limit, so that every name the
+/// configuration accepts can be sent to and decoded by every peer. Names may come from the
+/// network, so they are bounded before anything else is done.
+pub const MAX_NAME_LEN: usize = swim_core::wire::MAX_NAME_LEN;
 
 const MAX_HOST_NAME_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 
-/// Why a name is not a usable address.
+/// Why a name is not a usable address. The messages name the part at fault, not the whole
+/// name: whoever reports the error says which name it was (see
+/// [`ConfigError::Address`](crate::ConfigError::Address)), so it is said once.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     /// The name is the empty string.
@@ -27,33 +30,28 @@ pub enum AddressError {
     #[error("address is {0} bytes long, at most {MAX_NAME_LEN} are allowed")]
     TooLong(usize),
     /// `[` without a matching `]`.
-    #[error("{0:?}: unclosed '[' in address")]
-    UnclosedBracket(String),
+    #[error("unclosed '[' in address")]
+    UnclosedBracket,
     /// Text between `[` and `]` that is not an IPv6 address.
-    #[error("{0:?}: only an IPv6 address may be written between '[' and ']'")]
-    BadIpv6(String),
+    #[error("only an IPv6 address may be written between '[' and ']'")]
+    BadIpv6,
     /// Something other than `:port` after `]`.
-    #[error("{0:?}: expected ':port' or nothing after ']'")]
-    AfterBracket(String),
+    #[error("expected ':port' or nothing after ']'")]
+    AfterBracket,
     /// Several colons outside brackets, as in an IPv6 address written bare.
-    #[error("{0:?}: an IPv6 address must be written in brackets, as in [::1]:9999")]
-    Ipv6NeedsBrackets(String),
+    #[error("an IPv6 address must be written in brackets, as in [::1]:9999")]
+    Ipv6NeedsBrackets,
     /// A name ending with `:` (as in `host:`).
-    #[error("{0:?}: missing port number after ':'")]
-    MissingPort(String),
+    #[error("missing port number after ':'")]
+    MissingPort,
     /// A port that is not a number from 0 to 65535.
-    #[error("{name:?}: port {port:?} is not a number from 0 to 65535")]
-    BadPort {
-        /// The whole name.
-        name: String,
-        /// The port text.
-        port: String,
-    },
+    #[error("port {0:?} is not a number from 0 to 65535")]
+    BadPort(String),
     /// Port 0, which cannot be reached.
-    #[error("{0:?}: port 0 cannot be reached")]
-    ZeroPort(String),
+    #[error("port 0 cannot be reached")]
+    ZeroPort,
     /// A host that is neither an IP address nor a valid host name.
-    #[error("{host:?}: not a valid host name ({reason})")]
+    #[error("host {host:?} is not a valid host name ({reason})")]
     BadHost {
         /// The host text.
         host: String,
@@ -61,11 +59,11 @@ pub enum AddressError {
         reason: &'static str,
     },
     /// A name without host (`:port`) and no default host configured.
-    #[error("{0:?} has no host and no default host is configured")]
-    NoDefaultHost(String),
+    #[error("no host given and no default host is configured")]
+    NoDefaultHost,
     /// A name without port (`host`) and no default port configured.
-    #[error("{0:?} has no port and no default port is configured")]
-    NoDefaultPort(String),
+    #[error("no port given and no default port is configured")]
+    NoDefaultPort,
 }
 
 /// The host part of an address: an IP literal, or a name to resolve with DNS.
@@ -83,7 +81,7 @@ impl Host {
     /// name made of letters, digits, `-` and `_` in dot-separated labels.
     ///
     /// ```
-    /// use swim_protocol::Host;
+    /// use swim_protocol::address::Host;
     /// assert_eq!(Host::parse("::1").unwrap().to_string(), "::1");
     /// assert_eq!(Host::parse("node-1.local").unwrap(), Host::Name("node-1.local".into()));
     /// assert!(Host::parse("bad host").is_err());
@@ -152,7 +150,7 @@ fn check_host_name(host: &str) -> Result<(), AddressError> {
 /// A member's address: host and port. Its `Display` is the canonical member name.
 ///
 /// ```
-/// use swim_protocol::MemberAddress;
+/// use swim_protocol::address::MemberAddress;
 /// let addr: MemberAddress = "[::1]:2001".parse().unwrap();
 /// assert_eq!(addr.port, 2001);
 /// assert_eq!(addr.to_string(), "[::1]:2001");
@@ -185,6 +183,15 @@ impl MemberAddress {
     /// The canonical member name of this address.
     pub fn to_member_name(&self) -> MemberName {
         MemberName::from(self.to_string())
+    }
+
+    /// The port-0 rule: an address with port 0 (bind any free port) takes the port that was
+    /// actually bound, so that the member's name is one others can reach.
+    pub(crate) fn with_bound_port(mut self, bound: u16) -> Self {
+        if self.port == 0 {
+            self.port = bound;
+        }
+        self
     }
 }
 
@@ -220,7 +227,7 @@ impl FromStr for MemberAddress {
 /// An IPv6 address without brackets, `host:` and bad ports are errors.
 ///
 /// ```
-/// use swim_protocol::{AddressParser, Host};
+/// use swim_protocol::address::{AddressParser, Host};
 /// let parser = AddressParser::new()
 ///     .with_default_host(Host::parse("127.0.0.1").unwrap())
 ///     .with_default_port(9999);
@@ -267,22 +274,21 @@ impl AddressParser {
         }
         let (host, port) = if let Some(rest) = name.strip_prefix('[') {
             let Some((inside, after)) = rest.split_once(']') else {
-                return Err(AddressError::UnclosedBracket(name.to_owned()));
+                return Err(AddressError::UnclosedBracket);
             };
-            let ip =
-                Ipv6Addr::from_str(inside).map_err(|_| AddressError::BadIpv6(name.to_owned()))?;
+            let ip = Ipv6Addr::from_str(inside).map_err(|_| AddressError::BadIpv6)?;
             let port = match after {
                 "" => None,
                 _ => match after.strip_prefix(':') {
                     Some(port) => Some(port),
-                    None => return Err(AddressError::AfterBracket(name.to_owned())),
+                    None => return Err(AddressError::AfterBracket),
                 },
             };
             (Some(Host::Ip(IpAddr::V6(ip))), port)
         } else {
             match name.split_once(':') {
                 Some((_, port)) if port.contains(':') => {
-                    return Err(AddressError::Ipv6NeedsBrackets(name.to_owned()));
+                    return Err(AddressError::Ipv6NeedsBrackets);
                 }
                 Some(("", port)) => (None, Some(port)),
                 Some((host, port)) => (Some(parse_unbracketed_host(host)?), Some(port)),
@@ -290,18 +296,16 @@ impl AddressParser {
             }
         };
         let port = match port {
-            Some("") => return Err(AddressError::MissingPort(name.to_owned())),
-            Some(port) => parse_port(name, port)?,
-            None => self
-                .default_port
-                .ok_or_else(|| AddressError::NoDefaultPort(name.to_owned()))?,
+            Some("") => return Err(AddressError::MissingPort),
+            Some(port) => parse_port(port)?,
+            None => self.default_port.ok_or(AddressError::NoDefaultPort)?,
         };
         let host = match host {
             Some(host) => host,
             None => self
                 .default_host
                 .clone()
-                .ok_or_else(|| AddressError::NoDefaultHost(name.to_owned()))?,
+                .ok_or(AddressError::NoDefaultHost)?,
         };
         Ok(MemberAddress { host, port })
     }
@@ -315,11 +319,8 @@ fn parse_unbracketed_host(host: &str) -> Result<Host, AddressError> {
     Ok(Host::Name(host.to_owned()))
 }
 
-fn parse_port(name: &str, port: &str) -> Result<u16, AddressError> {
-    let bad = || AddressError::BadPort {
-        name: name.to_owned(),
-        port: port.to_owned(),
-    };
+fn parse_port(port: &str) -> Result<u16, AddressError> {
+    let bad = || AddressError::BadPort(port.to_owned());
     // `u16::from_str` accepts a leading '+'; a port is digits only.
     if port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());

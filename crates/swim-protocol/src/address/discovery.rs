@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-use super::address::{Host, MemberAddress};
+use super::parse::{Host, MemberAddress};
 use super::resolver::{lookup_all, ResolveError, Resolver};
-use crate::StartError;
+use crate::error::StartError;
 
-/// Suggested wait after a failed lookup (the seed's value).
-pub const RETRY_AFTER_LOOKUP_FAILURE: Duration = Duration::from_secs(10);
+/// Suggested wait after a failed lookup (the seed waits 10 s).
+pub const RETRY_AFTER_LOOKUP_FAILURE: Duration = Duration::from_secs(5);
 
-/// Suggested wait when the lookup worked but its result is not usable yet (the seed's value).
-pub const RETRY_AFTER_NO_PEERS: Duration = Duration::from_secs(60);
+/// Suggested wait when the lookup worked but its result is not usable yet, typically the
+/// first replicas of a service that find only themselves (the seed waits 60 s, which keeps a
+/// service that starts all its replicas at once split for a minute).
+pub const RETRY_AFTER_NO_PEERS: Duration = Duration::from_secs(2);
 
 /// What discovery found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +47,7 @@ pub async fn discover(
         Host::Ip(ip) => vec![*ip],
         Host::Name(name) => lookup_all(resolver, name)
             .await
-            .map_err(|e| lookup_failed(&host, e))?,
+            .map_err(|e| transient("discovery", e))?,
     };
     ips.sort();
     ips.dedup();
@@ -86,13 +88,15 @@ pub async fn discover(
     })
 }
 
-fn lookup_failed(host: &str, error: ResolveError) -> StartError {
+/// A failed lookup at start (of `what`: discovery, the local name) as the transient error it
+/// is: a name with no address yet is retried like a service with no peers yet.
+pub(crate) fn transient(what: &str, error: ResolveError) -> StartError {
     let retry_after = match error {
         ResolveError::NoAddress { .. } => RETRY_AFTER_NO_PEERS,
         _ => RETRY_AFTER_LOOKUP_FAILURE,
     };
     StartError::Transient {
-        reason: format!("discovery cannot resolve {host:?}: {error}"),
+        reason: format!("{what}: {error}"),
         retry_after,
     }
 }

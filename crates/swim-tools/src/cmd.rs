@@ -1,0 +1,169 @@
+//! What both commands share, so that they behave alike: logging, the stop signals, starting
+//! the member with retries, and the exit status.
+//!
+//! Exit statuses (the same for every command): **0** stopped by SIGINT or SIGTERM (or done),
+//! **1** a runtime failure, **2** a usage or configuration error.
+
+use std::future::Future;
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use swim_protocol::{Cluster, Config, ConfigError, StartError};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// The exit statuses, as a `--help` footer.
+pub const EXIT_STATUS_HELP: &str = "Exit status: 0 when stopped by SIGINT or SIGTERM, 1 on a \
+    runtime failure, 2 on a usage or configuration error.";
+
+/// Runs `main` on a tokio runtime and turns its outcome into the exit status, printing an
+/// error as `NAME: message` (each cause once) on standard error.
+pub fn run_main<F>(name: &str, worker_threads: usize, main: F) -> ExitCode
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    let runtime = match worker_threads {
+        0 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("{name}: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(main) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: {err:#}");
+            ExitCode::from(exit_status(&err))
+        }
+    }
+}
+
+/// 2 for a configuration error (retrying will not help), 1 for anything else.
+pub fn exit_status(err: &anyhow::Error) -> u8 {
+    if err.is::<ConfigError>() {
+        return 2;
+    }
+    match err.downcast_ref::<StartError>() {
+        Some(start) => start.exit_status(),
+        None => 1,
+    }
+}
+
+/// Whether log lines may carry colour codes: only to a terminal, and never with `NO_COLOR`
+/// set to anything (<https://no-color.org>).
+pub fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
+/// Logs to standard error with `RUST_LOG`, else `default_filter`, in colour only where
+/// [`use_colour`] allows. The returned gate mutes the log while a full-screen view owns the
+/// terminal.
+pub fn init_logging(default_filter: &str) -> LogGate {
+    let gate = LogGate::default();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let colour = use_colour(
+        io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    // Fails only if a subscriber is already set (tests), which is fine.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(gate.clone())
+        .try_init();
+    gate
+}
+
+/// Standard error for log lines, unless muted.
+#[derive(Debug, Clone, Default)]
+pub struct LogGate {
+    muted: Arc<AtomicBool>,
+}
+
+impl LogGate {
+    /// Drops log lines from now on (or lets them through again with `false`).
+    pub fn mute(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogGate {
+    type Writer = Box<dyn io::Write + 'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        if self.muted.load(Ordering::Relaxed) {
+            Box::new(io::sink())
+        } else {
+            Box::new(io::stderr())
+        }
+    }
+}
+
+/// A flag that becomes true on SIGINT or SIGTERM.
+pub fn stop_signals() -> io::Result<watch::Receiver<bool>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Starts the member, retrying transient failures (logged) until it starts or `stop` is set
+/// (then `None`).
+pub async fn start_member(
+    config: Config,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<Cluster>, StartError> {
+    let mut stop = stop.clone();
+    Cluster::start_with_retry(config, async move { stopped(&mut stop).await }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+    }
+
+    #[test]
+    fn configuration_errors_exit_2_and_others_1() {
+        let config = anyhow::Error::from(ConfigError::Invalid("bad".into()));
+        assert_eq!(exit_status(&config), 2);
+        let start = anyhow::Error::from(StartError::from(ConfigError::Invalid("bad".into())));
+        assert_eq!(exit_status(&start), 2);
+        let io = anyhow::Error::from(StartError::from(io::Error::other("taken")));
+        assert_eq!(exit_status(&io), 1);
+        assert_eq!(exit_status(&anyhow::anyhow!("other")), 1);
+    }
+}
