@@ -1,12 +1,15 @@
 //! Running `docker` (and `docker-compose`) with a bounded wait, and the skip rule.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 
 /// Longest wait for one command; `docker stack rm` or a service update can take a while on
 /// a loaded machine, a hung daemon must not hang the tests.
@@ -31,10 +34,22 @@ pub fn run_with_env(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> Result<String, CommandError> {
+    run_for(COMMAND_TIMEOUT, program, args, envs)
+}
+
+/// [`run_with_env`] with another limit; on timeout the command's whole process group is
+/// killed (a script's children too).
+pub fn run_for(
+    timeout: Duration,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<String, CommandError> {
     let shown = format!("{program} {}", args.join(" "));
     let mut child = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,15 +67,17 @@ pub fn run_with_env(
     };
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
-                let _ = child.kill();
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                }
                 let _ = child.wait();
-                break Err(format!("{shown}: no answer within {COMMAND_TIMEOUT:?}"));
+                break Err(format!("{shown}: no answer within {timeout:?}"));
             }
             Err(e) => break Err(format!("{shown}: {e}")),
         }

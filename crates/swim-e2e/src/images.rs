@@ -1,9 +1,14 @@
 //! The images of `deploy/docker/`, built under a tag unique to the test and removed with it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::docker::{run_with_env, unique_name, CommandError};
+use crate::docker::{run_for, unique_name, CommandError};
 use crate::resources::Resources;
+
+/// Longest image build: the first one compiles the release binaries (`.ci/run` builds them
+/// beforehand, so there it takes seconds).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
@@ -21,30 +26,15 @@ pub fn build_ours(resources: &mut Resources) -> Result<String, CommandError> {
     let tag = format!("{}:{}", unique_name("rs"), env!("CARGO_PKG_VERSION"));
     resources.image(&tag);
     let script = repo_file("deploy/docker/build-image.sh");
-    run_with_env("bash", &[&script, "--tag", &tag], &[])?;
+    run_for(BUILD_TIMEOUT, "bash", &[&script, "--tag", &tag], &[])?;
     Ok(tag)
 }
 
-/// The venv of the Python reference (`SWIM_PY_VENV`, else `target/pyswim`), if it has the
-/// package's tool. Without it: `None` and a notice, or a panic with `SWIM_REQUIRE_PY=1`.
-pub fn python_venv(test: &str) -> Option<PathBuf> {
-    let venv = std::env::var_os("SWIM_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/pyswim"));
-    if venv.join("bin/swim-protocol-sync").is_file() {
-        return Some(venv);
-    }
-    if std::env::var("SWIM_REQUIRE_PY").is_ok_and(|v| v == "1") {
-        panic!(
-            "{test}: no swim-protocol venv at {}, and SWIM_REQUIRE_PY=1",
-            venv.display()
-        );
-    }
-    eprintln!(
-        "notice: {test} skipped: no swim-protocol venv at {} (set SWIM_PY_VENV)",
-        venv.display()
-    );
-    None
+/// The venv of the Python reference (`SWIM_PY_VENV`), if it has the package's tool. Without
+/// it: `None` and a notice, or a panic with `SWIM_REQUIRE_PY=1`.
+pub fn python_venv() -> Option<PathBuf> {
+    let tool = swim_test_support::python_venv_file("bin/swim-protocol-sync")?;
+    tool.parent().and_then(Path::parent).map(Path::to_owned)
 }
 
 /// Builds the Python reference's image from `venv` with `deploy/docker/build-python-image.sh`,
@@ -57,6 +47,6 @@ pub fn build_python(
     resources.image(&tag);
     let script = repo_file("deploy/docker/build-python-image.sh");
     let venv = venv.to_string_lossy();
-    run_with_env("bash", &[&script, &venv, "--tag", &tag], &[])?;
+    run_for(BUILD_TIMEOUT, "bash", &[&script, &venv, "--tag", &tag], &[])?;
     Ok(tag)
 }

@@ -2,13 +2,15 @@
 
 use std::time::{Duration, Instant};
 
+use swim_test_support::poll_for;
+
 /// Time between two looks; each look runs `docker exec` in every container, which takes a
 /// while by itself.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// Polls `probe` until it returns `Ok(Some(value))`, for at most `timeout`. Returns the value
-/// and how long it took; on timeout, an error with `what` and the last state `probe`
-/// described through `Ok(None)`'s companion, `describe`.
+/// and how long it took; on timeout, an error naming `what`, the last error `probe` returned,
+/// and the state `describe` gives.
 pub fn wait_for<T>(
     what: &str,
     timeout: Duration,
@@ -17,20 +19,22 @@ pub fn wait_for<T>(
 ) -> Result<(T, Duration), String> {
     let start = Instant::now();
     let mut last_error = None;
-    loop {
-        match probe() {
-            Ok(Some(value)) => return Ok((value, start.elapsed())),
-            Ok(None) => {}
-            Err(err) => last_error = Some(err),
+    let found = poll_for(timeout, POLL_EVERY, || match probe() {
+        Ok(value) => value,
+        Err(err) => {
+            last_error = Some(err);
+            None
         }
-        if start.elapsed() > timeout {
+    });
+    match found {
+        Some(value) => Ok((value, start.elapsed())),
+        None => {
             let error = last_error.map_or_else(String::new, |e| format!(" (last error: {e})"));
-            return Err(format!(
+            Err(format!(
                 "timed out after {timeout:?} waiting until {what}{error}\n{}",
                 describe()
-            ));
+            ))
         }
-        std::thread::sleep(POLL_EVERY);
     }
 }
 

@@ -176,7 +176,7 @@ fn python_members_in_containers_beside_ours() {
     if !require_docker(test) {
         return;
     }
-    let Some(venv) = python_venv(test) else {
+    let Some(venv) = python_venv() else {
         return;
     };
     let _turn = one_at_a_time();
