@@ -82,6 +82,19 @@ fn wait_joined(members: &[&Member], what: &str, started: Instant) -> Duration {
     took
 }
 
+/// `docker kill` of the last of `members`; waits until every other sees it OFFLINE and
+/// exactly the rest ONLINE.
+fn kill_the_last(members: &[&Member], what: &str) -> Duration {
+    let (victim, survivors) = members.split_last().unwrap();
+    docker(&["kill", &victim.container]).unwrap();
+    let gone = format!("{}:{PORT}", victim.ip);
+    let live = names(survivors, PORT);
+    wait_views(&containers(survivors), what, DETECT_TIMEOUT, |views| {
+        views.iter().all(|v| v.offline.contains(&gone)) && all_see_exactly(views, &live)
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn join_through_discovery_then_a_killed_member_is_offline_everywhere() {
     if !require_docker("join_through_discovery_then_a_killed_member_is_offline_everywhere") {
@@ -100,22 +113,7 @@ fn join_through_discovery_then_a_killed_member_is_offline_everywhere() {
         took,
     );
 
-    let (victim, survivors) = all.split_last().unwrap();
-    docker(&["kill", &victim.container]).unwrap();
-    let gone = format!("{}:{PORT}", victim.ip);
-    let live = names(survivors, PORT);
-    let took = wait_views(
-        &containers(survivors),
-        "the killed member is OFFLINE at every other",
-        DETECT_TIMEOUT,
-        |views| {
-            views
-                .iter()
-                .all(|v| v.offline.contains(&gone) && !v.online.contains(&gone))
-                && all_see_exactly(views, &live)
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let took = kill_the_last(&all, "the killed member is OFFLINE at every other");
     figure("docker kill -> OFFLINE at all 5 others", took);
 }
 
@@ -207,17 +205,7 @@ fn python_members_in_containers_beside_ours() {
         took,
     );
 
-    let (victim, survivors) = all.split_last().unwrap();
-    docker(&["kill", &victim.container]).unwrap();
-    let gone = format!("{}:{PORT}", victim.ip);
-    let live = names(survivors, PORT);
-    let took = wait_views(
-        &containers(survivors),
-        "the killed Python member is OFFLINE at every other",
-        DETECT_TIMEOUT,
-        |views| views.iter().all(|v| v.offline.contains(&gone)) && all_see_exactly(views, &live),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let took = kill_the_last(&all, "the killed Python member is OFFLINE at every other");
     figure(
         "mixed: docker kill of a Python member -> OFFLINE at all others",
         took,
