@@ -7,6 +7,9 @@ use crate::docker::{docker, run_with_env, CommandError};
 /// Longest wait for Swarm to take a stack or service down before its networks are removed.
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// The bridge Swarm mode creates for its containers' outside traffic.
+const GWBRIDGE: &str = "docker_gwbridge";
+
 /// A compose project started by a test.
 #[derive(Debug)]
 struct ComposeProject {
@@ -28,6 +31,8 @@ pub struct Resources {
     compose: Vec<ComposeProject>,
     images: Vec<String>,
     left_swarm_on_drop: bool,
+    /// `docker swarm init` makes the bridge `docker_gwbridge`, which leaving keeps.
+    remove_gwbridge_on_drop: bool,
 }
 
 impl Resources {
@@ -81,6 +86,9 @@ impl Resources {
         match state.as_str() {
             "active" => Ok(()),
             "inactive" => {
+                let name_filter = format!("name=^{GWBRIDGE}$");
+                self.remove_gwbridge_on_drop =
+                    list(&["network", "ls", "-q", "--filter", &name_filter]).is_empty();
                 // Loopback: a one-node swarm needs no other address, and none is exposed.
                 docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"])?;
                 self.left_swarm_on_drop = true;
@@ -141,6 +149,16 @@ impl Resources {
         }
         if std::mem::take(&mut self.left_swarm_on_drop) {
             report(docker(&["swarm", "leave", "--force"]));
+        }
+        if std::mem::take(&mut self.remove_gwbridge_on_drop) {
+            // Its last endpoint goes a moment after the node has left.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut removed = docker(&["network", "rm", GWBRIDGE]);
+            while removed.is_err() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(500));
+                removed = docker(&["network", "rm", GWBRIDGE]);
+            }
+            report(removed);
         }
     }
 }
