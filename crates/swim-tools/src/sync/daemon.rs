@@ -71,7 +71,7 @@ pub async fn run(
     };
     let mut events = cluster.subscribe();
     let mirror = match Mirror::open(&args.directory, &cluster.local().name) {
-        Ok(mirror) => Arc::new(Mutex::new(mirror)),
+        Ok(mirror) => Arc::new(Mutex::new(mirror.with_file_mode(args.file_mode))),
         Err(err) => {
             cluster.shutdown().await;
             return Err(err.into());
