@@ -145,7 +145,7 @@ pub fn read_local_metadata(dir: &Path, limits: LocalLimits) -> Result<LocalRead,
 pub fn copy_metadata(from: &Path, to: &Path, limits: LocalLimits) -> Result<usize, LocalError> {
     let read = read_local_metadata(from, limits)?;
     for (key, value) in read.metadata.iter() {
-        super::fsutil::write_atomic(to, key, value).map_err(|source| LocalError::Io {
+        super::fsutil::write_atomic(to, key, value, 0o600).map_err(|source| LocalError::Io {
             path: to.join(key),
             source,
         })?;
