@@ -141,11 +141,12 @@ pub fn read_local_metadata(dir: &Path, limits: LocalLimits) -> Result<LocalRead,
 
 /// Copies the metadata files of `from` (read with the rules and limits of
 /// [`read_local_metadata`]) into the real directory `to`, each written atomically; files of
-/// `to` not in `from` stay. Returns how many keys were copied.
+/// `to` not in `from` stay. The copies are the local member's own files, mode 0644 like a
+/// file made by hand. Returns how many keys were copied.
 pub fn copy_metadata(from: &Path, to: &Path, limits: LocalLimits) -> Result<usize, LocalError> {
     let read = read_local_metadata(from, limits)?;
     for (key, value) in read.metadata.iter() {
-        super::fsutil::write_atomic(to, key, value, 0o600).map_err(|source| LocalError::Io {
+        super::fsutil::write_atomic(to, key, value, 0o644).map_err(|source| LocalError::Io {
             path: to.join(key),
             source,
         })?;
