@@ -14,7 +14,7 @@ use swim_tools::sync::{daemon, SyncArgs};
 /// sub-directory on other members of the cluster. Edits are noticed automatically; SIGHUP
 /// also makes the process read them.
 #[derive(Debug, Parser)]
-#[command(version, after_help = cmd::EXIT_STATUS_HELP)]
+#[command(name = "swim-protocol-sync", version, after_help = cmd::EXIT_STATUS_HELP)]
 struct Cli {
     #[command(flatten)]
     swim: swim_protocol::Args,
