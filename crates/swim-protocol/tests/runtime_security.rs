@@ -208,9 +208,14 @@ struct Tap {
 
 impl Tap {
     async fn new() -> Tap {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        // A port free for UDP may be taken for TCP: try others until both bind.
+        let (udp, tcp) = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+                break (udp, tcp);
+            }
+        };
         let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).await.unwrap();
         let target: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
         let datagrams: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let streams: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();

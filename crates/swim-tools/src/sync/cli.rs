@@ -31,6 +31,11 @@ pub struct SyncArgs {
     /// the previous metadata stays.
     #[arg(long, value_name = "BYTES", default_value_t = LocalLimits::default().max_file_size)]
     pub max_file_size: u64,
+    /// A directory whose files are copied into the local member's directory at start: how a
+    /// volume or a Docker config gives metadata to a member whose name, and so directory, is
+    /// only known once discovery has found its address.
+    #[arg(long, value_name = "DIR", env = "SWIM_METADATA_DIR")]
+    pub metadata_from: Option<PathBuf>,
 }
 
 impl SyncArgs {
