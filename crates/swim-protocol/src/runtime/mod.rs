@@ -69,7 +69,8 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let resolved = resolved.bound_to(addr);
     let name = resolved.local_name();
     let security = &resolved.security;
-    let keyring = LiveKeyring::new(security.initial_keyring()?);
+    // `Config::resolve` read the keyring file (if any) into `security.keyring`.
+    let keyring = LiveKeyring::new(security.keyring.clone());
     let settings = FrameSettings {
         label: security.label.as_bytes().to_vec(),
         keyring: keyring.clone(),
