@@ -56,6 +56,8 @@ pub struct Swim<R> {
     events: VecDeque<Event>,
     next_probe: Duration,
     next_gossip: Duration,
+    /// No eager fanout before this (see `fan_out`).
+    next_fanout: Duration,
     next_push_pull: Duration,
     next_join: Duration,
     next_catch_up: Duration,
@@ -84,6 +86,7 @@ impl<R: Rng> Swim<R> {
         let mut swim = Swim {
             next_probe: first_probe,
             next_gossip: now + config.sync_interval,
+            next_fanout: now,
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
             next_join: now,
             next_catch_up: now,
@@ -208,6 +211,7 @@ impl<R: Rng> Swim<R> {
         if greet {
             self.seed_greet(sender);
         }
+        self.fan_out(now, Some(sender));
     }
 
     /// Lets the machine act on every deadline up to `now`.
@@ -254,6 +258,7 @@ impl<R: Rng> Swim<R> {
         if self.wants_join() && now >= self.next_join {
             self.send_join(now);
         }
+        self.fan_out(now, None);
     }
 
     /// The next packet to send, if any.
@@ -269,6 +274,9 @@ impl<R: Rng> Swim<R> {
         }
         if self.wants_join() {
             next = next.min(self.next_join);
+        }
+        if let Some(fanout) = self.fanout_due() {
+            next = next.min(fanout);
         }
         for probe in &self.probes {
             next = next.min(probe.next_round_at.min(probe.suspect_at));
@@ -291,6 +299,7 @@ impl<R: Rng> Swim<R> {
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
         if self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata) {
             self.change_local(now, Some(metadata));
+            self.fan_out(now, None);
         }
     }
 

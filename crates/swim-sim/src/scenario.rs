@@ -56,6 +56,10 @@ pub struct Report {
     pub loss: f64,
     /// Start until every live member sees every other live member ONLINE.
     pub join_s: Option<f64>,
+    /// Packets sent per member from the start until everyone joined.
+    pub join_packets_per_member: f64,
+    /// Bytes sent per member from the start until everyone joined.
+    pub join_bytes_per_member: f64,
     /// Median delay for member 0's metadata change to reach a member.
     pub meta_p50_s: Option<f64>,
     /// 99th percentile of that delay.
@@ -139,6 +143,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
         sim.start(i, metadata("1"), peers, &mut tracker);
     }
     let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+    let join_traffic = total_traffic(&sim);
 
     // Metadata change on member 0, timed to every member.
     let changed_at = sim.now();
@@ -200,6 +205,8 @@ pub fn run_standard(config: &RunConfig) -> Report {
         seed: config.seed,
         loss: config.network.loss,
         join_s: secs(joined),
+        join_packets_per_member: (join_traffic.packets as f64 / n as f64).round(),
+        join_bytes_per_member: (join_traffic.bytes as f64 / n as f64).round(),
         meta_p50_s: secs(pct(0.5)),
         meta_p99_s: secs(pct(0.99)),
         meta_max_s: if informed_all {

@@ -55,6 +55,37 @@ impl<R: Rng> Swim<R> {
         self.transmits.push_back(Transmit { to, packet });
     }
 
+    /// Eager fanout: if news was queued, passes it on at once to `fanout` random available
+    /// members (not `exclude`, the member it came from). Each packet piggybacks the queue as
+    /// any other, so it counts against every record's retransmission budget, and a quiet
+    /// member sends nothing. Fanouts are at least `sync_interval / 4` apart: news arriving
+    /// meanwhile (a burst, such as many members joining) waits and goes in one batch, so a
+    /// burst costs at most `fanout` packets per window.
+    pub(super) fn fan_out(&mut self, now: Duration, exclude: Option<usize>) {
+        if self.config.fanout == 0 {
+            self.broadcasts.take_fresh();
+            return;
+        }
+        if !self.broadcasts.has_fresh() || now < self.next_fanout {
+            return;
+        }
+        self.broadcasts.take_fresh();
+        self.next_fanout = now + self.config.sync_interval / 4;
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        let targets = self.find_indices(self.config.fanout, StatusSet::AVAILABLE, &exclude);
+        for target in targets {
+            if self.broadcasts.is_empty() {
+                break;
+            }
+            self.send(target, Message::GossipOnly, false);
+        }
+    }
+
+    /// When a held-back fanout is due, if one is.
+    pub(super) fn fanout_due(&self) -> Option<Duration> {
+        (self.config.fanout > 0 && self.broadcasts.has_fresh()).then_some(self.next_fanout)
+    }
+
     pub(super) fn retransmit_limit(&self) -> u32 {
         let n = self.table.len() as f64;
         let factor = (n + 1.0).log10().ceil().max(1.0) as u32;

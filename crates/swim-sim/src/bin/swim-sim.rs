@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use swim_core::ProtocolConfig;
+use swim_core::{Profile, ProtocolConfig};
 use swim_sim::{run_standard, NetworkConfig, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
@@ -34,6 +34,12 @@ struct Args {
     /// Sign every payload with this secret, in the runtime's HMAC frame (bytes include it).
     #[arg(long)]
     secret: Option<String>,
+    /// Protocol timings: lan, wan, local or seed.
+    #[arg(long, default_value = "lan")]
+    profile: Profile,
+    /// Members told of a new record at once (overrides the profile's).
+    #[arg(long)]
+    fanout: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -51,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.loss),
         "--loss must be between 0 and 1"
     );
+    let profile = ProtocolConfig::default().with_profile(args.profile);
     let config = RunConfig {
         members: args.members,
         seed: args.seed,
@@ -59,7 +66,10 @@ fn main() -> anyhow::Result<()> {
             latency: seconds("latency-ms", args.latency_ms / 1000.0)?,
             jitter: seconds("jitter-ms", args.jitter_ms / 1000.0)?,
         },
-        protocol: ProtocolConfig::default(),
+        protocol: ProtocolConfig {
+            fanout: args.fanout.unwrap_or(profile.fanout),
+            ..profile
+        },
         duration: seconds("duration", args.duration)?,
         quiet: seconds("quiet", args.quiet)?,
         wire: match args.secret {
