@@ -6,6 +6,9 @@
 //! ([`Swim::poll_timeout`]) and membership changes ([`Swim::poll_event`]). It never reads a
 //! clock, opens a socket or uses a global random number generator, so a run is reproducible
 //! from its inputs. The protocol rules are written down in `docs/PROTOCOL.md`.
+//!
+//! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this project
+//! reimplements; where we differ from it, the docs say so.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -169,6 +169,12 @@ impl<R: Rng> Swim<R> {
                 let (name, clock) = (update.name.clone(), update.clock);
                 correct_sender |= self.apply_from(now, sender, update, true);
                 self.send(sender, Message::GossipAck { name, clock }, correct_sender);
+                if !self.joined {
+                    // Only the seed's members send `Gossip`, and they never answer a full
+                    // sync: their dissemination (every record we have not acknowledged) is
+                    // how they hand us the member list, so we have joined.
+                    self.joined_with(now, false);
+                }
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
@@ -315,6 +321,12 @@ impl<R: Rng> Swim<R> {
             self.next_join = now;
             self.next_join_all = true;
         }
+    }
+
+    /// Forgets `name` as a configured peer: it is no longer asked when joining. A member
+    /// already known stays in the table and is probed as any other.
+    pub fn remove_peer(&mut self, name: &MemberName) {
+        self.peers.retain(|peer| peer != name);
     }
 
     /// The local member's name.

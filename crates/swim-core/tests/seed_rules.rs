@@ -379,3 +379,47 @@ fn a_suspicion_cleared_by_gossip_is_passed_on_to_the_member() {
     assert_eq!(status_of(&a, "b:1"), (Status::Online, 51));
     assert!(told(&drain(&mut a), "b:1", Status::Online, 51));
 }
+
+/// With only Python peers, no full sync is ever answered: the first `Gossip` (the package's
+/// dissemination of its member list) counts as joined, so the member stops re-announcing
+/// itself every `2 x ping_interval` and makes only its few follow-up syncs.
+#[test]
+fn gossip_from_a_python_peer_counts_as_joined() {
+    let config = ProtocolConfig {
+        clock_rules: ClockRules::Seed,
+        ..ProtocolConfig::default()
+    };
+    let rng = StdRng::seed_from_u64(3);
+    let mut a = Swim::new(config, "a:1".into(), meta("a"), ["p:1".into()], rng, T0).unwrap();
+    let syncs = |sent: &[(MemberName, Packet)]| {
+        sent.iter()
+            .filter(|(_, p)| {
+                matches!(
+                    p.message,
+                    Message::Sync {
+                        reply: false,
+                        full: true,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    let mut now = T0;
+    a.handle_timeout(now);
+    assert_eq!(syncs(&drain(&mut a)), 1, "the first join request");
+    announce(&mut a, now, "p:1", 1, Status::Online);
+    let mut sent = drain(&mut a);
+    let end = now + Duration::from_secs(60);
+    while now < end {
+        now += STEP;
+        a.handle_timeout(now);
+        sent.extend(drain(&mut a));
+    }
+    // Before the fix: one re-announcement every 2 s, about 30 in a minute.
+    let later = syncs(&sent);
+    assert!(
+        later <= 4,
+        "{later} join requests after the member list arrived"
+    );
+}

@@ -6,15 +6,16 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
-use tokio::sync::{broadcast, watch, Mutex};
+use tokio::sync::{broadcast, mpsc, watch, Mutex};
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::warn;
 
-use crate::config::{Config, ResolvedConfig};
-use crate::error::StartError;
+use crate::address::AddressParser;
+use crate::config::{parse_peer, Config, ResolvedConfig};
+use crate::error::{ConfigError, StartError};
 use crate::events::Events;
 use crate::runtime::publish::{Sequenced, View};
-use crate::runtime::{self, Started};
+use crate::runtime::{self, Command, Started};
 use crate::stats::{Stats, StatsSnapshot};
 
 /// A running member of the cluster. Cheap to clone; all clones drive the same member.
@@ -32,6 +33,7 @@ struct Shared {
     view: watch::Receiver<Arc<View>>,
     events: broadcast::WeakSender<Arc<Sequenced>>,
     metadata: watch::Sender<Metadata>,
+    commands: mpsc::Sender<Command>,
     shutdown: watch::Sender<bool>,
     stats: Arc<Stats>,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
@@ -100,6 +102,7 @@ impl Cluster {
             subscription,
             stats,
             metadata,
+            commands,
             shutdown,
             driver,
         } = runtime::start(resolved).await?;
@@ -110,6 +113,7 @@ impl Cluster {
                 view: subscription.view,
                 events: subscription.events,
                 metadata,
+                commands,
                 shutdown,
                 stats,
                 driver: Mutex::new(Some(driver)),
@@ -173,6 +177,31 @@ impl Cluster {
     /// after shutdown it does nothing.
     pub fn set_local_metadata(&self, metadata: Metadata) {
         self.shared.metadata.send_replace(metadata);
+    }
+
+    /// Adds `peer` to the members contacted when joining, as if it had been configured: until
+    /// the member has joined it is asked at once, and it is a candidate for later joins.
+    /// Fails on a name that is not a valid `host:port` address (port 0 included); after
+    /// shutdown it does nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(cluster: swim_protocol::Cluster) -> Result<(), swim_protocol::ConfigError> {
+    /// cluster.add_peer("10.0.0.7:9000").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_peer(&self, peer: &str) -> Result<(), ConfigError> {
+        let name = parse_peer(&AddressParser::new(), peer)?.to_member_name();
+        // A send fails only once the member has stopped, when peers no longer matter.
+        let _ = self.shared.commands.send(Command::AddPeer(name)).await;
+        Ok(())
+    }
+
+    /// Stops contacting `peer` when joining. Members already known stay known: membership
+    /// comes from the cluster, not from this list. After shutdown it does nothing.
+    pub async fn remove_peer(&self, peer: &str) -> Result<(), ConfigError> {
+        let name = parse_peer(&AddressParser::new(), peer)?.to_member_name();
+        let _ = self.shared.commands.send(Command::RemovePeer(name)).await;
+        Ok(())
     }
 
     /// Subscribes to membership changes from now on. See [`Events`] for what a subscriber

@@ -49,7 +49,6 @@ async fn the_local_address_becomes_the_name_and_the_others_the_peers() {
         .with_secret("s")
         .with_peers(["127.0.0.9:2001", "127.0.0.3:2001"]);
     let resolved = config
-        .clone()
         .with_resolver(resolver.clone())
         .resolve()
         .await
@@ -79,7 +78,6 @@ async fn the_bind_address_tells_members_on_one_machine_apart() {
             .with_secret("s")
             .with_bind(local, None);
         let resolved = config
-            .clone()
             .with_resolver(resolver.clone())
             .resolve()
             .await
@@ -110,7 +108,6 @@ async fn only_the_local_address_means_no_peers_yet() {
         .with_discovery(true)
         .with_secret("s");
     let err = config
-        .clone()
         .with_resolver(cluster(&["127.0.0.1"]))
         .resolve()
         .await
@@ -125,13 +122,9 @@ async fn a_local_address_not_among_the_results_is_transient() {
     // The system picks 127.0.0.1 toward these, and it is not one of them.
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
-        .with_secret("s");
-    let err = config
-        .clone()
-        .with_resolver(cluster(&["127.0.0.2", "127.0.0.3"]))
-        .resolve()
-        .await
-        .unwrap_err();
+        .with_secret("s")
+        .with_resolver(cluster(&["127.0.0.2", "127.0.0.3"]));
+    let err = config.resolve().await.unwrap_err();
     let (reason, _) = transient(err);
     assert!(
         reason.contains("127.0.0.1") && reason.contains("127.0.0.2"),
@@ -139,12 +132,7 @@ async fn a_local_address_not_among_the_results_is_transient() {
     );
     // Same when the bind address is not one of them.
     let config = config.with_bind("127.0.0.7".parse().unwrap(), None);
-    let err = config
-        .clone()
-        .with_resolver(cluster(&["127.0.0.2", "127.0.0.3"]))
-        .resolve()
-        .await
-        .unwrap_err();
+    let err = config.resolve().await.unwrap_err();
     let (reason, _) = transient(err);
     assert!(reason.contains("127.0.0.7"), "{reason}");
 }
@@ -156,7 +144,6 @@ async fn no_address_at_all_is_transient() {
         .with_secret("s");
     let (reason, retry_after) = transient(
         config
-            .clone()
             .with_resolver(cluster(&[]))
             .resolve()
             .await
@@ -181,14 +168,8 @@ async fn resolution_failure_is_transient() {
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
         .with_secret("s");
-    let (reason, retry_after) = transient(
-        config
-            .clone()
-            .with_resolver(Failing)
-            .resolve()
-            .await
-            .unwrap_err(),
-    );
+    let (reason, retry_after) =
+        transient(config.with_resolver(Failing).resolve().await.unwrap_err());
     assert!(
         reason.contains("cluster.test") && reason.contains("temporary failure"),
         "{reason}"
@@ -202,7 +183,6 @@ async fn discovery_uses_default_host_and_port() {
     config.local_name = "cluster.test".to_owned();
     config.default_port = 2500;
     let resolved = config
-        .clone()
         .with_resolver(cluster(&["127.0.0.1", "127.0.0.2"]))
         .resolve()
         .await

@@ -120,12 +120,7 @@ async fn resolve_fills_defaults_and_canonicalizes() {
             "[::1]:7",
         ])
         .with_secret("s");
-    let resolved = config
-        .clone()
-        .with_resolver(resolver())
-        .resolve()
-        .await
-        .unwrap();
+    let resolved = config.with_resolver(resolver()).resolve().await.unwrap();
     assert_eq!(resolved.local_name().as_str(), "127.0.0.1:2001");
     assert_eq!(resolved.bind(), sock("127.0.0.1:2001"));
     // Duplicates and the local member itself are removed; the order is sorted.
@@ -136,12 +131,7 @@ async fn resolve_fills_defaults_and_canonicalizes() {
 #[tokio::test]
 async fn a_host_name_stays_the_name_and_binds_its_ipv4_address() {
     let config = Config::new("node1.test:2001").with_secret("s");
-    let resolved = config
-        .clone()
-        .with_resolver(resolver())
-        .resolve()
-        .await
-        .unwrap();
+    let resolved = config.with_resolver(resolver()).resolve().await.unwrap();
     assert_eq!(resolved.local_name().as_str(), "node1.test:2001");
     assert_eq!(resolved.bind(), sock("127.0.0.5:2001"));
 }
@@ -152,7 +142,6 @@ async fn bind_options_override_the_name() {
         .with_secret("s")
         .with_bind(ip("0.0.0.0"), Some(3001));
     let resolved = config
-        .clone()
         .with_resolver(StaticResolver::new())
         .resolve()
         .await
@@ -167,7 +156,6 @@ async fn unresolvable_peers_are_kept() {
         .with_secret("s")
         .with_peers(["later.test:1"]);
     let resolved = config
-        .clone()
         .with_resolver(StaticResolver::new())
         .resolve()
         .await

@@ -8,7 +8,7 @@ use support::{
     all_online, assert_nothing_dropped, eventually, sees, shutdown_all, spread_metadata,
     start_members, start_online,
 };
-use swim_protocol::{MemberName, Metadata, Status, WireKind};
+use swim_protocol::{Cluster, MemberName, Metadata, Status, WireKind};
 
 const SECRET: &[u8] = b"test secret";
 
@@ -103,4 +103,28 @@ async fn a_large_metadata_value_travels_by_tcp() {
         assert_nothing_dropped(receiver);
     }
     shutdown_all(members).await;
+}
+
+#[tokio::test]
+async fn a_peer_added_at_run_time_is_joined_and_bad_names_are_refused() {
+    let a = Cluster::start(support::member_config(SECRET, &[], Metadata::empty()))
+        .await
+        .unwrap();
+    let b = Cluster::start(support::member_config(SECRET, &[], Metadata::empty()))
+        .await
+        .unwrap();
+    // Neither knows the other until told.
+    a.add_peer(b.name().as_str()).await.unwrap();
+    eventually(Duration::from_secs(10), "a and b meet", || async {
+        sees(&a, b.name(), Status::Online) && sees(&b, a.name(), Status::Online)
+    })
+    .await;
+    // Removing the peer does not remove the member: membership comes from the cluster.
+    a.remove_peer(b.name().as_str()).await.unwrap();
+    assert!(sees(&a, b.name(), Status::Online));
+    for bad in ["127.0.0.1:0", "no port", "::1:2001"] {
+        let err = a.add_peer(bad).await.unwrap_err().to_string();
+        assert!(err.starts_with(&format!("peer {bad:?}: ")), "{err}");
+    }
+    shutdown_all(vec![a, b]).await;
 }

@@ -1,6 +1,9 @@
 //! A deterministic simulator of swim-core members: thousands of members in one process, in
 //! virtual time, over a network with loss, latency, partitions and crashes. The same seed and
 //! parameters always give the same run.
+//!
+//! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this project
+//! reimplements; where we differ from it, the docs say so.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

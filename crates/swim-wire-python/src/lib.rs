@@ -1,6 +1,9 @@
 //! The wire format of the Python package `swim-protocol` 0.6.3, so that our members can join
 //! clusters of Python members.
 //!
+//! "The seed" elsewhere in the project's docs is this package: the one the project
+//! reimplements, and whose members this crate lets ours talk to.
+//!
 //! Two layers, used separately by the runtime:
 //!
 //! - **Framing and signing** ([`pack`], [`unpack`]): a 6-byte XORed prefix, a 16-byte salt,

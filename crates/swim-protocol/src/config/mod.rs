@@ -21,7 +21,7 @@ pub use self::cli::Args;
 pub use self::resolved::ResolvedConfig;
 pub use self::seconds::{parse_positive_seconds, parse_seconds, MAX_SECONDS};
 use crate::address::DEFAULT_NAME_TTL;
-use crate::address::{AddressError, AddressParser, Host, Resolver, SystemResolver};
+use crate::address::{AddressError, AddressParser, Host, MemberAddress, Resolver, SystemResolver};
 use crate::error::ConfigError;
 pub use swim_core::ClockRules;
 
@@ -271,17 +271,7 @@ impl Config {
             )));
         }
         for peer in &self.peers {
-            let what = || format!("peer {peer:?}");
-            let address = parser.parse(peer).map_err(|error| ConfigError::Address {
-                what: what(),
-                error,
-            })?;
-            if address.port == 0 {
-                return Err(ConfigError::Address {
-                    what: what(),
-                    error: AddressError::ZeroPort,
-                });
-            }
+            parse_peer(&parser, peer)?;
         }
         if !(MIN_MTU_SIZE..=MAX_MTU_SIZE).contains(&self.mtu_size) {
             return Err(ConfigError::Invalid(format!(
@@ -304,6 +294,22 @@ impl Config {
         self.protocol.validate()?;
         Ok(parser)
     }
+}
+
+/// Parses a peer's name: an address others can reach, so port 0 is refused.
+pub(crate) fn parse_peer(parser: &AddressParser, peer: &str) -> Result<MemberAddress, ConfigError> {
+    let what = || format!("peer {peer:?}");
+    let address = parser.parse(peer).map_err(|error| ConfigError::Address {
+        what: what(),
+        error,
+    })?;
+    if address.port == 0 {
+        return Err(ConfigError::Address {
+            what: what(),
+            error: AddressError::ZeroPort,
+        });
+    }
+    Ok(address)
 }
 
 impl fmt::Debug for Config {

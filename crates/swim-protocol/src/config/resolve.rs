@@ -8,7 +8,7 @@ use swim_core::ClockRules;
 
 use super::secret::default_secret;
 use super::ResolvedConfig;
-use super::{Config, WireKind};
+use super::{parse_peer, Config, WireKind};
 use crate::address::{
     discover, resolve_host, transient, AddressParser, Host, MemberAddress, Resolver, LOOKUP_TIMEOUT,
 };
@@ -36,7 +36,7 @@ impl Config {
         let mut peers = self
             .peers
             .iter()
-            .map(|peer| parse(&parser, peer, &format!("peer {peer:?}")))
+            .map(|peer| parse_peer(&parser, peer))
             .collect::<Result<Vec<_>, _>>()?;
         if self.discovery {
             let discovered = discover(resolver, &local, self.bind_host).await?;

@@ -29,6 +29,19 @@ use publish::{Publisher, Subscription};
 /// Packets received over TCP waiting for the driver.
 const INBOUND_BUFFER: usize = 64;
 
+/// Commands from the handle waiting for the driver.
+const COMMAND_BUFFER: usize = 64;
+
+/// What the handle asks the driver to do (besides metadata, which is a watch: only the
+/// latest value matters).
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Contact this member when joining, as if configured.
+    AddPeer(MemberName),
+    /// No longer contact this member when joining.
+    RemovePeer(MemberName),
+}
+
 /// What the handle keeps of a started member.
 pub(crate) struct Started {
     pub name: MemberName,
@@ -36,6 +49,7 @@ pub(crate) struct Started {
     pub subscription: Subscription,
     pub stats: Arc<Stats>,
     pub metadata: watch::Sender<Metadata>,
+    pub commands: mpsc::Sender<Command>,
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
 }
@@ -65,6 +79,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let stats = Arc::new(Stats::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (metadata, metadata_rx) = watch::channel(resolved.local_metadata);
+    let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
     let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
     let limits = TcpLimits::default();
     let listener = tokio::spawn(tcp::run_listener(
@@ -87,6 +102,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
+        commands: commands_rx,
         shutdown: shutdown_rx,
         publisher,
     };
@@ -97,6 +113,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         subscription,
         stats,
         metadata,
+        commands,
         shutdown,
         driver,
     })
@@ -116,6 +133,7 @@ struct Driver {
     tcp_sends: JoinSet<()>,
     inbound: mpsc::Receiver<Packet>,
     metadata: watch::Receiver<Metadata>,
+    commands: mpsc::Receiver<Command>,
     shutdown: watch::Receiver<bool>,
     publisher: Publisher,
 }
@@ -141,6 +159,13 @@ impl Driver {
                 () = sleep_until(deadline), if deadline.is_some() => {
                     let now = self.now();
                     self.swim.handle_timeout(now);
+                }
+                Some(command) = self.commands.recv() => {
+                    let now = self.now();
+                    match command {
+                        Command::AddPeer(name) => self.swim.add_peer(now, name),
+                        Command::RemovePeer(name) => self.swim.remove_peer(&name),
+                    }
                 }
                 Ok(()) = self.metadata.changed() => {
                     let metadata = self.metadata.borrow_and_update().clone();
