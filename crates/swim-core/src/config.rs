@@ -36,6 +36,9 @@ pub struct ProtocolConfig {
     /// piggybacking and periodic gossip, as in the seed). These sends count against the
     /// record's retransmission budget.
     pub fanout: usize,
+    /// Most full member lists (answers to joins and catch-ups) a member sends per
+    /// `ping_interval`; requests beyond get a window of records instead.
+    pub full_sync_budget: usize,
 }
 
 /// How a member stamps its verdicts about other members, and which first-hand records it
@@ -70,6 +73,7 @@ impl Default for ProtocolConfig {
             piggyback_budget: 1200,
             clock_rules: ClockRules::Native,
             fanout: 0,
+            full_sync_budget: 16,
         };
         seed.with_profile(Profile::Lan)
     }
@@ -134,6 +138,13 @@ impl ProtocolConfig {
                 name: "retransmit_mult",
                 value: self.retransmit_mult.to_string(),
                 expected: "1 to 64",
+            });
+        }
+        if self.full_sync_budget == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "full_sync_budget",
+                value: "0".to_owned(),
+                expected: "at least 1",
             });
         }
         if self.fanout > 16 {

@@ -64,6 +64,8 @@ pub struct Swim<R> {
     catch_up_backoff: Duration,
     seq: u32,
     sync_cursor: usize,
+    /// Full member lists sent in the current `ping_interval` window, and when it began.
+    full_answers: (Duration, usize),
 }
 
 impl<R: Rng> Swim<R> {
@@ -109,6 +111,7 @@ impl<R: Rng> Swim<R> {
             events: VecDeque::new(),
             seq: 0,
             sync_cursor: 0,
+            full_answers: (now, 0),
         };
         swim.change_local(now, Some(metadata));
         for peer in peers {
@@ -197,15 +200,12 @@ impl<R: Rng> Swim<R> {
                 if reply {
                     if full {
                         self.joined_with(now, self.events.len() > changes);
+                    } else {
+                        self.redirected(now);
                     }
                     false
                 } else {
-                    let records = self.sync_reply_records(full, &pushed);
-                    let message = Message::Sync {
-                        reply: true,
-                        full,
-                        records,
-                    };
+                    let message = self.sync_reply(now, full, &pushed);
                     self.send(sender, message, correct_sender);
                     true
                 }

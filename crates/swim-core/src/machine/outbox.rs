@@ -9,7 +9,13 @@ impl<R: Rng> Swim<R> {
     /// then pending records by priority within the byte budget.
     pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
         let mut gossip = Vec::new();
-        let mut budget = self.config.piggyback_budget;
+        // A sync's own records share the budget, so that a window and its gossip still fit
+        // in one datagram.
+        let carried: usize = match &message {
+            Message::Sync { records, .. } => records.iter().map(crate::wire::update_len).sum(),
+            _ => 0,
+        };
+        let mut budget = self.config.piggyback_budget.saturating_sub(carried);
         let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
             *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
