@@ -25,7 +25,7 @@ fn news_spreads_in_round_trips_with_fanout() {
     let (p50, max) = (eager.meta_p50_s.unwrap(), eager.meta_max_s.unwrap());
     // 5 ms links: a handful of hops reach most members; the rest by the next gossip tick.
     assert!(p50 < 0.05, "median {p50} s: {eager:?}");
-    assert!(max < 0.5, "max {max} s: {eager:?}");
+    assert!(max < 1.0, "max {max} s: {eager:?}");
     assert!(lazy.meta_p50_s.unwrap() > 4.0 * p50, "{lazy:?}");
     assert_eq!(eager.false_offline, 0);
 }
