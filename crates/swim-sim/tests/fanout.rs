@@ -13,7 +13,9 @@ fn config(members: usize, fanout: usize) -> RunConfig {
             fanout,
             ..ProtocolConfig::default()
         },
-        quiet: Duration::from_secs(20),
+        // Two push-pull intervals, so that their jitter does not decide the comparison.
+        quiet: Duration::from_secs(60),
+        duration: Duration::from_secs(150),
         ..RunConfig::default()
     }
 }
@@ -36,7 +38,7 @@ fn a_quiet_cluster_sends_no_more_with_fanout() {
     let lazy = run_standard(&config(100, 0));
     let ratio = eager.msgs_per_member_s / lazy.msgs_per_member_s;
     assert!(
-        (0.98..=1.02).contains(&ratio),
+        (0.97..=1.03).contains(&ratio),
         "quiet packets/member/s: {} with fanout, {} without",
         eager.msgs_per_member_s,
         lazy.msgs_per_member_s
