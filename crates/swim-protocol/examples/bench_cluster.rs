@@ -8,29 +8,17 @@ use std::time::{Duration, Instant};
 
 use swim_protocol::{Cluster, Config, Metadata, StatusSet};
 
+#[path = "common/proc.rs"]
+mod proc;
+
 /// Resident memory of this process, in KiB.
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    proc::status_kib("self", "VmRSS:")
 }
 
 /// User + system CPU time of this process, in clock ticks (1/100 s on Linux).
 fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
+    proc::cpu_ticks("self")
 }
 
 fn arg(index: usize, default: u64) -> u64 {

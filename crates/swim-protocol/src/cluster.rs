@@ -14,6 +14,7 @@ use crate::address::AddressParser;
 use crate::config::{parse_peer, Config, ResolvedConfig};
 use crate::error::{ConfigError, StartError};
 use crate::events::Events;
+use crate::frame::keyring::LiveKeyring;
 use crate::runtime::publish::{Sequenced, View};
 use crate::runtime::{self, Command, Started};
 use crate::stats::{Stats, StatsSnapshot};
@@ -36,6 +37,7 @@ struct Shared {
     commands: mpsc::Sender<Command>,
     shutdown: watch::Sender<bool>,
     stats: Arc<Stats>,
+    keyring: LiveKeyring,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
     driver: Mutex<Option<JoinHandle<()>>>,
     /// Tasks started by [`Cluster::on_change`].
@@ -101,6 +103,7 @@ impl Cluster {
             addr,
             subscription,
             stats,
+            keyring,
             metadata,
             commands,
             shutdown,
@@ -116,6 +119,7 @@ impl Cluster {
                 commands,
                 shutdown,
                 stats,
+                keyring,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
             }),
@@ -236,6 +240,22 @@ impl Cluster {
     /// The member's traffic counters so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
+    }
+
+    /// The member's live keyring: install, use and remove keys while it runs (each change
+    /// applies to the next frame). With a keyring file, a change of the file replaces it.
+    /// See `docs/SECURITY.md` for the rotation procedure.
+    ///
+    /// ```no_run
+    /// # async fn rotate(cluster: swim_protocol::Cluster) {
+    /// use swim_protocol::frame::keyring::{Key, KeyringEntry};
+    /// let new = KeyringEntry::Key(Key::generate());
+    /// cluster.keyring().install(new.clone()).unwrap(); // on every member, then:
+    /// cluster.keyring().use_primary(&new).unwrap(); // on every member, then remove the old
+    /// # }
+    /// ```
+    pub fn keyring(&self) -> LiveKeyring {
+        self.shared.keyring.clone()
     }
 
     /// Stops the member: closes the sockets and ends every task it started, including the

@@ -7,7 +7,9 @@
 //! The top of the crate holds what an application uses. The rest lives in named modules:
 //! [`config`] (settings, the resolved configuration, seconds and secret helpers),
 //! [`address`] (the address pipeline: parse, resolve, discover, cache), [`stats`] (traffic
-//! counters) and [`sign`] (the native frame's signature).
+//! counters), [`security`] (label, keyring, allow-list, budgets), [`frame`] (the native
+//! frame: signing, encryption, replay protection; [`frame::keyring`]) and [`admission`]
+//! (the source allow-list and request budgets).
 //!
 //! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this crate
 //! reimplements and can interoperate with ([`WireKind::Python`]).
@@ -17,13 +19,16 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod admission;
 mod cluster;
 mod codec;
 pub mod config;
 mod error;
 mod events;
+pub mod frame;
+mod keyring_file;
 mod runtime;
-pub mod sign;
+pub mod security;
 pub mod stats;
 mod transport;
 

@@ -33,6 +33,20 @@ pub struct StatsSnapshot {
     pub tcp_connections_refused: u64,
     /// Incoming TCP connections dropped for exceeding the size or time limit.
     pub tcp_connections_aborted: u64,
+    /// Received frames dropped because they were made for a cluster with another label.
+    pub dropped_wrong_label: u64,
+    /// Received frames dropped because their key (or the signed-only mode) is not in the
+    /// keyring.
+    pub dropped_unknown_key: u64,
+    /// Authentic frames dropped as replays: received before, addressed to another member,
+    /// or older than this member's start.
+    pub dropped_replayed: u64,
+    /// Datagrams and connections dropped because their source address is not allowed.
+    pub dropped_source_not_allowed: u64,
+    /// Authentic requests dropped because their sender (or everyone) exceeded a budget.
+    pub dropped_rate_limited: u64,
+    /// Incoming TCP frames dropped because the listener's buffer budget was spent.
+    pub tcp_over_budget: u64,
 }
 
 /// The live counters, shared by the runtime's tasks and the handle.
@@ -51,6 +65,12 @@ pub(crate) struct Stats {
     pub send_failures: AtomicU64,
     pub tcp_connections_refused: AtomicU64,
     pub tcp_connections_aborted: AtomicU64,
+    pub dropped_wrong_label: AtomicU64,
+    pub dropped_unknown_key: AtomicU64,
+    pub dropped_replayed: AtomicU64,
+    pub dropped_source_not_allowed: AtomicU64,
+    pub dropped_rate_limited: AtomicU64,
+    pub tcp_over_budget: AtomicU64,
 }
 
 /// Adds `n` to a counter. Relaxed ordering: counters are independent tallies.
@@ -81,6 +101,12 @@ impl Stats {
             send_failures: get(&self.send_failures),
             tcp_connections_refused: get(&self.tcp_connections_refused),
             tcp_connections_aborted: get(&self.tcp_connections_aborted),
+            dropped_wrong_label: get(&self.dropped_wrong_label),
+            dropped_unknown_key: get(&self.dropped_unknown_key),
+            dropped_replayed: get(&self.dropped_replayed),
+            dropped_source_not_allowed: get(&self.dropped_source_not_allowed),
+            dropped_rate_limited: get(&self.dropped_rate_limited),
+            tcp_over_budget: get(&self.tcp_over_budget),
         }
     }
 }

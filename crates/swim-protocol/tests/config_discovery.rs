@@ -93,6 +93,42 @@ async fn the_bind_address_tells_members_on_one_machine_apart() {
 }
 
 #[tokio::test]
+async fn a_dual_stack_name_gives_the_peers_of_one_family() {
+    // Each member has an A and an AAAA record; ::1 and 127.0.0.1 are both this machine.
+    let resolver = cluster(&["::2", "127.0.0.1", "::1", "127.0.0.2", "::3"]);
+    let local: MemberAddress = "cluster.test:7".parse().unwrap();
+    let strings = |found: swim_protocol::address::Discovered| {
+        let peers: Vec<String> = found.peers.iter().map(ToString::to_string).collect();
+        (found.local.to_string(), peers)
+    };
+    // No bind address: the local address found (IPv4 sorts first) sets the family.
+    let found = discover(&resolver, &local, None).await.unwrap();
+    assert_eq!(
+        strings(found),
+        ("127.0.0.1:7".into(), vec!["127.0.0.2:7".into()])
+    );
+    // A bind address sets it, also when unspecified.
+    let v6 = discover(&resolver, &local, Some("::1".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        strings(v6),
+        ("[::1]:7".into(), vec!["[::2]:7".into(), "[::3]:7".into()])
+    );
+    let any_v6 = discover(&resolver, &local, Some("::".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(any_v6.local.to_string(), "[::1]:7");
+    let v4 = discover(&resolver, &local, Some("0.0.0.0".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        strings(v4),
+        ("127.0.0.1:7".into(), vec!["127.0.0.2:7".into()])
+    );
+}
+
+#[tokio::test]
 async fn discover_reports_addresses() {
     let resolver = cluster(&["127.0.0.3", "127.0.0.1"]);
     let local: MemberAddress = "cluster.test:7".parse().unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use support::{
     assert_metadata_still_spreads, eventually, member_config, sees, shutdown_all, start_online,
 };
-use swim_protocol::sign::Signer;
+use swim_protocol::frame::Framer;
 use swim_protocol::{Cluster, Metadata, Status, WireKind};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
@@ -61,15 +61,17 @@ async fn garbage_datagrams_and_connections_change_nothing() {
     let members = start_online(2, SECRET, WireKind::Native).await;
     let target = members[0].addr();
     let before = view(&members[0]);
-    let signer = Signer::new(SECRET);
+    let signer = Framer::new(SECRET, "127.0.0.1:1", Default::default());
+    let to = members[0].name().clone();
+    let other = Framer::new(b"other", "127.0.0.1:1", Default::default());
     let mut garbage: Vec<Vec<u8>> = vec![
         vec![],
         vec![1],
         vec![0xff; 49],
         vec![1; 49],
-        signer.seal(b""),                  // valid signature, empty payload
-        signer.seal(&[0xff; 300]),         // valid signature, nonsense payload
-        Signer::new(b"other").seal(b"hi"), // wrong secret
+        signer.seal(b"", &to),          // valid signature, empty payload
+        signer.seal(&[0xff; 300], &to), // valid signature, nonsense payload
+        other.seal(b"hi", &to),         // wrong secret
     ];
     for len in [2usize, 17, 50, 100, 1000, 1400, 9000] {
         garbage.push((0..len).map(|i| (i * 7 + len) as u8).collect());
@@ -96,8 +98,8 @@ async fn garbage_datagrams_and_connections_change_nothing() {
         },
     )
     .await;
-    // Two carry a version byte and a tag made without the secret; the rest are malformed.
-    assert_eq!(members[0].stats().dropped_bad_signature, 2);
+    // One carries a valid header and a tag made without the secret; the rest are malformed.
+    assert_eq!(members[0].stats().dropped_bad_signature, 1);
     assert_eq!(view(&members[0]), before);
     assert_metadata_still_spreads(&members).await;
     shutdown_all(members).await;

@@ -114,16 +114,26 @@ impl<'a> MakeWriter<'a> for LogGate {
 
 /// A flag that becomes true on SIGINT or SIGTERM.
 pub fn stop_signals() -> io::Result<watch::Receiver<bool>> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    stop_signals_and(&[])
+}
+
+/// A flag that becomes true on SIGINT, SIGTERM or any of `more` (the demo adds SIGHUP: its
+/// terminal went away).
+pub fn stop_signals_and(more: &[SignalKind]) -> io::Result<watch::Receiver<bool>> {
+    let kinds = [SignalKind::interrupt(), SignalKind::terminate()];
+    let signals = kinds
+        .iter()
+        .chain(more)
+        .map(|&kind| signal(kind))
+        .collect::<io::Result<Vec<_>>>()?;
     let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        let _ = tx.send(true);
-    });
+    for mut signal in signals {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            signal.recv().await;
+            let _ = tx.send(true);
+        });
+    }
     Ok(rx)
 }
 

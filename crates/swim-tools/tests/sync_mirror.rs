@@ -342,3 +342,17 @@ fn an_unsafe_local_name_is_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn files_are_written_owner_only_as_the_seed_does_unless_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mode = |path: PathBuf| fs::metadata(path).unwrap().mode() & 0o777;
+    let mut mirror = Mirror::open(tmp.path().join("a"), LOCAL).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "v")]))));
+    assert_eq!(mode(tmp.path().join("a").join(REMOTE).join("k")), 0o600);
+    let mut mirror = Mirror::open(tmp.path().join("b"), LOCAL)
+        .unwrap()
+        .with_file_mode(0o644);
+    mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "v")]))));
+    assert_eq!(mode(tmp.path().join("b").join(REMOTE).join("k")), 0o644);
+}

@@ -100,3 +100,27 @@ fn help_states_the_exit_statuses() {
         assert!(help.contains("Exit status: 0"), "{tool}: {help}");
     }
 }
+
+#[test]
+fn the_demo_stops_cleanly_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("stdout");
+    let name = format!("127.0.0.1:{}", free_port());
+    let mut cmd = command(DEMO, dir.path(), &["--name", &name, "--secret", "s"]);
+    cmd.stdout(File::create(&out_path).unwrap())
+        .stderr(Stdio::null());
+    let mut child = ChildGuard(cmd.spawn().unwrap());
+    // Plain mode prints the member list once the member runs.
+    let started = poll_for(Duration::from_secs(30), Duration::from_millis(50), || {
+        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+        out.contains(&name).then_some(())
+    });
+    assert!(started.is_some(), "the demo did not start");
+    child.signal(Signal::SIGHUP);
+    let status = child.wait_exit(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        "stops on SIGHUP",
+    );
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

@@ -36,6 +36,10 @@ pub struct Discovered {
 /// connected toward each address in turn and the source address the system picks is read; the
 /// first one that belongs to the name's addresses is local.
 ///
+/// Only addresses of one family are members: that of `bind_ip` when given (`::` for an IPv6
+/// cluster), else that of the local address, so that a dual-stack name (A and AAAA records
+/// for each member) does not make every member appear twice.
+///
 /// Every failure is [`StartError::Transient`]: DNS and the service's members may not be ready.
 pub async fn discover(
     resolver: &dyn Resolver,
@@ -51,6 +55,12 @@ pub async fn discover(
     };
     ips.sort();
     ips.dedup();
+    // A member is one address: on a dual-stack network the name has an A and an AAAA record
+    // for every member, so only one family's addresses are members. The bind address, even
+    // unspecified (`::`), chooses the family; else the local address found below does.
+    if let Some(bind) = bind_ip {
+        ips.retain(|ip| ip.is_ipv6() == bind.is_ipv6());
+    }
     let local_ip = match bind_ip.filter(|ip| !ip.is_unspecified()) {
         Some(ip) => Some(ip),
         None => find_local_ip(&ips, local.port).await,
@@ -71,7 +81,7 @@ pub async fn discover(
     };
     let peers: Vec<MemberAddress> = ips
         .iter()
-        .filter(|&&ip| ip != local_ip)
+        .filter(|&&ip| ip != local_ip && ip.is_ipv6() == local_ip.is_ipv6())
         .map(|&ip| MemberAddress::from_socket_addr(SocketAddr::new(ip, local.port)))
         .collect();
     if peers.is_empty() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::seconds::parse_seconds;
 use super::secret::read_value_file;
 use super::{Config, WireKind};
+use crate::admission::cidr::Cidr;
 use crate::error::ConfigError;
 use swim_core::Profile;
 
@@ -23,6 +24,9 @@ use swim_core::Profile;
 /// | `--name`   | `SWIM_NAME_FILE` (path), `SWIM_NAME`      |
 /// | `--peer`   | `SWIM_PEERS_FILE` (path), `SWIM_PEERS`    |
 /// | `--wire`   | `SWIM_WIRE_FILE` (path), `SWIM_WIRE`      |
+/// | `--label`  | `SWIM_LABEL_FILE` (path), `SWIM_LABEL`    |
+/// | `--keyring-file` | `SWIM_KEYRING_FILE` (the path itself) |
+/// | `--allow-cidr` | `SWIM_ALLOW_CIDRS` (comma-separated) |
 /// | `--profile`| `SWIM_PROFILE_FILE` (path), `SWIM_PROFILE`|
 ///
 /// As in the seed, a `*_FILE` variable names a file holding the value (trailing newlines
@@ -100,6 +104,16 @@ pub struct Args {
     /// Time between gossip packets, in seconds
     #[arg(long = "sync-interval", value_name = "SECONDS", value_parser = parse_seconds)]
     pub sync_interval: Option<Duration>,
+    /// Cluster label: clusters with another label ignore this member [env: SWIM_LABEL]
+    #[arg(long = "label", value_name = "LABEL")]
+    pub label: Option<String>,
+    /// Keyring file (one base64 key per line, or `signed`; the first is used to send),
+    /// re-read when it changes and on SIGHUP [env: SWIM_KEYRING_FILE]
+    #[arg(long = "keyring-file", value_name = "PATH")]
+    pub keyring_file: Option<PathBuf>,
+    /// Accept packets only from this CIDR block; repeatable [env: SWIM_ALLOW_CIDRS]
+    #[arg(long = "allow-cidr", value_name = "CIDR")]
+    pub allow_cidrs: Vec<Cidr>,
 }
 
 impl Args {
@@ -219,6 +233,33 @@ impl Args {
         if let Some(count) = self.ping_req_count {
             protocol.ping_req_count = count;
         }
+        let security = &mut config.security;
+        if let Some(label) = non_empty(self.label) {
+            security.label = label;
+        } else if let Some(label) = env_text(prefix, "LABEL", &mut env)? {
+            security.label = label;
+        }
+        security.keyring_file = match self.keyring_file {
+            Some(path) => Some(path),
+            None => non_empty(env(&format!("{prefix}_KEYRING_FILE")))
+                .map(|path| expand_home(&path, &mut env)),
+        };
+        security.limits.allow = if self.allow_cidrs.is_empty() {
+            let var = format!("{prefix}_ALLOW_CIDRS");
+            let list = non_empty(env(&var)).unwrap_or_default();
+            list.split(',')
+                .map(str::trim)
+                .filter(|block| !block.is_empty())
+                .map(|block| {
+                    block.parse::<Cidr>().map_err(|e| ConfigError::Env {
+                        var: var.clone(),
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        } else {
+            self.allow_cidrs
+        };
         // Validated once, where it is used: by `Config::resolve`.
         Ok(config)
     }

@@ -23,6 +23,7 @@ pub use self::seconds::{parse_positive_seconds, parse_seconds, MAX_SECONDS};
 use crate::address::DEFAULT_NAME_TTL;
 use crate::address::{AddressError, AddressParser, Host, MemberAddress, Resolver, SystemResolver};
 use crate::error::ConfigError;
+use crate::security::Security;
 pub use swim_core::ClockRules;
 
 /// Smallest allowed `mtu_size`: every IPv4 host must accept datagrams this large.
@@ -113,6 +114,8 @@ pub struct Config {
     pub resolver: Arc<dyn Resolver>,
     /// How long the running member trusts a looked-up address before asking again.
     pub name_ttl: Duration,
+    /// Cluster label, keyring (encryption), replay skew, source allow-list and budgets.
+    pub security: Security,
 }
 
 impl Config {
@@ -133,6 +136,7 @@ impl Config {
             wire: WireKind::Native,
             resolver: Arc::new(SystemResolver),
             name_ttl: DEFAULT_NAME_TTL,
+            security: Security::default(),
         }
     }
 
@@ -227,6 +231,13 @@ impl Config {
         self
     }
 
+    /// Sets the security settings (label, keyring, allow-list, budgets).
+    #[must_use]
+    pub fn with_security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
     /// The parser for member names with this config's default host and port.
     pub fn address_parser(&self) -> Result<AddressParser, ConfigError> {
         let mut parser = AddressParser::new();
@@ -291,6 +302,7 @@ impl Config {
                 "name_ttl must be greater than zero".to_owned(),
             ));
         }
+        self.security.validate()?;
         self.protocol.validate()?;
         Ok(parser)
     }
@@ -330,6 +342,7 @@ impl fmt::Debug for Config {
             .field("wire", &self.wire)
             .field("resolver", &self.resolver)
             .field("name_ttl", &self.name_ttl)
+            .field("security", &self.security)
             .finish()
     }
 }

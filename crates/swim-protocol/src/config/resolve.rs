@@ -84,6 +84,7 @@ impl Config {
             wire: self.wire,
             resolver: self.resolver.clone(),
             name_ttl: self.name_ttl,
+            security: self.security.clone(),
         })
     }
 }

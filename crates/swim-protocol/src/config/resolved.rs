@@ -9,6 +9,7 @@ use swim_core::{MemberName, Metadata, ProtocolConfig};
 
 use crate::address::{MemberAddress, Resolver};
 use crate::config::WireKind;
+use crate::security::Security;
 
 /// The output of [`Config::resolve`](super::Config::resolve): validated, names resolved, peers
 /// discovered, secret chosen, the wire's protocol rules applied. Only `resolve` makes one, so
@@ -26,6 +27,7 @@ pub struct ResolvedConfig {
     pub(crate) wire: WireKind,
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) name_ttl: Duration,
+    pub(crate) security: Security,
 }
 
 impl ResolvedConfig {
@@ -75,6 +77,7 @@ impl fmt::Debug for ResolvedConfig {
             .field("mtu_size", &self.mtu_size)
             .field("wire", &self.wire)
             .field("name_ttl", &self.name_ttl)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }

@@ -18,11 +18,15 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::address::cache::{Lookup, NameCache, Resolved};
+use crate::admission::{Admission, Limits, Standing};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
+use crate::frame::keyring::LiveKeyring;
+use crate::frame::FrameSettings;
+use crate::keyring_file;
 use crate::stats::{self, Stats};
-use crate::transport::tcp::{self, TcpLimits};
+use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use publish::{Publisher, Subscription};
 
@@ -48,6 +52,7 @@ pub(crate) struct Started {
     pub addr: SocketAddr,
     pub subscription: Subscription,
     pub stats: Arc<Stats>,
+    pub keyring: LiveKeyring,
     pub metadata: watch::Sender<Metadata>,
     pub commands: mpsc::Sender<Command>,
     pub shutdown: watch::Sender<bool>,
@@ -57,11 +62,18 @@ pub(crate) struct Started {
 /// Binds the sockets, creates the state machine and spawns the driver. `resolved` comes
 /// from `Config::resolve`, which validated it.
 pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartError> {
-    let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret)?);
     let (udp, listener) = transport::bind(resolved.bind).await?;
     let addr = udp.local_addr()?;
     let resolved = resolved.bound_to(addr);
     let name = resolved.local_name();
+    let security = &resolved.security;
+    let keyring = LiveKeyring::new(security.initial_keyring()?);
+    let settings = FrameSettings {
+        label: security.label.as_bytes().to_vec(),
+        keyring: keyring.clone(),
+        max_clock_skew: security.max_clock_skew,
+    };
+    let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret, &name, settings));
     let epoch = Instant::now();
     let mut swim = Swim::new(
         resolved.protocol,
@@ -82,6 +94,14 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let (commands, commands_rx) = mpsc::channel(COMMAND_BUFFER);
     let (inbound_tx, inbound) = mpsc::channel(INBOUND_BUFFER);
     let limits = TcpLimits::default();
+    let sources = Arc::new(security.limits.clone());
+    let keyring_watch = security.keyring_file.clone().map(|path| {
+        tokio::spawn(keyring_file::watch(
+            path,
+            keyring.clone(),
+            shutdown_rx.clone(),
+        ))
+    });
     let listener = tokio::spawn(tcp::run_listener(
         listener,
         codec.clone(),
@@ -89,6 +109,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         inbound_tx,
         shutdown_rx.clone(),
         limits,
+        sources.clone(),
     ));
     let driver = Driver {
         swim,
@@ -99,6 +120,9 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         stats: stats.clone(),
         names: NameCache::new(resolved.resolver, resolved.name_ttl, addr),
         tcp_limits: limits,
+        admission: Admission::new(&sources, Instant::now()),
+        sources,
+        keyring_watch,
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
@@ -112,6 +136,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         addr,
         subscription,
         stats,
+        keyring,
         metadata,
         commands,
         shutdown,
@@ -130,8 +155,14 @@ struct Driver {
     stats: Arc<Stats>,
     names: NameCache,
     tcp_limits: TcpLimits,
+    /// Which sources may send at all.
+    sources: Arc<Limits>,
+    /// The request budgets.
+    admission: Admission,
+    /// The task re-reading the keyring file, if there is one.
+    keyring_watch: Option<JoinHandle<()>>,
     tcp_sends: JoinSet<()>,
-    inbound: mpsc::Receiver<Packet>,
+    inbound: mpsc::Receiver<Inbound>,
     metadata: watch::Receiver<Metadata>,
     commands: mpsc::Receiver<Command>,
     shutdown: watch::Receiver<bool>,
@@ -152,10 +183,7 @@ impl Driver {
                     // E.g. an ICMP error reported on some systems; the socket still works.
                     Err(e) => debug!("udp receive failed: {e}"),
                 },
-                Some(packet) = self.inbound.recv() => {
-                    let now = self.now();
-                    self.swim.handle_packet(now, packet);
-                }
+                Some(inbound) = self.inbound.recv() => self.on_packet(inbound.packet),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     let now = self.now();
                     self.swim.handle_timeout(now);
@@ -186,6 +214,11 @@ impl Driver {
         if let Err(e) = listener.await {
             warn!("tcp listener task failed: {e}");
         }
+        if let Some(task) = self.keyring_watch.take() {
+            if let Err(e) = task.await {
+                warn!("keyring file task failed: {e}");
+            }
+        }
         debug!(name = %self.swim.local_name(), "member stopped");
     }
 
@@ -196,16 +229,34 @@ impl Driver {
     fn on_datagram(&mut self, frame: &[u8], from: SocketAddr) {
         stats::incr(&self.stats.udp_packets_received);
         stats::add(&self.stats.udp_bytes_received, frame.len());
-        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
-            let now = self.now();
-            self.swim.handle_packet(now, packet);
+        if !self.sources.allows(from.ip()) {
+            stats::incr(&self.stats.dropped_source_not_allowed);
+            return;
         }
+        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
+            self.on_packet(packet);
+        }
+    }
+
+    /// Hands an authentic packet to the state machine if its budget allows.
+    fn on_packet(&mut self, packet: Packet) {
+        let status = self.swim.member(&packet.source.name).map(|m| m.status);
+        if !self
+            .admission
+            .admit(&packet, Standing::of(status), Instant::now())
+        {
+            stats::incr(&self.stats.dropped_rate_limited);
+            debug!(from = %packet.source.name, "request dropped: over budget");
+            return;
+        }
+        let now = self.now();
+        self.swim.handle_packet(now, packet);
     }
 
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
-            for frame in self.codec.encode(&transmit.packet) {
+            for frame in self.codec.encode(&transmit.packet, &transmit.to) {
                 match frame {
                     Some(frame) => self.send(&transmit.to, frame),
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),

@@ -65,5 +65,20 @@ pub(crate) fn decode_counted(
             debug!(%from, len = frame.len(), "dropped frame: {why}");
             None
         }
+        Err(Rejected::WrongLabel) => {
+            stats::incr(&stats.dropped_wrong_label);
+            debug!(%from, len = frame.len(), "dropped frame: another cluster label");
+            None
+        }
+        Err(Rejected::UnknownKey) => {
+            stats::incr(&stats.dropped_unknown_key);
+            debug!(%from, len = frame.len(), "dropped frame: key not in the keyring");
+            None
+        }
+        Err(Rejected::Replayed(why)) => {
+            stats::incr(&stats.dropped_replayed);
+            debug!(%from, len = frame.len(), "dropped frame as a replay: {why}");
+            None
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! TCP carries the packets whose frame exceeds the MTU: one frame per connection.
 //!
-//! The listener bounds what a client can cost: the frame size, the time a connection may
-//! stay open, and the number of connections open at once (beyond it, new ones are closed
-//! at once). Frames are verified and decoded on the connection's task, so neither a slow
-//! nor a hostile client ever stalls the driver.
+//! The listener bounds what clients can cost: the frame size, the time a connection may
+//! stay open, the number of connections open at once (beyond it, new ones are closed at
+//! once), and the bytes held for all of them together ([`TcpLimits::max_buffered`]): a
+//! connection's buffer grows only as bytes arrive and only while the shared budget has
+//! room, and its share is held until the driver has taken the decoded packet. Frames are
+//! verified and decoded on the connection's task, so neither a slow nor a hostile client
+//! ever stalls the driver. Connections from outside the allow-list are closed unread.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,13 +16,17 @@ use std::time::Duration;
 use swim_core::Packet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::debug;
 
 use super::{decode_counted, stopped};
+use crate::admission::Limits;
 use crate::codec::{Codec, TcpFraming};
 use crate::stats::{self, Stats};
+
+/// How much a connection's buffer grows at a time.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Limits applied to incoming and outgoing TCP connections.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +37,9 @@ pub(crate) struct TcpLimits {
     pub io_timeout: Duration,
     /// Most connections handled (or sends in flight) at once.
     pub max_connections: usize,
+    /// Most bytes of frames held by all connections together, including the packets
+    /// decoded from them until the driver takes them.
+    pub max_buffered: usize,
 }
 
 impl Default for TcpLimits {
@@ -39,6 +49,7 @@ impl Default for TcpLimits {
             max_frame: swim_core::wire::MAX_PAYLOAD + 512,
             io_timeout: Duration::from_secs(5),
             max_connections: 64,
+            max_buffered: 16 * 1024 * 1024,
         }
     }
 }
@@ -52,6 +63,16 @@ enum ReadError {
     TooLarge(u64),
     #[error("timed out")]
     TimedOut,
+    #[error("the listener's buffer budget is spent")]
+    OverBudget,
+}
+
+/// A packet received over TCP, with the share of the buffer budget its frame took.
+pub(crate) struct Inbound {
+    /// The packet.
+    pub packet: Packet,
+    /// Released when the driver drops this.
+    _budget: OwnedSemaphorePermit,
 }
 
 /// Accepts connections until shutdown, passing each valid packet to `inbound`. Returns
@@ -60,11 +81,13 @@ pub(crate) async fn run_listener(
     listener: TcpListener,
     codec: Arc<Codec>,
     stats: Arc<Stats>,
-    inbound: mpsc::Sender<Packet>,
+    inbound: mpsc::Sender<Inbound>,
     mut shutdown: watch::Receiver<bool>,
     limits: TcpLimits,
+    sources: Arc<Limits>,
 ) {
     let mut connections = JoinSet::new();
+    let budget = Arc::new(Semaphore::new(limits.max_buffered));
     loop {
         tokio::select! {
             () = stopped(&mut shutdown) => break,
@@ -80,21 +103,30 @@ pub(crate) async fn run_listener(
                         continue;
                     }
                 };
+                if !sources.allows(peer.ip()) {
+                    stats::incr(&stats.dropped_source_not_allowed);
+                    debug!(%peer, "tcp connection refused: source not allowed");
+                    continue;
+                }
                 if connections.len() >= limits.max_connections {
                     stats::incr(&stats.tcp_connections_refused);
                     debug!(%peer, "tcp connection refused: {} open", connections.len());
                     continue; // dropping the stream closes it
                 }
                 let (codec, stats, inbound) = (codec.clone(), stats.clone(), inbound.clone());
+                let budget = budget.clone();
                 connections.spawn(async move {
                     let framing = codec.tcp_framing();
                     let read = tokio::time::timeout(
                         limits.io_timeout,
-                        read_frame(stream, framing, limits.max_frame),
+                        read_frame(stream, framing, limits.max_frame, budget),
                     );
-                    let frame = match read.await.unwrap_or(Err(ReadError::TimedOut)) {
+                    let (frame, held) = match read.await.unwrap_or(Err(ReadError::TimedOut)) {
                         Ok(frame) => frame,
                         Err(e) => {
+                            if matches!(e, ReadError::OverBudget) {
+                                stats::incr(&stats.tcp_over_budget);
+                            }
                             if !matches!(e, ReadError::Io(_)) {
                                 stats::incr(&stats.tcp_connections_aborted);
                             }
@@ -106,8 +138,10 @@ pub(crate) async fn run_listener(
                     stats::incr(&stats.tcp_packets_received);
                     stats::add(&stats.tcp_bytes_received, frame.len());
                     if let Some(packet) = decode_counted(&codec, &stats, &frame, peer) {
+                        drop(frame);
+                        let inbound_packet = Inbound { packet, _budget: held };
                         // Fails only when the driver has stopped.
-                        let _ = inbound.send(packet).await;
+                        let _ = inbound.send(inbound_packet).await;
                     }
                 });
             }
@@ -116,41 +150,68 @@ pub(crate) async fn run_listener(
     connections.shutdown().await;
 }
 
-/// Reads one frame, growing the buffer only as bytes arrive.
+/// Reads one frame, growing the buffer only as bytes arrive and only with room in the
+/// shared `budget`; returns the frame and its share of the budget.
 async fn read_frame(
     mut stream: TcpStream,
     framing: TcpFraming,
     max_frame: usize,
-) -> Result<Vec<u8>, ReadError> {
-    let mut frame = Vec::new();
-    match framing {
+    budget: Arc<Semaphore>,
+) -> Result<(Vec<u8>, OwnedSemaphorePermit), ReadError> {
+    let limit = match framing {
         TcpFraming::LengthPrefixed => {
             let len = stream.read_u32().await.map_err(ReadError::Io)?;
             if len as usize > max_frame {
                 return Err(ReadError::TooLarge(len.into()));
             }
-            let read = (&mut stream)
-                .take(len.into())
-                .read_to_end(&mut frame)
-                .await
-                .map_err(ReadError::Io)?;
-            if read != len as usize {
-                return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+            Some(len as usize)
+        }
+        TcpFraming::UntilClose => None,
+    };
+    // The budget is counted in bytes; an empty permit to start with.
+    let mut held = budget
+        .clone()
+        .try_acquire_many_owned(0)
+        .map_err(|_| ReadError::OverBudget)?;
+    let mut frame = Vec::new();
+    loop {
+        let want = match limit {
+            Some(len) if frame.len() >= len => break,
+            Some(len) => (len - frame.len()).min(READ_CHUNK),
+            None => READ_CHUNK.min(max_frame + 1 - frame.len()),
+        };
+        let short = (frame.len() + want).saturating_sub(held.num_permits());
+        if short > 0 {
+            let more = budget
+                .clone()
+                .try_acquire_many_owned(u32::try_from(short).unwrap_or(u32::MAX))
+                .map_err(|_| ReadError::OverBudget)?;
+            held.merge(more);
+        }
+        let start = frame.len();
+        frame.resize(start + want, 0);
+        let read = stream
+            .read(&mut frame[start..])
+            .await
+            .map_err(ReadError::Io)?;
+        frame.truncate(start + read);
+        if read == 0 {
+            match limit {
+                Some(_) => return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into())),
+                None => break,
             }
         }
-        TcpFraming::UntilClose => {
-            let limit = max_frame as u64 + 1;
-            let read = (&mut stream)
-                .take(limit)
-                .read_to_end(&mut frame)
-                .await
-                .map_err(ReadError::Io)?;
-            if read as u64 == limit {
-                return Err(ReadError::TooLarge(limit));
-            }
+        if limit.is_none() && frame.len() > max_frame {
+            return Err(ReadError::TooLarge(frame.len() as u64));
         }
     }
-    Ok(frame)
+    // Give back what was reserved but not filled.
+    if let Some(unused) = held.num_permits().checked_sub(frame.len()) {
+        if unused > 0 {
+            drop(held.split(unused));
+        }
+    }
+    Ok((frame, held))
 }
 
 /// Sends one frame on a new connection to `addr`, then closes it gracefully (a reset
@@ -188,7 +249,7 @@ mod tests {
     struct Harness {
         addr: SocketAddr,
         stats: Arc<Stats>,
-        inbound: mpsc::Receiver<Packet>,
+        inbound: mpsc::Receiver<Inbound>,
         shutdown: watch::Sender<bool>,
         task: tokio::task::JoinHandle<()>,
     }
@@ -196,11 +257,25 @@ mod tests {
     async fn listen(limits: TcpLimits) -> Harness {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let codec = Arc::new(Codec::new(WireKind::Native, b"secret").unwrap());
+        let codec = Arc::new(Codec::new(
+            WireKind::Native,
+            b"secret",
+            "127.0.0.1:2",
+            Default::default(),
+        ));
         let stats = Arc::new(Stats::default());
         let (tx, inbound) = mpsc::channel(8);
         let (shutdown, rx) = watch::channel(false);
-        let task = tokio::spawn(run_listener(listener, codec, stats.clone(), tx, rx, limits));
+        let sources = Arc::new(Limits::default());
+        let task = tokio::spawn(run_listener(
+            listener,
+            codec,
+            stats.clone(),
+            tx,
+            rx,
+            limits,
+            sources,
+        ));
         Harness {
             addr,
             stats,
@@ -210,11 +285,17 @@ mod tests {
         }
     }
 
+    fn wrongly_signed() -> Vec<u8> {
+        crate::frame::Framer::new(b"wrong", "127.0.0.1:1", Default::default())
+            .seal(b"payload", &"127.0.0.1:2".into())
+    }
+
     fn limits() -> TcpLimits {
         TcpLimits {
             max_frame: 1000,
             io_timeout: Duration::from_millis(300),
             max_connections: 2,
+            max_buffered: 1500,
         }
     }
 
@@ -238,7 +319,7 @@ mod tests {
     #[tokio::test]
     async fn badly_signed_frames_are_counted_and_dropped() {
         let mut h = listen(limits()).await;
-        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        let frame = wrongly_signed();
         send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
             .await
             .unwrap();
@@ -257,6 +338,33 @@ mod tests {
         assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
         wait_for(&h.stats.tcp_connections_aborted, 1).await;
         assert_eq!(h.stats.dropped_malformed.load(Ordering::Relaxed), 1);
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn connections_share_one_buffer_budget() {
+        let h = listen(limits()).await;
+        // Each client announces 1000 bytes of the 1500-byte budget: whichever is read
+        // second does not fit while the other (sending part of its frame) holds its share.
+        let mut first = TcpStream::connect(h.addr).await.unwrap();
+        first.write_all(&1000u32.to_be_bytes()).await.unwrap();
+        first.write_all(&[0; 600]).await.unwrap();
+        let mut second = TcpStream::connect(h.addr).await.unwrap();
+        second.write_all(&1000u32.to_be_bytes()).await.unwrap();
+        wait_for(&h.stats.tcp_over_budget, 1).await;
+        // When both are done (one cut off, the other complete or timed out), the budget
+        // is back.
+        let _ = first.write_all(&[0; 400]).await;
+        drop(first);
+        assert!(closed_within(&mut second, Duration::from_secs(2)).await);
+        wait_for(&h.stats.dropped_malformed, 2).await;
+        let frame = wrongly_signed();
+        send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
+            .await
+            .unwrap();
+        wait_for(&h.stats.dropped_bad_signature, 1).await;
+        assert_eq!(h.stats.tcp_over_budget.load(Ordering::Relaxed), 1);
         h.shutdown.send_replace(true);
         h.task.await.unwrap();
     }
@@ -284,7 +392,7 @@ mod tests {
         let h = listen(limits()).await;
         let mut idle = TcpStream::connect(h.addr).await.unwrap();
         // Once a later connection is handled, the idle one has been accepted.
-        let frame = crate::sign::Signer::new(b"wrong").seal(b"payload");
+        let frame = wrongly_signed();
         send_frame(h.addr, &frame, TcpFraming::LengthPrefixed, limits())
             .await
             .unwrap();

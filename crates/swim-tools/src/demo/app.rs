@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context};
 use crossterm::event::Event;
 use swim_protocol::Cluster;
+use tokio::signal::unix::SignalKind;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -24,12 +25,13 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(50);
 /// How long the member may take to shut down before the demo exits anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
-/// Runs the demo until Ctrl-C or SIGTERM. Draws full-screen when standard output is a
+/// Runs the demo until Ctrl-C, SIGTERM or SIGHUP. Draws full-screen when standard output is a
 /// terminal, otherwise prints one line per change.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let log = cmd::init_logging("warn");
     let config = args.swim.into_config()?;
-    let stop = cmd::stop_signals()?;
+    // SIGHUP: the terminal went away; stop cleanly rather than die mid-draw.
+    let stop = cmd::stop_signals_and(&[SignalKind::hangup()])?;
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };

@@ -34,7 +34,9 @@ pub struct MemberRow {
     pub clock: u64,
     /// Its metadata sorted by key; `None` while still unknown.
     pub metadata: Option<Vec<MetadataPair>>,
-    /// Index of the member's colour: its position in the sorted list (as in the seed).
+    /// Index of the member's colour: given when the member is first seen (in name order for
+    /// those known at start, as in the seed) and kept, so a member keeps its colour while
+    /// others join or go.
     pub colour: usize,
     /// Whether this is the local member.
     pub local: bool,
@@ -111,18 +113,22 @@ impl LogEntry {
 #[derive(Debug, Clone, Default)]
 pub struct DemoState {
     members: BTreeMap<MemberName, MemberSnapshot>,
+    /// Each member's colour index, kept for the run.
+    colours: BTreeMap<MemberName, usize>,
     log: VecDeque<LogEntry>,
 }
 
 impl DemoState {
     /// A state holding `snapshots` (e.g. `Cluster::members()`), with an empty event log.
     pub fn new(snapshots: impl IntoIterator<Item = MemberSnapshot>) -> Self {
-        let members = snapshots
+        let members: BTreeMap<MemberName, MemberSnapshot> = snapshots
             .into_iter()
             .map(|snapshot| (snapshot.name.clone(), snapshot))
             .collect();
+        let colours = members.keys().cloned().zip(0..).collect();
         DemoState {
             members,
+            colours,
             log: VecDeque::new(),
         }
     }
@@ -139,6 +145,8 @@ impl DemoState {
         let status = (joined || before.status != new.status).then_some((before.status, new.status));
         let keys = changed_keys(before.metadata.as_ref(), new.metadata.as_ref());
         self.members.insert(new.name.clone(), new.clone());
+        let next = self.colours.len();
+        self.colours.entry(new.name.clone()).or_insert(next);
         if status.is_none() && keys.is_empty() {
             return None;
         }
@@ -165,13 +173,12 @@ impl DemoState {
         let rows: Vec<MemberRow> = self
             .members
             .values()
-            .enumerate()
-            .map(|(colour, member)| MemberRow {
+            .map(|member| MemberRow {
                 name: sanitize(&member.name),
                 status: member.status,
                 clock: member.clock,
                 metadata: member.metadata.as_ref().map(metadata_pairs),
-                colour,
+                colour: self.colours.get(&member.name).copied().unwrap_or_default(),
                 local: member.local,
             })
             .collect();
@@ -259,6 +266,26 @@ mod tests {
         assert_eq!(view.rows[0].status, Status::Suspect);
         assert_eq!(view.rows[0].clock, 7);
         assert_eq!(view.colour_of("127.0.0.1:2003"), Some(2));
+    }
+
+    #[test]
+    fn a_member_keeps_its_colour_when_others_join_before_it_in_name_order() {
+        let mut state = DemoState::new([
+            snapshot("127.0.0.1:2002", Status::Online, 1, &[]),
+            snapshot("127.0.0.1:2003", Status::Online, 1, &[]),
+        ]);
+        assert_eq!(state.view().colour_of("127.0.0.1:2003"), Some(1));
+        let newcomer = snapshot("127.0.0.1:2001", Status::Online, 1, &[]);
+        let unknown = MemberSnapshot {
+            metadata: None,
+            ..newcomer.clone()
+        };
+        state.apply(&change(unknown, newcomer), at(1));
+        let view = state.view();
+        assert_eq!(view.rows[0].name, "127.0.0.1:2001", "rows stay sorted");
+        assert_eq!(view.colour_of("127.0.0.1:2001"), Some(2), "the next colour");
+        assert_eq!(view.colour_of("127.0.0.1:2002"), Some(0), "unchanged");
+        assert_eq!(view.colour_of("127.0.0.1:2003"), Some(1), "unchanged");
     }
 
     #[test]

@@ -23,10 +23,19 @@ pub struct SyncArgs {
     /// Seconds an `on-update` hook may run before it is killed.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_positive_seconds)]
     pub hook_timeout: Duration,
+    /// Permissions of the files written for remote members, in octal (the seed's 600: owner
+    /// only; 644 lets other users' processes read the mirror).
+    #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_file_mode)]
+    pub file_mode: u32,
     /// Largest file accepted in the local directory, in bytes; a larger one is an error and
     /// the previous metadata stays.
     #[arg(long, value_name = "BYTES", default_value_t = LocalLimits::default().max_file_size)]
     pub max_file_size: u64,
+    /// A directory whose files are copied into the local member's directory at start: how a
+    /// volume or a Docker config gives metadata to a member whose name, and so directory, is
+    /// only known once discovery has found its address.
+    #[arg(long, value_name = "DIR", env = "SWIM_METADATA_DIR")]
+    pub metadata_from: Option<PathBuf>,
 }
 
 impl SyncArgs {
@@ -35,6 +44,30 @@ impl SyncArgs {
         LocalLimits {
             max_file_size: self.max_file_size,
             ..LocalLimits::default()
+        }
+    }
+}
+
+/// Parses file permissions in octal, such as `600` or `0644`.
+pub fn parse_file_mode(text: &str) -> Result<u32, String> {
+    let digits = text.trim();
+    let mode = u32::from_str_radix(digits, 8).map_err(|_| format!("{text:?} is not octal"))?;
+    if digits.is_empty() || mode > 0o777 {
+        return Err(format!("{text:?}: expected permissions from 000 to 777"));
+    }
+    Ok(mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_file_mode;
+
+    #[test]
+    fn file_modes_are_octal_permissions() {
+        assert_eq!(parse_file_mode("600"), Ok(0o600));
+        assert_eq!(parse_file_mode("0644"), Ok(0o644));
+        for bad in ["", "8", "1777", "rw", "-1"] {
+            assert!(parse_file_mode(bad).is_err(), "{bad}");
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::cli::SyncArgs;
 use super::hook::{HookCall, HookRunner};
-use super::local::{read_local_metadata, LocalError, LocalLimits};
+use super::local::{copy_metadata, read_local_metadata, LocalError, LocalLimits};
 use super::mirror::{Mirror, MirrorError, Outcome};
 use super::names::HOOK_NAME;
 use super::watch::LocalWatcher;
@@ -71,7 +71,7 @@ pub async fn run(
     };
     let mut events = cluster.subscribe();
     let mirror = match Mirror::open(&args.directory, &cluster.local().name) {
-        Ok(mirror) => Arc::new(Mutex::new(mirror)),
+        Ok(mirror) => Arc::new(Mutex::new(mirror.with_file_mode(args.file_mode))),
         Err(err) => {
             cluster.shutdown().await;
             return Err(err.into());
@@ -81,6 +81,18 @@ pub async fn run(
         let mirror = lock(&mirror);
         (mirror.base().to_owned(), mirror.local_dir())
     };
+    if let Some(from) = args.metadata_from.clone() {
+        let limits = args.limits();
+        let copied = blocking(&mirror, move |mirror| {
+            mirror.ensure_local()?;
+            Ok::<_, SyncError>(copy_metadata(&from, &mirror.local_dir(), limits)?)
+        })
+        .await;
+        if let Some(Err(err)) = copied {
+            cluster.shutdown().await;
+            return Err(err);
+        }
+    }
     let mut tool = Tool {
         cluster: cluster.clone(),
         mirror: mirror.clone(),

@@ -88,7 +88,7 @@ pub fn ensure_symlink(link: &Path, target: &Path) -> io::Result<bool> {
 /// Writes `contents` to the file `name` in the real directory `dir`: a temporary file in `dir`
 /// renamed over the target, so readers see the old or the new contents, never a mix. Returns
 /// `false` without writing when the file already holds exactly `contents`.
-pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> io::Result<bool> {
+pub fn write_atomic(dir: &Path, name: &str, contents: &[u8], mode: u32) -> io::Result<bool> {
     let path = dir.join(name);
     match entry(&path)? {
         Entry::File(len)
@@ -103,7 +103,7 @@ pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> io::Result<bool>
     let mut temp = tempfile::Builder::new()
         .prefix(".")
         .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(0o644))
+        .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     temp.write_all(contents)?;
     // rename(2) replaces the directory entry itself, even when it is a symlink.
@@ -175,10 +175,10 @@ mod tests {
     #[test]
     fn write_atomic_writes_replaces_and_skips_identical() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(write_atomic(dir.path(), "k", b"one").unwrap());
+        assert!(write_atomic(dir.path(), "k", b"one", 0o600).unwrap());
         assert_eq!(fs::read(dir.path().join("k")).unwrap(), b"one");
-        assert!(!write_atomic(dir.path(), "k", b"one").unwrap());
-        assert!(write_atomic(dir.path(), "k", b"two").unwrap());
+        assert!(!write_atomic(dir.path(), "k", b"one", 0o600).unwrap());
+        assert!(write_atomic(dir.path(), "k", b"two", 0o600).unwrap());
         assert_eq!(fs::read(dir.path().join("k")).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left behind");
@@ -191,8 +191,8 @@ mod tests {
         fs::write(&victim, b"precious").unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(&victim, dir.path().join("k")).unwrap();
-        assert!(write_atomic(dir.path(), "k", b"precious").unwrap());
-        assert!(write_atomic(dir.path(), "k", b"new").unwrap());
+        assert!(write_atomic(dir.path(), "k", b"precious", 0o600).unwrap());
+        assert!(write_atomic(dir.path(), "k", b"new", 0o600).unwrap());
         assert_eq!(fs::read(&victim).unwrap(), b"precious");
         assert_eq!(entry(&dir.path().join("k")).unwrap(), Entry::File(3));
         assert_eq!(read_no_follow(&dir.path().join("k"), 3).unwrap(), b"new");

@@ -139,6 +139,21 @@ pub fn read_local_metadata(dir: &Path, limits: LocalLimits) -> Result<LocalRead,
     })
 }
 
+/// Copies the metadata files of `from` (read with the rules and limits of
+/// [`read_local_metadata`]) into the real directory `to`, each written atomically; files of
+/// `to` not in `from` stay. The copies are the local member's own files, mode 0644 like a
+/// file made by hand. Returns how many keys were copied.
+pub fn copy_metadata(from: &Path, to: &Path, limits: LocalLimits) -> Result<usize, LocalError> {
+    let read = read_local_metadata(from, limits)?;
+    for (key, value) in read.metadata.iter() {
+        super::fsutil::write_atomic(to, key, value, 0o644).map_err(|source| LocalError::Io {
+            path: to.join(key),
+            source,
+        })?;
+    }
+    Ok(read.metadata.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +225,23 @@ mod tests {
         };
         let err = read_local_metadata(dir.path(), limits).unwrap_err();
         assert!(matches!(err, LocalError::TooMany { limit: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn copied_metadata_joins_what_is_there() {
+        let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fs::write(from.path().join("role"), b"db").unwrap();
+        fs::write(from.path().join(".hidden"), b"x").unwrap();
+        fs::write(to.path().join("role"), b"old").unwrap();
+        fs::write(to.path().join("zone"), b"a").unwrap();
+        assert_eq!(
+            copy_metadata(from.path(), to.path(), LocalLimits::default()).unwrap(),
+            1
+        );
+        let got = read(to.path()).unwrap().metadata;
+        assert_eq!(got["role"], b"db");
+        assert_eq!(got["zone"], b"a");
+        assert!(!to.path().join(".hidden").exists());
     }
 
     #[test]

@@ -86,7 +86,13 @@ pub struct Mirror {
     local_name: String,
     /// Remote members whose directory this run has written (emptied again on cleanup).
     mirrored: BTreeSet<String>,
+    /// Permissions of the files written.
+    file_mode: u32,
 }
+
+/// Permissions of the files the mirror writes, as the seed's (`NamedTemporaryFile`):
+/// readable by the owner only, since metadata may be private to the cluster.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> MirrorError + '_ {
     move |source| MirrorError::Io {
@@ -122,6 +128,7 @@ impl Mirror {
             base,
             local_name: local_name.to_owned(),
             mirrored: BTreeSet::new(),
+            file_mode: DEFAULT_FILE_MODE,
         };
         let mut stale = BTreeSet::new();
         for (sub, _) in STATUS_DIRS {
@@ -143,6 +150,13 @@ impl Mirror {
         }
         mirror.ensure_local()?;
         Ok(mirror)
+    }
+
+    /// Writes remote members' files with permissions `mode` (default [`DEFAULT_FILE_MODE`]).
+    #[must_use]
+    pub fn with_file_mode(mut self, mode: u32) -> Self {
+        self.file_mode = mode;
+        self
     }
 
     /// The base directory.
@@ -236,7 +250,7 @@ impl Mirror {
                     continue;
                 }
                 keys.insert(key.as_str());
-                if let Err(source) = fsutil::write_atomic(&dir, key, value) {
+                if let Err(source) = fsutil::write_atomic(&dir, key, value, self.file_mode) {
                     problems.push(MirrorError::Io {
                         path: dir.join(key),
                         source,

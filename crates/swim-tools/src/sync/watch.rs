@@ -1,6 +1,8 @@
 //! Noticing edits in the local member's directory (inotify through `notify`), debounced.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
@@ -10,20 +12,33 @@ use tokio::time::Instant;
 
 use super::names::is_editor_temporary;
 
-/// Watches one directory; [`LocalWatcher::changed`] resolves once edits have settled.
+/// Watches one directory; [`LocalWatcher::changed`] resolves once edits have settled. The
+/// directory's parent is watched too, so that a directory removed and created again (an
+/// editor or a deployment replacing it) is watched again instead of silently lost.
 pub struct LocalWatcher {
-    _watcher: RecommendedWatcher,
+    watcher: RecommendedWatcher,
+    dir: PathBuf,
     triggers: mpsc::Receiver<()>,
+    /// Set when the directory itself was created, removed or renamed.
+    rewatch: Arc<AtomicBool>,
 }
 
 impl LocalWatcher {
-    /// Starts watching `dir` (not its sub-directories).
+    /// Starts watching `dir` (not its sub-directories) and, for `dir` itself, its parent.
     pub fn start(dir: &Path) -> notify::Result<LocalWatcher> {
         // One slot is enough: a pending trigger already means "read again".
         let (tx, triggers) = mpsc::channel(1);
+        let rewatch = Arc::new(AtomicBool::new(false));
+        let (flag, own) = (rewatch.clone(), dir.to_owned());
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
             let relevant = match &event {
-                Ok(event) => is_relevant(event),
+                Ok(event) if event.paths.iter().any(|path| path == &own) => {
+                    flag.store(true, Ordering::Relaxed);
+                    true
+                }
+                Ok(event) => {
+                    event.paths.iter().any(|p| p.parent() == Some(&own)) && is_relevant(event)
+                }
                 // An overflowed queue may have lost edits: read again.
                 Err(_) => true,
             };
@@ -32,16 +47,30 @@ impl LocalWatcher {
             }
         })?;
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        if let Some(parent) = dir.parent() {
+            watcher.watch(parent, RecursiveMode::NonRecursive)?;
+        }
         Ok(LocalWatcher {
-            _watcher: watcher,
+            watcher,
+            dir: dir.to_owned(),
             triggers,
+            rewatch,
         })
     }
 
     /// Waits for an edit, then until no further edit came for `quiet` (at most `max_wait`
     /// after the first). `None` if the watcher stopped.
     pub async fn changed(&mut self, quiet: Duration, max_wait: Duration) -> Option<()> {
-        debounced(&mut self.triggers, quiet, max_wait).await
+        let changed = debounced(&mut self.triggers, quiet, max_wait).await;
+        if self.rewatch.swap(false, Ordering::Relaxed) {
+            // The old watch died with the old directory; a missing one is watched again
+            // when it is created (its parent's watch says so).
+            let _ = self.watcher.unwatch(&self.dir);
+            if let Err(err) = self.watcher.watch(&self.dir, RecursiveMode::NonRecursive) {
+                tracing::debug!("{} not watched yet: {err}", self.dir.display());
+            }
+        }
+        changed
     }
 }
 
@@ -116,6 +145,29 @@ mod tests {
         let quiet = Duration::from_millis(20);
         let changed = tokio::time::timeout(Duration::from_secs(10), watcher.changed(quiet, quiet));
         assert_eq!(changed.await, Ok(Some(())));
+    }
+
+    #[tokio::test]
+    async fn a_directory_removed_and_created_again_is_watched_again() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("local");
+        std::fs::create_dir(&dir).unwrap();
+        let mut watcher = LocalWatcher::start(&dir).unwrap();
+        let quiet = Duration::from_millis(50);
+        let wait = Duration::from_secs(10);
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())), "the new directory is noticed");
+        // Edits in the new directory are seen.
+        std::fs::write(dir.join("key"), b"value").unwrap();
+        let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())), "an edit in the new directory");
+        // Edits elsewhere in the parent (the mirror's own writes) are not.
+        std::fs::write(base.path().join("other"), b"x").unwrap();
+        let changed =
+            tokio::time::timeout(Duration::from_millis(500), watcher.changed(quiet, quiet));
+        assert!(changed.await.is_err(), "a sibling's edit woke the watcher");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,46 @@
+//! The compose file `deploy/compose/docker-compose.yml` with docker-compose 1.29, started as
+//! the README says: 5 containers find each other through the service name, read the secret
+//! from a file secret and the metadata from a mounted directory, and pass their health check.
+
+use std::time::{Duration, Instant};
+
+use swim_e2e::deployment::{
+    compose_containers, compose_up, wait_converged, wait_healthy, wait_metadata,
+};
+use swim_e2e::docker::{one_at_a_time, require_docker, run_with_env};
+use swim_e2e::images::build_ours;
+use swim_e2e::poll::figure;
+use swim_e2e::resources::Resources;
+
+const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[test]
+fn the_compose_file_runs_a_five_member_cluster() {
+    if !require_docker("the_compose_file_runs_a_five_member_cluster") {
+        return;
+    }
+    if run_with_env("docker-compose", &["version"], &[]).is_err() {
+        if std::env::var("SWIM_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            panic!("docker-compose is missing, and SWIM_REQUIRE_DOCKER=1");
+        }
+        eprintln!("notice: the compose test skipped: no docker-compose");
+        return;
+    }
+    let _turn = one_at_a_time();
+    let mut resources = Resources::new();
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_ours(&mut resources).expect("image");
+    let started = Instant::now();
+    let project = compose_up(&mut resources, &image, 5, dir.path()).expect("compose up");
+    let list = || compose_containers(&project);
+    let (containers, _) =
+        wait_converged(list, 5, "5 containers see each other ONLINE", JOIN_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{e}"));
+    figure("docker-compose up -> 5 members joined", started.elapsed());
+    wait_metadata(&containers, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    wait_healthy(&containers, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let mut args = vec!["inspect", "-f", "{{.RestartCount}}"];
+    args.extend(containers.iter().map(String::as_str));
+    let restarts = swim_e2e::docker::docker(&args).unwrap();
+    assert!(restarts.lines().all(|n| n == "0"), "restarted: {restarts}");
+}

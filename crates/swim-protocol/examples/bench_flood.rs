@@ -1,0 +1,329 @@
+//! Flood benchmark: one attacker holding the cluster's secret floods one member (the
+//! victim) of a loopback cluster with signed full-sync requests and ping-reqs, and the
+//! figures show what that costs: the victim's resident memory and CPU, what the attacker
+//! spent and received (against the budget the default limits allow), and whether any live
+//! member was marked SUSPECT. Linux only (reads /proc).
+//!
+//! The victim and the other members run in two child processes (this binary again, with
+//! `--role`), so their figures are their own; the attacker runs in this process.
+//!
+//! ```text
+//! cargo run --release -p swim-protocol --example bench_flood -- \
+//!     [--members 20] [--rate 50000] [--seconds 60] [--port 21000]
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use swim_core::wire::encode;
+use swim_core::{Message, Packet, Source, Update, Validity};
+use swim_protocol::admission::Limits;
+use swim_protocol::frame::{FrameSettings, Framer};
+use swim_protocol::{Cluster, Config, MemberName, Metadata, Status, StatusSet};
+use tokio::net::UdpSocket;
+
+const SECRET: &[u8] = b"flood benchmark secret";
+/// Names (sockets) the attacker sends from: each has a per-source budget of its own.
+const ATTACKER_NAMES: u16 = 16;
+
+fn flag(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn role() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--role")?;
+    args.get(i + 1).cloned()
+}
+
+#[path = "common/proc.rs"]
+mod proc;
+
+/// A field of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    proc::status_kib(&pid.to_string(), field)
+}
+
+/// User + system CPU seconds of a process.
+fn cpu_seconds(pid: u32) -> f64 {
+    proc::cpu_ticks(&pid.to_string()) as f64 / 100.0
+}
+
+fn name(port: u64) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// Child: runs members on `ports`, all knowing `peer`; prints `ready` once every member
+/// sees `expect` others ONLINE, then counts verdicts other than ONLINE about live members
+/// (ports up to `live_max`; the attacker's names above are not live) until stdin says
+/// `report`.
+async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64) {
+    let mut members = Vec::new();
+    for port in &ports {
+        let config = Config::new(name(*port))
+            .with_peers([peer.clone()])
+            .with_secret(SECRET)
+            .with_metadata(Metadata::empty().with("port", port.to_string()));
+        members.push(Cluster::start(config).await.expect("member starts"));
+    }
+    while !members
+        .iter()
+        .all(|m| m.with_status(StatusSet::ONLINE).len() >= expect)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let suspicions = Arc::new(AtomicU64::new(0));
+    for member in &members {
+        let suspicions = suspicions.clone();
+        member.on_change(move |change| {
+            let port = change
+                .member
+                .name
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse().ok());
+            let live = port.is_some_and(|p: u64| p <= live_max);
+            if live && change.member.status != Status::Online {
+                suspicions.fetch_add(1, Ordering::Relaxed);
+                eprintln!("{} is {}", change.member.name, change.member.status);
+            }
+        });
+    }
+    println!("ready");
+    // Wait for the parent's `report` (or its end) without blocking the runtime.
+    let asked = tokio::task::spawn_blocking(|| {
+        std::io::stdin()
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line == "report")
+    });
+    let _ = asked.await;
+    let stats: Vec<_> = members.iter().map(Cluster::stats).collect();
+    println!(
+        "suspicions={} rate_limited={} sent_bytes={}",
+        suspicions.load(Ordering::Relaxed),
+        stats.iter().map(|s| s.dropped_rate_limited).sum::<u64>(),
+        stats
+            .iter()
+            .map(|s| s.udp_bytes_sent + s.tcp_bytes_sent)
+            .sum::<u64>(),
+    );
+    for member in members {
+        member.shutdown().await;
+    }
+}
+
+struct Members {
+    child: Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Members {
+    fn spawn(ports: &[u64], peer: &str, expect: usize, live_max: u64) -> Members {
+        let ports: Vec<String> = ports.iter().map(u64::to_string).collect();
+        let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["--role", "members", "--peer", peer, "--expect"])
+            .arg(expect.to_string())
+            .arg("--live-max")
+            .arg(live_max.to_string())
+            .arg("--ports")
+            .arg(ports.join(","))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("child starts");
+        let lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        Members { child, lines }
+    }
+
+    fn wait_line(&mut self) -> String {
+        self.lines.next().and_then(Result::ok).expect("child line")
+    }
+
+    fn report(&mut self) -> String {
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        writeln!(stdin, "report").expect("child listens");
+        self.wait_line()
+    }
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> Packet {
+    let message = if i.is_multiple_of(2) {
+        Message::Sync {
+            reply: false,
+            full: true,
+            records: vec![Update {
+                name: from.into(),
+                clock: 1,
+                status: Status::Online,
+                metadata: Some(Metadata::empty()),
+            }],
+        }
+    } else {
+        let target = &targets[(i / 2) as usize % targets.len()];
+        Message::PingReq {
+            seq: i as u32,
+            target: target.as_str().into(),
+        }
+    };
+    Packet {
+        source: Source {
+            name: from.into(),
+            validity,
+        },
+        message,
+        gossip: vec![],
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    match role().as_deref() {
+        Some("members") => {
+            let ports = std::env::args()
+                .skip_while(|a| a != "--ports")
+                .nth(1)
+                .unwrap_or_default();
+            let ports = ports.split(',').filter_map(|p| p.parse().ok()).collect();
+            let peer = std::env::args()
+                .skip_while(|a| a != "--peer")
+                .nth(1)
+                .unwrap_or_default();
+            let (expect, live_max) = (flag("--expect", 1) as usize, flag("--live-max", 0));
+            return run_members(ports, peer, expect, live_max).await;
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {}
+    }
+    let members = flag("--members", 20);
+    let rate = flag("--rate", 50_000);
+    let seconds = flag("--seconds", 60);
+    let base = flag("--port", 21_000);
+    let victim_name = name(base);
+    let others: Vec<u64> = (1..members).map(|i| base + i).collect();
+    let expect = (members - 1) as usize;
+
+    let live_max = base + members - 1;
+    let mut victim = Members::spawn(&[base], &name(base + 1), expect, live_max);
+    let mut rest = Members::spawn(&others, &victim_name, expect, live_max);
+    assert_eq!(victim.wait_line(), "ready");
+    assert_eq!(rest.wait_line(), "ready");
+    let victim_pid = victim.child.id();
+    println!("{members} members ONLINE everywhere; flooding {victim_name} with {rate} packets/s for {seconds} s");
+
+    // The attacker: sockets on ports above the cluster's, a framer with the secret.
+    let mut sockets = Vec::new();
+    for i in 0..ATTACKER_NAMES {
+        let port = base + members + 1 + u64::from(i);
+        sockets.push(Arc::new(
+            UdpSocket::bind(name(port)).await.expect("attacker binds"),
+        ));
+    }
+    let victim_port = base as u16;
+    let received = Arc::new(AtomicU64::new(0));
+    let received_packets = Arc::new(AtomicU64::new(0));
+    for socket in &sockets {
+        let (socket, received, packets) =
+            (socket.clone(), received.clone(), received_packets.clone());
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            // What the victim sends the attacker (others probe its names too).
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                if from.port() == victim_port {
+                    received.fetch_add(n as u64, Ordering::Relaxed);
+                    packets.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    let framer = Framer::new(SECRET, "127.0.0.1:1", FrameSettings::default());
+    let targets: Vec<String> = others.iter().map(|p| name(*p)).collect();
+    let to = MemberName::from(victim_name.as_str());
+    let victim_addr: std::net::SocketAddr = victim_name.parse().expect("address");
+
+    let (victim_cpu0, own_cpu0) = (cpu_seconds(victim_pid), cpu_seconds(std::process::id()));
+    let start = Instant::now();
+    let (mut sent, mut sent_bytes) = (0u64, 0u64);
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let per_tick = rate / 1000;
+    let mut peak_rss = 0;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        tick.tick().await;
+        for _ in 0..per_tick {
+            let which = (sent % u64::from(ATTACKER_NAMES)) as usize;
+            let from = name(base + members + 1 + which as u64);
+            let packet = flood_packet(
+                &from,
+                Validity([which as u8; 8]),
+                sent / u64::from(ATTACKER_NAMES),
+                &targets,
+            );
+            let frame = framer.seal(&encode(&packet), &to);
+            if sockets[which].try_send_to(&frame, victim_addr).is_ok() {
+                sent += 1;
+                sent_bytes += frame.len() as u64;
+            }
+        }
+        if sent % 10_000 < per_tick {
+            peak_rss = peak_rss.max(status_kib(victim_pid, "VmRSS:"));
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let victim_cpu = cpu_seconds(victim_pid) - victim_cpu0;
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu0;
+    let (rss, hwm) = (
+        status_kib(victim_pid, "VmRSS:"),
+        status_kib(victim_pid, "VmHWM:"),
+    );
+    // Let the last answers arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let victim_report = victim.report();
+    let rest_report = rest.report();
+
+    let limits = Limits::default();
+    let names = f64::from(ATTACKER_NAMES);
+    let full_syncs = (names * limits.full_sync_per_source.per_second).min(
+        limits
+            .full_sync_members
+            .per_second
+            .max(limits.full_sync_strangers.per_second),
+    );
+    let ping_reqs =
+        (names * limits.ping_req_per_source.per_second).min(limits.ping_req_total.per_second);
+    println!(
+        "attacker: sent {sent} packets ({:.0}/s, {:.1} MB), CPU {:.2} s ({:.0}% of a core)",
+        sent as f64 / elapsed,
+        sent_bytes as f64 / 1e6,
+        own_cpu,
+        100.0 * own_cpu / elapsed
+    );
+    println!(
+        "attacker: received from the victim {} packets ({:.0}/s), {} bytes ({:.0} B/s); budget: \
+         {full_syncs:.0} full-sync answers/s + {ping_reqs:.0} relayed acks/s + bursts, \
+         plus the victim's own probes of the attacker's names",
+        received_packets.load(Ordering::Relaxed),
+        received_packets.load(Ordering::Relaxed) as f64 / elapsed,
+        received.load(Ordering::Relaxed),
+        received.load(Ordering::Relaxed) as f64 / elapsed
+    );
+    println!(
+        "victim: CPU {victim_cpu:.2} s in {elapsed:.1} s ({:.0}% of a core), RSS {rss} KiB at the end, peak {hwm} KiB (sampled {peak_rss} KiB)",
+        100.0 * victim_cpu / elapsed
+    );
+    println!("victim: {victim_report}");
+    println!("others: {rest_report}");
+}

@@ -1,0 +1,141 @@
+//! A member's security settings: cluster label, keyring (or keyring file), allowed clock
+//! skew for replay protection, source allow-list and request budgets. See
+//! `docs/SECURITY.md` for what each protects against.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::admission::cidr::Cidr;
+use crate::admission::Limits;
+use crate::error::ConfigError;
+use crate::frame::keyring::{read_keyring_file, Keyring};
+use crate::frame::{DEFAULT_MAX_CLOCK_SKEW, MAX_LABEL_LEN};
+
+/// The security settings of a member. `Default`: no label, frames signed with the shared
+/// secret (no encryption), every source address allowed, the default budgets.
+///
+/// ```
+/// use swim_protocol::frame::keyring::{Key, Keyring};
+/// use swim_protocol::security::Security;
+/// let security = Security::default()
+///     .with_label("prod-eu")
+///     .with_keyring(Keyring::with_key(Key::generate()))
+///     .with_allow(vec!["10.0.0.0/8".parse().unwrap()]);
+/// assert!(security.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Security {
+    /// The cluster label, bound into every frame: clusters with other labels (or none)
+    /// ignore this member even with the same secret or key. At most 255 bytes.
+    pub label: String,
+    /// The keyring at start (ignored when `keyring_file` is set).
+    pub keyring: Keyring,
+    /// A keyring file, read at start and again whenever it changes (and on SIGHUP).
+    pub keyring_file: Option<PathBuf>,
+    /// How far behind ours another member's clock may be: a restarted member refuses
+    /// frames stamped earlier than its start minus this (replay protection).
+    pub max_clock_skew: Duration,
+    /// Source allow-list and request budgets.
+    pub limits: Limits,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            label: String::new(),
+            keyring: Keyring::signed_only(),
+            keyring_file: None,
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Security {
+    /// Sets the cluster label.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Sets the keyring.
+    #[must_use]
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = keyring;
+        self
+    }
+
+    /// Reads the keyring from `path`, at start and whenever it changes.
+    #[must_use]
+    pub fn with_keyring_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.keyring_file = Some(path.into());
+        self
+    }
+
+    /// Allows only sources in these blocks (empty: every address).
+    #[must_use]
+    pub fn with_allow(mut self, allow: Vec<Cidr>) -> Self {
+        self.limits.allow = allow;
+        self
+    }
+
+    /// Sets the allowed clock skew.
+    #[must_use]
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.max_clock_skew = skew;
+        self
+    }
+
+    /// Checks what can be checked without the file system.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.label.len() > MAX_LABEL_LEN {
+            return Err(ConfigError::Invalid(format!(
+                "the cluster label is {} bytes long, at most {MAX_LABEL_LEN} are allowed",
+                self.label.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The keyring to start with: the file's if one is set, else `keyring`.
+    pub fn initial_keyring(&self) -> Result<Keyring, ConfigError> {
+        match &self.keyring_file {
+            Some(path) => read_keyring_file(path).map_err(|e| ConfigError::Invalid(e.to_string())),
+            None => Ok(self.keyring.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_refused() {
+        assert!(Security::default()
+            .with_label("x".repeat(255))
+            .validate()
+            .is_ok());
+        let err = Security::default()
+            .with_label("x".repeat(256))
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("label"), "{err}");
+    }
+
+    #[test]
+    fn a_keyring_file_wins_and_must_be_readable() {
+        let missing = Security::default().with_keyring_file("/nonexistent/swim-keyring");
+        let err = missing.initial_keyring().unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/swim-keyring"),
+            "{err}"
+        );
+        assert_eq!(
+            Security::default().initial_keyring().unwrap(),
+            Keyring::signed_only()
+        );
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the image swim-rs:VERSION (VERSION: the crates' version) from nothing: the release
+# binaries swim-protocol-sync and swim-protocol-demo, the shared libraries they load, and a
+# static busybox, in an image with no base, run as the unprivileged user swim (uid 10001).
+# No registry is involved.
+#
+#   deploy/docker/build-image.sh [--tag NAME:TAG] [--no-cargo]
+#
+# --tag       the image name (default swim-rs:VERSION)
+# --no-cargo  use target/release as it is instead of running `cargo build --release`
+# Prints the tag on standard output; progress goes to standard error.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=rootfs.sh
+source "$here/rootfs.sh"
+
+version=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
+  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "swim-tools"))')
+tag="swim-rs:$version"
+cargo_build=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tag) tag=$2; shift 2 ;;
+    --no-cargo) cargo_build=0; shift ;;
+    *) echo "usage: $0 [--tag NAME:TAG] [--no-cargo]" >&2; exit 2 ;;
+  esac
+done
+
+target_dir=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+if [ "$cargo_build" = 1 ]; then
+  echo "build: cargo build --release -p swim-tools" >&2
+  cargo build --quiet --release -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+rootfs_init "$root"
+for bin in swim-protocol-sync swim-protocol-demo; do
+  # Debug info stays in target/; the image gets stripped copies.
+  rootfs_add_elf "$root" "$target_dir/release/$bin" "usr/local/bin/$bin"
+  strip "$root/usr/local/bin/$bin"
+done
+rootfs_add_busybox "$root"
+rootfs_image "$root" "$tag" "$version" swim-rs \
+  '["/usr/local/bin/swim-protocol-sync"]' '["/data"]'
+echo "build: $tag, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.1f MB", $1/1e6}')" >&2
+echo "$tag"
