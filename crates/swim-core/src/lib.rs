@@ -14,6 +14,7 @@
 
 mod broadcast;
 mod config;
+mod counters;
 mod event;
 mod machine;
 mod member;
@@ -27,6 +28,7 @@ mod table;
 pub mod wire;
 
 pub use config::{ClockRules, ConfigError, ProtocolConfig};
+pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;
 pub use member::{MemberChange, MemberSnapshot};

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::broadcast::BroadcastQueue;
+use crate::counters::{Counters, Tally};
 use crate::probe::{Probe, ProbeRing, Relay};
 use crate::table::{compare, Applied, Table};
 use crate::{
@@ -64,6 +65,7 @@ pub struct Swim<R> {
     catch_up_backoff: Duration,
     seq: u32,
     sync_cursor: usize,
+    tally: Tally,
     /// Full member lists sent in the current `ping_interval` window, and when it began.
     full_answers: (Duration, usize),
 }
@@ -111,6 +113,7 @@ impl<R: Rng> Swim<R> {
             events: VecDeque::new(),
             seq: 0,
             sync_cursor: 0,
+            tally: Tally::default(),
             full_answers: (now, 0),
         };
         swim.change_local(now, Some(metadata));
@@ -145,6 +148,9 @@ impl<R: Rng> Swim<R> {
             && !matches!(message, Message::Sync { full: true, .. });
         for update in gossip {
             correct_sender |= self.apply_from(now, sender, update, true);
+        }
+        if let Message::Ack { seq, .. } = message {
+            self.tally.ack(seq, now);
         }
         self.heard_from(now, sender, &source);
         let replied = match message {
@@ -233,6 +239,7 @@ impl<R: Rng> Swim<R> {
             self.suspects.pop_first();
             self.table.entries[index].suspect_deadline = None;
             if self.verdict(index, Status::Offline, now) {
+                self.tally.counters.offline_declared += 1;
                 self.changed(index);
             }
         }
@@ -412,6 +419,11 @@ impl<R: Rng> Swim<R> {
     /// The number of records waiting to be piggybacked (zero when the cluster is quiet).
     pub fn pending_gossip(&self) -> usize {
         self.broadcasts.len()
+    }
+
+    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips).
+    pub fn counters(&self) -> Counters {
+        self.tally.counters
     }
 
     fn is_local(&self, name: &str) -> bool {

@@ -283,3 +283,81 @@ fn packets_claiming_to_be_local_are_ignored() {
     assert!(drain(&mut a).is_empty());
     assert_eq!(a.local(), before);
 }
+
+#[test]
+fn counters_tally_answered_probes_and_their_round_trips() {
+    let mut a = member("a:1", &[]);
+    let mut b = member("b:1", &["a:1"]);
+    let mut now = T0;
+    // Every packet takes one 10 ms step to arrive: a probe answered at once takes 20 ms.
+    let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
+    for _ in 0..500 {
+        now += Duration::from_millis(10);
+        for packet in to_a.drain(..) {
+            a.handle_packet(now, packet);
+        }
+        for packet in to_b.drain(..) {
+            b.handle_packet(now, packet);
+        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        to_b.extend(drain(&mut a).into_iter().map(|(_, p)| p));
+        to_a.extend(drain(&mut b).into_iter().map(|(_, p)| p));
+    }
+    let counters = a.counters();
+    assert!(counters.probes_started >= 3, "{counters:?}");
+    assert!(counters.probes_answered + 1 >= counters.probes_started);
+    let acks = counters.probe_rtt.count();
+    assert!(
+        acks >= 1 && acks <= counters.probes_answered,
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.probe_rtt.sum,
+        Duration::from_millis(20) * acks as u32,
+        "each ack took two steps"
+    );
+    // 20 ms falls in the (10, 20] ms bucket.
+    assert_eq!(counters.probe_rtt.counts[5], acks);
+    assert_eq!(counters.probes_failed, 0);
+    assert_eq!(counters.suspicions_raised, 0);
+    assert_eq!(counters.offline_declared, 0);
+}
+
+#[test]
+fn counters_tally_suspicion_offline_and_refutation() {
+    let mut a = member("a:1", &[]);
+    let online_b = Update {
+        name: "b:1".into(),
+        clock: 3,
+        status: Status::Online,
+        metadata: Some(meta("b")),
+    };
+    let gossip = |update: Update| Packet {
+        source: foreign("b:1"),
+        message: Message::GossipOnly,
+        gossip: vec![update],
+    };
+    a.handle_packet(T0, gossip(online_b));
+    let mut now = T0;
+    while a.member("b:1").expect("known").status != Status::Offline {
+        assert!(now < Duration::from_secs(30), "b never went offline");
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        drain(&mut a); // b never answers
+    }
+    let counters = a.counters();
+    assert_eq!(counters.suspicions_raised, 1);
+    assert_eq!(counters.offline_declared, 1);
+    assert!(counters.probes_failed >= 1);
+    assert_eq!(counters.probes_answered, 0);
+    assert_eq!(counters.suspicions_refuted, 0);
+    let accusation = Update {
+        name: "a:1".into(),
+        clock: a.local().clock,
+        status: Status::Suspect,
+        metadata: Some(meta("a:1")),
+    };
+    a.handle_packet(now, gossip(accusation));
+    assert_eq!(a.counters().suspicions_refuted, 1);
+}

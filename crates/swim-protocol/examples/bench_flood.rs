@@ -9,8 +9,11 @@
 //!
 //! ```text
 //! cargo run --release -p swim-protocol --example bench_flood -- \
-//!     [--members 20] [--rate 50000] [--seconds 60] [--port 21000]
+//!     [--members 20] [--rate 50000] [--seconds 60] [--port 21000] [--encrypted 1]
 //! ```
+//!
+//! With `--encrypted 1` the cluster (and the attacker) use an encryption key instead of
+//! signed frames.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -21,7 +24,9 @@ use std::time::{Duration, Instant};
 use swim_core::wire::encode;
 use swim_core::{Message, Packet, Source, Update, Validity};
 use swim_protocol::admission::Limits;
+use swim_protocol::frame::keyring::{Key, Keyring, LiveKeyring};
 use swim_protocol::frame::{FrameSettings, Framer};
+use swim_protocol::security::Security;
 use swim_protocol::{Cluster, Config, MemberName, Metadata, Status, StatusSet};
 use tokio::net::UdpSocket;
 
@@ -57,6 +62,15 @@ fn cpu_seconds(pid: u32) -> f64 {
     proc::cpu_ticks(&pid.to_string()) as f64 / 100.0
 }
 
+/// The keyring of the cluster: signed frames, or one fixed key with `--encrypted 1`.
+fn keyring() -> Keyring {
+    if flag("--encrypted", 0) == 1 {
+        Keyring::with_key(Key::from_bytes([0x5a; 32]))
+    } else {
+        Keyring::signed_only()
+    }
+}
+
 fn name(port: u64) -> String {
     format!("127.0.0.1:{port}")
 }
@@ -71,6 +85,7 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
         let config = Config::new(name(*port))
             .with_peers([peer.clone()])
             .with_secret(SECRET)
+            .with_security(Security::default().with_keyring(keyring()))
             .with_metadata(Metadata::empty().with("port", port.to_string()));
         members.push(Cluster::start(config).await.expect("member starts"));
     }
@@ -129,6 +144,7 @@ impl Members {
     fn spawn(ports: &[u64], peer: &str, expect: usize, live_max: u64) -> Members {
         let ports: Vec<String> = ports.iter().map(u64::to_string).collect();
         let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["--encrypted", &flag("--encrypted", 0).to_string()])
             .args(["--role", "members", "--peer", peer, "--expect"])
             .arg(expect.to_string())
             .arg("--live-max")
@@ -223,7 +239,12 @@ async fn main() {
     assert_eq!(victim.wait_line(), "ready");
     assert_eq!(rest.wait_line(), "ready");
     let victim_pid = victim.child.id();
-    println!("{members} members ONLINE everywhere; flooding {victim_name} with {rate} packets/s for {seconds} s");
+    let mode = if flag("--encrypted", 0) == 1 {
+        "encrypted"
+    } else {
+        "signed"
+    };
+    println!("{members} members ONLINE everywhere ({mode} frames); flooding {victim_name} with {rate} packets/s for {seconds} s");
 
     // The attacker: sockets on ports above the cluster's, a framer with the secret.
     let mut sockets = Vec::new();
@@ -250,7 +271,11 @@ async fn main() {
             }
         });
     }
-    let framer = Framer::new(SECRET, "127.0.0.1:1", FrameSettings::default());
+    let settings = FrameSettings {
+        keyring: LiveKeyring::new(keyring()),
+        ..FrameSettings::default()
+    };
+    let framer = Framer::new(SECRET, "127.0.0.1:1", settings);
     let targets: Vec<String> = others.iter().map(|p| name(*p)).collect();
     let to = MemberName::from(victim_name.as_str());
     let victim_addr: std::net::SocketAddr = victim_name.parse().expect("address");

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, SystemTime};
 
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
 use tokio::sync::{broadcast, mpsc, watch, Mutex};
@@ -37,6 +38,7 @@ struct Shared {
     commands: mpsc::Sender<Command>,
     shutdown: watch::Sender<bool>,
     stats: Arc<Stats>,
+    started_at: SystemTime,
     keyring: LiveKeyring,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
     driver: Mutex<Option<JoinHandle<()>>>,
@@ -103,6 +105,7 @@ impl Cluster {
             addr,
             subscription,
             stats,
+            started_at,
             keyring,
             metadata,
             commands,
@@ -119,6 +122,7 @@ impl Cluster {
                 commands,
                 shutdown,
                 stats,
+                started_at,
                 keyring,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
@@ -240,6 +244,12 @@ impl Cluster {
     /// The member's traffic counters so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
+    }
+
+    /// The wall-clock time of `at`, a moment on the member's clock (such as
+    /// [`MemberSnapshot::status_time`], which counts from the member's start).
+    pub fn wall_time(&self, at: Duration) -> SystemTime {
+        self.shared.started_at + at
     }
 
     /// The member's live keyring: install, use and remove keys while it runs (each change

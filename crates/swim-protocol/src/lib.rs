@@ -14,7 +14,8 @@
 //! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this crate
 //! reimplements and can interoperate with ([`WireKind::Python`]).
 //!
-//! Features: `cli` (default) adds [`Args`], the command-line options, with `clap`.
+//! Features: `cli` (default) adds [`Args`], the command-line options, with `clap`;
+//! `metrics` adds `metrics`, the member's Prometheus metrics.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,8 @@ mod error;
 mod events;
 pub mod frame;
 mod keyring_file;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod runtime;
 pub mod security;
 pub mod stats;

@@ -29,7 +29,7 @@ pub struct Security {
     /// The cluster label, bound into every frame: clusters with other labels (or none)
     /// ignore this member even with the same secret or key. At most 255 bytes.
     pub label: String,
-    /// The keyring at start (ignored when `keyring_file` is set).
+    /// The keyring at start (replaced by the file's when `keyring_file` is set).
     pub keyring: Keyring,
     /// A keyring file, read at start and again whenever it changes (and on SIGHUP).
     pub keyring_file: Option<PathBuf>,

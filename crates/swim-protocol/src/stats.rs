@@ -1,6 +1,22 @@
-//! Traffic counters of one member, updated by the runtime without locks.
+//! Traffic counters of one member, updated by the runtime without locks, and the copy of
+//! the state machine's own counters that the driver refreshes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+pub use swim_core::{Counters, MessageKind, RoundTrips};
+
+/// How many message kinds traffic is counted by.
+const KINDS: usize = MessageKind::ALL.len();
+
+/// Packets and bytes of one message kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Packets (frames) of that kind.
+    pub packets: u64,
+    /// Bytes of their frames.
+    pub bytes: u64,
+}
 
 /// A copy of a member's traffic counters at one moment (see [`crate::Cluster::stats`]).
 /// Every counter only grows.
@@ -47,6 +63,58 @@ pub struct StatsSnapshot {
     pub dropped_rate_limited: u64,
     /// Incoming TCP frames dropped because the listener's buffer budget was spent.
     pub tcp_over_budget: u64,
+    /// Frames handed to the transport (UDP or TCP), by message kind, indexed by
+    /// [`MessageKind::index`] (see [`StatsSnapshot::sent`]). Sends that then fail are also
+    /// in `send_failures`.
+    pub sent_by_kind: [Traffic; KINDS],
+    /// Frames received that decoded, by message kind (see [`StatsSnapshot::received`]).
+    pub received_by_kind: [Traffic; KINDS],
+    /// The state machine's counters (probes, suspicions, OFFLINE verdicts, round trips),
+    /// as of its latest step.
+    pub protocol: Counters,
+    /// Records waiting to be piggybacked, as of the state machine's latest step (a gauge:
+    /// zero when the cluster is quiet).
+    pub pending_gossip: u64,
+}
+
+impl StatsSnapshot {
+    /// The frames of `kind` sent.
+    pub fn sent(&self, kind: MessageKind) -> Traffic {
+        self.sent_by_kind[kind.index()]
+    }
+
+    /// The frames of `kind` received (that decoded).
+    pub fn received(&self, kind: MessageKind) -> Traffic {
+        self.received_by_kind[kind.index()]
+    }
+}
+
+/// Live per-kind traffic counters.
+#[derive(Debug, Default)]
+struct KindCounters {
+    packets: [AtomicU64; KINDS],
+    bytes: [AtomicU64; KINDS],
+}
+
+impl KindCounters {
+    fn add(&self, kind: MessageKind, bytes: usize) {
+        incr(&self.packets[kind.index()]);
+        add(&self.bytes[kind.index()], bytes);
+    }
+
+    fn snapshot(&self) -> [Traffic; KINDS] {
+        std::array::from_fn(|i| Traffic {
+            packets: self.packets[i].load(Ordering::Relaxed),
+            bytes: self.bytes[i].load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// What the driver copies from the state machine after each step.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ProtocolReadings {
+    pub counters: Counters,
+    pub pending_gossip: usize,
 }
 
 /// The live counters, shared by the runtime's tasks and the handle.
@@ -71,6 +139,9 @@ pub(crate) struct Stats {
     pub dropped_source_not_allowed: AtomicU64,
     pub dropped_rate_limited: AtomicU64,
     pub tcp_over_budget: AtomicU64,
+    sent_by_kind: KindCounters,
+    received_by_kind: KindCounters,
+    protocol: Mutex<ProtocolReadings>,
 }
 
 /// Adds `n` to a counter. Relaxed ordering: counters are independent tallies.
@@ -84,9 +155,25 @@ pub(crate) fn incr(counter: &AtomicU64) {
 }
 
 impl Stats {
+    /// Counts a frame of `kind` handed to the transport.
+    pub fn sent(&self, kind: MessageKind, bytes: usize) {
+        self.sent_by_kind.add(kind, bytes);
+    }
+
+    /// Counts a received frame of `kind` that decoded.
+    pub fn received(&self, kind: MessageKind, bytes: usize) {
+        self.received_by_kind.add(kind, bytes);
+    }
+
+    /// Replaces the copy of the state machine's readings.
+    pub fn set_protocol(&self, readings: ProtocolReadings) {
+        *lock(&self.protocol) = readings;
+    }
+
     /// Copies every counter.
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let protocol = *lock(&self.protocol);
         StatsSnapshot {
             udp_packets_sent: get(&self.udp_packets_sent),
             udp_bytes_sent: get(&self.udp_bytes_sent),
@@ -107,6 +194,18 @@ impl Stats {
             dropped_source_not_allowed: get(&self.dropped_source_not_allowed),
             dropped_rate_limited: get(&self.dropped_rate_limited),
             tcp_over_budget: get(&self.tcp_over_budget),
+            sent_by_kind: self.sent_by_kind.snapshot(),
+            received_by_kind: self.received_by_kind.snapshot(),
+            protocol: protocol.counters,
+            pending_gossip: protocol.pending_gossip as u64,
         }
     }
+}
+
+/// Locks `mutex`, taking the value even if a holder panicked (a plain copy cannot be left
+/// half-written).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use swim_protocol::{Cluster, Config, ConfigError, StartError};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The exit statuses, as a `--help` footer.
@@ -67,23 +68,73 @@ pub fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) 
     stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
-/// Logs to standard error with `RUST_LOG`, else `default_filter`, in colour only where
-/// [`use_colour`] allows. The returned gate mutes the log while a full-screen view owns the
-/// terminal.
-pub fn init_logging(default_filter: &str) -> LogGate {
+/// The logging options both commands share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LogArgs {
+    /// More log lines: -v debug, -vv trace (RUST_LOG, if set, decides instead)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Fewer log lines: -q warnings and errors only, -qq errors only, -qqq none
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Log line format: text for people, json (one object per line) for log shippers
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        env = "SWIM_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields).
+    Json,
+}
+
+/// The level a command logs at: `default` moved up by `-v`s and down by `-q`s.
+pub fn log_level(default: LevelFilter, args: &LogArgs) -> LevelFilter {
+    const LEVELS: [LevelFilter; 6] = [
+        LevelFilter::OFF,
+        LevelFilter::ERROR,
+        LevelFilter::WARN,
+        LevelFilter::INFO,
+        LevelFilter::DEBUG,
+        LevelFilter::TRACE,
+    ];
+    let at = LEVELS.iter().position(|&l| l == default).unwrap_or(3);
+    let at = (at + usize::from(args.verbose)).saturating_sub(usize::from(args.quiet));
+    LEVELS[at.min(LEVELS.len() - 1)]
+}
+
+/// Logs to standard error with `RUST_LOG`, else at [`log_level`], as text (in colour only
+/// where [`use_colour`] allows) or JSON lines. The returned gate mutes the log while a
+/// full-screen view owns the terminal.
+pub fn init_logging(default: LevelFilter, args: &LogArgs) -> LogGate {
     let gate = LogGate::default();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let colour = use_colour(
-        io::stderr().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    );
-    // Fails only if a subscriber is already set (tests), which is fine.
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(log_level(default, args).to_string())
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour)
-        .with_writer(gate.clone())
-        .try_init();
+        .with_writer(gate.clone());
+    // Each fails only if a subscriber is already set (tests), which is fine.
+    let _ = match args.log_format {
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        LogFormat::Text => {
+            let colour = use_colour(
+                io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            );
+            builder.with_ansi(colour).try_init()
+        }
+    };
     gate
 }
 
@@ -164,6 +215,27 @@ mod tests {
         assert!(use_colour(true, Some(OsStr::new(""))));
         assert!(!use_colour(true, Some(OsStr::new("1"))));
         assert!(!use_colour(false, None));
+    }
+
+    #[test]
+    fn verbose_and_quiet_move_the_level() {
+        let args = |verbose, quiet| LogArgs {
+            verbose,
+            quiet,
+            ..LogArgs::default()
+        };
+        assert_eq!(log_level(LevelFilter::INFO, &args(0, 0)), LevelFilter::INFO);
+        assert_eq!(
+            log_level(LevelFilter::INFO, &args(1, 0)),
+            LevelFilter::DEBUG
+        );
+        assert_eq!(
+            log_level(LevelFilter::INFO, &args(5, 0)),
+            LevelFilter::TRACE
+        );
+        assert_eq!(log_level(LevelFilter::INFO, &args(0, 1)), LevelFilter::WARN);
+        assert_eq!(log_level(LevelFilter::WARN, &args(0, 2)), LevelFilter::OFF);
+        assert_eq!(log_level(LevelFilter::WARN, &args(0, 9)), LevelFilter::OFF);
     }
 
     #[test]

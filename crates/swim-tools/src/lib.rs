@@ -1,5 +1,5 @@
-//! Shared code of the command-line tools: what both commands share ([`cmd`]), the sync tool
-//! ([`sync`]) and the demo ([`demo`]).
+//! Shared code of the command-line tools: what both commands share ([`cmd`], [`ops`]), the
+//! sync tool ([`sync`]) and the demo ([`demo`]).
 //!
 //! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this project
 //! reimplements; where we differ from it, the docs say so.
@@ -8,4 +8,5 @@
 
 pub mod cmd;
 pub mod demo;
+pub mod ops;
 pub mod sync;

@@ -93,6 +93,15 @@ fn a_configuration_error_exits_2_and_says_each_thing_once() {
 }
 
 #[test]
+fn version_names_the_command() {
+    for (tool, name) in [(SYNC, "swim-protocol-sync"), (DEMO, "swim-protocol-demo")] {
+        let out = Command::new(tool).arg("--version").output().unwrap();
+        let version = String::from_utf8_lossy(&out.stdout);
+        assert!(version.starts_with(&format!("{name} ")), "{version}");
+    }
+}
+
+#[test]
 fn help_states_the_exit_statuses() {
     for tool in [SYNC, DEMO] {
         let out = Command::new(tool).arg("--help").output().unwrap();

@@ -8,6 +8,9 @@ impl<R: Rng> Swim<R> {
     /// members that asked us to probe it.
     pub(super) fn heard_from(&mut self, now: Duration, index: usize, alive: &Source) {
         let probed = self.probes.iter().any(|p| p.target == index);
+        if probed {
+            self.tally.counters.probes_answered += 1;
+        }
         self.probes.retain(|p| p.target != index);
         if probed && self.seed_rules() {
             self.seed_probe_answered(index, now);
@@ -76,6 +79,7 @@ impl<R: Rng> Swim<R> {
         let seq = self.next_seq();
         let known = self.known();
         self.send(target, Message::Ping { seq, known }, false);
+        self.tally.probe_started(seq, now);
         let first_round = now + self.config.ping_timeout;
         self.probes.push(Probe {
             target,
@@ -91,7 +95,9 @@ impl<R: Rng> Swim<R> {
             let probe = self.probes[i].clone();
             if now >= probe.suspect_at {
                 self.probes.remove(i);
+                self.tally.counters.probes_failed += 1;
                 if self.verdict(probe.target, Status::Suspect, now) {
+                    self.tally.counters.suspicions_raised += 1;
                     self.update_suspicion(probe.target, now);
                     self.changed(probe.target);
                     // Tell the suspect at once (the packet carries its record), so that a live

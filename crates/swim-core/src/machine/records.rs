@@ -77,6 +77,9 @@ impl<R: Rng> Swim<R> {
             return false;
         }
         if update.clock >= own.clock {
+            if update.status != Status::Online {
+                self.tally.counters.suspicions_refuted += 1;
+            }
             self.change_local(now, None);
         }
         true

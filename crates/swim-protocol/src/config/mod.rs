@@ -1,5 +1,5 @@
 //! The library's configuration: [`Config`], its validation, and its resolution into the
-//! [`ResolvedConfig`](crate::ResolvedConfig) the runtime runs on.
+//! [`ResolvedConfig`] the runtime runs on.
 
 #[cfg(feature = "cli")]
 pub(crate) mod cli;
@@ -43,7 +43,7 @@ pub enum WireKind {
     #[default]
     Native,
     /// The format of the Python package swim-protocol 0.6.3. The member then also follows
-    /// the package's clock rules ([`ClockRules::Seed`](swim_core::ClockRules::Seed)),
+    /// the package's clock rules ([`ClockRules::Seed`]),
     /// whatever `protocol.clock_rules` says: its members need them.
     Python,
 }

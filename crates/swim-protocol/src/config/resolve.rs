@@ -13,6 +13,7 @@ use crate::address::{
     discover, resolve_host, transient, AddressParser, Host, MemberAddress, Resolver, LOOKUP_TIMEOUT,
 };
 use crate::error::{ConfigError, StartError};
+use crate::security::Security;
 
 impl Config {
     /// Validates the config, resolves the local name with the config's resolver, runs
@@ -84,7 +85,11 @@ impl Config {
             wire: self.wire,
             resolver: self.resolver.clone(),
             name_ttl: self.name_ttl,
-            security: self.security.clone(),
+            // The keyring file is read here, so that a missing one fails before binding.
+            security: Security {
+                keyring: self.security.initial_keyring()?,
+                ..self.security.clone()
+            },
         })
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod publish;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -25,7 +25,7 @@ use crate::error::{ConfigError, StartError};
 use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
 use crate::keyring_file;
-use crate::stats::{self, Stats};
+use crate::stats::{self, ProtocolReadings, Stats};
 use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use publish::{Publisher, Subscription};
@@ -52,6 +52,8 @@ pub(crate) struct Started {
     pub addr: SocketAddr,
     pub subscription: Subscription,
     pub stats: Arc<Stats>,
+    /// The wall-clock time of the state machine's time zero.
+    pub started_at: SystemTime,
     pub keyring: LiveKeyring,
     pub metadata: watch::Sender<Metadata>,
     pub commands: mpsc::Sender<Command>,
@@ -67,7 +69,8 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     let resolved = resolved.bound_to(addr);
     let name = resolved.local_name();
     let security = &resolved.security;
-    let keyring = LiveKeyring::new(security.initial_keyring()?);
+    // `Config::resolve` read the keyring file (if any) into `security.keyring`.
+    let keyring = LiveKeyring::new(security.keyring.clone());
     let settings = FrameSettings {
         label: security.label.as_bytes().to_vec(),
         keyring: keyring.clone(),
@@ -75,6 +78,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     };
     let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret, &name, settings));
     let epoch = Instant::now();
+    let started_at = SystemTime::now();
     let mut swim = Swim::new(
         resolved.protocol,
         name.clone(),
@@ -136,6 +140,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         addr,
         subscription,
         stats,
+        started_at,
         keyring,
         metadata,
         commands,
@@ -256,9 +261,13 @@ impl Driver {
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
+            let kind = transmit.packet.message.kind();
             for frame in self.codec.encode(&transmit.packet, &transmit.to) {
                 match frame {
-                    Some(frame) => self.send(&transmit.to, frame),
+                    Some(frame) => {
+                        self.stats.sent(kind, frame.len());
+                        self.send(&transmit.to, frame);
+                    }
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),
                 }
             }
@@ -273,6 +282,10 @@ impl Driver {
         if !changes.is_empty() {
             self.publisher.publish(changes, self.swim.members());
         }
+        self.stats.set_protocol(ProtocolReadings {
+            counters: self.swim.counters(),
+            pending_gossip: self.swim.pending_gossip(),
+        });
     }
 
     fn send(&mut self, to: &MemberName, frame: Vec<u8>) {

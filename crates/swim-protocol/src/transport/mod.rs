@@ -54,7 +54,10 @@ pub(crate) fn decode_counted(
     from: SocketAddr,
 ) -> Option<Packet> {
     match codec.decode(frame) {
-        Ok(packet) => Some(packet),
+        Ok(packet) => {
+            stats.received(packet.message.kind(), frame.len());
+            Some(packet)
+        }
         Err(Rejected::BadSignature) => {
             stats::incr(&stats.dropped_bad_signature);
             debug!(%from, len = frame.len(), "dropped frame: bad signature");

@@ -5,38 +5,74 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser, Subcommand};
 use swim_tools::cmd;
+use swim_tools::ops::query::{self, MembersArgs};
+use swim_tools::ops::shell::ShellCommand;
+use swim_tools::ops::{self, Endpoint, OpsArgs};
 use swim_tools::sync::{daemon, SyncArgs};
+use tracing_subscriber::filter::LevelFilter;
 
 /// Runs a cluster member. Each member in the cluster has a sub-directory with its member
 /// name. Files placed in the sub-directory of the local member are synchronized to the same
 /// sub-directory on other members of the cluster. Edits are noticed automatically; SIGHUP
 /// also makes the process read them.
 #[derive(Debug, Parser)]
-#[command(version, after_help = cmd::EXIT_STATUS_HELP)]
+#[command(
+    name = "swim-protocol-sync",
+    version,
+    after_help = cmd::EXIT_STATUS_HELP,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     swim: swim_protocol::Args,
     #[command(flatten)]
     sync: SyncArgs,
+    #[command(flatten)]
+    ops: OpsArgs,
+}
+
+/// Commands besides running a member (a directory named like one needs a `./` prefix).
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ask a running member (its --metrics-addr) for its member list
+    Members(MembersArgs),
+    #[command(flatten)]
+    Shell(ShellCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::run_main("swim-protocol-sync", 0, run(cli))
+    let name = "swim-protocol-sync";
+    match cli.command {
+        Some(Command::Members(args)) => cmd::run_main(name, 0, async move {
+            query::run(&args, &mut std::io::stdout().lock()).await
+        }),
+        Some(Command::Shell(shell)) => cmd::run_main(name, 0, async move {
+            Ok(shell.run(Cli::command(), &mut std::io::stdout().lock())?)
+        }),
+        None => cmd::run_main(name, 0, run(cli)),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    cmd::init_logging("info");
+    cmd::init_logging(LevelFilter::INFO, &cli.ops.log);
     let stop = cmd::stop_signals()?;
     let mut config = cli.swim.into_config()?;
+    let endpoint = Endpoint::bind(&cli.ops).await?;
     std::fs::create_dir_all(&cli.sync.directory)?;
     config.local_metadata =
         daemon::initial_metadata(&cli.sync.directory, &config.local_name, cli.sync.limits())?;
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
+    let server = ops::attach(&cluster, endpoint, &stop);
     daemon::run(cluster, cli.sync, stop).await?;
+    if let Some(server) = server {
+        let _ = server.await;
+    }
     Ok(())
 }

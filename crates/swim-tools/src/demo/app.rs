@@ -19,6 +19,8 @@ use super::token::{new_token, next_token_delay, TOKEN_KEY};
 use super::typed::{TypedBuffer, TYPED_KEY};
 use super::{plain, ui};
 use crate::cmd;
+use crate::ops::{self, Endpoint};
+use tracing_subscriber::filter::LevelFilter;
 
 /// The screen is redrawn at most this often, however fast changes arrive.
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
@@ -28,13 +30,15 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 /// Runs the demo until Ctrl-C, SIGTERM or SIGHUP. Draws full-screen when standard output is a
 /// terminal, otherwise prints one line per change.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let log = cmd::init_logging("warn");
+    let log = cmd::init_logging(LevelFilter::WARN, &args.ops.log);
     let config = args.swim.into_config()?;
     // SIGHUP: the terminal went away; stop cleanly rather than die mid-draw.
     let stop = cmd::stop_signals_and(&[SignalKind::hangup()])?;
+    let endpoint = Endpoint::bind(&args.ops).await?;
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
+    let server = ops::attach(&cluster, endpoint, &stop);
     let mut output = if io::stdout().is_terminal() {
         // Log lines would garble the full-screen view.
         log.mute(true);
@@ -43,6 +47,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Output::Plain
     };
     let result = run_loop(&cluster, &mut output, stop, args.token_interval).await;
+    if let Some(server) = server {
+        server.abort(); // the loop ended: stop serving even if no signal came
+    }
     drop(output); // gives the terminal back before the shutdown wait
     log.mute(false);
     if tokio::time::timeout(SHUTDOWN_WAIT, cluster.shutdown())

@@ -6,11 +6,23 @@ use clap::Parser;
 
 use swim_protocol::config::parse_positive_seconds;
 
+use crate::ops::shell::ShellCommand;
+use crate::ops::OpsArgs;
+
 /// Runs one cluster member for demo purposes, showing the status and metadata of every member
 /// as they change. Type to set the local metadata key `typed`; Ctrl-C quits.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "swim-protocol-demo", version, after_help = crate::cmd::EXIT_STATUS_HELP)]
+#[command(
+    name = "swim-protocol-demo",
+    version,
+    after_help = crate::cmd::EXIT_STATUS_HELP,
+    args_conflicts_with_subcommands = true
+)]
 pub struct DemoArgs {
+    /// Print shell completions or the man page instead of running.
+    #[command(subcommand)]
+    pub command: Option<ShellCommand>,
+
     /// The library's cluster options (with `SWIM_*` environment fallbacks).
     #[command(flatten)]
     pub swim: swim_protocol::Args,
@@ -25,6 +37,10 @@ pub struct DemoArgs {
         help_heading = "swim demo options"
     )]
     pub token_interval: Option<Duration>,
+
+    /// Metrics, status page and logging.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[cfg(test)]

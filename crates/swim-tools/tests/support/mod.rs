@@ -118,3 +118,4 @@ pub fn wait_until<N: Borrow<Node>>(
     }
     eprintln!("{what}: {:.2} s", start.elapsed().as_secs_f64());
 }
+pub mod served;
