@@ -15,6 +15,8 @@ pub(crate) struct BroadcastQueue {
     /// member index → (times sent, insertion id)
     entries: HashMap<usize, (u32, u64)>,
     next_id: u64,
+    /// A record was queued since the last [`BroadcastQueue::take_fresh`].
+    fresh: bool,
 }
 
 impl BroadcastQueue {
@@ -25,6 +27,17 @@ impl BroadcastQueue {
         self.next_id += 1;
         self.order.insert((0, Reverse(id), index));
         self.entries.insert(index, (0, id));
+        self.fresh = true;
+    }
+
+    /// Whether a record was queued since the last call (the news to fan out at once).
+    pub(crate) fn take_fresh(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// Whether a record was queued since the last [`BroadcastQueue::take_fresh`].
+    pub(crate) fn has_fresh(&self) -> bool {
+        self.fresh
     }
 
     fn remove(&mut self, index: usize) {
@@ -102,6 +115,18 @@ mod tests {
         // 1 and 2 were sent twice: gone.
         assert_eq!(q.take(2, None, |_| true), vec![3]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn fresh_news_is_reported_once() {
+        let mut q = BroadcastQueue::default();
+        assert!(!q.take_fresh());
+        q.push(1);
+        q.push(2);
+        assert!(q.take_fresh());
+        assert!(!q.take_fresh());
+        q.take(3, None, |_| true);
+        assert!(!q.take_fresh(), "sending is not news");
     }
 
     #[test]

@@ -1,8 +1,12 @@
-//! Timing and sizing parameters of the protocol, with the seed's defaults.
+//! Timing and sizing parameters of the protocol. `Default` is the `lan` profile; see
+//! [`Profile`](crate::Profile) for the others (the seed's timings among them).
 
 use std::time::Duration;
 
-/// Protocol parameters. `Default` gives the seed's values (tuned for small clusters).
+use crate::Profile;
+
+/// Protocol parameters. `Default` gives the [`Profile::Lan`](crate::Profile::Lan) values;
+/// [`ProtocolConfig::with_profile`] gives another profile's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtocolConfig {
     /// Time between two probes sent by a member (seed: 1.0 s).
@@ -28,6 +32,13 @@ pub struct ProtocolConfig {
     /// Whose clock a local verdict (suspect, offline, alive again) carries. `Native` unless
     /// the cluster has members of the Python package, which need `Seed`.
     pub clock_rules: ClockRules,
+    /// How many random members a member passes a record to at once when it learns it (0: only
+    /// piggybacking and periodic gossip, as in the seed). These sends count against the
+    /// record's retransmission budget.
+    pub fanout: usize,
+    /// Most full member lists (answers to joins and catch-ups) a member sends per
+    /// `ping_interval`; requests beyond get a window of records instead.
+    pub full_sync_budget: usize,
 }
 
 /// How a member stamps its verdicts about other members, and which first-hand records it
@@ -47,8 +58,9 @@ pub enum ClockRules {
 }
 
 impl Default for ProtocolConfig {
+    /// The `lan` profile.
     fn default() -> Self {
-        ProtocolConfig {
+        let seed = ProtocolConfig {
             ping_interval: Duration::from_millis(1000),
             ping_timeout: Duration::from_millis(300),
             ping_req_count: 1,
@@ -60,7 +72,10 @@ impl Default for ProtocolConfig {
             max_sync_records: 100_000,
             piggyback_budget: 1200,
             clock_rules: ClockRules::Native,
-        }
+            fanout: 0,
+            full_sync_budget: 16,
+        };
+        seed.with_profile(Profile::Lan)
     }
 }
 
@@ -125,6 +140,20 @@ impl ProtocolConfig {
                 expected: "1 to 64",
             });
         }
+        if self.full_sync_budget == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "full_sync_budget",
+                value: "0".to_owned(),
+                expected: "at least 1",
+            });
+        }
+        if self.fanout > 16 {
+            return Err(ConfigError::OutOfRange {
+                name: "fanout",
+                value: self.fanout.to_string(),
+                expected: "0 to 16",
+            });
+        }
         if self.piggyback_budget < 64 {
             return Err(ConfigError::OutOfRange {
                 name: "piggyback_budget",
@@ -141,15 +170,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_the_seeds_and_valid() {
-        let c = ProtocolConfig::default();
+    fn seed_profile_is_the_seeds_timings_and_valid() {
+        let c = ProtocolConfig::default().with_profile(Profile::Seed);
         assert_eq!(c.ping_interval, Duration::from_secs(1));
         assert_eq!(c.ping_timeout, Duration::from_millis(300));
         assert_eq!(c.ping_req_count, 1);
         assert_eq!(c.ping_req_timeout, Duration::from_millis(900));
         assert_eq!(c.suspect_timeout, Duration::from_secs(5));
         assert_eq!(c.sync_interval, Duration::from_millis(500));
+        assert_eq!(c.fanout, 0);
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn default_is_lan_and_every_profile_is_valid() {
+        assert_eq!(
+            ProtocolConfig::default(),
+            ProtocolConfig::default().with_profile(Profile::Lan)
+        );
+        for profile in Profile::ALL {
+            let c = ProtocolConfig::default().with_profile(profile);
+            assert_eq!(c.validate(), Ok(()), "{profile}");
+        }
     }
 
     #[test]

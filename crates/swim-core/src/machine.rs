@@ -57,6 +57,8 @@ pub struct Swim<R> {
     events: VecDeque<Event>,
     next_probe: Duration,
     next_gossip: Duration,
+    /// No eager fanout before this (see `fan_out`).
+    next_fanout: Duration,
     next_push_pull: Duration,
     next_join: Duration,
     next_catch_up: Duration,
@@ -64,6 +66,8 @@ pub struct Swim<R> {
     seq: u32,
     sync_cursor: usize,
     tally: Tally,
+    /// Full member lists sent in the current `ping_interval` window, and when it began.
+    full_answers: (Duration, usize),
 }
 
 impl<R: Rng> Swim<R> {
@@ -86,6 +90,7 @@ impl<R: Rng> Swim<R> {
         let mut swim = Swim {
             next_probe: first_probe,
             next_gossip: now + config.sync_interval,
+            next_fanout: now,
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
             next_join: now,
             next_catch_up: now,
@@ -109,6 +114,7 @@ impl<R: Rng> Swim<R> {
             seq: 0,
             sync_cursor: 0,
             tally: Tally::default(),
+            full_answers: (now, 0),
         };
         swim.change_local(now, Some(metadata));
         for peer in peers {
@@ -200,15 +206,12 @@ impl<R: Rng> Swim<R> {
                 if reply {
                     if full {
                         self.joined_with(now, self.events.len() > changes);
+                    } else {
+                        self.redirected(now);
                     }
                     false
                 } else {
-                    let records = self.sync_reply_records(full, &pushed);
-                    let message = Message::Sync {
-                        reply: true,
-                        full,
-                        records,
-                    };
+                    let message = self.sync_reply(now, full, &pushed);
                     self.send(sender, message, correct_sender);
                     true
                 }
@@ -220,6 +223,7 @@ impl<R: Rng> Swim<R> {
         if greet {
             self.seed_greet(sender);
         }
+        self.fan_out(now, Some(sender));
     }
 
     /// Lets the machine act on every deadline up to `now`.
@@ -267,6 +271,7 @@ impl<R: Rng> Swim<R> {
         if self.wants_join() && now >= self.next_join {
             self.send_join(now);
         }
+        self.fan_out(now, None);
     }
 
     /// The next packet to send, if any.
@@ -282,6 +287,9 @@ impl<R: Rng> Swim<R> {
         }
         if self.wants_join() {
             next = next.min(self.next_join);
+        }
+        if let Some(fanout) = self.fanout_due() {
+            next = next.min(fanout);
         }
         for probe in &self.probes {
             next = next.min(probe.next_round_at.min(probe.suspect_at));
@@ -304,6 +312,7 @@ impl<R: Rng> Swim<R> {
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
         if self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata) {
             self.change_local(now, Some(metadata));
+            self.fan_out(now, None);
         }
     }
 

@@ -42,5 +42,5 @@ pub use config::{Config, WireKind};
 pub use error::{ConfigError, StartError};
 pub use events::Events;
 pub use swim_core::{
-    MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Status, StatusSet,
+    MemberChange, MemberName, MemberSnapshot, Metadata, Profile, ProtocolConfig, Status, StatusSet,
 };

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::{Event, MemberChange, MemberName, Metadata, ProtocolConfig, Swim};
 
-use crate::network::{NetworkConfig, Partition};
+use crate::network::{NetworkConfig, Partition, TcpSender};
 
 /// Receives every membership event of every member as it happens.
 pub trait Observer {
@@ -27,6 +27,10 @@ pub struct Traffic {
     pub bytes: u64,
     /// Payloads received that the wire format rejected (zero unless the codec is broken).
     pub rejected: u64,
+    /// Payloads above the MTU sent over TCP.
+    pub tcp_sent: u64,
+    /// TCP sends dropped because too many were in flight.
+    pub tcp_dropped: u64,
 }
 
 enum Scheduled {
@@ -40,6 +44,7 @@ struct Node {
     wake_at: Option<Duration>,
     incarnation: u64,
     traffic: Traffic,
+    tcp: TcpSender,
 }
 
 /// A simulated cluster.
@@ -80,6 +85,7 @@ impl Simulation {
                 wake_at: None,
                 incarnation: 0,
                 traffic: Traffic::default(),
+                tcp: TcpSender::default(),
             })
             .collect();
         let by_name = nodes
@@ -264,7 +270,16 @@ impl Simulation {
                 if !self.partition.connected(i, to) {
                     continue;
                 }
-                if let Some(delay) = self.network.delivery_delay(&mut self.net_rng) {
+                let delay = if payload.len() > self.network.mtu {
+                    let node = &mut self.nodes[i];
+                    let sent = node.tcp.send(now, payload.len(), &self.network);
+                    node.traffic.tcp_sent += 1;
+                    node.traffic.tcp_dropped += u64::from(sent.is_none());
+                    sent
+                } else {
+                    self.network.delivery_delay(&mut self.net_rng)
+                };
+                if let Some(delay) = delay {
                     self.schedule(now + delay, Scheduled::Deliver { to, payload });
                 }
             }

@@ -1,5 +1,7 @@
-//! The simulated network: loss, latency with jitter, and partitions between groups.
+//! The simulated network: loss, latency with jitter, partitions between groups, and the
+//! TCP path the runtime takes for packets above the MTU.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::Rng;
@@ -13,6 +15,15 @@ pub struct NetworkConfig {
     pub latency: Duration,
     /// Latency varies uniformly by up to this much either way.
     pub jitter: Duration,
+    /// Payloads larger than this go over TCP, as the runtime sends them (its `mtu_size`).
+    pub mtu: usize,
+    /// Most TCP sends a member has in flight; more are dropped (the runtime's cap).
+    pub tcp_max_in_flight: usize,
+    /// What one TCP send costs its sender before the first byte leaves (connect, accept).
+    pub tcp_setup: Duration,
+    /// How fast one member pushes TCP payloads out, one after the other: a real member's
+    /// sends share its CPU with everything else on the host.
+    pub tcp_bytes_per_s: f64,
 }
 
 impl Default for NetworkConfig {
@@ -21,6 +32,10 @@ impl Default for NetworkConfig {
             loss: 0.0,
             latency: Duration::from_millis(5),
             jitter: Duration::from_millis(2),
+            mtu: 1500,
+            tcp_max_in_flight: 64,
+            tcp_setup: Duration::from_millis(2),
+            tcp_bytes_per_s: 3e6,
         }
     }
 }
@@ -34,6 +49,37 @@ impl NetworkConfig {
         let jitter = self.jitter.as_secs_f64() * (rng.random::<f64>() * 2.0 - 1.0);
         let delay = (self.latency.as_secs_f64() + jitter).max(0.0);
         Some(Duration::from_secs_f64(delay))
+    }
+}
+
+/// One member's TCP sends: they go out one after the other, each taking `tcp_setup` plus
+/// its size at `tcp_bytes_per_s`, and beyond `tcp_max_in_flight` queued sends new ones are
+/// dropped, as the runtime drops them. TCP does not lose what it accepted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TcpSender {
+    /// When each send in flight completes, oldest first.
+    in_flight: VecDeque<Duration>,
+}
+
+impl TcpSender {
+    /// When a `len`-byte payload sent at `now` arrives, or `None` if the send is dropped.
+    pub(crate) fn send(
+        &mut self,
+        now: Duration,
+        len: usize,
+        net: &NetworkConfig,
+    ) -> Option<Duration> {
+        while self.in_flight.front().is_some_and(|&done| done <= now) {
+            self.in_flight.pop_front();
+        }
+        if self.in_flight.len() >= net.tcp_max_in_flight {
+            return None;
+        }
+        let start = self.in_flight.back().copied().unwrap_or(now).max(now);
+        let transfer = Duration::from_secs_f64(len as f64 / net.tcp_bytes_per_s.max(1.0));
+        let done = start + net.tcp_setup + transfer;
+        self.in_flight.push_back(done);
+        Some(done - now + net.latency)
     }
 }
 

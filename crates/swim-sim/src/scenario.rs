@@ -28,6 +28,9 @@ pub struct RunConfig {
     pub quiet: Duration,
     /// What packets become on the wire.
     pub wire: SimWire,
+    /// Members start one after the other over this long (zero: all at once), as a script
+    /// that starts hundreds of processes does.
+    pub start_spread: Duration,
 }
 
 impl Default for RunConfig {
@@ -41,6 +44,7 @@ impl Default for RunConfig {
             duration: Duration::from_secs(120),
             quiet: Duration::from_secs(20),
             wire: SimWire::Native,
+            start_spread: Duration::ZERO,
         }
     }
 }
@@ -56,6 +60,14 @@ pub struct Report {
     pub loss: f64,
     /// Start until every live member sees every other live member ONLINE.
     pub join_s: Option<f64>,
+    /// Packets sent per member from the start until everyone joined.
+    pub join_packets_per_member: f64,
+    /// Bytes sent per member from the start until everyone joined.
+    pub join_bytes_per_member: f64,
+    /// TCP sends (payloads above the MTU) until everyone joined, over all members.
+    pub join_tcp_sends: u64,
+    /// Of those, the ones dropped because the sender had too many in flight.
+    pub join_tcp_dropped: u64,
     /// Median delay for member 0's metadata change to reach a member.
     pub meta_p50_s: Option<f64>,
     /// 99th percentile of that delay.
@@ -113,6 +125,8 @@ fn total_traffic(sim: &Simulation) -> Traffic {
             packets: acc.packets + t.packets,
             bytes: acc.bytes + t.bytes,
             rejected: acc.rejected + t.rejected,
+            tcp_sent: acc.tcp_sent + t.tcp_sent,
+            tcp_dropped: acc.tcp_dropped + t.tcp_dropped,
         }
     })
 }
@@ -135,10 +149,15 @@ pub fn run_standard(config: &RunConfig) -> Report {
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
 
     for i in 0..n {
+        let at = config.start_spread.mul_f64(i as f64 / n as f64);
+        if at > sim.now() {
+            sim.run_until(at, &mut tracker);
+        }
         let peers: &[usize] = if i == 0 { &[] } else { &[0] };
         sim.start(i, metadata("1"), peers, &mut tracker);
     }
     let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+    let join_traffic = total_traffic(&sim);
 
     // Metadata change on member 0, timed to every member.
     let changed_at = sim.now();
@@ -200,6 +219,10 @@ pub fn run_standard(config: &RunConfig) -> Report {
         seed: config.seed,
         loss: config.network.loss,
         join_s: secs(joined),
+        join_packets_per_member: (join_traffic.packets as f64 / n as f64).round(),
+        join_bytes_per_member: (join_traffic.bytes as f64 / n as f64).round(),
+        join_tcp_sends: join_traffic.tcp_sent,
+        join_tcp_dropped: join_traffic.tcp_dropped,
         meta_p50_s: secs(pct(0.5)),
         meta_p99_s: secs(pct(0.99)),
         meta_max_s: if informed_all {

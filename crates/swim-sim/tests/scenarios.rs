@@ -267,7 +267,9 @@ fn quiet_traffic_per_member_does_not_grow_with_cluster_size() {
         run_standard(&RunConfig {
             members,
             seed: 1,
-            duration: secs(90.0),
+            duration: secs(150.0),
+            // Two push-pull intervals: a shorter window samples too few of them.
+            quiet: secs(60.0),
             ..RunConfig::default()
         })
     };

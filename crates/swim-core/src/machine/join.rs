@@ -74,7 +74,11 @@ impl<R: Rng> Swim<R> {
                 .filter_map(|p| self.table.get(p))
                 .collect()
         } else {
-            self.random_peer().into_iter().collect()
+            // A retry: any member we heard of, so that joiners spread over the cluster.
+            self.find_index(StatusSet::AVAILABLE, None)
+                .or_else(|| self.random_peer())
+                .into_iter()
+                .collect()
         };
         for target in targets {
             let message = Message::Sync {
@@ -84,8 +88,10 @@ impl<R: Rng> Swim<R> {
             };
             self.send(target, message, false);
         }
-        // Retry if the answer is lost; an answer reschedules.
-        self.next_join = now + self.config.ping_interval * 2;
+        // Retry if the answer is lost; an answer reschedules. Jittered: members started
+        // together must not retry together.
+        let jitter = 0.5 + self.rng.random::<f64>();
+        self.next_join = now + (self.config.ping_interval * 2).mul_f64(jitter);
     }
 
     pub(super) fn random_peer(&mut self) -> Option<usize> {
@@ -94,6 +100,33 @@ impl<R: Rng> Swim<R> {
         }
         let pick = self.rng.random_range(0..self.peers.len());
         self.table.get(&self.peers[pick])
+    }
+
+    /// A partial answer while we wait to join (the member asked was over its budget): ask a
+    /// member it named, at once.
+    pub(super) fn redirected(&mut self, now: Duration) {
+        if !self.joined {
+            self.next_join = now;
+        }
+    }
+
+    /// Counts one full member list against `full_sync_budget` per `ping_interval`; false
+    /// when the budget is spent. A list above the MTU goes over TCP: hundreds of members
+    /// joining at once would otherwise all ask the same seed member, whose answers (each
+    /// the size of the cluster) pile up until its sends are dropped, and whose joiners then
+    /// retry together. Over budget, the asker gets a window naming other members, whom its
+    /// follow-ups and catch-ups ask instead.
+    fn take_full_answer(&mut self, now: Duration) -> bool {
+        let (start, count) = &mut self.full_answers;
+        if now >= *start + self.config.ping_interval {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.config.full_sync_budget {
+            return false;
+        }
+        *count += 1;
+        true
     }
 
     /// A window of records, rotating through the table, for push-pull anti-entropy.
@@ -117,9 +150,25 @@ impl<R: Rng> Swim<R> {
         records
     }
 
-    /// The records answering a sync request: everything (full), or ours where newer than
-    /// what was pushed plus a window of our own.
-    pub(super) fn sync_reply_records(
+    /// The answer to a sync request: everything (full, within `full_sync_budget`), or ours
+    /// where newer than what was pushed plus a window of our own. A full request over budget
+    /// gets a window in a partial reply (one datagram), which sends the asker elsewhere.
+    pub(super) fn sync_reply(
+        &mut self,
+        now: Duration,
+        full: bool,
+        pushed: &[(MemberName, u64, Status)],
+    ) -> Message {
+        let full = full && self.take_full_answer(now);
+        let records = self.sync_reply_records(full, pushed);
+        Message::Sync {
+            reply: true,
+            full,
+            records,
+        }
+    }
+
+    fn sync_reply_records(
         &mut self,
         full: bool,
         pushed: &[(MemberName, u64, Status)],

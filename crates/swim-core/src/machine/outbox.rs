@@ -9,7 +9,13 @@ impl<R: Rng> Swim<R> {
     /// then pending records by priority within the byte budget.
     pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
         let mut gossip = Vec::new();
-        let mut budget = self.config.piggyback_budget;
+        // A sync's own records share the budget, so that a window and its gossip still fit
+        // in one datagram.
+        let carried: usize = match &message {
+            Message::Sync { records, .. } => records.iter().map(crate::wire::update_len).sum(),
+            _ => 0,
+        };
+        let mut budget = self.config.piggyback_budget.saturating_sub(carried);
         let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
             *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
@@ -53,6 +59,37 @@ impl<R: Rng> Swim<R> {
         };
         let to = self.table.entries[to].current.name.clone();
         self.transmits.push_back(Transmit { to, packet });
+    }
+
+    /// Eager fanout: if news was queued, passes it on at once to `fanout` random available
+    /// members (not `exclude`, the member it came from). Each packet piggybacks the queue as
+    /// any other, so it counts against every record's retransmission budget, and a quiet
+    /// member sends nothing. Fanouts are at least `sync_interval / 4` apart: news arriving
+    /// meanwhile (a burst, such as many members joining) waits and goes in one batch, so a
+    /// burst costs at most `fanout` packets per window.
+    pub(super) fn fan_out(&mut self, now: Duration, exclude: Option<usize>) {
+        if self.config.fanout == 0 {
+            self.broadcasts.take_fresh();
+            return;
+        }
+        if !self.broadcasts.has_fresh() || now < self.next_fanout {
+            return;
+        }
+        self.broadcasts.take_fresh();
+        self.next_fanout = now + self.config.sync_interval / 4;
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        let targets = self.find_indices(self.config.fanout, StatusSet::AVAILABLE, &exclude);
+        for target in targets {
+            if self.broadcasts.is_empty() {
+                break;
+            }
+            self.send(target, Message::GossipOnly, false);
+        }
+    }
+
+    /// When a held-back fanout is due, if one is.
+    pub(super) fn fanout_due(&self) -> Option<Duration> {
+        (self.config.fanout > 0 && self.broadcasts.has_fresh()).then_some(self.next_fanout)
     }
 
     pub(super) fn retransmit_limit(&self) -> u32 {

@@ -10,6 +10,7 @@ use super::secret::read_value_file;
 use super::{Config, WireKind};
 use crate::admission::cidr::Cidr;
 use crate::error::ConfigError;
+use swim_core::Profile;
 
 /// The library's command-line options, the seed's (`--secret`, `--name`, `--peer`, `--udp-*`)
 /// plus timings, `--mtu-size` and `--wire`. Binaries include them with
@@ -26,6 +27,7 @@ use crate::error::ConfigError;
 /// | `--label`  | `SWIM_LABEL_FILE` (path), `SWIM_LABEL`    |
 /// | `--keyring-file` | `SWIM_KEYRING_FILE` (the path itself) |
 /// | `--allow-cidr` | `SWIM_ALLOW_CIDRS` (comma-separated) |
+/// | `--profile`| `SWIM_PROFILE_FILE` (path), `SWIM_PROFILE`|
 ///
 /// As in the seed, a `*_FILE` variable names a file holding the value (trailing newlines
 /// removed) and wins over the plain variable: a deployment that sets both, such as a
@@ -80,6 +82,10 @@ pub struct Args {
     /// Wire format [env: SWIM_WIRE]
     #[arg(long = "wire", value_enum, value_name = "FORMAT")]
     pub wire: Option<WireKind>,
+    /// Timings: lan (default), wan, local, or seed (swim-protocol 0.6.3's, the default with
+    /// `--wire python`); each timing option below overrides its value [env: SWIM_PROFILE]
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profile: Option<Profile>,
     /// Time between pings, in seconds
     #[arg(long = "ping-interval", value_name = "SECONDS", value_parser = parse_seconds)]
     pub ping_interval: Option<Duration>,
@@ -184,7 +190,20 @@ impl Args {
                 None => WireKind::default(),
             },
         };
+        let profile = match self.profile {
+            Some(profile) => Some(profile),
+            None => env_text(prefix, "PROFILE", &mut env)?
+                .map(|text| text.parse::<Profile>())
+                .transpose()
+                .map_err(|e| ConfigError::Env {
+                    var: format!("{prefix}_PROFILE"),
+                    reason: e.to_string(),
+                })?,
+        };
         let mut config = Config::new(name).with_peers(peers).with_wire(wire);
+        if let Some(profile) = profile {
+            config = config.with_profile(profile);
+        }
         config.secret = secret;
         config.bind_host = self.udp_bind;
         config.bind_port = self.udp_bind_port;

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use swim_core::{Metadata, ProtocolConfig};
+use swim_core::{Metadata, Profile, ProtocolConfig};
 
 #[cfg(feature = "cli")]
 pub use self::cli::Args;
@@ -94,7 +94,7 @@ pub struct Config {
     pub local_metadata: Metadata,
     /// Shared secret signing every packet; `None` derives one from the machine (loopback only).
     pub secret: Option<Vec<u8>>,
-    /// Protocol timings.
+    /// Protocol timings: the `lan` profile unless changed ([`Config::with_profile`]).
     pub protocol: ProtocolConfig,
     /// Address to bind the UDP and TCP sockets to; `None` binds the name's host address.
     pub bind_host: Option<IpAddr>,
@@ -190,10 +190,29 @@ impl Config {
         self
     }
 
-    /// Sets the wire format.
+    /// Sets the wire format. [`WireKind::Python`] also takes the [`Profile::Seed`] timings
+    /// (its members run with them); choose another profile or timings afterwards to change
+    /// them. Setting the `wire` field directly changes only the format.
     #[must_use]
     pub fn with_wire(mut self, wire: WireKind) -> Self {
         self.wire = wire;
+        if wire == WireKind::Python {
+            self.protocol = self.protocol.with_profile(Profile::Seed);
+        }
+        self
+    }
+
+    /// Takes `profile`'s timings (see the defaults table in `docs/PROTOCOL.md`); timings
+    /// set in `protocol` afterwards override single values.
+    ///
+    /// ```
+    /// use swim_protocol::{Config, Profile};
+    /// let config = Config::new("127.0.0.1:2001").with_profile(Profile::Wan);
+    /// assert_eq!(config.protocol.ping_interval.as_secs(), 3);
+    /// ```
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.protocol = self.protocol.with_profile(profile);
         self
     }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use swim_core::ProtocolConfig;
+use swim_core::{Profile, ProtocolConfig};
 use swim_sim::{run_standard, NetworkConfig, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
@@ -34,6 +34,18 @@ struct Args {
     /// Sign every payload with this secret, in the runtime's HMAC frame (bytes include it).
     #[arg(long)]
     secret: Option<String>,
+    /// Members start one after the other over this many seconds.
+    #[arg(long, default_value_t = 0.0)]
+    start_spread: f64,
+    /// Protocol timings: lan, wan, local or seed.
+    #[arg(long, default_value = "lan")]
+    profile: Profile,
+    /// Members told of a new record at once (overrides the profile's).
+    #[arg(long)]
+    fanout: Option<usize>,
+    /// Full member lists a member sends per ping interval (overrides the default).
+    #[arg(long)]
+    full_sync_budget: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -51,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.loss),
         "--loss must be between 0 and 1"
     );
+    let profile = ProtocolConfig::default().with_profile(args.profile);
     let config = RunConfig {
         members: args.members,
         seed: args.seed,
@@ -58,8 +71,14 @@ fn main() -> anyhow::Result<()> {
             loss: args.loss,
             latency: seconds("latency-ms", args.latency_ms / 1000.0)?,
             jitter: seconds("jitter-ms", args.jitter_ms / 1000.0)?,
+            ..NetworkConfig::default()
         },
-        protocol: ProtocolConfig::default(),
+        start_spread: seconds("start-spread", args.start_spread)?,
+        protocol: ProtocolConfig {
+            fanout: args.fanout.unwrap_or(profile.fanout),
+            full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            ..profile
+        },
         duration: seconds("duration", args.duration)?,
         quiet: seconds("quiet", args.quiet)?,
         wire: match args.secret {

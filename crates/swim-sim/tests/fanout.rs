@@ -1,0 +1,83 @@
+//! Eager fanout at cluster scale: news spreads in round trips, the quiet cluster sends no
+//! more than without it, and one update costs a bounded number of sends.
+
+use std::time::Duration;
+
+use swim_core::{Metadata, ProtocolConfig};
+use swim_sim::{run_standard, NetworkConfig, RunConfig, Simulation, Tracker};
+
+fn config(members: usize, fanout: usize) -> RunConfig {
+    RunConfig {
+        members,
+        protocol: ProtocolConfig {
+            fanout,
+            ..ProtocolConfig::default()
+        },
+        // Two push-pull intervals, so that their jitter does not decide the comparison.
+        quiet: Duration::from_secs(60),
+        duration: Duration::from_secs(150),
+        ..RunConfig::default()
+    }
+}
+
+#[test]
+fn news_spreads_in_round_trips_with_fanout() {
+    let eager = run_standard(&config(200, 3));
+    let lazy = run_standard(&config(200, 0));
+    let (p50, max) = (eager.meta_p50_s.unwrap(), eager.meta_max_s.unwrap());
+    // 5 ms links: a handful of hops reach most members; the rest by the next gossip tick.
+    assert!(p50 < 0.05, "median {p50} s: {eager:?}");
+    assert!(max < 1.0, "max {max} s: {eager:?}");
+    assert!(lazy.meta_p50_s.unwrap() > 4.0 * p50, "{lazy:?}");
+    assert_eq!(eager.false_offline, 0);
+}
+
+#[test]
+fn a_quiet_cluster_sends_no_more_with_fanout() {
+    let eager = run_standard(&config(100, 3));
+    let lazy = run_standard(&config(100, 0));
+    let ratio = eager.msgs_per_member_s / lazy.msgs_per_member_s;
+    assert!(
+        (0.97..=1.03).contains(&ratio),
+        "quiet packets/member/s: {} with fanout, {} without",
+        eager.msgs_per_member_s,
+        lazy.msgs_per_member_s
+    );
+}
+
+#[test]
+fn one_update_costs_a_bounded_number_of_sends() {
+    let n = 100;
+    let protocol = ProtocolConfig::default();
+    // ceil(log10(n + 1)) = 3 at 100 members.
+    let budget = protocol.retransmit_mult as u64 * 3;
+    let mut sim = Simulation::new(n, 3, NetworkConfig::default(), protocol);
+    let mut tracker = Tracker::new(n);
+    let meta = |v: &str| -> Metadata { [("v", v)].into_iter().collect() };
+    for i in 0..n {
+        let peers: &[usize] = if i == 0 { &[] } else { &[0] };
+        sim.start(i, meta("1"), peers, &mut tracker);
+    }
+    sim.run_until(Duration::from_secs(40), &mut tracker);
+    assert!(tracker.fully_joined());
+    assert_eq!(sim.pending_gossip(), 0, "quiet before the change");
+    let sent = |sim: &Simulation| (0..n).map(|i| sim.traffic(i).packets).sum::<u64>();
+
+    // Traffic of a quiet window, then of an equal window with one update in it.
+    let window = Duration::from_secs(10);
+    let before = sent(&sim);
+    sim.run_until(sim.now() + window, &mut tracker);
+    let quiet = sent(&sim) - before;
+    let before = sent(&sim);
+    sim.set_metadata(0, meta("2"), &mut tracker);
+    sim.run_until(sim.now() + window, &mut tracker);
+    let with_update = sent(&sim) - before;
+    assert_eq!(sim.pending_gossip(), 0, "the update's budget is spent");
+    let extra = with_update.saturating_sub(quiet);
+    // Every extra packet carries the record, which each member sends at most `budget` times.
+    assert!(
+        extra <= n as u64 * budget,
+        "{extra} extra packets for one update (budget {budget} per member)"
+    );
+    assert!(extra >= 3, "the update was passed on: {extra}");
+}
