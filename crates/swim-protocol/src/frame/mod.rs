@@ -180,11 +180,11 @@ pub struct FrameSettings {
     pub label: Vec<u8>,
     /// The live keyring.
     pub keyring: LiveKeyring,
-    /// How far behind the receiver's a sender's clock may be (see [`replay`]).
+    /// How far behind the receiver's a sender's clock may be (see "Replay protection" in `docs/SECURITY.md`).
     pub max_clock_skew: Duration,
 }
 
-/// Default allowed clock skew between members (see [`replay`]).
+/// Default allowed clock skew between members (see "Replay protection" in `docs/SECURITY.md`).
 pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
 impl Default for FrameSettings {

@@ -25,7 +25,7 @@ const WORDS: usize = (WINDOW / 64) as usize;
 pub enum Replayed {
     /// This counter of this sender was accepted before.
     Duplicate,
-    /// More than [`WINDOW`] below the sender's highest counter.
+    /// More than the window (1024 counters) below the sender's highest counter.
     TooOld,
     /// An untracked sender's frame older than the floor (e.g. captured before a restart).
     Stale,
