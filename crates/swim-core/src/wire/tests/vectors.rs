@@ -104,6 +104,11 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             "53570103613a310102030405060708060103623a320101",
         ),
         (
+            "nack",
+            packet(Message::Nack { seq: 7 }, vec![]),
+            "53570103613a310102030405060708080700",
+        ),
+        (
             "sync reply",
             packet(
                 Message::Sync {
