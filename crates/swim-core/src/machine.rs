@@ -208,6 +208,8 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
+            // A relay's "no answer yet" for one of our probes: its use is local health.
+            Message::Nack { .. } => false,
             Message::Sync {
                 reply,
                 full,

@@ -168,6 +168,7 @@ impl<'a> Reader<'a> {
                 clock: self.varint()?,
             },
             tag::GOSSIP_ONLY => Message::GossipOnly,
+            tag::NACK => Message::Nack { seq: self.seq()? },
             tag::SYNC => {
                 let flags = self.byte()?;
                 if flags & !(sync_flags::REPLY | sync_flags::FULL) != 0 {

@@ -51,6 +51,10 @@ fn put_message(out: &mut Vec<u8>, message: &Message) {
             put_varint(out, *clock);
         }
         Message::GossipOnly => out.push(tag::GOSSIP_ONLY),
+        Message::Nack { seq } => {
+            out.push(tag::NACK);
+            put_varint(out, u64::from(*seq));
+        }
         Message::Sync {
             reply,
             full,
@@ -159,6 +163,7 @@ fn message_len(message: &Message) -> usize {
         Message::Gossip(update) => update_len(update),
         Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),
         Message::GossipOnly => 0,
+        Message::Nack { seq } => varint_len(u64::from(*seq)),
         Message::Sync { records, .. } => 1 + records_len(records),
     };
     1 + body

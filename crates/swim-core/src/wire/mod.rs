@@ -46,6 +46,7 @@ mod tag {
     pub const GOSSIP_ACK: u8 = 0x05;
     pub const GOSSIP_ONLY: u8 = 0x06;
     pub const SYNC: u8 = 0x07;
+    pub const NACK: u8 = 0x08;
 }
 
 /// Bits of the state byte of a record: the low bits are the status code, bit 6 says the

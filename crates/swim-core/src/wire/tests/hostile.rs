@@ -154,7 +154,7 @@ fn bad_header_is_rejected() {
 
 #[test]
 fn unknown_tags_and_flags_are_invalid() {
-    for tag in [0x00, 0x08, 0x80, 0xff] {
+    for tag in [0x00, 0x09, 0x80, 0xff] {
         assert_eq!(
             decode(&payload(&[&[tag, 0x00]])),
             invalid("message tag", u64::from(tag))

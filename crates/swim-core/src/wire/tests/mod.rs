@@ -68,6 +68,7 @@ fn message() -> impl Strategy<Value = Message> {
         update().prop_map(Message::Gossip),
         (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
         Just(Message::GossipOnly),
+        any::<u32>().prop_map(|seq| Message::Nack { seq }),
         (any::<bool>(), any::<bool>(), vec(update(), 0..6)).prop_map(|(reply, full, records)| {
             Message::Sync {
                 reply,

@@ -122,6 +122,11 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             "53570103613a310102030405060708060203623a32064203633a3309c201016b0176",
         ),
         (
+            "nack",
+            packet(Message::Nack { seq: 7 }, vec![]),
+            "53570103613a310102030405060708080700",
+        ),
+        (
             "sync reply",
             packet(
                 Message::Sync {
