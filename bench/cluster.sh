@@ -73,8 +73,12 @@ work=$(mktemp -d /tmp/swim-bench.XXXXXX)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
+    # The members were disowned, so `wait` does not see them: wait until they are gone, or a
+    # dying one may still write into the directory being removed.
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    done
+    rm -rf "$work" || true
 }
 trap cleanup EXIT
 
