@@ -26,6 +26,10 @@ pub struct Update {
     pub status: Status,
     /// The member's metadata, if known to the sender.
     pub metadata: Option<Metadata>,
+    /// The member announced that it left the cluster (graceful leave). Only meaningful with
+    /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
+    /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).
+    pub left: bool,
 }
 
 /// What a packet asks or says, besides the gossip it carries.
