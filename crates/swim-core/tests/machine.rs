@@ -361,3 +361,81 @@ fn counters_tally_suspicion_offline_and_refutation() {
     a.handle_packet(now, gossip(accusation));
     assert_eq!(a.counters().suspicions_refuted, 1);
 }
+
+/// Runs `a` alone for `until`, answering nothing it sends.
+fn run_alone(a: &mut Swim<StdRng>, mut now: Duration, until: Duration) -> Duration {
+    while now < until {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        drain(a);
+    }
+    now
+}
+
+fn full_sync_requests_to(sent: &[(MemberName, Packet)], to: &str) -> usize {
+    sent.iter()
+        .filter(|(t, p)| {
+            **t == *to
+                && matches!(
+                    p.message,
+                    Message::Sync {
+                        reply: false,
+                        full: true,
+                        ..
+                    }
+                )
+        })
+        .count()
+}
+
+#[test]
+fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
+    let mut a = member("a:1", &[]);
+    let online_b = Packet {
+        source: foreign("b:1"),
+        message: Message::Sync {
+            reply: true,
+            full: true,
+            records: vec![Update {
+                name: "b:1".into(),
+                clock: 3,
+                status: Status::Online,
+                metadata: Some(meta("b")),
+            }],
+        },
+        gossip: vec![],
+    };
+    a.handle_packet(T0, online_b);
+    // b stops answering: a declares it OFFLINE and is alone.
+    let now = run_alone(&mut a, T0, Duration::from_secs(30));
+    assert_eq!(a.member("b:1").unwrap().status, Status::Offline);
+    assert!(a.members_with(StatusSet::AVAILABLE).len() <= 1);
+    // The service's new address appears (its name re-resolved): a asks it for the list.
+    a.add_peer(now, "c:1".into());
+    a.handle_timeout(now);
+    let sent = drain(&mut a);
+    assert_eq!(full_sync_requests_to(&sent, "c:1"), 1, "{sent:?}");
+}
+
+#[test]
+fn a_peer_added_while_others_are_online_is_not_asked_for_the_list() {
+    let mut a = member("a:1", &[]);
+    let mut b = member("b:1", &["a:1"]);
+    let mut now = T0;
+    for _ in 0..100 {
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        for (_, packet) in drain(&mut a) {
+            b.handle_packet(now, packet);
+        }
+        for (_, packet) in drain(&mut b) {
+            a.handle_packet(now, packet);
+        }
+    }
+    assert_eq!(b.member("a:1").unwrap().status, Status::Online);
+    b.add_peer(now, "c:1".into());
+    b.handle_timeout(now);
+    let sent = drain(&mut b);
+    assert_eq!(full_sync_requests_to(&sent, "c:1"), 0, "{sent:?}");
+}
