@@ -39,6 +39,11 @@ pub struct ProtocolConfig {
     /// Most full member lists (answers to joins and catch-ups) a member sends per
     /// `ping_interval`; requests beyond get a window of records instead.
     pub full_sync_budget: usize,
+    /// How long a member stays listed OFFLINE before it is forgotten (reaped). A forgotten
+    /// member leaves a tombstone for as long again, so that stale gossip cannot bring it
+    /// back. Must outlast the partitions that should heal on their own (see "Reaping" in
+    /// `docs/PROTOCOL.md`).
+    pub offline_retention: Duration,
 }
 
 /// How a member stamps its verdicts about other members, and which first-hand records it
@@ -74,6 +79,7 @@ impl Default for ProtocolConfig {
             clock_rules: ClockRules::Native,
             fanout: 0,
             full_sync_budget: 16,
+            offline_retention: Duration::from_secs(600),
         };
         seed.with_profile(Profile::Lan)
     }
@@ -115,6 +121,7 @@ impl ProtocolConfig {
             ("suspect_timeout", self.suspect_timeout),
             ("sync_interval", self.sync_interval),
             ("push_pull_interval", self.push_pull_interval),
+            ("offline_retention", self.offline_retention),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Zero(name));

@@ -119,11 +119,13 @@ pub enum MessageKind {
     Sync,
     /// [`Message::Sync`], a reply.
     SyncReply,
+    /// [`Message::Nack`].
+    Nack,
 }
 
 impl MessageKind {
     /// Every kind, in the order of [`MessageKind::index`].
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Ping,
         MessageKind::PingReq,
         MessageKind::Ack,
@@ -132,6 +134,7 @@ impl MessageKind {
         MessageKind::GossipOnly,
         MessageKind::Sync,
         MessageKind::SyncReply,
+        MessageKind::Nack,
     ];
 
     /// The kind's place in [`MessageKind::ALL`] (for arrays of per-kind counters).
@@ -150,6 +153,7 @@ impl MessageKind {
             MessageKind::GossipOnly => "gossip_only",
             MessageKind::Sync => "sync",
             MessageKind::SyncReply => "sync_reply",
+            MessageKind::Nack => "nack",
         }
     }
 }
@@ -166,6 +170,7 @@ impl Message {
             Message::GossipOnly => MessageKind::GossipOnly,
             Message::Sync { reply: false, .. } => MessageKind::Sync,
             Message::Sync { reply: true, .. } => MessageKind::SyncReply,
+            Message::Nack { .. } => MessageKind::Nack,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The message vocabulary exchanged between members, independent of any wire format.
 //!
 //! It expresses the seed's five packet kinds (ping, ping-req, ack, gossip, gossip-ack) plus
-//! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync).
+//! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync,
+//! Lifeguard's nack).
 
 use crate::{MemberName, Metadata, Status, Validity};
 
@@ -25,6 +26,10 @@ pub struct Update {
     pub status: Status,
     /// The member's metadata, if known to the sender.
     pub metadata: Option<Metadata>,
+    /// The member announced that it left the cluster (graceful leave). Only meaningful with
+    /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
+    /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).
+    pub left: bool,
 }
 
 /// What a packet asks or says, besides the gossip it carries.
@@ -65,6 +70,13 @@ pub enum Message {
     },
     /// Nothing but the piggybacked gossip (sent when updates are pending).
     GossipOnly,
+    /// Lifeguard's negative acknowledgement: a member relaying our ping-req for `seq` has not
+    /// heard from the target yet. It proves the relay and the path to it work, so a missing
+    /// nack says more about us than about the target. Native wire only.
+    Nack {
+        /// The sequence number of the ping-req that is not answered yet.
+        seq: u32,
+    },
     /// Push-pull anti-entropy: the sender's records; a request is answered with a reply.
     Sync {
         /// Whether this answers a sync request.

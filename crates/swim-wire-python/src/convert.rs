@@ -49,6 +49,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
                 clock,
                 status,
                 metadata: metadata.map(Metadata::new),
+                left: false,
             }),
         ),
         PyPacket::GossipAck {
@@ -81,8 +82,8 @@ fn core_source(source: PySource) -> Result<Source, PyWireError> {
 
 /// The Python packets that carry a core packet, in sending order.
 ///
-/// The main message first (`Ack { alive }` becomes `Ack(source=alive)`; `GossipOnly` has
-/// none; `Sync` becomes one `Gossip` per record, as the package has no sync), then one
+/// The main message first (`Ack { alive }` becomes `Ack(source=alive)`; `GossipOnly` and
+/// `Nack` have none; `Sync` becomes one `Gossip` per record, as the package has no sync), then one
 /// `Gossip` per piggybacked update. All come from `packet.source`, except the ack.
 pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
     let source = py_source(&packet.source);
@@ -104,7 +105,8 @@ pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
             name: name.to_string(),
             clock: *clock,
         }),
-        Message::GossipOnly => {}
+        // The package has no nack; the core never sends one on this wire (seed clock rules).
+        Message::GossipOnly | Message::Nack { .. } => {}
         Message::Sync { records, .. } => {
             out.extend(records.iter().map(|update| gossip(&source, update)));
         }

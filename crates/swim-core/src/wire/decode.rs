@@ -168,6 +168,7 @@ impl<'a> Reader<'a> {
                 clock: self.varint()?,
             },
             tag::GOSSIP_ONLY => Message::GossipOnly,
+            tag::NACK => Message::Nack { seq: self.seq()? },
             tag::SYNC => {
                 let flags = self.byte()?;
                 if flags & !(sync_flags::REPLY | sync_flags::FULL) != 0 {
@@ -207,10 +208,11 @@ impl<'a> Reader<'a> {
         let name = self.name()?;
         let clock = self.varint()?;
         let state_byte = self.byte()?;
-        let status = match state_byte & !state::HAS_METADATA {
-            state::ONLINE => Status::Online,
-            state::SUSPECT => Status::Suspect,
-            state::OFFLINE => Status::Offline,
+        let (status, left) = match state_byte & !state::HAS_METADATA {
+            state::ONLINE => (Status::Online, false),
+            state::SUSPECT => (Status::Suspect, false),
+            state::OFFLINE => (Status::Offline, false),
+            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true),
             _ => {
                 return Err(DecodeError::Invalid {
                     what: "status byte",
@@ -228,6 +230,7 @@ impl<'a> Reader<'a> {
             clock,
             status,
             metadata,
+            left,
         })
     }
 

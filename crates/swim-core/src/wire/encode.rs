@@ -51,6 +51,10 @@ fn put_message(out: &mut Vec<u8>, message: &Message) {
             put_varint(out, *clock);
         }
         Message::GossipOnly => out.push(tag::GOSSIP_ONLY),
+        Message::Nack { seq } => {
+            out.push(tag::NACK);
+            put_varint(out, u64::from(*seq));
+        }
         Message::Sync {
             reply,
             full,
@@ -84,17 +88,24 @@ fn put_records(out: &mut Vec<u8>, records: &[Update]) {
 fn put_update(out: &mut Vec<u8>, update: &Update) {
     put_bytes(out, update.name.as_bytes());
     put_varint(out, update.clock);
-    out.push(state_byte(update.status, update.metadata.is_some()));
+    out.push(state_byte(
+        update.status,
+        update.left,
+        update.metadata.is_some(),
+    ));
     if let Some(metadata) = &update.metadata {
         put_metadata(out, metadata);
     }
 }
 
-/// The status code, with the metadata flag set when metadata follows.
-pub(super) fn state_byte(status: Status, has_metadata: bool) -> u8 {
+/// The status code, with the left flag set for a leave (OFFLINE only: `left` on any other
+/// status is not encoded, so every encoding decodes) and the metadata flag set when
+/// metadata follows.
+pub(super) fn state_byte(status: Status, left: bool, has_metadata: bool) -> u8 {
     let code = match status {
         Status::Online => super::state::ONLINE,
         Status::Suspect => super::state::SUSPECT,
+        Status::Offline if left => super::state::OFFLINE | super::state::LEFT,
         Status::Offline => super::state::OFFLINE,
     };
     if has_metadata {
@@ -152,6 +163,7 @@ fn message_len(message: &Message) -> usize {
         Message::Gossip(update) => update_len(update),
         Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),
         Message::GossipOnly => 0,
+        Message::Nack { seq } => varint_len(u64::from(*seq)),
         Message::Sync { records, .. } => 1 + records_len(records),
     };
     1 + body

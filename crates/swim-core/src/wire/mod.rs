@@ -46,14 +46,16 @@ mod tag {
     pub const GOSSIP_ACK: u8 = 0x05;
     pub const GOSSIP_ONLY: u8 = 0x06;
     pub const SYNC: u8 = 0x07;
+    pub const NACK: u8 = 0x08;
 }
 
-/// Bits of the state byte of a record: the low bits are the status code, the top bit says
-/// whether metadata follows.
+/// Bits of the state byte of a record: the low bits are the status code, bit 6 says the
+/// member left (only with OFFLINE), the top bit says whether metadata follows.
 mod state {
     pub const ONLINE: u8 = 0x00;
     pub const SUSPECT: u8 = 0x01;
     pub const OFFLINE: u8 = 0x02;
+    pub const LEFT: u8 = 0x40;
     pub const HAS_METADATA: u8 = 0x80;
 }
 

@@ -154,7 +154,7 @@ fn bad_header_is_rejected() {
 
 #[test]
 fn unknown_tags_and_flags_are_invalid() {
-    for tag in [0x00, 0x08, 0x80, 0xff] {
+    for tag in [0x00, 0x09, 0x80, 0xff] {
         assert_eq!(
             decode(&payload(&[&[tag, 0x00]])),
             invalid("message tag", u64::from(tag))
@@ -168,7 +168,7 @@ fn unknown_tags_and_flags_are_invalid() {
 
 #[test]
 fn bad_status_bytes_are_invalid() {
-    for state in [0x03, 0x04, 0x40, 0x7f, 0x83, 0xff] {
+    for state in [0x03, 0x04, 0x40, 0x41, 0x43, 0x7f, 0x83, 0xc0, 0xc1, 0xff] {
         assert_eq!(
             decode(&gossip_with_state(state, &[])),
             invalid("status byte", u64::from(state)),

@@ -39,14 +39,21 @@ fn status() -> impl Strategy<Value = Status> {
 }
 
 pub(super) fn update() -> impl Strategy<Value = Update> {
-    (name(), clock(), status(), prop::option::of(metadata())).prop_map(
-        |(name, clock, status, metadata)| Update {
+    (
+        name(),
+        clock(),
+        status(),
+        prop::option::of(metadata()),
+        any::<bool>(),
+    )
+        .prop_map(|(name, clock, status, metadata, left)| Update {
             name,
             clock,
             status,
             metadata,
-        },
-    )
+            // Only an OFFLINE record can say the member left.
+            left: left && status == Status::Offline,
+        })
 }
 
 fn message() -> impl Strategy<Value = Message> {
@@ -61,6 +68,7 @@ fn message() -> impl Strategy<Value = Message> {
         update().prop_map(Message::Gossip),
         (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
         Just(Message::GossipOnly),
+        any::<u32>().prop_map(|seq| Message::Nack { seq }),
         (any::<bool>(), any::<bool>(), vec(update(), 0..6)).prop_map(|(reply, full, records)| {
             Message::Sync {
                 reply,
@@ -148,6 +156,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         clock: 1,
         status: Status::Online,
         metadata: Some(metadata),
+        left: false,
     };
     let packet = |metadata| Packet {
         source: Source {

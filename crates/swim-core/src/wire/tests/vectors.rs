@@ -17,6 +17,15 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         clock,
         status,
         metadata,
+        left: false,
+    }
+}
+
+/// A record of a member that left: OFFLINE with the left flag.
+fn leave(name: &str, clock: u64, metadata: Option<Metadata>) -> Update {
+    Update {
+        left: true,
+        ..record(name, clock, Status::Offline, metadata)
     }
 }
 
@@ -32,6 +41,7 @@ fn packet(message: Message, gossip: Vec<Update>) -> Packet {
 fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
     let role: Metadata = [("role", "db")].into_iter().collect();
     let kv: Metadata = [("k", "v")].into_iter().collect();
+    let kv_leave = kv.clone();
     vec![
         (
             "ping",
@@ -102,6 +112,19 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                 vec![record("b:2", 1, Status::Suspect, None)],
             ),
             "53570103613a310102030405060708060103623a320101",
+        ),
+        (
+            "gossip only with leaves",
+            packet(
+                Message::GossipOnly,
+                vec![leave("b:2", 6, None), leave("c:3", 9, Some(kv_leave))],
+            ),
+            "53570103613a310102030405060708060203623a32064203633a3309c201016b0176",
+        ),
+        (
+            "nack",
+            packet(Message::Nack { seq: 7 }, vec![]),
+            "53570103613a310102030405060708080700",
         ),
         (
             "sync reply",
