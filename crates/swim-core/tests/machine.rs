@@ -82,24 +82,29 @@ fn peers_start_offline_with_unknown_metadata_and_get_a_join_request() {
         )));
 }
 
+/// Runs two members for `steps` of 10 ms, delivering every packet between them.
+fn exchange(a: &mut Swim<StdRng>, b: &mut Swim<StdRng>, mut now: Duration, steps: u32) -> Duration {
+    for _ in 0..steps {
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        for (to, packet) in drain(a) {
+            assert_eq!(to, *b.local_name());
+            b.handle_packet(now, packet);
+        }
+        for (to, packet) in drain(b) {
+            assert_eq!(to, *a.local_name());
+            a.handle_packet(now, packet);
+        }
+    }
+    now
+}
+
 #[test]
 fn two_members_join_and_see_each_other_online() {
     let mut a = member("a:1", &[]);
     let mut b = member("b:1", &["a:1"]);
-    let mut now = T0;
-    for _ in 0..200 {
-        now += Duration::from_millis(10);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        for (to, packet) in drain(&mut a) {
-            assert_eq!(*to, *"b:1");
-            b.handle_packet(now, packet);
-        }
-        for (to, packet) in drain(&mut b) {
-            assert_eq!(*to, *"a:1");
-            a.handle_packet(now, packet);
-        }
-    }
+    exchange(&mut a, &mut b, T0, 200);
     let seen_by_a = a.member("b:1").expect("a knows b");
     assert_eq!(seen_by_a.status, Status::Online);
     assert_eq!(seen_by_a.metadata, Some(meta("b:1")));
@@ -427,18 +432,7 @@ fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
 fn a_peer_added_while_others_are_online_is_not_asked_for_the_list() {
     let mut a = member("a:1", &[]);
     let mut b = member("b:1", &["a:1"]);
-    let mut now = T0;
-    for _ in 0..100 {
-        now += Duration::from_millis(10);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        for (_, packet) in drain(&mut a) {
-            b.handle_packet(now, packet);
-        }
-        for (_, packet) in drain(&mut b) {
-            a.handle_packet(now, packet);
-        }
-    }
+    let now = exchange(&mut a, &mut b, T0, 100);
     assert_eq!(b.member("a:1").unwrap().status, Status::Online);
     b.add_peer(now, "c:1".into());
     b.handle_timeout(now);
