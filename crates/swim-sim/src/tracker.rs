@@ -43,6 +43,8 @@ pub struct Tracker {
     pub leaver_suspected: u64,
     /// Members forgotten, summed over observers.
     pub forgotten: u64,
+    /// Per observer: crash until it first reported the watched member OFFLINE.
+    pub offline_delays: Vec<Option<Duration>>,
 }
 
 impl Tracker {
@@ -67,6 +69,7 @@ impl Tracker {
             all_left: None,
             leaver_suspected: 0,
             forgotten: 0,
+            offline_delays: vec![None; n],
         }
     }
 
@@ -140,6 +143,7 @@ impl Tracker {
         self.watch_crash = Some((member, now));
         self.first_detect = None;
         self.all_offline = None;
+        self.offline_delays = vec![None; self.n];
         self.offline_reports = (0..self.n)
             .filter(|&o| self.alive[o] && self.view[o * self.n + member] == Some(Status::Offline))
             .count();
@@ -215,6 +219,9 @@ impl Observer for Tracker {
             if m == member && self.alive[observer] {
                 if new != Status::Online && self.first_detect.is_none() {
                     self.first_detect = Some(now - since);
+                }
+                if new == Status::Offline && self.offline_delays[observer].is_none() {
+                    self.offline_delays[observer] = Some(now - since);
                 }
                 if new == Status::Offline && old != Some(Status::Offline) {
                     self.offline_reports += 1;
