@@ -1,12 +1,14 @@
 //! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
+mod health;
 mod join;
 mod outbox;
 mod probing;
 mod records;
 mod seed_rules;
+mod suspicion;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use rand::Rng;
@@ -19,6 +21,8 @@ use crate::{
     ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
     ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
+use health::Health;
+use suspicion::Suspicion;
 
 /// The local member's index in the table.
 const LOCAL: usize = 0;
@@ -52,6 +56,10 @@ pub struct Swim<R> {
     probes: Vec<Probe>,
     relays: VecDeque<Relay>,
     suspects: BTreeSet<(Duration, usize)>,
+    /// Lifeguard: the confirmations of each suspicion we track, by suspect.
+    suspicions: HashMap<usize, Suspicion>,
+    /// Lifeguard: how much we distrust our own timing (always 0 without it).
+    health: Health,
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -87,6 +95,11 @@ impl<R: Rng> Swim<R> {
         let mut table = Table::default();
         table.get_or_insert(&local, true, now);
         let first_probe = now + config.ping_interval.mul_f64(rng.random::<f64>());
+        let health = Health::new(if config.lifeguard {
+            config.awareness_max
+        } else {
+            0
+        });
         let mut swim = Swim {
             next_probe: first_probe,
             next_gossip: now + config.sync_interval,
@@ -108,6 +121,8 @@ impl<R: Rng> Swim<R> {
             probes: Vec::new(),
             relays: VecDeque::new(),
             suspects: BTreeSet::new(),
+            suspicions: HashMap::new(),
+            health,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -187,8 +202,10 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
-            // A relay's "no answer yet" for one of our probes: its use is local health.
-            Message::Nack { .. } => false,
+            Message::Nack { seq } => {
+                self.nacked(sender, seq);
+                false
+            }
             Message::Sync {
                 reply,
                 full,
@@ -231,6 +248,7 @@ impl<R: Rng> Swim<R> {
     /// Lets the machine act on every deadline up to `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.advance_probes(now);
+        self.send_nacks(now);
         while self.relays.front().is_some_and(|r| r.expires <= now) {
             self.relays.pop_front();
         }
@@ -240,6 +258,7 @@ impl<R: Rng> Swim<R> {
             }
             self.suspects.pop_first();
             self.table.entries[index].suspect_deadline = None;
+            self.end_suspicion(index);
             if self.verdict(index, Status::Offline, now) {
                 self.tally.counters.offline_declared += 1;
                 self.changed(index);
@@ -247,7 +266,8 @@ impl<R: Rng> Swim<R> {
         }
         if now >= self.next_probe {
             self.start_probe(now);
-            self.next_probe = (self.next_probe + self.config.ping_interval).max(now);
+            let interval = self.health.scale(self.config.ping_interval);
+            self.next_probe = (self.next_probe + interval).max(now);
         }
         if now >= self.next_gossip {
             if !self.broadcasts.is_empty() {
@@ -298,6 +318,9 @@ impl<R: Rng> Swim<R> {
         }
         if let Some(relay) = self.relays.front() {
             next = next.min(relay.expires);
+        }
+        for nack in self.relays.iter().filter_map(|r| r.nack_at) {
+            next = next.min(nack);
         }
         if let Some(&(deadline, _)) = self.suspects.first() {
             next = next.min(deadline);
@@ -423,9 +446,21 @@ impl<R: Rng> Swim<R> {
         self.broadcasts.len()
     }
 
-    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips).
+    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips,
+    /// nacks), and the local health score.
     pub fn counters(&self) -> Counters {
-        self.tally.counters
+        Counters {
+            local_health: self.health.score(),
+            ..self.tally.counters
+        }
+    }
+
+    /// Lifeguard's local health score: 0 when healthy, up to
+    /// [`ProtocolConfig::awareness_max`] when our own probes keep failing without the relays'
+    /// nacks or we keep refuting suspicions of ourselves. Probe timeouts and the probe
+    /// interval are `(score + 1)` times their configured values. Always 0 without Lifeguard.
+    pub fn local_health(&self) -> u32 {
+        self.health.score()
     }
 
     fn is_local(&self, name: &str) -> bool {

@@ -26,6 +26,10 @@ pub struct Update {
     pub status: Status,
     /// The member's metadata, if known to the sender.
     pub metadata: Option<Metadata>,
+    /// For a SUSPECT record: a member whose own probe found `name` unresponsive (the one
+    /// that raised the suspicion, or one that confirmed it). Lifeguard counts distinct
+    /// accusers to shorten the suspicion; `None` on any other record and on the Python wire.
+    pub accuser: Option<MemberName>,
 }
 
 /// What a packet asks or says, besides the gossip it carries.

@@ -44,6 +44,11 @@ pub(crate) struct Probe {
     pub(crate) next_round_at: Duration,
     /// When to give up and suspect the target (ping_req_timeout after the first round).
     pub(crate) suspect_at: Duration,
+    /// Indirect rounds sent so far.
+    pub(crate) rounds: u32,
+    /// Lifeguard: the helpers of the first indirect round, each owing us a nack (or the
+    /// target's ack), and whether its nack came.
+    pub(crate) nacks: Vec<(usize, bool)>,
 }
 
 /// A ping-req being served for another member: forward the target's ack to `requester`.
@@ -53,6 +58,8 @@ pub(crate) struct Relay {
     pub(crate) seq: u32,
     pub(crate) target: usize,
     pub(crate) expires: Duration,
+    /// Lifeguard: when to tell `requester` the target has not answered yet, if still due.
+    pub(crate) nack_at: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -180,6 +180,7 @@ fn seed_gossip_is_applied_and_acknowledged() {
         clock: 10,
         status: Status::Online,
         metadata: Some(meta("hello")),
+        accuser: None,
     };
     a.handle_packet(
         T0,
@@ -210,6 +211,7 @@ fn suspicion_of_the_local_member_is_refuted_with_a_newer_clock() {
         clock: 40,
         status: Status::Suspect,
         metadata: Some(meta("a:1")),
+        accuser: None,
     };
     a.handle_packet(
         T0,
@@ -244,6 +246,7 @@ fn unanswered_member_becomes_suspect_then_offline() {
                 clock: 3,
                 status: Status::Online,
                 metadata: Some(meta("b")),
+                accuser: None,
             }],
         },
     );
@@ -332,6 +335,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         clock: 3,
         status: Status::Online,
         metadata: Some(meta("b")),
+        accuser: None,
     };
     let gossip = |update: Update| Packet {
         source: foreign("b:1"),
@@ -357,6 +361,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         clock: a.local().clock,
         status: Status::Suspect,
         metadata: Some(meta("a:1")),
+        accuser: None,
     };
     a.handle_packet(now, gossip(accusation));
     assert_eq!(a.counters().suspicions_refuted, 1);

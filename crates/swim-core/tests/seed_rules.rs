@@ -49,6 +49,7 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<&str>) -> Upd
         clock,
         status,
         metadata: metadata.map(meta),
+        accuser: None,
     }
 }
 

@@ -62,6 +62,7 @@ fn seed_packets() -> Vec<Packet> {
         clock,
         status,
         metadata: meta.then(|| Metadata::empty().with("role", "db").with("zone", "a")),
+        accuser: None,
     };
     let gossip = vec![
         record("10.0.0.1:7946", 3, Status::Suspect, false),

@@ -208,16 +208,22 @@ impl<'a> Reader<'a> {
         let name = self.name()?;
         let clock = self.varint()?;
         let state_byte = self.byte()?;
-        let status = match state_byte & !state::HAS_METADATA {
+        let invalid = DecodeError::Invalid {
+            what: "status byte",
+            value: u64::from(state_byte),
+        };
+        let status = match state_byte & !(state::HAS_METADATA | state::HAS_ACCUSER) {
             state::ONLINE => Status::Online,
             state::SUSPECT => Status::Suspect,
             state::OFFLINE => Status::Offline,
-            _ => {
-                return Err(DecodeError::Invalid {
-                    what: "status byte",
-                    value: u64::from(state_byte),
-                })
-            }
+            _ => return Err(invalid),
+        };
+        let accuser = if state_byte & state::HAS_ACCUSER == 0 {
+            None
+        } else if status == Status::Suspect {
+            Some(self.name()?)
+        } else {
+            return Err(invalid); // only a suspicion has an accuser
         };
         let metadata = if state_byte & state::HAS_METADATA != 0 {
             Some(self.metadata()?)
@@ -229,6 +235,7 @@ impl<'a> Reader<'a> {
             clock,
             status,
             metadata,
+            accuser,
         })
     }
 

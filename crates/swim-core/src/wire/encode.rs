@@ -1,7 +1,7 @@
 //! The native encoder, and exact sizes computed without encoding.
 
 use super::{sync_flags, tag, MAGIC, VERSION};
-use crate::{Message, Metadata, Packet, Source, Status, Update};
+use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update};
 
 /// Bytes of the fixed header: magic and version.
 const HEADER_LEN: usize = MAGIC.len() + 1;
@@ -88,24 +88,43 @@ fn put_records(out: &mut Vec<u8>, records: &[Update]) {
 fn put_update(out: &mut Vec<u8>, update: &Update) {
     put_bytes(out, update.name.as_bytes());
     put_varint(out, update.clock);
-    out.push(state_byte(update.status, update.metadata.is_some()));
+    let accuser = accuser(update);
+    out.push(state_byte(
+        update.status,
+        accuser.is_some(),
+        update.metadata.is_some(),
+    ));
+    if let Some(accuser) = accuser {
+        put_bytes(out, accuser.as_bytes());
+    }
     if let Some(metadata) = &update.metadata {
         put_metadata(out, metadata);
     }
 }
 
-/// The status code, with the metadata flag set when metadata follows.
-pub(super) fn state_byte(status: Status, has_metadata: bool) -> u8 {
-    let code = match status {
+/// The accuser written with `update`: only a SUSPECT record carries one (the decoder
+/// rejects it on any other), so an accuser on another record is not sent.
+fn accuser(update: &Update) -> Option<&MemberName> {
+    update
+        .accuser
+        .as_ref()
+        .filter(|_| update.status == Status::Suspect)
+}
+
+/// The status code, with the accuser and metadata flags set when those follow.
+pub(super) fn state_byte(status: Status, has_accuser: bool, has_metadata: bool) -> u8 {
+    let mut byte = match status {
         Status::Online => super::state::ONLINE,
         Status::Suspect => super::state::SUSPECT,
         Status::Offline => super::state::OFFLINE,
     };
-    if has_metadata {
-        code | super::state::HAS_METADATA
-    } else {
-        code
+    if has_accuser {
+        byte |= super::state::HAS_ACCUSER;
     }
+    if has_metadata {
+        byte |= super::state::HAS_METADATA;
+    }
+    byte
 }
 
 fn put_metadata(out: &mut Vec<u8>, metadata: &Metadata) {
@@ -174,7 +193,8 @@ pub(super) fn update_len(update: &Update) -> usize {
                 .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
                 .sum::<usize>()
     });
-    bytes_len(update.name.len()) + varint_len(update.clock) + 1 + metadata
+    let accuser = accuser(update).map_or(0, |name| bytes_len(name.len()));
+    bytes_len(update.name.len()) + varint_len(update.clock) + 1 + accuser + metadata
 }
 
 pub(super) fn packet_len(packet: &Packet) -> usize {

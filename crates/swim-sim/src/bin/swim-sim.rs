@@ -46,6 +46,16 @@ struct Args {
     /// Full member lists a member sends per ping interval (overrides the default).
     #[arg(long)]
     full_sync_budget: Option<usize>,
+    /// Members (not member 0, nor the one that crashes) that turn slow once the metadata
+    /// change has spread: they handle every packet and timer late.
+    #[arg(long, default_value_t = 0)]
+    slow: usize,
+    /// How late a slow member handles its input, in milliseconds (jittered ±50%).
+    #[arg(long, default_value_t = 1000)]
+    slow_delay_ms: u64,
+    /// Lifeguard (local health, nacks, dynamic suspicion): on or off.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    lifeguard: String,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -63,6 +73,10 @@ fn main() -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.loss),
         "--loss must be between 0 and 1"
     );
+    anyhow::ensure!(
+        args.slow == 0 || args.slow + 2 <= args.members,
+        "--slow must leave member 0 and one member to crash"
+    );
     let profile = ProtocolConfig::default().with_profile(args.profile);
     let config = RunConfig {
         members: args.members,
@@ -77,8 +91,11 @@ fn main() -> anyhow::Result<()> {
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            lifeguard: args.lifeguard == "on",
             ..profile
         },
+        slow: args.slow,
+        slow_delay: Duration::from_millis(args.slow_delay_ms),
         duration: seconds("duration", args.duration)?,
         quiet: seconds("quiet", args.quiet)?,
         wire: match args.secret {

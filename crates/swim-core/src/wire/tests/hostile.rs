@@ -168,13 +168,29 @@ fn unknown_tags_and_flags_are_invalid() {
 
 #[test]
 fn bad_status_bytes_are_invalid() {
-    for state in [0x03, 0x04, 0x40, 0x7f, 0x83, 0xff] {
+    // 0x40 and 0xc0 are ONLINE with an accuser, 0x42 OFFLINE with one: only a SUSPECT
+    // record (0x41, 0xc1) may name an accuser.
+    for state in [0x03, 0x04, 0x40, 0x42, 0x7f, 0x83, 0xc0, 0xff] {
         assert_eq!(
             decode(&gossip_with_state(state, &[])),
             invalid("status byte", u64::from(state)),
             "state byte {state:#x}"
         );
     }
+}
+
+#[test]
+fn an_accuser_must_be_a_valid_name() {
+    // SUSPECT with an accuser: a name follows the state byte, checked like any name.
+    assert!(decode(&gossip_with_state(0x41, &[0x01, b'x'])).is_ok());
+    assert_eq!(
+        decode(&gossip_with_state(0x41, &[0x02, 0xff, 0xfe])),
+        Err(DecodeError::Utf8("member name"))
+    );
+    assert_eq!(
+        decode(&gossip_with_state(0x41, &[0x05, b'x'])),
+        Err(DecodeError::Truncated)
+    );
 }
 
 #[test]

@@ -39,14 +39,21 @@ fn status() -> impl Strategy<Value = Status> {
 }
 
 pub(super) fn update() -> impl Strategy<Value = Update> {
-    (name(), clock(), status(), prop::option::of(metadata())).prop_map(
-        |(name, clock, status, metadata)| Update {
+    (
+        name(),
+        clock(),
+        status(),
+        prop::option::of(metadata()),
+        prop::option::of(name()),
+    )
+        .prop_map(|(name, clock, status, metadata, accuser)| Update {
             name,
             clock,
             status,
             metadata,
-        },
-    )
+            // Only a suspicion carries an accuser on the wire.
+            accuser: accuser.filter(|_| status == Status::Suspect),
+        })
 }
 
 fn message() -> impl Strategy<Value = Message> {
@@ -149,6 +156,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         clock: 1,
         status: Status::Online,
         metadata: Some(metadata),
+        accuser: None,
     };
     let packet = |metadata| Packet {
         source: Source {
