@@ -58,11 +58,15 @@ pub struct Swim<R> {
     suspects: BTreeSet<(Duration, usize)>,
     /// Lifeguard: the confirmations of each suspicion we track, by suspect.
     suspicions: HashMap<usize, Suspicion>,
+    /// Lifeguard: relay pings of ours that went unanswered lately: (target, when), oldest
+    /// first, at most `suspicion::UNANSWERED`.
+    unanswered: VecDeque<(usize, Duration)>,
     /// Lifeguard: how much we distrust our own timing (always 0 without it).
     health: Health,
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// When the next probe is due at health score 0 (see `probe_due`).
     next_probe: Duration,
     next_gossip: Duration,
     /// No eager fanout before this (see `fan_out`).
@@ -122,6 +126,7 @@ impl<R: Rng> Swim<R> {
             relays: VecDeque::new(),
             suspects: BTreeSet::new(),
             suspicions: HashMap::new(),
+            unanswered: VecDeque::new(),
             health,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
@@ -264,10 +269,10 @@ impl<R: Rng> Swim<R> {
                 self.changed(index);
             }
         }
-        if now >= self.next_probe {
+        let due = self.probe_due();
+        if now >= due {
             self.start_probe(now);
-            let interval = self.health.scale(self.config.ping_interval);
-            self.next_probe = (self.next_probe + interval).max(now);
+            self.next_probe = (due + self.config.ping_interval).max(now);
         }
         if now >= self.next_gossip {
             if !self.broadcasts.is_empty() {
@@ -303,7 +308,7 @@ impl<R: Rng> Swim<R> {
 
     /// The earliest time at which [`Swim::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let mut next = self.next_probe.min(self.next_push_pull);
+        let mut next = self.probe_due().min(self.next_push_pull);
         if !self.broadcasts.is_empty() {
             next = next.min(self.next_gossip);
         }
@@ -461,6 +466,13 @@ impl<R: Rng> Swim<R> {
     /// interval are `(score + 1)` times their configured values. Always 0 without Lifeguard.
     pub fn local_health(&self) -> u32 {
         self.health.score()
+    }
+
+    /// When the next probe is due: Lifeguard stretches the wait to `(score + 1)` intervals,
+    /// with the score as it is when the wait ends.
+    fn probe_due(&self) -> Duration {
+        let extra = self.health.scale(self.config.ping_interval) - self.config.ping_interval;
+        self.next_probe + extra
     }
 
     fn is_local(&self, name: &str) -> bool {

@@ -46,6 +46,8 @@ pub(crate) struct Probe {
     pub(crate) suspect_at: Duration,
     /// Indirect rounds sent so far.
     pub(crate) rounds: u32,
+    /// Lifeguard: whether the probe already got its second chance (every helper was silent).
+    pub(crate) extended: bool,
     /// Lifeguard: the helpers of the first indirect round, each owing us a nack (or the
     /// target's ack), and whether its nack came.
     pub(crate) nacks: Vec<(usize, bool)>,

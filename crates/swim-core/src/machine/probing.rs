@@ -80,12 +80,13 @@ impl<R: Rng> Swim<R> {
         for relay in &mut self.relays {
             if relay.nack_at.is_some_and(|at| at <= now) {
                 relay.nack_at = None;
-                due.push((relay.requester, relay.seq));
+                due.push((relay.requester, relay.seq, relay.target));
             }
         }
-        for (requester, seq) in due {
+        for (requester, seq, target) in due {
             self.tally.counters.nacks_sent += 1;
             self.send(requester, Message::Nack { seq }, false);
+            self.unanswered_relay(target, now);
         }
     }
 
@@ -130,6 +131,7 @@ impl<R: Rng> Swim<R> {
             next_round_at: first_round,
             suspect_at: first_round + self.health.scale(self.config.ping_req_timeout),
             rounds: 0,
+            extended: false,
             nacks: Vec::new(),
         });
     }
@@ -143,6 +145,10 @@ impl<R: Rng> Swim<R> {
             // before judging: the answers may already be waiting in its input.
             let round_owed = lifeguard && probe.rounds == 0 && now >= probe.next_round_at;
             if now >= probe.suspect_at && !round_owed {
+                if self.second_chance(i, now) {
+                    i += 1;
+                    continue;
+                }
                 self.probes.remove(i);
                 self.probe_failed(&probe, now);
                 continue;
@@ -172,6 +178,29 @@ impl<R: Rng> Swim<R> {
             }
             i += 1;
         }
+    }
+
+    /// Lifeguard: when probe `i` runs out and not one helper sent a nack, the silence says
+    /// more about us (slow, or cut off) than about the target, whose ack may be waiting in
+    /// our input. The probe then gets one more indirect round and a full indirect timeout,
+    /// once; the missing nacks count against our health. Returns whether it did.
+    fn second_chance(&mut self, i: usize, now: Duration) -> bool {
+        let probe = self.probes[i].clone();
+        let silent = !probe.nacks.is_empty() && probe.nacks.iter().all(|(_, got)| !got);
+        if probe.extended || !silent {
+            return false;
+        }
+        self.health
+            .worse(u32::try_from(probe.nacks.len()).unwrap_or(u32::MAX));
+        let helpers = self.indirect_round(&probe);
+        let ping_req_timeout = self.health.scale(self.config.ping_req_timeout);
+        let p = &mut self.probes[i];
+        p.extended = true;
+        p.rounds += 1;
+        p.suspect_at = now + ping_req_timeout;
+        p.next_round_at = Duration::MAX;
+        p.nacks = helpers.into_iter().map(|h| (h, false)).collect();
+        true
     }
 
     /// A probe ran out without an answer: local health, then the verdict.

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use super::*;
 
+/// Most unanswered relay pings remembered (see [`Swim::unanswered_relay`]).
+pub(super) const UNANSWERED: usize = 64;
+
 /// One suspicion as the local member tracks it.
 #[derive(Debug, Clone)]
 pub(crate) struct Suspicion {
@@ -101,12 +104,49 @@ impl<R: Rng> Swim<R> {
             .config
             .suspicion_confirmations
             .min(u32::try_from(available.saturating_sub(2)).unwrap_or(u32::MAX));
-        let suspicion = Suspicion::new(now, accuser, expected);
+        let mut suspicion = Suspicion::new(now, accuser, expected);
+        let mut accuser = accuser;
+        // Our own relay ping of the suspect went unanswered lately: we accuse it too.
+        if self.recently_unanswered(index, now) && suspicion.confirm(LOCAL) {
+            accuser = Some(LOCAL);
+        }
         let deadline = suspicion.deadline(min, self.suspect_timeout_max());
         self.table.entries[index].accuser =
             accuser.map(|a| self.table.entries[a].current.name.clone());
         self.suspicions.insert(index, suspicion);
         deadline
+    }
+
+    /// A ping we relayed to `target` for someone else got no answer in time (we sent the
+    /// nack). That is our own observation of the target, as good as a failed probe: if
+    /// `target` is SUSPECT we confirm it now, and if a suspicion of it arrives soon, we
+    /// confirm that one (the requester's suspicion follows our nack by about the rest of
+    /// its indirect timeout, so a real failure is confirmed by its helpers at once).
+    pub(super) fn unanswered_relay(&mut self, target: usize, now: Duration) {
+        if !self.dynamic_suspicion() {
+            return;
+        }
+        let window = self.config.suspect_timeout;
+        while self
+            .unanswered
+            .front()
+            .is_some_and(|&(_, at)| at + window <= now || self.unanswered.len() >= UNANSWERED)
+        {
+            self.unanswered.pop_front();
+        }
+        self.unanswered.push_back((target, now));
+        if self.table.entries[target].current.status == Status::Suspect {
+            self.confirm_suspicion(target, LOCAL, now);
+        }
+    }
+
+    /// Whether a relay ping of ours to `index` went unanswered within the last
+    /// `suspect_timeout`.
+    fn recently_unanswered(&self, index: usize, now: Duration) -> bool {
+        let window = self.config.suspect_timeout;
+        self.unanswered
+            .iter()
+            .any(|&(target, at)| target == index && at + window > now)
     }
 
     /// The suspicion of `index` is over (refuted, or OFFLINE).

@@ -56,6 +56,14 @@ struct Args {
     /// Lifeguard (local health, nacks, dynamic suspicion): on or off.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     lifeguard: String,
+    /// Lifeguard: an unconfirmed suspicion lasts this many suspect timeouts (overrides the
+    /// default).
+    #[arg(long)]
+    suspicion_max_mult: Option<u32>,
+    /// Lifeguard: confirmations that bring a suspicion down to the suspect timeout
+    /// (overrides the default).
+    #[arg(long)]
+    suspicion_confirmations: Option<u32>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -92,6 +100,12 @@ fn main() -> anyhow::Result<()> {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
             lifeguard: args.lifeguard == "on",
+            suspicion_max_mult: args
+                .suspicion_max_mult
+                .unwrap_or(profile.suspicion_max_mult),
+            suspicion_confirmations: args
+                .suspicion_confirmations
+                .unwrap_or(profile.suspicion_confirmations),
             ..profile
         },
         slow: args.slow,
