@@ -40,7 +40,18 @@ impl BroadcastQueue {
         self.fresh
     }
 
-    fn remove(&mut self, index: usize) {
+    /// The member at table index `from` moved to `to` (the table filled a removed slot);
+    /// its queued record, if any, keeps its place.
+    pub(crate) fn rename(&mut self, from: usize, to: usize) {
+        if let Some((sent, id)) = self.entries.remove(&from) {
+            self.order.remove(&(sent, Reverse(id), from));
+            self.order.insert((sent, Reverse(id), to));
+            self.entries.insert(to, (sent, id));
+        }
+    }
+
+    /// Drops the queued record of member `index`, if any (the member was forgotten).
+    pub(crate) fn remove(&mut self, index: usize) {
         if let Some((sent, id)) = self.entries.remove(&index) {
             self.order.remove(&(sent, Reverse(id), index));
         }

@@ -55,6 +55,11 @@ pub struct ProtocolConfig {
     /// Lifeguard: how many independent confirmations bring a suspicion down to
     /// `suspect_timeout` (fewer in small clusters: at most the members left to confirm).
     pub suspicion_confirmations: u32,
+    /// How long a member stays listed OFFLINE before it is forgotten (reaped). A forgotten
+    /// member leaves a tombstone for as long again, so that stale gossip cannot bring it
+    /// back. Must outlast the partitions that should heal on their own (see "Reaping" in
+    /// `docs/PROTOCOL.md`).
+    pub offline_retention: Duration,
 }
 
 /// How a member stamps its verdicts about other members, and which first-hand records it
@@ -94,6 +99,7 @@ impl Default for ProtocolConfig {
             awareness_max: 8,
             suspicion_max_mult: 3,
             suspicion_confirmations: 3,
+            offline_retention: Duration::from_secs(600),
         };
         seed.with_profile(Profile::Lan)
     }
@@ -135,6 +141,7 @@ impl ProtocolConfig {
             ("suspect_timeout", self.suspect_timeout),
             ("sync_interval", self.sync_interval),
             ("push_pull_interval", self.push_pull_interval),
+            ("offline_retention", self.offline_retention),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Zero(name));

@@ -25,6 +25,7 @@ mod probe;
 mod profile;
 mod status;
 mod table;
+mod tombstone;
 pub mod wire;
 
 pub use config::{ClockRules, ConfigError, ProtocolConfig};

@@ -2,8 +2,11 @@
 
 mod health;
 mod join;
+mod leave;
 mod outbox;
+mod probe_targets;
 mod probing;
+mod reaping;
 mod records;
 mod seed_rules;
 mod suspicion;
@@ -17,6 +20,7 @@ use crate::broadcast::BroadcastQueue;
 use crate::counters::{Counters, Tally};
 use crate::probe::{Probe, ProbeRing, Relay};
 use crate::table::{compare, Applied, Table};
+use crate::tombstone::Tombstones;
 use crate::{
     ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
     ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
@@ -80,6 +84,14 @@ pub struct Swim<R> {
     tally: Tally,
     /// Full member lists sent in the current `ping_interval` window, and when it began.
     full_answers: (Duration, usize),
+    /// Set once [`Swim::leave`] is called: the member is going and stays silent.
+    leaving: Option<leave::Leaving>,
+    /// What remains of forgotten members.
+    tombstones: Tombstones,
+    /// When OFFLINE members are next checked for reaping.
+    next_reap: Duration,
+    /// Counts probe periods, to ping an OFFLINE member every few of them.
+    offline_turn: u32,
 }
 
 impl<R: Rng> Swim<R> {
@@ -135,6 +147,10 @@ impl<R: Rng> Swim<R> {
             sync_cursor: 0,
             tally: Tally::default(),
             full_answers: (now, 0),
+            leaving: None,
+            tombstones: Tombstones::default(),
+            next_reap: now,
+            offline_turn: 0,
         };
         swim.change_local(now, Some(metadata));
         for peer in peers {
@@ -152,6 +168,10 @@ impl<R: Rng> Swim<R> {
             gossip,
         } = packet;
         if self.is_local(&source.name) {
+            return;
+        }
+        if self.leaving.is_some() {
+            self.leaving_packet(&message);
             return;
         }
         let sender = self.member_index(&source.name, now);
@@ -188,7 +208,8 @@ impl<R: Rng> Swim<R> {
             }
             Message::Ack { alive, known, .. } => {
                 self.catch_up(now, sender, known);
-                if !self.is_local(&alive.name) {
+                // A relayed ack about a member we forgot: the relay is out of date.
+                if !self.is_local(&alive.name) && !self.is_forgotten(&alive.name) {
                     let index = self.member_index(&alive.name, now);
                     self.heard_from(now, index, &alive);
                 }
@@ -252,6 +273,11 @@ impl<R: Rng> Swim<R> {
 
     /// Lets the machine act on every deadline up to `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
+        if self.leaving.is_some() {
+            self.leaving_timeout(now);
+            return;
+        }
+        self.reap(now);
         self.advance_probes(now);
         self.send_nacks(now);
         while self.relays.front().is_some_and(|r| r.expires <= now) {
@@ -308,7 +334,13 @@ impl<R: Rng> Swim<R> {
 
     /// The earliest time at which [`Swim::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let mut next = self.probe_due().min(self.next_push_pull);
+        if self.leaving.is_some() {
+            return self.leaving_deadline();
+        }
+        let mut next = self
+            .probe_due()
+            .min(self.next_push_pull)
+            .min(self.next_reap);
         if !self.broadcasts.is_empty() {
             next = next.min(self.next_gossip);
         }
@@ -338,22 +370,32 @@ impl<R: Rng> Swim<R> {
         self.events.pop_front()
     }
 
-    /// Replaces the local member's metadata; the change is disseminated.
+    /// Replaces the local member's metadata; the change is disseminated. Ignored once the
+    /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata) {
+        if self.leaving.is_none()
+            && self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata)
+        {
             self.change_local(now, Some(metadata));
             self.fan_out(now, None);
         }
     }
 
-    /// Adds a member known by name only (e.g. found by discovery after start) and asks it
-    /// for the member list if the local member has not joined yet.
+    /// Adds a member known by name only (e.g. found by discovery after start) and asks the
+    /// peers for the member list if the local member has not joined yet, or has lost every
+    /// other member (none ONLINE or SUSPECT): it then joins again, as a new member would, so
+    /// that a member that lost everyone finds the cluster through a peer found later (a
+    /// DNS name re-resolved to the service's new addresses).
     pub fn add_peer(&mut self, now: Duration, name: MemberName) {
         if self.is_local(&name) || self.peers.contains(&name) {
             return;
         }
         self.member_index(&name, now);
         self.peers.push(name);
+        let alone = self.find_index(StatusSet::AVAILABLE, None).is_none();
+        if self.joined && alone && self.leaving.is_none() {
+            self.rejoin();
+        }
         if !self.joined {
             self.next_join = now;
             self.next_join_all = true;
@@ -486,10 +528,15 @@ impl<R: Rng> Swim<R> {
         }
     }
 
+    /// The index of `name`, adding it if new. A forgotten member comes back from its
+    /// tombstone (callers drop stale records about it first, see `buried`).
     fn member_index(&mut self, name: &MemberName, now: Duration) -> usize {
         let (index, added) = self.table.get_or_insert(name, false, now);
         if added {
             self.ring.insert(index, &mut self.rng);
+            if let Some(tombstone) = self.tombstones.take(name) {
+                self.unbury(index, tombstone);
+            }
         }
         index
     }

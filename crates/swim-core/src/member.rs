@@ -19,6 +19,9 @@ pub struct MemberSnapshot {
     pub status_time: Duration,
     /// The last known metadata; `None` until it is first learned.
     pub metadata: Option<Metadata>,
+    /// Whether the member is OFFLINE because it left the cluster gracefully (it said so),
+    /// rather than because it stopped answering. Always false unless `status` is OFFLINE.
+    pub left: bool,
 }
 
 impl MemberSnapshot {
@@ -46,5 +49,11 @@ impl MemberChange {
     /// Whether the metadata changed.
     pub fn metadata_changed(&self) -> bool {
         self.member.metadata != self.previous.metadata
+    }
+
+    /// Whether this change is the member leaving the cluster gracefully: it is now OFFLINE
+    /// because it said so, and was not known to have left before.
+    pub fn left(&self) -> bool {
+        self.member.left && !self.previous.left
     }
 }

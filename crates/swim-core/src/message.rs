@@ -30,6 +30,10 @@ pub struct Update {
     /// that raised the suspicion, or one that confirmed it). Lifeguard counts distinct
     /// accusers to shorten the suspicion; `None` on any other record and on the Python wire.
     pub accuser: Option<MemberName>,
+    /// The member announced that it left the cluster (graceful leave). Only meaningful with
+    /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
+    /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).
+    pub left: bool,
 }
 
 /// What a packet asks or says, besides the gossip it carries.

@@ -6,8 +6,25 @@ use std::sync::Arc;
 
 /// A member's metadata: UTF-8 keys mapped to arbitrary bytes. Immutable and cheap to clone;
 /// build a new one to change it.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Metadata(Arc<BTreeMap<String, Vec<u8>>>);
+
+/// Ordered by value; two clones of one map are equal without walking it (the table compares
+/// every received record with the one it holds, usually the same shared map).
+impl Ord for Metadata {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.0.cmp(&other.0)
+    }
+}
+
+impl PartialOrd for Metadata {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Metadata {
     /// Metadata with no keys.
@@ -70,5 +87,23 @@ impl std::fmt::Debug for Metadata {
         f.debug_map()
             .entries(self.0.iter().map(|(k, v)| (k, String::from_utf8_lossy(v))))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn order_is_by_value_whether_or_not_shared() {
+        let a: Metadata = [("k", "1")].into_iter().collect();
+        let b: Metadata = [("k", "2")].into_iter().collect();
+        let a2: Metadata = [("k", "1")].into_iter().collect();
+        assert_eq!(a.cmp(&a.clone()), Ordering::Equal);
+        assert_eq!(a.cmp(&a2), Ordering::Equal);
+        assert_eq!(a.cmp(&b), Ordering::Less);
+        assert_eq!(b.cmp(&a2), Ordering::Greater);
+        assert_eq!(a.partial_cmp(&b), Some(Ordering::Less));
     }
 }

@@ -19,6 +19,28 @@ impl ProbeRing {
         self.order.insert(at, index);
     }
 
+    /// Takes a forgotten member out of the order (see `machine/reaping.rs`).
+    pub(crate) fn remove(&mut self, index: usize) {
+        if let Some(at) = self.order.iter().position(|&i| i == index) {
+            self.order.remove(at);
+            if at < self.pos {
+                self.pos -= 1;
+            }
+        }
+    }
+
+    /// The member at table index `from` moved to `to` (the table filled a removed slot).
+    pub(crate) fn rename(&mut self, from: usize, to: usize) {
+        if let Some(slot) = self.order.iter_mut().find(|i| **i == from) {
+            *slot = to;
+        }
+    }
+
+    /// How many members are in the order.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
     /// The next member to probe; a new shuffled round starts after the last one.
     pub(crate) fn next(&mut self, rng: &mut impl Rng) -> Option<usize> {
         if self.order.is_empty() {

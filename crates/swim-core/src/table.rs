@@ -31,6 +31,7 @@ impl Entry {
             status: Status::Offline,
             status_time: now,
             metadata: None,
+            left: false,
         };
         Entry {
             previous: snapshot.clone(),
@@ -50,6 +51,7 @@ impl Entry {
             status: self.current.status,
             metadata: self.current.metadata.clone(),
             accuser: self.accuser.clone(),
+            left: self.current.left,
         }
     }
 
@@ -76,7 +78,9 @@ pub(crate) fn compare(
         .then_with(|| a_meta.cmp(&b_meta))
 }
 
-/// How `update` orders against the record `current` we hold for the same member.
+/// How `update` orders against the record `current` we hold for the same member. At equal
+/// clock, status and metadata, a leave beats a plain OFFLINE (a deterministic tie-break: the
+/// member's own word is final).
 pub(crate) fn compare_with(update: &Update, current: &MemberSnapshot) -> Ordering {
     compare(
         update.clock,
@@ -86,6 +90,7 @@ pub(crate) fn compare_with(update: &Update, current: &MemberSnapshot) -> Orderin
         current.status,
         current.metadata.as_ref(),
     )
+    .then(update.left.cmp(&current.left))
 }
 
 /// What applying a record changed.
@@ -99,7 +104,8 @@ pub(crate) enum Applied {
     Changed,
 }
 
-/// All members, indexed by name. Members are never removed (as in the seed).
+/// All members, indexed by name. OFFLINE members are removed after `offline_retention`
+/// (see `machine/reaping.rs`); the local member (index 0) never is.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
@@ -134,6 +140,23 @@ impl Table {
         self.entries.len()
     }
 
+    /// Removes the entry at `i` (never the local one), moving the last entry into its place.
+    /// Returns the removed entry and the old index of the moved one, if one moved: the
+    /// caller renames that index wherever it keeps indices.
+    pub(crate) fn remove(&mut self, i: usize) -> (Entry, Option<usize>) {
+        let last = self.entries.len() - 1;
+        let entry = self.entries.swap_remove(i);
+        self.index.remove(&entry.current.name);
+        if !entry.is_placeholder() {
+            self.known -= 1;
+        }
+        let moved = (i != last).then(|| {
+            self.index.insert(self.entries[i].current.name.clone(), i);
+            last
+        });
+        (entry, moved)
+    }
+
     /// How many members we know a record of (placeholders excluded).
     pub(crate) fn known(&self) -> usize {
         self.known
@@ -161,14 +184,19 @@ impl Table {
         if compare_with(update, cur) != Ordering::Greater {
             return Applied::Stale;
         }
+        let left = update.left && update.status == Status::Offline;
         let status = match (cur.status, update.status) {
+            // The member said it is leaving: OFFLINE at once, there is nothing to suspect.
+            (_, Status::Offline) if left => Status::Offline,
             // Another member's timer ran out first: ours decides (no cascades of OFFLINE
             // from one slow refutation), so the report only confirms the suspicion.
             (Status::Suspect, Status::Offline) => Status::Suspect,
             (from, to) => from.transition(to),
         };
+        // A leave stays known while the member stays OFFLINE; coming back clears it.
+        let left = status == Status::Offline && (left || cur.left);
         let metadata = update.metadata.clone().or_else(|| cur.metadata.clone());
-        if status == cur.status && metadata == cur.metadata {
+        if status == cur.status && metadata == cur.metadata && left == cur.left {
             if update.clock == cur.clock {
                 return Applied::Stale;
             }
@@ -182,6 +210,7 @@ impl Table {
         entry.current.clock = update.clock;
         entry.current.status = status;
         entry.current.metadata = metadata;
+        entry.current.left = left;
         Applied::Changed
     }
 
@@ -211,6 +240,7 @@ mod tests {
             status,
             metadata: meta.map(|v| [("k", v)].into_iter().collect()),
             accuser: None,
+            left: false,
         }
     }
 

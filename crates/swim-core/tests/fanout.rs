@@ -26,6 +26,7 @@ fn record(i: usize, clock: u64, value: &str) -> Update {
         status: Status::Online,
         metadata: Some(meta(value)),
         accuser: None,
+        left: false,
     }
 }
 

@@ -32,6 +32,7 @@ fn online(name: &str) -> Update {
         status: Status::Online,
         metadata: Some(meta(name)),
         accuser: None,
+        left: false,
     }
 }
 

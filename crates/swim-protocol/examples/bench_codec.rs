@@ -35,6 +35,7 @@ fn ping(updates: usize) -> Packet {
                 status: Status::Online,
                 metadata: Some(metadata.clone()),
                 accuser: None,
+                left: false,
             })
             .collect(),
     }

@@ -188,6 +188,7 @@ fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> P
                 status: Status::Online,
                 metadata: Some(Metadata::empty()),
                 accuser: None,
+                left: false,
             }],
         }
     } else {

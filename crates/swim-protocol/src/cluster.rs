@@ -153,6 +153,7 @@ impl Cluster {
                 status: swim_core::Status::Online,
                 status_time: std::time::Duration::ZERO,
                 metadata: Some(self.shared.metadata.borrow().clone()),
+                left: false,
             },
         }
     }

@@ -149,6 +149,7 @@ fn unknown(member: &MemberSnapshot) -> MemberSnapshot {
         status: Status::Offline,
         status_time: std::time::Duration::ZERO,
         metadata: None,
+        left: false,
     }
 }
 
@@ -177,6 +178,7 @@ mod tests {
             status,
             status_time: Duration::from_millis(clock),
             metadata: None,
+            left: false,
         }
     }
 

@@ -203,6 +203,7 @@ fn the_longest_accepted_name_crosses_both_wires() {
             status: Status::Online,
             metadata: None,
             accuser: None,
+            left: false,
         }],
     };
     let native = NativeWire.encode(&packet);

@@ -63,6 +63,7 @@ fn seed_packets() -> Vec<Packet> {
         status,
         metadata: meta.then(|| Metadata::empty().with("role", "db").with("zone", "a")),
         accuser: None,
+        left: false,
     };
     let gossip = vec![
         record("10.0.0.1:7946", 3, Status::Suspect, false),

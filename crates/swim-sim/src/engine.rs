@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::{Event, MemberChange, MemberName, Metadata, ProtocolConfig, Swim};
 
+use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
 
 /// Receives every membership event of every member as it happens.
@@ -80,6 +81,8 @@ pub struct Simulation {
     pub partition: Partition,
     protocol: ProtocolConfig,
     wire: Box<dyn WireFormat>,
+    /// One shared copy of each name and metadata for every member (see `intern`).
+    interner: Interner,
 }
 
 /// The name of simulated member `i`: an address-like string of realistic length.
@@ -111,6 +114,10 @@ impl Simulation {
             .enumerate()
             .map(|(i, n)| (n.name.clone(), i))
             .collect();
+        let mut interner = Interner::default();
+        for node in &nodes {
+            interner.name(&mut node.name.clone());
+        }
         Simulation {
             now: Duration::ZERO,
             seed,
@@ -124,6 +131,7 @@ impl Simulation {
             partition: Partition::default(),
             protocol,
             wire: Box::new(NativeWire),
+            interner,
         }
     }
 
@@ -180,11 +188,20 @@ impl Simulation {
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 .wrapping_add((i as u64) << 20 | node.incarnation),
         );
-        let peers: Vec<MemberName> = peers.iter().map(|&p| member_name(p)).collect();
+        // The members' own names, so that every table shares them.
+        let peers: Vec<MemberName> = peers
+            .iter()
+            .map(|&p| {
+                self.nodes
+                    .get(p)
+                    .map_or_else(|| member_name(p), |n| n.name.clone())
+            })
+            .collect();
+        let node = &mut self.nodes[i];
         let swim = Swim::new(
             self.protocol.clone(),
             node.name.clone(),
-            metadata,
+            self.interner.shared_metadata(metadata),
             peers,
             rng,
             self.now,
@@ -225,7 +242,7 @@ impl Simulation {
     pub fn set_metadata(&mut self, i: usize, metadata: Metadata, obs: &mut impl Observer) {
         let now = self.now;
         if let Some(swim) = self.nodes[i].swim.as_mut() {
-            swim.set_local_metadata(now, metadata);
+            swim.set_local_metadata(now, self.interner.shared_metadata(metadata));
             self.after_input(i, obs);
         }
     }
@@ -257,7 +274,8 @@ impl Simulation {
                         continue;
                     };
                     match self.wire.decode(&payload) {
-                        Ok(packet) => {
+                        Ok(mut packet) => {
+                            self.interner.packet(&mut packet);
                             swim.handle_packet(now, packet);
                             self.after_input(to, obs);
                         }

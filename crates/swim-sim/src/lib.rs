@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+mod intern;
 pub mod network;
 pub mod scenario;
 pub mod tracker;

@@ -113,8 +113,46 @@ pub struct Report {
     pub rejected_payloads: u64,
     /// Virtual time the run took.
     pub virtual_s: f64,
+    /// Virtual time from the end of the spread until no member had gossip left to send, or
+    /// `None` if queues were still busy after 60 s (the quiet figures then include it).
+    pub settle_s: Option<f64>,
     /// Wall-clock time the run took (the only figure that varies between equal runs).
     pub wall_s: f64,
+    /// Wall-clock seconds per phase: join, spread, settle, quiet, detect.
+    pub wall_phases_s: [f64; 5],
+}
+
+/// Wall-clock time per phase of the run, in seconds to the millisecond.
+struct Phases {
+    since: Instant,
+    done: Vec<f64>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            since: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Ends the current phase.
+    fn next(&mut self) {
+        let now = Instant::now();
+        let took = now - self.since;
+        self.done
+            .push((took.as_secs_f64() * 1000.0).round() / 1000.0);
+        self.since = now;
+    }
+
+    fn finish(mut self) -> [f64; 5] {
+        self.next();
+        let mut out = [0.0; 5];
+        for (slot, took) in out.iter_mut().zip(self.done) {
+            *slot = took;
+        }
+        out
+    }
 }
 
 fn secs(d: Option<Duration>) -> Option<f64> {
@@ -176,6 +214,7 @@ fn make_slow(sim: &mut Simulation, tracker: &mut Tracker, config: &RunConfig) ->
 /// measured; then one member crashes and its detection is timed.
 pub fn run_standard(config: &RunConfig) -> Report {
     let wall = Instant::now();
+    let mut phases = Phases::new();
     let n = config.members;
     let mut sim = Simulation::new(
         n,
@@ -197,6 +236,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
         sim.start(i, metadata("1"), peers, &mut tracker);
     }
     let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+    phases.next();
     let join_traffic = total_traffic(&sim);
 
     // Metadata change on member 0, timed to every member.
@@ -224,15 +264,19 @@ pub fn run_standard(config: &RunConfig) -> Report {
 
     // Quiet period: wait until no member has gossip left to send (at most 60 s; a fixed
     // 60 s with slow members), then measure traffic.
-    let settle = (sim.now() + Duration::from_secs(60)).min(end);
+    phases.next();
+    let settle_start = sim.now();
+    let settle = (settle_start + Duration::from_secs(60)).min(end);
     if slow.is_empty() {
         while sim.now() < settle && sim.pending_gossip() > 0 {
             let next = sim.now() + Duration::from_millis(100);
             sim.run_until(next, &mut tracker);
         }
     } else {
-        sim.run_until((sim.now() + SLOW_PHASE).min(end), &mut tracker);
+        sim.run_until((settle_start + SLOW_PHASE).min(end), &mut tracker);
     }
+    let settled = (sim.pending_gossip() == 0).then(|| sim.now() - settle_start);
+    phases.next();
     let before = total_traffic(&sim);
     let quiet_start = sim.now();
     sim.run_until((quiet_start + config.quiet).min(end), &mut tracker);
@@ -245,6 +289,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
             0.0
         }
     };
+    phases.next();
     let msgs = per(after.packets - before.packets);
     let bytes = per(after.bytes - before.bytes);
 
@@ -298,6 +343,8 @@ pub fn run_standard(config: &RunConfig) -> Report {
         signed: matches!(config.wire, SimWire::Signed(_)),
         rejected_payloads: total_traffic(&sim).rejected,
         virtual_s: sim.now().as_secs_f64(),
+        settle_s: secs(settled),
         wall_s: (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        wall_phases_s: phases.finish(),
     }
 }

@@ -23,6 +23,7 @@ fn member(name: &str, status: Status, metadata: Option<&[(&str, &str)]>) -> Memb
         status,
         status_time: Duration::ZERO,
         metadata: metadata.map(|pairs| pairs.iter().map(|(k, v)| (*k, v.as_bytes())).collect()),
+        left: false,
     }
 }
 

@@ -50,6 +50,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
                 status,
                 metadata: metadata.map(Metadata::new),
                 accuser: None,
+                left: false,
             }),
         ),
         PyPacket::GossipAck {

@@ -94,6 +94,7 @@ fn update(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         status,
         metadata,
         accuser: None,
+        left: false,
     }
 }
 

@@ -62,21 +62,20 @@ impl<R: Rng> Swim<R> {
             self.join_followups -= 1;
             // The configured peers saw every joiner's request: ask one first.
             let peer = (self.join_followups + 1 == JOIN_FOLLOWUPS)
-                .then(|| self.random_peer())
+                .then(|| self.random_peer(now))
                 .flatten();
             peer.or_else(|| self.find_index(StatusSet::AVAILABLE, None))
                 .into_iter()
                 .collect()
         } else if self.next_join_all {
             self.next_join_all = false;
-            self.peers
-                .iter()
-                .filter_map(|p| self.table.get(p))
-                .collect()
+            // A peer may have been forgotten (reaped): it comes back as a placeholder.
+            let peers = self.peers.clone();
+            peers.iter().map(|p| self.member_index(p, now)).collect()
         } else {
             // A retry: any member we heard of, so that joiners spread over the cluster.
             self.find_index(StatusSet::AVAILABLE, None)
-                .or_else(|| self.random_peer())
+                .or_else(|| self.random_peer(now))
                 .into_iter()
                 .collect()
         };
@@ -94,12 +93,20 @@ impl<R: Rng> Swim<R> {
         self.next_join = now + (self.config.ping_interval * 2).mul_f64(jitter);
     }
 
-    pub(super) fn random_peer(&mut self) -> Option<usize> {
+    /// Forgets having joined (the member lost every other one): the next full syncs are a
+    /// join again, with its follow-ups.
+    pub(super) fn rejoin(&mut self) {
+        self.joined = false;
+        self.join_followups = JOIN_FOLLOWUPS;
+    }
+
+    pub(super) fn random_peer(&mut self, now: Duration) -> Option<usize> {
         if self.peers.is_empty() {
             return None;
         }
         let pick = self.rng.random_range(0..self.peers.len());
-        self.table.get(&self.peers[pick])
+        let name = self.peers[pick].clone();
+        Some(self.member_index(&name, now))
     }
 
     /// A partial answer while we wait to join (the member asked was over its budget): ask a

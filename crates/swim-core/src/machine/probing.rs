@@ -44,6 +44,9 @@ impl<R: Rng> Swim<R> {
         target: MemberName,
         correct: bool,
     ) {
+        if self.is_forgotten(&target) {
+            return; // the requester is out of date: we forgot that member
+        }
         if self.is_local(&target) {
             let alive = self.source();
             let known = self.known();
@@ -113,10 +116,15 @@ impl<R: Rng> Swim<R> {
         self.seq
     }
 
+    /// The probes of one `ping_interval`: the next member of the round (OFFLINE members
+    /// are skipped) and, at a reduced rate, an OFFLINE member (see `next_probe_targets`).
     pub(super) fn start_probe(&mut self, now: Duration) {
-        let Some(target) = self.ring.next(&mut self.rng) else {
-            return;
-        };
+        for target in self.next_probe_targets() {
+            self.probe(now, target);
+        }
+    }
+
+    fn probe(&mut self, now: Duration, target: usize) {
         if self.probes.iter().any(|p| p.target == target) {
             return;
         }

@@ -15,6 +15,7 @@ impl<R: Rng> Swim<R> {
             entry.current.status = Status::Online;
             entry.current.status_time = now;
         }
+        entry.current.left = false;
         if let Some(metadata) = metadata {
             entry.current.metadata = Some(metadata);
         }
@@ -51,6 +52,9 @@ impl<R: Rng> Swim<R> {
         self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
         if self.is_local(&update.name) {
             return self.news_about_local(now, &update);
+        }
+        if self.buried(&update) {
+            return false;
         }
         let index = self.member_index(&update.name, now);
         // Only a member we know, other than us and the suspect, can be an accuser.

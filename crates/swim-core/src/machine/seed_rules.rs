@@ -59,7 +59,14 @@ impl<R: Rng> Swim<R> {
         update: Update,
         rebroadcast: bool,
     ) -> bool {
-        if self.seed_rules() && update.name == self.table.entries[sender].current.name {
+        let mut update = update;
+        let from_itself = update.name == self.table.entries[sender].current.name;
+        // A member calls itself OFFLINE only when it leaves: that is how a leave reads on the
+        // Python wire, which has no left flag.
+        if from_itself && update.status == Status::Offline {
+            update.left = true;
+        }
+        if self.seed_rules() && from_itself {
             self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
             if self.seed_first_hand(now, sender, &update) {
                 return false;
@@ -97,7 +104,9 @@ impl<R: Rng> Swim<R> {
     /// ONLINE again (a member known by name only waits for its own record instead).
     pub(super) fn seed_probe_answered(&mut self, index: usize, now: Duration) {
         let entry = &self.table.entries[index];
-        if entry.current.status != Status::Online && !entry.is_placeholder() {
+        // A member that left may still send (its leave, in pings): that is not a comeback.
+        if entry.current.status != Status::Online && !entry.is_placeholder() && !entry.current.left
+        {
             let metadata = entry.current.metadata.clone();
             self.mark_online(index, metadata, now);
         }
@@ -116,6 +125,7 @@ impl<R: Rng> Swim<R> {
         }
         entry.current.clock = clock;
         entry.current.metadata = metadata;
+        entry.current.left = false;
         self.table.note_update(index, was_placeholder);
         self.update_suspicion(index, now, None);
         self.changed(index);

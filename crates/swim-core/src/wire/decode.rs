@@ -208,23 +208,21 @@ impl<'a> Reader<'a> {
         let name = self.name()?;
         let clock = self.varint()?;
         let state_byte = self.byte()?;
-        let invalid = DecodeError::Invalid {
-            what: "status byte",
-            value: u64::from(state_byte),
+        let (status, left, accused) = match state_byte & !state::HAS_METADATA {
+            state::ONLINE => (Status::Online, false, false),
+            state::SUSPECT => (Status::Suspect, false, false),
+            code if code == state::SUSPECT | state::HAS_ACCUSER => (Status::Suspect, false, true),
+            state::OFFLINE => (Status::Offline, false, false),
+            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true, false),
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "status byte",
+                    value: u64::from(state_byte),
+                })
+            }
         };
-        let status = match state_byte & !(state::HAS_METADATA | state::HAS_ACCUSER) {
-            state::ONLINE => Status::Online,
-            state::SUSPECT => Status::Suspect,
-            state::OFFLINE => Status::Offline,
-            _ => return Err(invalid),
-        };
-        let accuser = if state_byte & state::HAS_ACCUSER == 0 {
-            None
-        } else if status == Status::Suspect {
-            Some(self.name()?)
-        } else {
-            return Err(invalid); // only a suspicion has an accuser
-        };
+        // Only a suspicion names an accuser.
+        let accuser = if accused { Some(self.name()?) } else { None };
         let metadata = if state_byte & state::HAS_METADATA != 0 {
             Some(self.metadata()?)
         } else {
@@ -236,6 +234,7 @@ impl<'a> Reader<'a> {
             status,
             metadata,
             accuser,
+            left,
         })
     }
 

@@ -88,13 +88,8 @@ fn put_records(out: &mut Vec<u8>, records: &[Update]) {
 fn put_update(out: &mut Vec<u8>, update: &Update) {
     put_bytes(out, update.name.as_bytes());
     put_varint(out, update.clock);
-    let accuser = accuser(update);
-    out.push(state_byte(
-        update.status,
-        accuser.is_some(),
-        update.metadata.is_some(),
-    ));
-    if let Some(accuser) = accuser {
+    out.push(state_byte(update));
+    if let Some(accuser) = accuser(update) {
         put_bytes(out, accuser.as_bytes());
     }
     if let Some(metadata) = &update.metadata {
@@ -111,20 +106,24 @@ fn accuser(update: &Update) -> Option<&MemberName> {
         .filter(|_| update.status == Status::Suspect)
 }
 
-/// The status code, with the accuser and metadata flags set when those follow.
-pub(super) fn state_byte(status: Status, has_accuser: bool, has_metadata: bool) -> u8 {
-    let mut byte = match status {
+/// The status code, with the accuser flag for a suspicion naming its accuser, the left flag
+/// for a leave (OFFLINE only: `left` or an accuser on another status is not encoded, so
+/// every encoding decodes) and the metadata flag set when metadata follows.
+pub(super) fn state_byte(update: &Update) -> u8 {
+    let code = match update.status {
         Status::Online => super::state::ONLINE,
+        Status::Suspect if accuser(update).is_some() => {
+            super::state::SUSPECT | super::state::HAS_ACCUSER
+        }
         Status::Suspect => super::state::SUSPECT,
+        Status::Offline if update.left => super::state::OFFLINE | super::state::LEFT,
         Status::Offline => super::state::OFFLINE,
     };
-    if has_accuser {
-        byte |= super::state::HAS_ACCUSER;
+    if update.metadata.is_some() {
+        code | super::state::HAS_METADATA
+    } else {
+        code
     }
-    if has_metadata {
-        byte |= super::state::HAS_METADATA;
-    }
-    byte
 }
 
 fn put_metadata(out: &mut Vec<u8>, metadata: &Metadata) {

@@ -49,14 +49,16 @@ mod tag {
     pub const NACK: u8 = 0x08;
 }
 
-/// Bits of the state byte of a record: the low bits are the status code, bit 6 says whether
-/// an accuser follows (SUSPECT records only), the top bit whether metadata follows.
+/// Bits of the state byte of a record: the low bits are the status code, bit 5 says an
+/// accuser follows (only with SUSPECT), bit 6 says the member left (only with OFFLINE), the
+/// top bit says whether metadata follows.
 mod state {
     pub const ONLINE: u8 = 0x00;
     pub const SUSPECT: u8 = 0x01;
     pub const OFFLINE: u8 = 0x02;
     /// A SUSPECT record only: the accuser's name follows the state byte.
-    pub const HAS_ACCUSER: u8 = 0x40;
+    pub const HAS_ACCUSER: u8 = 0x20;
+    pub const LEFT: u8 = 0x40;
     pub const HAS_METADATA: u8 = 0x80;
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use swim_core::{Profile, ProtocolConfig};
-use swim_sim::{run_standard, NetworkConfig, RunConfig, SimWire};
+use swim_sim::{run_standard, NetworkConfig, Report, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
 #[derive(Parser, Debug)]
@@ -69,6 +69,23 @@ struct Args {
     json: bool,
 }
 
+/// What is printed: the run's figures and what the process cost.
+#[derive(serde::Serialize)]
+struct Output {
+    #[serde(flatten)]
+    report: Report,
+    /// Peak resident memory of the whole process, in KiB.
+    peak_rss_kib: Option<u64>,
+}
+
+/// This process's peak resident set size (`VmHWM` in `/proc/self/status`), where the
+/// system reports one (Linux); read here, not in the library, which knows no processes.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).map_err(|e| anyhow::anyhow!("--{name}: {e}"))
 }
@@ -117,7 +134,10 @@ fn main() -> anyhow::Result<()> {
             None => SimWire::Native,
         },
     };
-    let report = run_standard(&config);
+    let report = Output {
+        report: run_standard(&config),
+        peak_rss_kib: peak_rss_kib(),
+    };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

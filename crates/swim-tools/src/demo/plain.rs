@@ -57,6 +57,7 @@ mod tests {
             status,
             status_time: Duration::ZERO,
             metadata: Some([("typed", typed.to_vec())].into_iter().collect()),
+            left: false,
         }
     }
 

@@ -233,6 +233,7 @@ mod tests {
             status,
             status_time: Duration::ZERO,
             metadata: Some(meta.iter().map(|(k, v)| (*k, v.to_vec())).collect()),
+            left: false,
         }
     }
 

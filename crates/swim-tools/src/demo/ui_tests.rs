@@ -17,6 +17,7 @@ fn member(port: u16, local: bool, status: Status, metadata: Metadata) -> MemberS
         status,
         status_time: Duration::ZERO,
         metadata: Some(metadata),
+        left: false,
     }
 }
 

@@ -58,6 +58,7 @@ mod tests {
             status,
             status_time: Duration::ZERO,
             metadata: None,
+            left: false,
         }
     }
 

@@ -116,6 +116,7 @@ mod tests {
                     .with("name", "one")
                     .with("raw", vec![0xff, 0]),
             ),
+            left: false,
         };
         let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let doc = MemberDoc::of(&member, at);

@@ -45,14 +45,17 @@ pub(super) fn update() -> impl Strategy<Value = Update> {
         status(),
         prop::option::of(metadata()),
         prop::option::of(name()),
+        any::<bool>(),
     )
-        .prop_map(|(name, clock, status, metadata, accuser)| Update {
+        .prop_map(|(name, clock, status, metadata, accuser, left)| Update {
             name,
             clock,
             status,
             metadata,
             // Only a suspicion carries an accuser on the wire.
             accuser: accuser.filter(|_| status == Status::Suspect),
+            // Only an OFFLINE record can say the member left.
+            left: left && status == Status::Offline,
         })
 }
 
@@ -157,6 +160,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         status: Status::Online,
         metadata: Some(metadata),
         accuser: None,
+        left: false,
     };
     let packet = |metadata| Packet {
         source: Source {

@@ -18,6 +18,15 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         status,
         metadata,
         accuser: None,
+        left: false,
+    }
+}
+
+/// A record of a member that left: OFFLINE with the left flag.
+fn leave(name: &str, clock: u64, metadata: Option<Metadata>) -> Update {
+    Update {
+        left: true,
+        ..record(name, clock, Status::Offline, metadata)
     }
 }
 
@@ -33,6 +42,7 @@ fn packet(message: Message, gossip: Vec<Update>) -> Packet {
 fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
     let role: Metadata = [("role", "db")].into_iter().collect();
     let kv: Metadata = [("k", "v")].into_iter().collect();
+    let kv_leave = kv.clone();
     vec![
         (
             "ping",
@@ -105,6 +115,14 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             "53570103613a310102030405060708060103623a320101",
         ),
         (
+            "gossip only with leaves",
+            packet(
+                Message::GossipOnly,
+                vec![leave("b:2", 6, None), leave("c:3", 9, Some(kv_leave))],
+            ),
+            "53570103613a310102030405060708060203623a32064203633a3309c201016b0176",
+        ),
+        (
             "nack",
             packet(Message::Nack { seq: 7 }, vec![]),
             "53570103613a310102030405060708080700",
@@ -118,7 +136,7 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                     ..record("b:2", 1, Status::Suspect, None)
                 }],
             ),
-            "53570103613a310102030405060708060103623a32014103633a33",
+            "53570103613a310102030405060708060103623a32012103633a33",
         ),
         (
             "sync reply",
