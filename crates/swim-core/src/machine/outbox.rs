@@ -16,10 +16,13 @@ impl<R: Rng> Swim<R> {
             _ => 0,
         };
         let mut budget = self.config.piggyback_budget.saturating_sub(carried);
-        let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+        // Members whose record is already in the packet (at most the receiver and us).
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
+            *budget = budget.saturating_sub(crate::wire::snapshot_len(&entry.current));
             gossip.push(entry.update());
+            firsts.push(index);
         };
         let dest = &self.table.entries[to];
         if dest.current.status != Status::Online {
@@ -33,8 +36,7 @@ impl<R: Rng> Swim<R> {
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
-            let entry = &table.entries[index];
-            let len = crate::wire::update_len(&entry.update());
+            let len = crate::wire::snapshot_len(&table.entries[index].current);
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -45,10 +47,7 @@ impl<R: Rng> Swim<R> {
             }
         });
         for index in chosen {
-            if gossip
-                .iter()
-                .all(|u| *u.name != *self.table.entries[index].current.name)
-            {
+            if !firsts.contains(&index) {
                 gossip.push(self.table.entries[index].update());
             }
         }
