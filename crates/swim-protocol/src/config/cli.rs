@@ -106,6 +106,9 @@ pub struct Args {
     /// Time between gossip packets, in seconds
     #[arg(long = "sync-interval", value_name = "SECONDS", value_parser = parse_seconds)]
     pub sync_interval: Option<Duration>,
+    /// Time an offline member stays listed before it is forgotten, in seconds (default 600)
+    #[arg(long = "offline-retention", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub offline_retention: Option<Duration>,
     /// Cluster label: clusters with another label ignore this member [env: SWIM_LABEL]
     #[arg(long = "label", value_name = "LABEL")]
     pub label: Option<String>,
@@ -226,6 +229,7 @@ impl Args {
             (self.ping_req_timeout, &mut protocol.ping_req_timeout),
             (self.suspect_timeout, &mut protocol.suspect_timeout),
             (self.sync_interval, &mut protocol.sync_interval),
+            (self.offline_retention, &mut protocol.offline_retention),
         ];
         for (given, field) in durations {
             if let Some(value) = given {

@@ -23,6 +23,7 @@ use crate::admission::{Admission, Limits, Standing};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
+use crate::events::MembershipEvent;
 use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
 use crate::keyring_file;
@@ -309,7 +310,10 @@ impl Driver {
         let mut changes = Vec::new();
         while let Some(event) = self.swim.poll_event() {
             match event {
-                Event::MemberChanged(change) => changes.push(change),
+                Event::MemberChanged(change) => changes.push(MembershipEvent::Changed(change)),
+                Event::MemberForgotten(member) => {
+                    changes.push(MembershipEvent::Forgotten(member));
+                }
                 other => debug!("unhandled event {other:?}"),
             }
         }
