@@ -360,14 +360,21 @@ impl<R: Rng> Swim<R> {
         }
     }
 
-    /// Adds a member known by name only (e.g. found by discovery after start) and asks it
-    /// for the member list if the local member has not joined yet.
+    /// Adds a member known by name only (e.g. found by discovery after start) and asks the
+    /// peers for the member list if the local member has not joined yet, or has lost every
+    /// other member (none ONLINE or SUSPECT): it then joins again, as a new member would, so
+    /// that a member that lost everyone finds the cluster through a peer found later (a
+    /// DNS name re-resolved to the service's new addresses).
     pub fn add_peer(&mut self, now: Duration, name: MemberName) {
         if self.is_local(&name) || self.peers.contains(&name) {
             return;
         }
         self.member_index(&name, now);
         self.peers.push(name);
+        let alone = self.find_index(StatusSet::AVAILABLE, None).is_none();
+        if self.joined && alone && self.leaving.is_none() {
+            self.rejoin();
+        }
         if !self.joined {
             self.next_join = now;
             self.next_join_all = true;

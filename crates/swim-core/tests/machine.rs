@@ -82,24 +82,29 @@ fn peers_start_offline_with_unknown_metadata_and_get_a_join_request() {
         )));
 }
 
+/// Runs two members for `steps` of 10 ms, delivering every packet between them.
+fn exchange(a: &mut Swim<StdRng>, b: &mut Swim<StdRng>, mut now: Duration, steps: u32) -> Duration {
+    for _ in 0..steps {
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        for (to, packet) in drain(a) {
+            assert_eq!(to, *b.local_name());
+            b.handle_packet(now, packet);
+        }
+        for (to, packet) in drain(b) {
+            assert_eq!(to, *a.local_name());
+            a.handle_packet(now, packet);
+        }
+    }
+    now
+}
+
 #[test]
 fn two_members_join_and_see_each_other_online() {
     let mut a = member("a:1", &[]);
     let mut b = member("b:1", &["a:1"]);
-    let mut now = T0;
-    for _ in 0..200 {
-        now += Duration::from_millis(10);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        for (to, packet) in drain(&mut a) {
-            assert_eq!(*to, *"b:1");
-            b.handle_packet(now, packet);
-        }
-        for (to, packet) in drain(&mut b) {
-            assert_eq!(*to, *"a:1");
-            a.handle_packet(now, packet);
-        }
-    }
+    exchange(&mut a, &mut b, T0, 200);
     let seen_by_a = a.member("b:1").expect("a knows b");
     assert_eq!(seen_by_a.status, Status::Online);
     assert_eq!(seen_by_a.metadata, Some(meta("b:1")));
@@ -365,4 +370,72 @@ fn counters_tally_suspicion_offline_and_refutation() {
     };
     a.handle_packet(now, gossip(accusation));
     assert_eq!(a.counters().suspicions_refuted, 1);
+}
+
+/// Runs `a` alone for `until`, answering nothing it sends.
+fn run_alone(a: &mut Swim<StdRng>, mut now: Duration, until: Duration) -> Duration {
+    while now < until {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        drain(a);
+    }
+    now
+}
+
+fn full_sync_requests_to(sent: &[(MemberName, Packet)], to: &str) -> usize {
+    sent.iter()
+        .filter(|(t, p)| {
+            **t == *to
+                && matches!(
+                    p.message,
+                    Message::Sync {
+                        reply: false,
+                        full: true,
+                        ..
+                    }
+                )
+        })
+        .count()
+}
+
+#[test]
+fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
+    let mut a = member("a:1", &[]);
+    let online_b = Packet {
+        source: foreign("b:1"),
+        message: Message::Sync {
+            reply: true,
+            full: true,
+            records: vec![Update {
+                name: "b:1".into(),
+                clock: 3,
+                status: Status::Online,
+                metadata: Some(meta("b")),
+                left: false,
+            }],
+        },
+        gossip: vec![],
+    };
+    a.handle_packet(T0, online_b);
+    // b stops answering: a declares it OFFLINE and is alone.
+    let now = run_alone(&mut a, T0, Duration::from_secs(30));
+    assert_eq!(a.member("b:1").unwrap().status, Status::Offline);
+    assert!(a.members_with(StatusSet::AVAILABLE).len() <= 1);
+    // The service's new address appears (its name re-resolved): a asks it for the list.
+    a.add_peer(now, "c:1".into());
+    a.handle_timeout(now);
+    let sent = drain(&mut a);
+    assert_eq!(full_sync_requests_to(&sent, "c:1"), 1, "{sent:?}");
+}
+
+#[test]
+fn a_peer_added_while_others_are_online_is_not_asked_for_the_list() {
+    let mut a = member("a:1", &[]);
+    let mut b = member("b:1", &["a:1"]);
+    let now = exchange(&mut a, &mut b, T0, 100);
+    assert_eq!(b.member("a:1").unwrap().status, Status::Online);
+    b.add_peer(now, "c:1".into());
+    b.handle_timeout(now);
+    let sent = drain(&mut b);
+    assert_eq!(full_sync_requests_to(&sent, "c:1"), 0, "{sent:?}");
 }

@@ -189,3 +189,22 @@ pub fn wait_metadata(containers: &[String], timeout: Duration) -> Result<Duratio
     )?;
     Ok(took)
 }
+
+/// The first check of every deployment: `count` containers from `list()` see each other
+/// ONLINE (the time since `started` is printed as `figure`), have each other's metadata and
+/// pass their health check; returns the containers.
+pub fn wait_deployed(
+    list: impl Fn() -> Vec<String>,
+    count: usize,
+    started: std::time::Instant,
+    figure: &str,
+    timeout: Duration,
+) -> Vec<String> {
+    let what = format!("{count} members see each other ONLINE");
+    let (containers, _) =
+        wait_converged(list, count, &what, timeout).unwrap_or_else(|e| panic!("{e}"));
+    crate::poll::figure(figure, started.elapsed());
+    wait_metadata(&containers, timeout).unwrap_or_else(|e| panic!("{e}"));
+    wait_healthy(&containers, timeout).unwrap_or_else(|e| panic!("{e}"));
+    containers
+}

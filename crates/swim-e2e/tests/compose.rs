@@ -4,12 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use swim_e2e::deployment::{
-    compose_containers, compose_up, wait_converged, wait_healthy, wait_metadata,
-};
+use swim_e2e::deployment::{compose_containers, compose_up, wait_deployed};
 use swim_e2e::docker::{one_at_a_time, require_docker, run_with_env};
 use swim_e2e::images::build_ours;
-use swim_e2e::poll::figure;
 use swim_e2e::resources::Resources;
 
 const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -33,12 +30,13 @@ fn the_compose_file_runs_a_five_member_cluster() {
     let started = Instant::now();
     let project = compose_up(&mut resources, &image, 5, dir.path()).expect("compose up");
     let list = || compose_containers(&project);
-    let (containers, _) =
-        wait_converged(list, 5, "5 containers see each other ONLINE", JOIN_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{e}"));
-    figure("docker-compose up -> 5 members joined", started.elapsed());
-    wait_metadata(&containers, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    wait_healthy(&containers, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let containers = wait_deployed(
+        list,
+        5,
+        started,
+        "docker-compose up -> 5 members joined",
+        JOIN_TIMEOUT,
+    );
     let mut args = vec!["inspect", "-f", "{{.RestartCount}}"];
     args.extend(containers.iter().map(String::as_str));
     let restarts = swim_e2e::docker::docker(&args).unwrap();

@@ -10,7 +10,7 @@ use swim_e2e::cluster::{locals, wait_views};
 use swim_e2e::view::read_views;
 
 use swim_e2e::deployment::{
-    deploy_stack, service_tasks, task_errors, wait_converged, wait_healthy, wait_metadata,
+    deploy_stack, service_tasks, task_errors, wait_converged, wait_deployed,
 };
 use swim_e2e::docker::{docker, one_at_a_time, require_docker};
 use swim_e2e::images::build_ours;
@@ -41,11 +41,13 @@ fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
     let started = Instant::now();
     let service = deploy_stack(&mut resources, &image, 5, dir.path()).expect("stack deploy");
     let list = || service_tasks(&service);
-    let (tasks, _) = wait_converged(list, 5, "5 replicas see each other ONLINE", JOIN_TIMEOUT)
-        .unwrap_or_else(|e| panic!("{e}"));
-    figure("stack deploy -> 5 replicas joined", started.elapsed());
-    wait_metadata(&tasks, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    wait_healthy(&tasks, JOIN_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let tasks = wait_deployed(
+        list,
+        5,
+        started,
+        "stack deploy -> 5 replicas joined",
+        JOIN_TIMEOUT,
+    );
     no_task_failed(&service);
 
     let before: Vec<String> = tasks;

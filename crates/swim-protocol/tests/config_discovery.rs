@@ -139,18 +139,24 @@ async fn discover_reports_addresses() {
 }
 
 #[tokio::test]
-async fn only_the_local_address_means_no_peers_yet() {
+async fn only_the_local_address_starts_alone_and_keeps_looking() {
+    // The first (or only) replica of a service: it must start, and look the name up again.
     let config = Config::new("cluster.test:2001")
         .with_discovery(true)
         .with_secret("s");
-    let err = config
+    let resolved = config
         .with_resolver(cluster(&["127.0.0.1"]))
         .resolve()
         .await
-        .unwrap_err();
-    let (reason, retry_after) = transient(err);
-    assert!(reason.contains("no peers"), "{reason}");
-    assert_eq!(retry_after, RETRY_AFTER_NO_PEERS);
+        .unwrap();
+    assert_eq!(resolved.local_name().as_str(), "127.0.0.1:2001");
+    assert!(resolved.peers().is_empty());
+    let sources: Vec<String> = resolved
+        .peer_sources()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(sources, ["dns+cluster.test:2001"]);
 }
 
 #[tokio::test]

@@ -80,3 +80,60 @@ async fn a_running_member_follows_a_name_that_moves() {
     a.shutdown().await;
     b2.shutdown().await;
 }
+
+/// A member whose only peer is `dns+svc.test:PORT` loses the service (its one replica stops;
+/// a new one starts elsewhere, knowing nobody): looking the name up again, it finds the new
+/// replica, which otherwise would never meet it.
+#[tokio::test]
+async fn a_member_that_lost_everyone_finds_the_service_again_by_dns() {
+    let names = StaticResolver::new();
+    let first = Cluster::start(member("127.0.0.2:0", "127.0.0.2", &[], &names))
+        .await
+        .unwrap();
+    let port = first.addr().port();
+    names.set_host("svc.test", [ip("127.0.0.2")]);
+    let a = Cluster::start(
+        member("127.0.0.1:0", "127.0.0.1", &[], &names)
+            .with_peers([format!("dns+svc.test:{port}")])
+            .with_peer_refresh(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    let (a_name, first_name) = (a.name().clone(), first.name().clone());
+    eventually(WAIT, "a joins the service through its DNS name", || async {
+        a.members()
+            .iter()
+            .any(|m| m.name == first_name && m.status == Status::Online)
+    })
+    .await;
+
+    first.shutdown().await;
+    eventually(WAIT, "a has lost everyone", || async {
+        a.members()
+            .iter()
+            .all(|m| m.local || m.status == Status::Offline)
+    })
+    .await;
+    let second = Cluster::start(member(
+        &format!("127.0.0.3:{port}"),
+        "127.0.0.3",
+        &[],
+        &names,
+    ))
+    .await
+    .unwrap();
+    let second_name = second.name().clone();
+    names.set_host("svc.test", [ip("127.0.0.3")]);
+    eventually(WAIT, "a finds the new replica again", || async {
+        a.members()
+            .iter()
+            .any(|m| m.name == second_name && m.status == Status::Online)
+            && second
+                .members()
+                .iter()
+                .any(|m| m.name == a_name && m.status == Status::Online)
+    })
+    .await;
+    a.shutdown().await;
+    second.shutdown().await;
+}

@@ -8,6 +8,7 @@ use swim_core::{Metadata, ProtocolConfig};
 
 use crate::engine::{Simulation, Traffic};
 use crate::network::NetworkConfig;
+use crate::samples::Samples;
 use crate::tracker::Tracker;
 use crate::wire::SimWire;
 
@@ -99,6 +100,15 @@ pub struct Report {
     pub wall_s: f64,
     /// Wall-clock seconds per phase: join, spread, settle, quiet, detect.
     pub wall_phases_s: [f64; 5],
+    /// Per-member times behind the percentiles above (for plots; not printed).
+    #[serde(skip)]
+    pub samples: Samples,
+}
+
+fn sorted_secs(delays: impl Iterator<Item = Option<Duration>>) -> Vec<f64> {
+    let mut out: Vec<f64> = delays.flatten().map(|d| d.as_secs_f64()).collect();
+    out.sort_by(f64::total_cmp);
+    out
 }
 
 /// Wall-clock time per phase of the run, in seconds to the millisecond.
@@ -287,5 +297,11 @@ pub fn run_standard(config: &RunConfig) -> Report {
         settle_s: secs(settled),
         wall_s: (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         wall_phases_s: phases.finish(),
+        samples: Samples {
+            members: n,
+            msgs_per_member_s: (msgs * 1000.0).round() / 1000.0,
+            meta_s: delays.iter().map(Duration::as_secs_f64).collect(),
+            offline_s: sorted_secs(tracker.offline_delays.iter().copied()),
+        },
     }
 }

@@ -33,6 +33,8 @@ pub struct Tracker {
     offline_reports: usize,
     /// Crash to OFFLINE at every live member.
     pub all_offline: Option<Duration>,
+    /// Per observer: crash until it first reported the watched member OFFLINE.
+    pub offline_delays: Vec<Option<Duration>>,
 }
 
 impl Tracker {
@@ -52,6 +54,7 @@ impl Tracker {
             first_detect: None,
             offline_reports: 0,
             all_offline: None,
+            offline_delays: vec![None; n],
         }
     }
 
@@ -113,6 +116,7 @@ impl Tracker {
         self.watch_crash = Some((member, now));
         self.first_detect = None;
         self.all_offline = None;
+        self.offline_delays = vec![None; self.n];
         self.offline_reports = (0..self.n)
             .filter(|&o| self.alive[o] && self.view[o * self.n + member] == Some(Status::Offline))
             .count();
@@ -156,6 +160,9 @@ impl Observer for Tracker {
             if m == member && self.alive[observer] {
                 if new != Status::Online && self.first_detect.is_none() {
                     self.first_detect = Some(now - since);
+                }
+                if new == Status::Offline && self.offline_delays[observer].is_none() {
+                    self.offline_delays[observer] = Some(now - since);
                 }
                 if new == Status::Offline && old != Some(Status::Offline) {
                     self.offline_reports += 1;

@@ -93,6 +93,13 @@ impl<R: Rng> Swim<R> {
         self.next_join = now + (self.config.ping_interval * 2).mul_f64(jitter);
     }
 
+    /// Forgets having joined (the member lost every other one): the next full syncs are a
+    /// join again, with its follow-ups.
+    pub(super) fn rejoin(&mut self) {
+        self.joined = false;
+        self.join_followups = JOIN_FOLLOWUPS;
+    }
+
     pub(super) fn random_peer(&mut self, now: Duration) -> Option<usize> {
         if self.peers.is_empty() {
             return None;

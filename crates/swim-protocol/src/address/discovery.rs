@@ -14,9 +14,9 @@ use crate::error::StartError;
 /// Suggested wait after a failed lookup (the seed waits 10 s).
 pub const RETRY_AFTER_LOOKUP_FAILURE: Duration = Duration::from_secs(5);
 
-/// Suggested wait when the lookup worked but its result is not usable yet, typically the
-/// first replicas of a service that find only themselves (the seed waits 60 s, which keeps a
-/// service that starts all its replicas at once split for a minute).
+/// Suggested wait when the lookup worked but its result is not usable yet (the local
+/// address is not among the name's addresses yet); also how often a member that found no
+/// peer looks its DNS peers up again.
 pub const RETRY_AFTER_NO_PEERS: Duration = Duration::from_secs(2);
 
 /// What discovery found.
@@ -24,7 +24,9 @@ pub const RETRY_AFTER_NO_PEERS: Duration = Duration::from_secs(2);
 pub struct Discovered {
     /// The local member's address: the local IP with the name's port.
     pub local: MemberAddress,
-    /// The other addresses of the name, with the same port.
+    /// The other addresses of the name, with the same port. Empty for the first replica of
+    /// a service: it starts alone, and the running member looks the name up again (every
+    /// [`RETRY_AFTER_NO_PEERS`] while it finds nobody) to meet those that come later.
     pub peers: Vec<MemberAddress>,
 }
 
@@ -41,6 +43,7 @@ pub struct Discovered {
 /// for each member) does not make every member appear twice.
 ///
 /// Every failure is [`StartError::Transient`]: DNS and the service's members may not be ready.
+/// Finding only the local address is not a failure: a service of one replica must start.
 pub async fn discover(
     resolver: &dyn Resolver,
     local: &MemberAddress,
@@ -84,14 +87,6 @@ pub async fn discover(
         .filter(|&&ip| ip != local_ip && ip.is_ipv6() == local_ip.is_ipv6())
         .map(|&ip| MemberAddress::from_socket_addr(SocketAddr::new(ip, local.port)))
         .collect();
-    if peers.is_empty() {
-        return Err(StartError::Transient {
-            reason: format!(
-                "discovery found no peers: {host:?} resolves only to the local address {local_ip}"
-            ),
-            retry_after: RETRY_AFTER_NO_PEERS,
-        });
-    }
     Ok(Discovered {
         local: MemberAddress::from_socket_addr(SocketAddr::new(local_ip, local.port)),
         peers,

@@ -9,18 +9,22 @@
 //! | parse | `parse` | the configuration, the cache |
 //! | resolve | `resolver` | `Config::resolve`, [`discover`], the cache |
 //! | discover | `discovery` | `Config::resolve` with discovery on |
+//! | peers by DNS | `peers` | `Config::resolve`, the runtime's re-resolution (`dns+`, `dnssrv+`) |
 //! | cache | `cache` | the runtime (crate-private) |
 
 pub(crate) mod cache;
 mod discovery;
 mod parse;
+mod peers;
 mod resolver;
 
 pub use cache::{DEFAULT_NAME_TTL, FAILED_RETRY};
 pub(crate) use discovery::transient;
 pub use discovery::{discover, Discovered, RETRY_AFTER_LOOKUP_FAILURE, RETRY_AFTER_NO_PEERS};
 pub use parse::{AddressError, AddressParser, Host, MemberAddress, MAX_NAME_LEN};
+pub use peers::{resolve_peer, PeerSpec, DNS_PREFIX, MAX_ADDRESSES_PER_NAME, SRV_PREFIX};
 pub(crate) use resolver::resolve_host;
 pub use resolver::{
-    LookupFuture, ResolveError, Resolver, StaticResolver, SystemResolver, LOOKUP_TIMEOUT,
+    LookupFuture, ResolveError, Resolver, SrvFuture, SrvTarget, StaticResolver, SystemResolver,
+    LOOKUP_TIMEOUT,
 };

@@ -112,7 +112,7 @@ impl fmt::Display for Host {
     }
 }
 
-fn check_host_name(host: &str) -> Result<(), AddressError> {
+pub(crate) fn check_host_name(host: &str) -> Result<(), AddressError> {
     let bad = |reason| {
         Err(AddressError::BadHost {
             host: host.to_owned(),

@@ -18,6 +18,12 @@ pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The future returned by [`Resolver::lookup`].
 pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>>;
 
+/// One SRV record: its target host and port.
+pub type SrvTarget = (String, u16);
+
+/// The future returned by [`Resolver::lookup_srv`]: each record's target host and port.
+pub type SrvFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<SrvTarget>>> + Send + 'a>>;
+
 /// Resolves host names to IP addresses. A member uses its configuration's resolver (the
 /// system's by default, see [`Config::with_resolver`](crate::Config::with_resolver)) at start
 /// and for every name it sends to afterwards.
@@ -39,6 +45,17 @@ pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>>
 pub trait Resolver: Send + Sync + fmt::Debug {
     /// All addresses of `host` (A and AAAA records), in the resolver's order.
     fn lookup<'a>(&'a self, host: &'a str) -> LookupFuture<'a>;
+
+    /// The SRV records of `name` (as `_service._proto.domain`), as target host and port,
+    /// for `dnssrv+` peers. The default cannot look SRV records up.
+    fn lookup_srv<'a>(&'a self, name: &'a str) -> SrvFuture<'a> {
+        Box::pin(async move {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("this resolver cannot look up SRV records (of {name:?})"),
+            ))
+        })
+    }
 }
 
 /// The operating system's resolver (`getaddrinfo`, through [`tokio::net::lookup_host`]).
@@ -59,6 +76,41 @@ impl Resolver for SystemResolver {
             Ok(ips)
         })
     }
+
+    /// With the `dns-srv` feature, asks the system's DNS servers (`/etc/resolv.conf`)
+    /// through hickory-resolver; without it, fails as unsupported.
+    fn lookup_srv<'a>(&'a self, name: &'a str) -> SrvFuture<'a> {
+        Box::pin(system_srv(name))
+    }
+}
+
+#[cfg(feature = "dns-srv")]
+async fn system_srv(name: &str) -> io::Result<Vec<(String, u16)>> {
+    use hickory_resolver::proto::rr::RData;
+    let failed = |e: hickory_resolver::net::NetError| io::Error::other(e.to_string());
+    // Built per lookup (a few every minute at most): it reads the system's configuration
+    // then, and is bound to no runtime that might be gone by the next lookup.
+    let resolver = hickory_resolver::TokioResolver::builder_tokio()
+        .map_err(failed)?
+        .build()
+        .map_err(failed)?;
+    let lookup = resolver.srv_lookup(name).await.map_err(failed)?;
+    Ok(lookup
+        .answers()
+        .iter()
+        .filter_map(|record| match &record.data {
+            RData::SRV(srv) => Some((srv.target.to_ascii(), srv.port)),
+            _ => None,
+        })
+        .collect())
+}
+
+#[cfg(not(feature = "dns-srv"))]
+async fn system_srv(name: &str) -> io::Result<Vec<(String, u16)>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("SRV records (of {name:?}) need swim-protocol's `dns-srv` feature"),
+    ))
 }
 
 /// A table of host names that can be changed while members use it (clones share the table);
@@ -73,6 +125,7 @@ impl Resolver for SystemResolver {
 #[derive(Debug, Clone, Default)]
 pub struct StaticResolver {
     hosts: Arc<RwLock<HashMap<String, Vec<IpAddr>>>>,
+    srv: Arc<RwLock<HashMap<String, Vec<SrvTarget>>>>,
 }
 
 impl StaticResolver {
@@ -93,14 +146,46 @@ impl StaticResolver {
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
         hosts.insert(host.to_owned(), ips.into_iter().collect());
     }
+
+    /// Adds (or replaces) the SRV records of `name`: target host and port.
+    #[must_use]
+    pub fn with_srv<'a>(
+        self,
+        name: &str,
+        records: impl IntoIterator<Item = (&'a str, u16)>,
+    ) -> Self {
+        self.set_srv(name, records);
+        self
+    }
+
+    /// Replaces the SRV records of `name`, for every clone of this resolver.
+    pub fn set_srv<'a>(&self, name: &str, records: impl IntoIterator<Item = (&'a str, u16)>) {
+        let mut srv = self.srv.write().unwrap_or_else(|e| e.into_inner());
+        let records = records.into_iter().map(|(h, p)| (h.to_owned(), p));
+        srv.insert(name.to_owned(), records.collect());
+    }
+}
+
+fn unknown(what: &str, name: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("unknown {what} {name:?}"))
 }
 
 impl Resolver for StaticResolver {
     fn lookup<'a>(&'a self, host: &'a str) -> LookupFuture<'a> {
         let hosts = self.hosts.read().unwrap_or_else(|e| e.into_inner());
-        let result = hosts.get(host).cloned().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, format!("unknown host {host:?}"))
-        });
+        let result = hosts
+            .get(host)
+            .cloned()
+            .ok_or_else(|| unknown("host", host));
+        Box::pin(async move { result })
+    }
+
+    fn lookup_srv<'a>(&'a self, name: &'a str) -> SrvFuture<'a> {
+        let srv = self.srv.read().unwrap_or_else(|e| e.into_inner());
+        let result = srv
+            .get(name)
+            .cloned()
+            .ok_or_else(|| unknown("SRV name", name));
         Box::pin(async move { result })
     }
 }
@@ -138,18 +223,31 @@ pub(crate) async fn lookup_all(
     resolver: &dyn Resolver,
     host: &str,
 ) -> Result<Vec<IpAddr>, ResolveError> {
-    match tokio::time::timeout(LOOKUP_TIMEOUT, resolver.lookup(host)).await {
-        Err(_) => Err(ResolveError::Timeout {
-            host: host.to_owned(),
-        }),
+    bounded(host, resolver.lookup(host)).await
+}
+
+/// The SRV records of `name` with a deadline; the result is never empty.
+pub(crate) async fn lookup_srv(
+    resolver: &dyn Resolver,
+    name: &str,
+) -> Result<Vec<(String, u16)>, ResolveError> {
+    bounded(name, resolver.lookup_srv(name)).await
+}
+
+/// A lookup of `host` within [`LOOKUP_TIMEOUT`], an empty answer being an error.
+async fn bounded<T>(
+    host: &str,
+    lookup: impl Future<Output = io::Result<Vec<T>>>,
+) -> Result<Vec<T>, ResolveError> {
+    let host = || host.to_owned();
+    match tokio::time::timeout(LOOKUP_TIMEOUT, lookup).await {
+        Err(_) => Err(ResolveError::Timeout { host: host() }),
         Ok(Err(error)) => Err(ResolveError::Lookup {
-            host: host.to_owned(),
+            host: host(),
             error,
         }),
-        Ok(Ok(ips)) if ips.is_empty() => Err(ResolveError::NoAddress {
-            host: host.to_owned(),
-        }),
-        Ok(Ok(ips)) => Ok(ips),
+        Ok(Ok(found)) if found.is_empty() => Err(ResolveError::NoAddress { host: host() }),
+        Ok(Ok(found)) => Ok(found),
     }
 }
 

@@ -58,7 +58,9 @@ pub struct Args {
     /// External name or address for this node [env: SWIM_NAME]
     #[arg(long = "name", value_name = "localname")]
     pub name: Option<String>,
-    /// At least one name or address of a known peer; repeatable [env: SWIM_PEERS]
+    /// At least one name or address of a known peer, or dns+HOST:PORT (every address of
+    /// HOST) or dnssrv+NAME (SRV records), looked up again while running; repeatable
+    /// [env: SWIM_PEERS]
     #[arg(long = "peer", value_name = "peername")]
     pub peers: Vec<String>,
     /// The bind IP address

@@ -21,7 +21,9 @@ pub use self::cli::Args;
 pub use self::resolved::ResolvedConfig;
 pub use self::seconds::{parse_positive_seconds, parse_seconds, MAX_SECONDS};
 use crate::address::DEFAULT_NAME_TTL;
-use crate::address::{AddressError, AddressParser, Host, MemberAddress, Resolver, SystemResolver};
+use crate::address::{
+    AddressError, AddressParser, Host, MemberAddress, PeerSpec, Resolver, SystemResolver,
+};
 use crate::error::ConfigError;
 use crate::security::Security;
 pub use swim_core::ClockRules;
@@ -34,6 +36,9 @@ pub const MAX_MTU_SIZE: usize = 65_507;
 
 /// Most peers a configuration may list.
 pub const MAX_PEERS: usize = 10_000;
+
+/// Default of how often `dns+`/`dnssrv+` peers are looked up again (`Config::peer_refresh`).
+pub const DEFAULT_PEER_REFRESH: Duration = Duration::from_secs(10);
 
 /// Which wire format a member speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,7 +103,9 @@ pub struct Config {
     /// The local member's name: `host:port`, `[v6]:port`, `:port` or `host`. Port 0 binds an
     /// ephemeral port, and the name takes the bound port.
     pub local_name: String,
-    /// Members to contact at start, by name.
+    /// Members to contact at start: names (`host:port`), or `dns+HOST:PORT` (every address
+    /// of HOST) and `dnssrv+NAME` (every target of NAME's SRV records), which are looked up
+    /// again every `peer_refresh` while the member runs.
     pub peers: Vec<String>,
     /// The local member's metadata at start.
     pub local_metadata: Metadata,
@@ -124,6 +131,10 @@ pub struct Config {
     pub resolver: Arc<dyn Resolver>,
     /// How long the running member trusts a looked-up address before asking again.
     pub name_ttl: Duration,
+    /// How often `dns+` and `dnssrv+` peers (and the discovery name) are looked up again
+    /// while the member runs; every [`RETRY_AFTER_NO_PEERS`](crate::address::RETRY_AFTER_NO_PEERS)
+    /// while they give no peer at all.
+    pub peer_refresh: Duration,
     /// Cluster label, keyring (encryption), replay skew, source allow-list and budgets.
     pub security: Security,
 }
@@ -146,6 +157,7 @@ impl Config {
             wire: WireKind::Native,
             resolver: Arc::new(SystemResolver),
             name_ttl: DEFAULT_NAME_TTL,
+            peer_refresh: DEFAULT_PEER_REFRESH,
             security: Security::default(),
         }
     }
@@ -242,6 +254,14 @@ impl Config {
         self
     }
 
+    /// Sets how often `dns+` and `dnssrv+` peers and the discovery name are looked up
+    /// again while the member runs.
+    #[must_use]
+    pub fn with_peer_refresh(mut self, every: Duration) -> Self {
+        self.peer_refresh = every;
+        self
+    }
+
     /// Sets the security settings (label, keyring, allow-list, budgets).
     #[must_use]
     pub fn with_security(mut self, security: Security) -> Self {
@@ -293,7 +313,7 @@ impl Config {
             )));
         }
         for peer in &self.peers {
-            parse_peer(&parser, peer)?;
+            parse_peer_spec(&parser, peer)?;
         }
         if !(MIN_MTU_SIZE..=MAX_MTU_SIZE).contains(&self.mtu_size) {
             return Err(ConfigError::Invalid(format!(
@@ -311,6 +331,11 @@ impl Config {
         if self.name_ttl.is_zero() {
             return Err(ConfigError::Invalid(
                 "name_ttl must be greater than zero".to_owned(),
+            ));
+        }
+        if self.peer_refresh.is_zero() {
+            return Err(ConfigError::Invalid(
+                "peer_refresh must be greater than zero".to_owned(),
             ));
         }
         self.security.validate()?;
@@ -335,6 +360,16 @@ pub(crate) fn parse_peer(parser: &AddressParser, peer: &str) -> Result<MemberAdd
     Ok(address)
 }
 
+/// Parses a configured peer: a name, `dns+HOST:PORT` or `dnssrv+NAME`.
+pub(crate) fn parse_peer_spec(parser: &AddressParser, peer: &str) -> Result<PeerSpec, ConfigError> {
+    parser
+        .parse_peer_spec(peer)
+        .map_err(|error| ConfigError::Address {
+            what: format!("peer {peer:?}"),
+            error,
+        })
+}
+
 impl fmt::Debug for Config {
     /// Like a derived `Debug`, but the secret is never printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -353,6 +388,7 @@ impl fmt::Debug for Config {
             .field("wire", &self.wire)
             .field("resolver", &self.resolver)
             .field("name_ttl", &self.name_ttl)
+            .field("peer_refresh", &self.peer_refresh)
             .field("security", &self.security)
             .finish()
     }

@@ -8,9 +8,10 @@ use swim_core::ClockRules;
 
 use super::secret::default_secret;
 use super::ResolvedConfig;
-use super::{parse_peer, Config, WireKind};
+use super::{parse_peer_spec, Config, WireKind};
 use crate::address::{
-    discover, resolve_host, transient, AddressParser, Host, MemberAddress, Resolver, LOOKUP_TIMEOUT,
+    discover, resolve_host, resolve_peer, transient, AddressParser, Host, MemberAddress, PeerSpec,
+    Resolver, LOOKUP_TIMEOUT,
 };
 use crate::error::{ConfigError, StartError};
 use crate::frame::keyring::Keyring;
@@ -35,13 +36,27 @@ impl Config {
         let parser = self.checked_parser()?;
         let resolver = &*self.resolver;
         let mut local = parse(&parser, &self.local_name, "local name")?;
-        let mut peers = self
+        let specs = self
             .peers
             .iter()
-            .map(|peer| parse_peer(&parser, peer))
+            .map(|peer| parse_peer_spec(&parser, peer))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut peers = Vec::new();
+        let mut peer_sources = Vec::new();
+        for spec in specs {
+            match spec {
+                PeerSpec::Member(address) => peers.push(address),
+                dynamic => peer_sources.push(dynamic),
+            }
+        }
+        let mut discovery_source = None;
         if self.discovery {
             let discovered = discover(resolver, &local, self.bind_host).await?;
+            // The service's name is looked up again while the member runs: the first
+            // replica starts alone and meets the later ones this way.
+            if let Host::Name(_) = local.host {
+                discovery_source = Some(PeerSpec::Dns(local.clone()));
+            }
             local = discovered.local;
             peers.extend(discovered.peers);
         }
@@ -52,6 +67,14 @@ impl Config {
                 .await
                 .map_err(|e| transient("local name", e))?,
         };
+        for source in &peer_sources {
+            // Not there yet is no reason not to start: it is looked up again later.
+            match resolve_peer(resolver, source, bind_ip.is_ipv6()).await {
+                Ok(found) => peers.extend(found),
+                Err(error) => tracing::warn!(%source, %error, "peer not found (yet)"),
+            }
+        }
+        peer_sources.extend(discovery_source);
         let bind = SocketAddr::new(bind_ip, self.bind_port.unwrap_or(local.port));
         let local_name = local.to_string();
         let peers: BTreeSet<MemberAddress> = peers
@@ -99,6 +122,8 @@ impl Config {
             wire: self.wire,
             resolver: self.resolver.clone(),
             name_ttl: self.name_ttl,
+            peer_sources,
+            peer_refresh: self.peer_refresh,
             // The keyring file is read here, so that a missing one fails before binding.
             security: Security {
                 keyring,

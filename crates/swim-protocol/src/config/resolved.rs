@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use swim_core::{MemberName, Metadata, ProtocolConfig};
 
-use crate::address::{MemberAddress, Resolver};
+use crate::address::{MemberAddress, PeerSpec, Resolver};
 use crate::config::WireKind;
 use crate::security::Security;
 
@@ -27,6 +27,9 @@ pub struct ResolvedConfig {
     pub(crate) wire: WireKind,
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) name_ttl: Duration,
+    /// The peers looked up again while the member runs (`dns+`, `dnssrv+`, discovery).
+    pub(crate) peer_sources: Vec<PeerSpec>,
+    pub(crate) peer_refresh: Duration,
     pub(crate) security: Security,
 }
 
@@ -46,6 +49,12 @@ impl ResolvedConfig {
     /// Members contacted at start, by canonical name.
     pub fn peers(&self) -> &[MemberName] {
         &self.peers
+    }
+
+    /// The peers looked up again while the member runs: `dns+` and `dnssrv+` peers, and
+    /// the discovery name (as `dns+HOST:PORT`).
+    pub fn peer_sources(&self) -> &[PeerSpec] {
+        &self.peer_sources
     }
 
     /// The protocol settings the member will run with (the Python wire's clock rules
@@ -77,6 +86,8 @@ impl fmt::Debug for ResolvedConfig {
             .field("mtu_size", &self.mtu_size)
             .field("wire", &self.wire)
             .field("name_ttl", &self.name_ttl)
+            .field("peer_sources", &self.peer_sources)
+            .field("peer_refresh", &self.peer_refresh)
             .field("security", &self.security)
             .finish_non_exhaustive()
     }

@@ -3,6 +3,7 @@
 //! changes). No protocol decision is made here.
 
 pub(crate) mod publish;
+mod refresh;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::stats::{self, ProtocolReadings, Stats};
 use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use publish::{Publisher, Subscription};
+use refresh::PeerRefresh;
 
 /// Packets received over TCP waiting for the driver.
 const INBOUND_BUFFER: usize = 64;
@@ -77,6 +79,14 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         max_clock_skew: security.max_clock_skew,
     };
     let codec = Arc::new(Codec::new(resolved.wire, &resolved.secret, &name, settings));
+    let refresh = PeerRefresh {
+        sources: resolved.peer_sources.clone(),
+        resolver: resolved.resolver.clone(),
+        every: resolved.peer_refresh,
+        local: name.clone(),
+        ipv6: addr.is_ipv6(),
+    };
+    let alone = resolved.peers.is_empty();
     let epoch = Instant::now();
     let started_at = SystemTime::now();
     let mut swim = Swim::new(
@@ -106,6 +116,8 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
             shutdown_rx.clone(),
         ))
     });
+    let peer_refresh = (!refresh.sources.is_empty())
+        .then(|| tokio::spawn(refresh.run(alone, commands.clone(), shutdown_rx.clone())));
     let listener = tokio::spawn(tcp::run_listener(
         listener,
         codec.clone(),
@@ -127,6 +139,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         admission: Admission::new(&sources, Instant::now()),
         sources,
         keyring_watch,
+        peer_refresh,
         tcp_sends: JoinSet::new(),
         inbound,
         metadata: metadata_rx,
@@ -169,6 +182,8 @@ struct Driver {
     admission: Admission,
     /// The task re-reading the keyring file, if there is one.
     keyring_watch: Option<JoinHandle<()>>,
+    /// The task looking `dns+`/`dnssrv+` peers up again, if there are some.
+    peer_refresh: Option<JoinHandle<()>>,
     tcp_sends: JoinSet<()>,
     inbound: mpsc::Receiver<Inbound>,
     metadata: watch::Receiver<Metadata>,
@@ -226,6 +241,11 @@ impl Driver {
             if let Err(e) = task.await {
                 warn!("keyring file task failed: {e}");
             }
+        }
+        if let Some(task) = self.peer_refresh.take() {
+            // It may wait on a lookup (bounded by LOOKUP_TIMEOUT): no reason to wait for it.
+            task.abort();
+            let _ = task.await;
         }
         debug!(name = %self.swim.local_name(), "member stopped");
     }

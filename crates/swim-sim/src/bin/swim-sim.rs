@@ -49,6 +49,10 @@ struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write the per-member times (metadata spread, crash to OFFLINE) to this CSV file,
+    /// as the plots read them.
+    #[arg(long)]
+    samples: Option<std::path::PathBuf>,
 }
 
 /// What is printed: the run's figures and what the process cost.
@@ -103,8 +107,13 @@ fn main() -> anyhow::Result<()> {
             None => SimWire::Native,
         },
     };
+    let report = run_standard(&config);
+    if let Some(path) = &args.samples {
+        std::fs::write(path, report.samples.to_csv())
+            .map_err(|e| anyhow::anyhow!("--samples {}: {e}", path.display()))?;
+    }
     let report = Output {
-        report: run_standard(&config),
+        report,
         peak_rss_kib: peak_rss_kib(),
     };
     if args.json {
