@@ -132,7 +132,10 @@ fn a_new_process_gets_the_whole_list_only_in_the_python_format() {
                 )
         })
     };
-    assert!(!greeted(&drain(&mut a), "n:1"), "ours asks for the list itself");
+    assert!(
+        !greeted(&drain(&mut a), "n:1"),
+        "ours asks for the list itself"
+    );
     hello(&mut a, T0, PeerWire::Python, "p:1", 3);
     assert!(greeted(&drain(&mut a), "p:1"), "the package never asks");
 }

@@ -148,9 +148,7 @@ impl Codec {
     /// frame is decoded twice and a hostile one costs one attempt.
     pub fn decode(&self, frame: &[u8]) -> Result<(Packet, PeerWire), Rejected> {
         let wire = match (&self.native, &self.python) {
-            (Some(_), Some(_)) if frame.first() == Some(&crate::frame::VERSION) => {
-                PeerWire::Native
-            }
+            (Some(_), Some(_)) if frame.first() == Some(&crate::frame::VERSION) => PeerWire::Native,
             (Some(_), Some(_)) | (None, _) => PeerWire::Python,
             (Some(_), None) => PeerWire::Native,
         };
@@ -214,12 +212,19 @@ mod tests {
         assert_eq!(native[0], crate::frame::VERSION);
         assert_ne!(python[0], crate::frame::VERSION);
         let (packet, wire) = auto.decode(&native).unwrap();
-        assert_eq!((packet.source.name.as_str(), wire), ("127.0.0.1:1", PeerWire::Native));
+        assert_eq!(
+            (packet.source.name.as_str(), wire),
+            ("127.0.0.1:1", PeerWire::Native)
+        );
         let (_, wire) = auto.decode(&python).unwrap();
         assert_eq!(wire, PeerWire::Python);
         // A single-format member refuses the other format.
-        assert!(codec(WireKind::Native, "127.0.0.1:2").decode(&python).is_err());
-        assert!(codec(WireKind::Python, "127.0.0.1:2").decode(&native).is_err());
+        assert!(codec(WireKind::Native, "127.0.0.1:2")
+            .decode(&python)
+            .is_err());
+        assert!(codec(WireKind::Python, "127.0.0.1:2")
+            .decode(&native)
+            .is_err());
     }
 
     #[test]
@@ -228,13 +233,25 @@ mod tests {
         assert_eq!(one_frame(&auto, PeerWire::Native)[0], crate::frame::VERSION);
         assert_ne!(one_frame(&auto, PeerWire::Python)[0], crate::frame::VERSION);
         assert_eq!(auto.tcp_framing(PeerWire::Python), TcpFraming::UntilClose);
-        assert_eq!(auto.tcp_framing(PeerWire::Native), TcpFraming::LengthPrefixed);
+        assert_eq!(
+            auto.tcp_framing(PeerWire::Native),
+            TcpFraming::LengthPrefixed
+        );
         assert_eq!(auto.tcp_accepts(), TcpAccepts::Either);
         let native = codec(WireKind::Native, "127.0.0.1:1");
-        assert_eq!(one_frame(&native, PeerWire::Python)[0], crate::frame::VERSION);
-        assert_eq!(native.tcp_framing(PeerWire::Python), TcpFraming::LengthPrefixed);
+        assert_eq!(
+            one_frame(&native, PeerWire::Python)[0],
+            crate::frame::VERSION
+        );
+        assert_eq!(
+            native.tcp_framing(PeerWire::Python),
+            TcpFraming::LengthPrefixed
+        );
         let python = codec(WireKind::Python, "127.0.0.1:1");
-        assert_ne!(one_frame(&python, PeerWire::Native)[0], crate::frame::VERSION);
+        assert_ne!(
+            one_frame(&python, PeerWire::Native)[0],
+            crate::frame::VERSION
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ impl<R: Rng> Swim<R> {
     /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
     /// never sent in it: a nack is dropped here (the left flag reads as the member's own
     /// OFFLINE record in that format, see `docs/python-wire.md`).
-    pub(super) fn send_on(&mut self, to: usize, wire: PeerWire, message: Message, with_local: bool) {
+    pub(super) fn send_on(
+        &mut self,
+        to: usize,
+        wire: PeerWire,
+        message: Message,
+        with_local: bool,
+    ) {
         if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
             return;
         }

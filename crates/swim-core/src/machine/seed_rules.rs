@@ -223,8 +223,15 @@ mod tests {
         };
         let rng = StdRng::seed_from_u64(1);
         let peers = ["p:1".into()];
-        let mut a = Swim::new(config, "a:1".into(), Metadata::empty(), peers, rng, Duration::ZERO)
-            .unwrap();
+        let mut a = Swim::new(
+            config,
+            "a:1".into(),
+            Metadata::empty(),
+            peers,
+            rng,
+            Duration::ZERO,
+        )
+        .unwrap();
         while a.poll_transmit().is_some() {}
         a.send_on(1, PeerWire::Python, Message::Nack { seq: 1 }, false);
         assert!(a.poll_transmit().is_none());

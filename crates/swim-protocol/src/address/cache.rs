@@ -54,17 +54,9 @@ pub(crate) struct Resolved<F> {
 }
 
 enum Entry<F> {
-    Ready {
-        addr: SocketAddr,
-        until: Instant,
-    },
-    Failed {
-        until: Instant,
-    },
-    Pending {
-        since: Instant,
-        frames: Vec<F>,
-    },
+    Ready { addr: SocketAddr, until: Instant },
+    Failed { until: Instant },
+    Pending { since: Instant, frames: Vec<F> },
 }
 
 impl<F> Entry<F> {

@@ -286,7 +286,10 @@ impl Driver {
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
             let kind = transmit.packet.message.kind();
-            for frame in self.codec.encode(&transmit.packet, &transmit.to, transmit.wire) {
+            for frame in self
+                .codec
+                .encode(&transmit.packet, &transmit.to, transmit.wire)
+            {
                 match frame {
                     Some(frame) => {
                         self.stats.sent(kind, frame.len());

@@ -369,7 +369,11 @@ mod tests {
         };
         let to = swim_core::MemberName::from("127.0.0.1:2");
         for (kind, wire, framing) in [
-            (WireKind::Native, PeerWire::Native, TcpFraming::LengthPrefixed),
+            (
+                WireKind::Native,
+                PeerWire::Native,
+                TcpFraming::LengthPrefixed,
+            ),
             (WireKind::Python, PeerWire::Python, TcpFraming::UntilClose),
         ] {
             let sender = Codec::new(kind, b"secret", "127.0.0.1:1", Default::default());
