@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::{MemberName, MemberSnapshot, Metadata, Status, Update, Validity};
+use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it.
 #[derive(Debug, Clone)]
@@ -20,6 +20,9 @@ pub(crate) struct Entry {
     /// The highest clock of a record about itself that this member's current process sent
     /// us (used by the seed clock rules only).
     pub(crate) self_clock: Option<u64>,
+    /// The wire format this member's current process last sent us a packet in (used by
+    /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
+    pub(crate) wire: Option<PeerWire>,
 }
 
 impl Entry {
@@ -40,6 +43,7 @@ impl Entry {
             suspect_deadline: None,
             accuser: None,
             self_clock: None,
+            wire: None,
         }
     }
 
@@ -131,6 +135,11 @@ impl Table {
             return (*i, false);
         }
         let i = self.entries.len();
+        if i == self.entries.capacity() {
+            // Grow by a quarter, not double: every member holds a table of every member, so
+            // a doubled table would leave up to half of each one unused (still amortized O(1)).
+            self.entries.reserve_exact(i / 4 + 4);
+        }
         self.entries.push(Entry::new(name.clone(), local, now));
         self.index.insert(name.clone(), i);
         (i, true)

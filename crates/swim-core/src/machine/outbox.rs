@@ -8,6 +8,23 @@ impl<R: Rng> Swim<R> {
     /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
     /// then pending records by priority within the byte budget.
     pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
+        let wire = self.wire_of(to);
+        self.send_on(to, wire, message, with_local);
+    }
+
+    /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
+    /// never sent in it: a nack is dropped here (the left flag reads as the member's own
+    /// OFFLINE record in that format, see `docs/python-wire.md`).
+    pub(super) fn send_on(
+        &mut self,
+        to: usize,
+        wire: PeerWire,
+        message: Message,
+        with_local: bool,
+    ) {
+        if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
+            return;
+        }
         let mut gossip = Vec::new();
         // A sync's own records share the budget, so that a window and its gossip still fit
         // in one datagram.
@@ -16,10 +33,16 @@ impl<R: Rng> Swim<R> {
             _ => 0,
         };
         let mut budget = self.config.piggyback_budget.saturating_sub(carried);
-        let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+        // Members whose record is already in the packet (at most the receiver and us).
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
+            *budget = budget.saturating_sub(crate::wire::snapshot_len(
+                &entry.current,
+                entry.accuser.as_deref(),
+            ));
             gossip.push(entry.update());
+            firsts.push(index);
         };
         let dest = &self.table.entries[to];
         if dest.current.status != Status::Online {
@@ -34,7 +57,7 @@ impl<R: Rng> Swim<R> {
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
             let entry = &table.entries[index];
-            let len = crate::wire::update_len(&entry.update());
+            let len = crate::wire::snapshot_len(&entry.current, entry.accuser.as_deref());
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -45,10 +68,7 @@ impl<R: Rng> Swim<R> {
             }
         });
         for index in chosen {
-            if gossip
-                .iter()
-                .all(|u| *u.name != *self.table.entries[index].current.name)
-            {
+            if !firsts.contains(&index) {
                 gossip.push(self.table.entries[index].update());
             }
         }
@@ -58,7 +78,7 @@ impl<R: Rng> Swim<R> {
             gossip,
         };
         let to = self.table.entries[to].current.name.clone();
-        self.transmits.push_back(Transmit { to, packet });
+        self.transmits.push_back(Transmit { to, packet, wire });
     }
 
     /// Eager fanout: if news was queued, passes it on at once to `fanout` random available

@@ -16,7 +16,7 @@ impl<R: Rng> Swim<R> {
             self.health.better();
         }
         self.probes.retain(|p| p.target != index);
-        if probed && self.seed_rules() {
+        if probed && self.seed_rules(index) {
             self.seed_probe_answered(index, now);
         }
         let mut i = 0;
@@ -63,7 +63,7 @@ impl<R: Rng> Swim<R> {
         // At 80% of the indirect timeout the requester still has time to hear "no answer
         // yet" before it gives up on the target.
         let nack_at = self
-            .nacks_enabled()
+            .nacks_with(requester)
             .then(|| now + self.config.ping_req_timeout.mul_f64(NACK_AT));
         self.relays.push_back(Relay {
             requester,
@@ -105,10 +105,10 @@ impl<R: Rng> Swim<R> {
         }
     }
 
-    /// Whether nacks are sent and expected: with Lifeguard, on the native wire (members of
-    /// the Python package neither send nor understand them).
-    pub(super) fn nacks_enabled(&self) -> bool {
-        self.config.lifeguard && !self.seed_rules()
+    /// Whether nacks are exchanged with member `index`: with Lifeguard, on the native wire
+    /// (members of the Python package neither send nor understand them).
+    pub(super) fn nacks_with(&self, index: usize) -> bool {
+        self.config.lifeguard && !self.seed_rules(index)
     }
 
     pub(super) fn next_seq(&mut self) -> u32 {
@@ -165,14 +165,15 @@ impl<R: Rng> Swim<R> {
                 let helpers = self.indirect_round(&probe);
                 let ping_timeout = self.health.scale(self.config.ping_timeout);
                 let ping_req_timeout = self.health.scale(self.config.ping_req_timeout);
-                let nacks = self.nacks_enabled();
+                let owing: Vec<(usize, bool)> = (helpers.into_iter())
+                    .filter(|&h| self.nacks_with(h))
+                    .map(|h| (h, false))
+                    .collect();
                 let p = &mut self.probes[i];
                 if p.rounds == 0 && lifeguard {
                     // Every wait runs from when its packets actually left.
                     p.suspect_at = p.suspect_at.max(now + ping_req_timeout);
-                    if nacks {
-                        p.nacks = helpers.into_iter().map(|h| (h, false)).collect();
-                    }
+                    p.nacks = owing;
                 }
                 p.rounds += 1;
                 let from = if lifeguard { now } else { p.next_round_at };
@@ -201,13 +202,17 @@ impl<R: Rng> Swim<R> {
         self.health
             .worse(u32::try_from(probe.nacks.len()).unwrap_or(u32::MAX));
         let helpers = self.indirect_round(&probe);
+        let owing: Vec<(usize, bool)> = (helpers.into_iter())
+            .filter(|&h| self.nacks_with(h))
+            .map(|h| (h, false))
+            .collect();
         let ping_req_timeout = self.health.scale(self.config.ping_req_timeout);
         let p = &mut self.probes[i];
         p.extended = true;
         p.rounds += 1;
         p.suspect_at = now + ping_req_timeout;
         p.next_round_at = Duration::MAX;
-        p.nacks = helpers.into_iter().map(|h| (h, false)).collect();
+        p.nacks = owing;
         true
     }
 
@@ -249,7 +254,8 @@ impl<R: Rng> Swim<R> {
             seq: probe.seq,
             known: self.known(),
         };
-        self.send(probe.target, ping, false);
+        self.send(probe.target, ping.clone(), false);
+        self.ping_on_other_wire(probe.target, ping);
         if status == Status::Offline {
             return Vec::new();
         }

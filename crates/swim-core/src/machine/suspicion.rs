@@ -77,7 +77,7 @@ impl<R: Rng> Swim<R> {
     /// rules (the seed's verdicts take the judge's clock, so no two accusers agree on one,
     /// and the Python wire cannot carry an accuser).
     fn dynamic_suspicion(&self) -> bool {
-        self.config.lifeguard && !self.seed_rules()
+        self.config.lifeguard && self.config.clock_rules == crate::ClockRules::Native
     }
 
     /// Starts tracking a suspicion of `index` learned at `now` from `accuser`; returns when

@@ -185,15 +185,32 @@ fn records_len(records: &[Update]) -> usize {
 }
 
 pub(super) fn update_len(update: &Update) -> usize {
-    let metadata = update.metadata.as_ref().map_or(0, |metadata| {
+    let accuser = accuser(update).map(|a| &**a);
+    record_len(
+        &update.name,
+        update.clock,
+        accuser,
+        update.metadata.as_ref(),
+    )
+}
+
+/// The size of a record with these fields (the status and flags take one byte; `accuser`
+/// only if it is written, on a SUSPECT record).
+pub(super) fn record_len(
+    name: &str,
+    clock: u64,
+    accuser: Option<&str>,
+    metadata: Option<&Metadata>,
+) -> usize {
+    let metadata = metadata.map_or(0, |metadata| {
         varint_len(metadata.len() as u64)
             + metadata
                 .iter()
                 .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
                 .sum::<usize>()
     });
-    let accuser = accuser(update).map_or(0, |name| bytes_len(name.len()));
-    bytes_len(update.name.len()) + varint_len(update.clock) + 1 + accuser + metadata
+    let accuser = accuser.map_or(0, |name| bytes_len(name.len()));
+    bytes_len(name.len()) + varint_len(clock) + 1 + accuser + metadata
 }
 
 pub(super) fn packet_len(packet: &Packet) -> usize {
