@@ -81,11 +81,12 @@ pub struct Args {
     /// Packets larger than this go over TCP (576 to 65507)
     #[arg(long = "mtu-size", value_name = "BYTES")]
     pub mtu_size: Option<usize>,
-    /// Wire format [env: SWIM_WIRE]
+    /// Wire format: native (default), python (swim-protocol 0.6.3's), or auto (both, to
+    /// migrate a live cluster: see docs/migration.md) [env: SWIM_WIRE]
     #[arg(long = "wire", value_enum, value_name = "FORMAT")]
     pub wire: Option<WireKind>,
     /// Timings: lan (default), wan, local, or seed (swim-protocol 0.6.3's, the default with
-    /// `--wire python`); each timing option below overrides its value [env: SWIM_PROFILE]
+    /// `--wire python` and `--wire auto`); each timing option below overrides its value [env: SWIM_PROFILE]
     #[arg(long = "profile", value_name = "NAME")]
     pub profile: Option<Profile>,
     /// Time between pings, in seconds
