@@ -2,7 +2,7 @@
 # Benchmark a cluster of N swim-protocol-sync processes on loopback, in a private network
 # namespace (only `lo`), so that /proc/net/snmp counts exactly the cluster's datagrams.
 #
-#   bench/cluster.sh [-n N] [--impl rust|python] [--idle SECONDS] [--port BASE] [-- EXTRA ARGS]
+#   bench/cluster.sh [-n N] [--impl rust|python|memberlist] [--idle SECONDS] [--port BASE] [-- EXTRA ARGS]
 #
 # Reports: time until every member sees all others ONLINE; time for a file change on one
 # member, signalled with SIGHUP, to reach all others; after SIGKILL of one member, the time
@@ -10,7 +10,11 @@
 # datagrams sent per member per second; idle CPU and RSS per process.
 #
 # Environment: SWIM_SYNC_BIN (our binary; default target/release/swim-protocol-sync, built
-# if missing), SWIM_PY_VENV (the Python reference's venv; default /tmp/pyswim).
+# if missing), SWIM_PY_VENV (the Python reference's venv; default /tmp/pyswim),
+# MEMBERLIST_SYNC_BIN (hashicorp/memberlist behind the same command line; default
+# target/memberlist-sync, built by ../shared/memberlist-sync/build.sh if missing).
+# memberlist has no on-update hook and no SUSPECT in its view: its "first SUSPECT" is its
+# first OFFLINE, and its false alarms are not counted ("-").
 set -euo pipefail
 
 n=10
@@ -42,9 +46,20 @@ case $impl in
             (cd "$repo" && cargo build --release -p swim-tools --bin swim-protocol-sync) >&2
         fi ;;
     python) bin=${SWIM_PY_VENV:-/tmp/pyswim}/bin/swim-protocol-sync ;;
-    *) echo "--impl is rust or python" >&2; exit 2 ;;
+    memberlist)
+        bin=${MEMBERLIST_SYNC_BIN:-${CARGO_TARGET_DIR:-$repo/target}/memberlist-sync}
+        if [[ ! -x $bin ]]; then
+            bash "${MEMBERLIST_SYNC_DIR:-$repo/../shared/memberlist-sync}/build.sh" "$bin" >&2
+        fi ;;
+    *) echo "--impl is rust, python or memberlist" >&2; exit 2 ;;
 esac
 [[ -x $bin ]] || { echo "no executable $bin" >&2; exit 1; }
+# Each sync process holds an inotify instance (memberlist's does not); the default limit of
+# 128 per user stops a larger cluster from starting. Raise it when we may.
+limit=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+if (( limit < n + 32 )) && [[ $(id -u) -eq 0 ]]; then
+    sysctl -q -w fs.inotify.max_user_instances=$((n + 256)) || true
+fi
 
 # Re-run inside a private network namespace holding only loopback.
 if [[ -z ${SWIM_BENCH_IN_NETNS:-} ]]; then
@@ -58,8 +73,12 @@ work=$(mktemp -d /tmp/swim-bench.XXXXXX)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
+    # The members were disowned, so `wait` does not see them: wait until they are gone, or a
+    # dying one may still write into the directory being removed.
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    done
+    rm -rf "$work" || true
 }
 trap cleanup EXIT
 
@@ -69,6 +88,7 @@ now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 count() { local entries=("$1"/*); echo ${#entries[@]}; }
 udp_out() { awk '/^Udp:/ { if (++seen == 2) print $5 }' /proc/net/snmp; }
+tcp_out() { awk '/^Tcp:/ { if (++seen == 2) print $12 }' /proc/net/snmp; }
 deadline=$(( $(date +%s) + timeout ))
 check_deadline() {
     if (( $(date +%s) > deadline )); then
@@ -116,9 +136,9 @@ sleep 3
 ticks() { local total=0 pid stat; for pid in "${pids[@]}"; do
     read -r stat < "/proc/$pid/stat"; stat=${stat##*) }; set -- $stat
     total=$(( total + ${12} + ${13} )); done; echo "$total"; }
-out0=$(udp_out); cpu0=$(ticks); idle_start=$(now)
+out0=$(udp_out); tcp0=$(tcp_out); cpu0=$(ticks); idle_start=$(now)
 sleep "$idle"
-out1=$(udp_out); cpu1=$(ticks); idle_end=$(now)
+out1=$(udp_out); tcp1=$(tcp_out); cpu1=$(ticks); idle_end=$(now)
 span=$(elapsed "$idle_start" "$idle_end")
 hz=$(getconf CLK_TCK)
 rss_total=0; rss_max=0
@@ -126,9 +146,11 @@ for pid in "${pids[@]}"; do
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
     rss_total=$((rss_total + rss)); (( rss > rss_max )) && rss_max=$rss
 done
-dgrams=$(awk -v d=$((out1 - out0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.1f", d / n / s }')
+dgrams=$(awk -v d=$((out1 - out0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.2f", d / n / s }')
+# memberlist's push-pull goes over TCP (a connection each time): count every packet too.
+packets=$(awk -v d=$((out1 - out0 + tcp1 - tcp0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.2f", d / n / s }')
 cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" -v s="$span" \
-    'BEGIN { printf "%.2f", 100 * t / hz / n / s }')
+    'BEGIN { printf "%.3f", 100 * t / hz / n / s }')
 
 # 3. A SIGHUP'd change on node 0 reaches every other member.
 token="change-$RANDOM-$RANDOM"
@@ -170,6 +192,7 @@ t_offline=$(elapsed "$t0" "$(now)")
 # 5. False alarms after the join: a member reported SUSPECT or OFFLINE while it was alive (the
 # victim only before its kill). Each log is one member's view; all start ONLINE.
 false_alarms=0
+[[ $impl == memberlist ]] && false_alarms=-
 for log in "$work"/changes-*.log; do
     alarms=$(awk -v victim="$victim" '
         $2 == "KILL" { killed = 1; next }
@@ -177,7 +200,7 @@ for log in "$work"/changes-*.log; do
             n++; if (ENVIRON["BENCH_DEBUG"]) print FILENAME ": " $0 > "/dev/stderr" }
         { last[$1] = $2 }
         END { print n + 0 }' "$log")
-    false_alarms=$((false_alarms + alarms))
+    [[ $false_alarms == - ]] || false_alarms=$((false_alarms + alarms))
 done
 
 printf '%-44s %s\n' \
@@ -186,6 +209,7 @@ printf '%-44s %s\n' \
     "kill -> first SUSPECT (s)" "$t_suspect" \
     "kill -> OFFLINE everywhere (s)" "$t_offline" \
     "idle UDP datagrams sent /member/s" "$dgrams" \
+    "idle packets sent, UDP + TCP /member/s" "$packets" \
     "idle CPU /process (% of one core)" "$cpu" \
     "RSS /process, mean / max (KiB)" "$((rss_total / n)) / $rss_max" \
     "live members reported SUSPECT/OFFLINE" "$false_alarms"

@@ -25,6 +25,10 @@ use crate::{
     ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
 
+/// Room for events kept once they are drained: a full sync reports every member at once,
+/// and keeping that room would cost each member about 112 bytes per member for good.
+const EVENTS_KEPT: usize = 64;
+
 /// The local member's index in the table.
 const LOCAL: usize = 0;
 
@@ -382,7 +386,11 @@ impl<R: Rng> Swim<R> {
 
     /// The next membership event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > EVENTS_KEPT {
+            self.events.shrink_to(EVENTS_KEPT);
+        }
+        event
     }
 
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the

@@ -141,6 +141,11 @@ impl Table {
             return (*i, false);
         }
         let i = self.entries.len();
+        if i == self.entries.capacity() {
+            // Grow by a quarter, not double: every member holds a table of every member, so
+            // a doubled table would leave up to half of each one unused (still amortized O(1)).
+            self.entries.reserve_exact(i / 4 + 4);
+        }
         self.entries.push(Entry::new(name.clone(), local, now));
         self.index.insert(name.clone(), i);
         (i, true)

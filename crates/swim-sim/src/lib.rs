@@ -9,7 +9,9 @@
 
 pub mod engine;
 mod intern;
+mod lifecycle;
 pub mod network;
+pub mod samples;
 pub mod scenario;
 pub mod tracker;
 pub mod wire;
@@ -18,6 +20,7 @@ pub use engine::{
     member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
 };
 pub use network::{NetworkConfig, Partition};
+pub use samples::Samples;
 pub use scenario::{run_standard, Report, RunConfig};
 pub use tracker::Tracker;
 pub use wire::SimWire;

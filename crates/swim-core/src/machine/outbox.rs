@@ -32,10 +32,13 @@ impl<R: Rng> Swim<R> {
             // The gossip count prefix may take a byte more than the records.
             budget = budget.min(room.saturating_sub(1));
         }
-        let first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+        // Members whose record is already in the packet (at most the receiver and us).
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::update_len(&entry.update()));
+            *budget = budget.saturating_sub(crate::wire::snapshot_len(&entry.current));
             gossip.push(entry.update());
+            firsts.push(index);
         };
         let dest_first = self.table.entries[to].current.status != Status::Online;
         let limit = self.retransmit_limit();
@@ -54,8 +57,7 @@ impl<R: Rng> Swim<R> {
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
-            let entry = &table.entries[index];
-            let len = crate::wire::update_len(&entry.update());
+            let len = crate::wire::snapshot_len(&table.entries[index].current);
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -66,10 +68,7 @@ impl<R: Rng> Swim<R> {
             }
         });
         for index in chosen {
-            if gossip
-                .iter()
-                .all(|u| *u.name != *self.table.entries[index].current.name)
-            {
+            if !firsts.contains(&index) {
                 gossip.push(self.table.entries[index].update());
             }
         }

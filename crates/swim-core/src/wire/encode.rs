@@ -174,14 +174,19 @@ fn records_len(records: &[Update]) -> usize {
 }
 
 pub(super) fn update_len(update: &Update) -> usize {
-    let metadata = update.metadata.as_ref().map_or(0, |metadata| {
+    record_len(&update.name, update.clock, update.metadata.as_ref())
+}
+
+/// The size of a record with these fields (the status and leave flag take one byte).
+pub(super) fn record_len(name: &str, clock: u64, metadata: Option<&Metadata>) -> usize {
+    let metadata = metadata.map_or(0, |metadata| {
         varint_len(metadata.len() as u64)
             + metadata
                 .iter()
                 .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
                 .sum::<usize>()
     });
-    bytes_len(update.name.len()) + varint_len(update.clock) + 1 + metadata
+    bytes_len(name.len()) + varint_len(clock) + 1 + metadata
 }
 
 pub(super) fn packet_len(packet: &Packet) -> usize {

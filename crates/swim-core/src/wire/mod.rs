@@ -139,6 +139,13 @@ pub fn update_len(update: &Update) -> usize {
     encode::update_len(update)
 }
 
+/// The number of bytes the record of `member` takes in the native format: the same as
+/// `update_len` of its `Update`, without building one (the piggyback budget is checked for
+/// every queued record of every packet).
+pub(crate) fn snapshot_len(member: &crate::MemberSnapshot) -> usize {
+    encode::record_len(&member.name, member.clock, member.metadata.as_ref())
+}
+
 /// The exact size of `encode(packet)`, computed without encoding or allocating.
 pub fn encoded_len(packet: &Packet) -> usize {
     encode::packet_len(packet)

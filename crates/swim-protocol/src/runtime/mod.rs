@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use swim_core::{Event, MemberName, Metadata, Packet, Swim};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, warn};
@@ -46,6 +46,8 @@ pub(crate) enum Command {
     AddPeer(MemberName),
     /// No longer contact this member when joining.
     RemovePeer(MemberName),
+    /// Leave the cluster gracefully; the sender is told once the leave was acknowledged.
+    Leave(oneshot::Sender<()>),
 }
 
 /// What the handle keeps of a started member.
@@ -146,6 +148,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         commands: commands_rx,
         shutdown: shutdown_rx,
         publisher,
+        leave_waiter: None,
     };
     let driver = tokio::spawn(driver.run(listener));
     Ok(Started {
@@ -187,6 +190,8 @@ struct Driver {
     commands: mpsc::Receiver<Command>,
     shutdown: watch::Receiver<bool>,
     publisher: Publisher,
+    /// Told when a leave has been acknowledged.
+    leave_waiter: Option<oneshot::Sender<()>>,
 }
 
 impl Driver {
@@ -213,6 +218,10 @@ impl Driver {
                     match command {
                         Command::AddPeer(name) => self.swim.add_peer(now, name),
                         Command::RemovePeer(name) => self.swim.remove_peer(&name),
+                        Command::Leave(done) => {
+                            self.swim.leave(now);
+                            self.leave_waiter = Some(done);
+                        }
                     }
                 }
                 Ok(()) = self.metadata.changed() => {
@@ -226,6 +235,11 @@ impl Driver {
                 Some(_) = self.tcp_sends.join_next(), if !self.tcp_sends.is_empty() => {}
             }
             self.flush();
+            if self.swim.leave_acknowledged() {
+                if let Some(done) = self.leave_waiter.take() {
+                    let _ = done.send(());
+                }
+            }
         }
         // Stop everything this member started, and wait for it.
         drop(self.inbound);

@@ -46,9 +46,20 @@ struct Args {
     /// Full member lists a member sends per ping interval (overrides the default).
     #[arg(long)]
     full_sync_budget: Option<usize>,
+    /// After the leave phase, cut the cluster in two halves for this many seconds, then heal
+    /// it and report `heal_s` (0: no partition phase).
+    #[arg(long, default_value_t = 0.0)]
+    partition_s: f64,
+    /// Seconds an OFFLINE member stays listed before it is forgotten (overrides the default).
+    #[arg(long)]
+    offline_retention: Option<f64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write the per-member times (metadata spread, crash to OFFLINE) to this CSV file,
+    /// as the plots read them.
+    #[arg(long)]
+    samples: Option<std::path::PathBuf>,
 }
 
 /// What is printed: the run's figures and what the process cost.
@@ -91,9 +102,14 @@ fn main() -> anyhow::Result<()> {
             ..NetworkConfig::default()
         },
         start_spread: seconds("start-spread", args.start_spread)?,
+        partition: seconds("partition-s", args.partition_s)?,
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            offline_retention: match args.offline_retention {
+                Some(s) => seconds("offline-retention", s)?,
+                None => profile.offline_retention,
+            },
             ..profile
         },
         duration: seconds("duration", args.duration)?,
@@ -103,8 +119,13 @@ fn main() -> anyhow::Result<()> {
             None => SimWire::Native,
         },
     };
+    let report = run_standard(&config);
+    if let Some(path) = &args.samples {
+        std::fs::write(path, report.samples.to_csv())
+            .map_err(|e| anyhow::anyhow!("--samples {}: {e}", path.display()))?;
+    }
     let report = Output {
-        report: run_standard(&config),
+        report,
         peak_rss_kib: peak_rss_kib(),
     };
     if args.json {

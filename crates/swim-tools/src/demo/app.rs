@@ -52,6 +52,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     drop(output); // gives the terminal back before the shutdown wait
     log.mute(false);
+    if result.is_ok() {
+        cmd::leave(&cluster).await;
+    }
     if tokio::time::timeout(SHUTDOWN_WAIT, cluster.shutdown())
         .await
         .is_err()

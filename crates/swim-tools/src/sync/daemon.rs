@@ -147,6 +147,9 @@ pub async fn run(
     };
     drop(watcher);
     tool.hooks.stop().await;
+    if result.is_ok() {
+        crate::cmd::leave(&cluster).await;
+    }
     cluster.shutdown().await;
     let problems = blocking(&mirror, |mirror| mirror.cleanup())
         .await

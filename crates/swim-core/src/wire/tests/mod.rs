@@ -98,6 +98,20 @@ fn decode_is_canonical(bytes: &[u8]) -> Result<(), TestCaseError> {
 
 proptest! {
     #[test]
+    fn a_snapshot_measures_as_its_update(u in update()) {
+        let snapshot = crate::MemberSnapshot {
+            name: u.name.clone(),
+            local: false,
+            clock: u.clock,
+            status: u.status,
+            status_time: std::time::Duration::ZERO,
+            metadata: u.metadata.clone(),
+            left: u.left,
+        };
+        prop_assert_eq!(super::snapshot_len(&snapshot), update_len(&u));
+    }
+
+    #[test]
     fn every_packet_round_trips(packet in packet()) {
         let bytes = encode(&packet);
         prop_assert_eq!(bytes.len(), encoded_len(&packet));
