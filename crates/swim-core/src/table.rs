@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::{MemberName, MemberSnapshot, Metadata, Status, Update, Validity};
+use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it.
 #[derive(Debug, Clone)]
@@ -20,6 +20,9 @@ pub(crate) struct Entry {
     pub(crate) self_clock: Option<u64>,
     /// Whether its current process can receive at its address (see `machine/standing.rs`).
     pub(crate) reach: Reachability,
+    /// The wire format this member's current process last sent us a packet in (used by
+    /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
+    pub(crate) wire: Option<PeerWire>,
 }
 
 /// A member's standing with us: what we learned of its address (`machine/standing.rs`).
@@ -51,6 +54,7 @@ impl Entry {
             suspect_deadline: None,
             self_clock: None,
             reach: Reachability::default(),
+            wire: None,
         }
     }
 

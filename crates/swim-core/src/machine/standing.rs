@@ -67,7 +67,7 @@ impl<R: Rng> Swim<R> {
     /// good standing: its current process answered a ping of ours. Its status does not
     /// matter: a restarted member we hold OFFLINE must get the list to refute.
     pub(super) fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
-        self.seed_rules() || (!new_process && self.table.entries[sender].reach.confirmed)
+        self.seed_rules(sender) || (!new_process && self.table.entries[sender].reach.confirmed)
     }
 
     /// What may be sent to `to`, a message of `bare` bytes without gossip.
@@ -150,8 +150,9 @@ impl<R: Rng> Swim<R> {
         }
         self.answer_sent(to, len);
         self.table.entries[to].reach.challenge = Some((seq, now));
+        let wire = self.wire_of(to);
         let to = self.table.entries[to].current.name.clone();
-        self.transmits.push_back(Transmit { to, packet });
+        self.transmits.push_back(Transmit { to, packet, wire });
     }
 
     /// The one answer sent to a stranger even if larger than its request: the ack to a
@@ -165,8 +166,9 @@ impl<R: Rng> Swim<R> {
             gossip: Vec::new(),
         };
         self.answer_sent(to, crate::wire::encoded_len(&packet));
+        let wire = self.wire_of(to);
         let to = self.table.entries[to].current.name.clone();
-        self.transmits.push_back(Transmit { to, packet });
+        self.transmits.push_back(Transmit { to, packet, wire });
     }
 
     /// The whole list owed to `sender`, now confirmed, if it asked for one.
