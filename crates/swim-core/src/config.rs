@@ -60,6 +60,16 @@ pub enum ClockRules {
     /// its own record ONLINE, is marked ONLINE again with the detector's next clock; a new
     /// process is sent the whole member list.
     Seed,
+    /// A member that speaks both wires (`--wire auto`), in a cluster that may hold members
+    /// of the Python package: each member is sent packets in the wire format last heard
+    /// from its current process, and the Python format until it is heard from. The seed's
+    /// rules about one member (an answered probe clears a verdict, a member's own word is
+    /// first-hand, the member is told it is ONLINE again, a new process gets the whole
+    /// list) apply toward the members addressed in the Python format; verdicts take the
+    /// detector's clock for every member, since records reach members through Python
+    /// members, which take only strictly newer clocks (see "Members that speak both wires"
+    /// in `docs/PROTOCOL.md`).
+    PerMember,
 }
 
 impl Default for ProtocolConfig {

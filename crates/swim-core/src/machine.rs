@@ -21,7 +21,7 @@ use crate::table::{compare, Applied, Table};
 use crate::tombstone::Tombstones;
 use crate::{
     ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
-    ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
+    PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
 
 /// Room for events kept once they are drained: a full sync reports every member at once,
@@ -143,9 +143,18 @@ impl<R: Rng> Swim<R> {
         Ok(swim)
     }
 
-    /// Feeds a packet received from the network. Packets that claim to come from the local
-    /// member are ignored.
+    /// Feeds a packet received from the network in the wire format of this member's
+    /// clock rules (the Python format under [`ClockRules::Seed`], ours otherwise). Packets
+    /// that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
+        let wire = self.home_wire();
+        self.handle_packet_on(now, wire, packet);
+    }
+
+    /// Feeds a packet received from the network in the wire format `wire`: a driver that
+    /// speaks both formats says which one each packet came in, and the sender is answered
+    /// in it from then on (see [`Transmit::wire`]).
+    pub fn handle_packet_on(&mut self, now: Duration, wire: PeerWire, packet: Packet) {
         let Packet {
             source,
             message,
@@ -164,11 +173,12 @@ impl<R: Rng> Swim<R> {
         if new_process {
             entry.self_clock = None;
         }
+        entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
         let mut correct_sender = new_process && entry.validity.is_some();
         entry.validity = Some(source.validity);
         let greet = new_process
-            && self.seed_rules()
+            && self.seed_rules(sender)
             && !matches!(message, Message::Sync { full: true, .. });
         for update in gossip {
             correct_sender |= self.apply_from(now, sender, update, true);

@@ -106,4 +106,26 @@ pub struct Transmit {
     pub to: MemberName,
     /// The packet.
     pub packet: Packet,
+    /// The wire format to send it in. A driver that speaks one format only may ignore it:
+    /// it differs from that format only under [`ClockRules::PerMember`](crate::ClockRules).
+    pub wire: PeerWire,
+}
+
+/// The wire format a packet came in or is to be sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerWire {
+    /// Ours (`docs/wire-format.md`).
+    Native,
+    /// The Python package's (swim-protocol 0.6.3): no nacks, no left flag, no encryption.
+    Python,
+}
+
+impl PeerWire {
+    /// The other format.
+    pub fn other(self) -> PeerWire {
+        match self {
+            PeerWire::Native => PeerWire::Python,
+            PeerWire::Python => PeerWire::Native,
+        }
+    }
 }

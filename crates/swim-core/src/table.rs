@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::{MemberName, MemberSnapshot, Metadata, Status, Update, Validity};
+use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it.
 #[derive(Debug, Clone)]
@@ -18,6 +18,9 @@ pub(crate) struct Entry {
     /// The highest clock of a record about itself that this member's current process sent
     /// us (used by the seed clock rules only).
     pub(crate) self_clock: Option<u64>,
+    /// The wire format this member's current process last sent us a packet in (used by
+    /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
+    pub(crate) wire: Option<PeerWire>,
 }
 
 impl Entry {
@@ -37,6 +40,7 @@ impl Entry {
             validity: None,
             suspect_deadline: None,
             self_clock: None,
+            wire: None,
         }
     }
 

@@ -213,6 +213,36 @@ impl Cluster {
         Ok(())
     }
 
+    /// Leaves the cluster gracefully: the member tells a few others that it is going (they
+    /// mark it OFFLINE at once, without suspecting it first, and their change says it
+    /// left) and then stays silent. Returns `true` once a member has acknowledged the leave,
+    /// `false` if `timeout` passed first (the others then detect the member as failed after
+    /// it stops). Call [`Cluster::shutdown`] afterwards; the member cannot rejoin, but a new
+    /// one started under the same name can. After shutdown it returns `false` at once.
+    ///
+    /// ```no_run
+    /// # async fn stop(cluster: swim_protocol::Cluster) {
+    /// cluster.leave(std::time::Duration::from_secs(2)).await;
+    /// cluster.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn leave(&self, timeout: Duration) -> bool {
+        let (done, acknowledged) = tokio::sync::oneshot::channel();
+        if self
+            .shared
+            .commands
+            .send(Command::Leave(done))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(timeout, acknowledged).await,
+            Ok(Ok(()))
+        )
+    }
+
     /// Subscribes to membership changes from now on. See [`Events`] for what a subscriber
     /// that falls behind receives.
     pub fn subscribe(&self) -> Events {

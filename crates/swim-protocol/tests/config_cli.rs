@@ -144,6 +144,8 @@ fn timing_size_and_wire_flags() {
             "2",
             "--sync-interval",
             "0.1",
+            "--offline-retention",
+            "90",
             "--mtu-size",
             "9000",
             "--wire",
@@ -158,6 +160,7 @@ fn timing_size_and_wire_flags() {
     assert_eq!(c.protocol.ping_req_timeout, Duration::from_millis(200));
     assert_eq!(c.protocol.suspect_timeout, Duration::from_secs(2));
     assert_eq!(c.protocol.sync_interval, Duration::from_millis(100));
+    assert_eq!(c.protocol.offline_retention, Duration::from_secs(90));
     assert_eq!(c.mtu_size, 9000);
     assert_eq!(c.wire, WireKind::Python);
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
-use swim_core::{Event, MemberChange, MemberName, Metadata, Packet, ProtocolConfig, Swim};
+use swim_core::{
+    Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, Swim,
+};
 
 use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
@@ -17,6 +19,9 @@ use crate::network::{NetworkConfig, Partition, TcpSender};
 pub trait Observer {
     /// Member `observer` reported `change` at virtual time `now`.
     fn on_change(&mut self, now: Duration, observer: usize, change: &MemberChange);
+
+    /// Member `observer` forgot `member` (OFFLINE for `offline_retention`) at `now`.
+    fn on_forgotten(&mut self, _now: Duration, _observer: usize, _member: &MemberSnapshot) {}
 }
 
 /// Traffic sent by one member.
@@ -221,6 +226,16 @@ impl Simulation {
         self.nodes[i].wake_at = None;
     }
 
+    /// Makes member `i` leave the cluster gracefully (see `Swim::leave`). It goes on running
+    /// (silent, but for its leave) until [`Simulation::crash`] stops it.
+    pub fn leave(&mut self, i: usize, obs: &mut impl Observer) {
+        let now = self.now;
+        if let Some(swim) = self.nodes[i].swim.as_mut() {
+            swim.leave(now);
+            self.after_input(i, obs);
+        }
+    }
+
     /// Changes member `i`'s metadata.
     pub fn set_metadata(&mut self, i: usize, metadata: Metadata, obs: &mut impl Observer) {
         let now = self.now;
@@ -301,8 +316,10 @@ impl Simulation {
             outgoing.push(transmit);
         }
         while let Some(event) = swim.poll_event() {
-            if let Event::MemberChanged(change) = event {
-                obs.on_change(now, i, &change);
+            match event {
+                Event::MemberChanged(change) => obs.on_change(now, i, &change),
+                Event::MemberForgotten(member) => obs.on_forgotten(now, i, &member),
+                _ => {}
             }
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));

@@ -9,6 +9,7 @@
 
 pub mod engine;
 mod intern;
+mod lifecycle;
 pub mod network;
 pub mod samples;
 pub mod scenario;

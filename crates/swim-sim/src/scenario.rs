@@ -32,6 +32,10 @@ pub struct RunConfig {
     /// Members start one after the other over this long (zero: all at once), as a script
     /// that starts hundreds of processes does.
     pub start_spread: Duration,
+    /// After the leave, cut the cluster in two halves for this long, then heal it (zero:
+    /// no partition phase). The phase may run beyond `duration`: it ends at most four
+    /// push-pull periods after the heal.
+    pub partition: Duration,
 }
 
 impl Default for RunConfig {
@@ -46,6 +50,7 @@ impl Default for RunConfig {
             quiet: Duration::from_secs(20),
             wire: SimWire::Native,
             start_spread: Duration::ZERO,
+            partition: Duration::ZERO,
         }
     }
 }
@@ -79,6 +84,13 @@ pub struct Report {
     pub first_detect_s: Option<f64>,
     /// Crash until OFFLINE at every live member.
     pub all_offline_s: Option<f64>,
+    /// A member (not 0, not the crashed one) leaves gracefully: leave until every live
+    /// member sees it OFFLINE, with the left flag.
+    pub leave_s: Option<f64>,
+    /// Times the member that left was marked SUSPECT by anyone (a leave needs none).
+    pub leave_suspected: u64,
+    /// With a partition phase: heal until every live member sees every other ONLINE.
+    pub heal_s: Option<f64>,
     /// Times a live, reachable member was marked SUSPECT by anyone.
     pub false_suspect: u64,
     /// Times a live, reachable member was marked OFFLINE by anyone.
@@ -149,7 +161,7 @@ fn secs(d: Option<Duration>) -> Option<f64> {
 }
 
 /// Advances in small steps until `done` holds or `deadline`; returns the time it held.
-fn run_while(
+pub(crate) fn run_while(
     sim: &mut Simulation,
     tracker: &mut Tracker,
     deadline: Duration,
@@ -272,6 +284,26 @@ pub fn run_standard(config: &RunConfig) -> Report {
         run_while(&mut sim, &mut tracker, end, |t| t.all_offline.is_some());
     }
 
+    // A member other than 0 and the crashed one leaves gracefully.
+    let leave = if n > 2 && sim.now() < end {
+        let mut leaver = 1 + sim.random_index(n - 1);
+        if leaver == victim {
+            leaver = if victim + 1 < n { victim + 1 } else { 1 };
+        }
+        let limit = (sim.now() + Duration::from_secs(60)).min(end);
+        crate::lifecycle::leave_phase(&mut sim, &mut tracker, leaver, limit)
+    } else {
+        None
+    };
+    let heal = if !config.partition.is_zero() && n > 1 {
+        // The phase has its own bound, beyond `duration`: the partition, then up to four
+        // push-pull periods to heal.
+        let limit = sim.now() + config.partition + config.protocol.push_pull_interval * 4;
+        crate::lifecycle::partition_phase(&mut sim, &mut tracker, config.partition, limit)
+    } else {
+        None
+    };
+
     Report {
         members: n,
         seed: config.seed,
@@ -290,6 +322,9 @@ pub fn run_standard(config: &RunConfig) -> Report {
         },
         first_detect_s: secs(tracker.first_detect),
         all_offline_s: secs(tracker.all_offline),
+        leave_s: secs(leave),
+        leave_suspected: tracker.leaver_suspected,
+        heal_s: secs(heal),
         false_suspect: tracker.false_suspect,
         false_offline: tracker.false_offline,
         msgs_per_member_s: (msgs * 1000.0).round() / 1000.0,

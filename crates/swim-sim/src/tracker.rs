@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use swim_core::{MemberChange, Status};
+use swim_core::{MemberChange, MemberSnapshot, Status};
 
 use crate::engine::Observer;
 use crate::simulation_name_index;
@@ -33,6 +33,16 @@ pub struct Tracker {
     offline_reports: usize,
     /// Crash to OFFLINE at every live member.
     pub all_offline: Option<Duration>,
+    /// A member that left being watched: (member, leave time).
+    watch_leave: Option<(usize, Duration)>,
+    /// Live members that see the watched leaver OFFLINE with the left flag.
+    left_reports: usize,
+    /// Leave to OFFLINE (with the left flag) at every live member.
+    pub all_left: Option<Duration>,
+    /// Times a member that left was reported SUSPECT by anyone (a leave needs no suspicion).
+    pub leaver_suspected: u64,
+    /// Members forgotten, summed over observers.
+    pub forgotten: u64,
     /// Per observer: crash until it first reported the watched member OFFLINE.
     pub offline_delays: Vec<Option<Duration>>,
 }
@@ -54,8 +64,25 @@ impl Tracker {
             first_detect: None,
             offline_reports: 0,
             all_offline: None,
+            watch_leave: None,
+            left_reports: 0,
+            all_left: None,
+            leaver_suspected: 0,
+            forgotten: 0,
             offline_delays: vec![None; n],
         }
+    }
+
+    /// Starts timing the leave of `member` at `now` (call after `set_alive(member, false)`).
+    pub fn watch_leave(&mut self, member: usize, now: Duration) {
+        self.watch_leave = Some((member, now));
+        self.left_reports = 0;
+        self.all_left = None;
+    }
+
+    /// Whether `observer` has forgotten `member` (or never knew it).
+    pub fn forgot(&self, observer: usize, member: usize) -> bool {
+        self.view[observer * self.n + member].is_none()
     }
 
     fn live_count(&self) -> usize {
@@ -124,6 +151,21 @@ impl Tracker {
 }
 
 impl Observer for Tracker {
+    fn on_forgotten(&mut self, _now: Duration, observer: usize, member: &MemberSnapshot) {
+        let Some(member) = simulation_name_index(&member.name) else {
+            return;
+        };
+        if member >= self.n {
+            return;
+        }
+        self.forgotten += 1;
+        let slot = observer * self.n + member;
+        if self.view[slot] == Some(Status::Online) && self.alive[observer] && self.alive[member] {
+            self.online_pairs -= 1;
+        }
+        self.view[slot] = None;
+    }
+
     fn on_change(&mut self, now: Duration, observer: usize, change: &MemberChange) {
         let Some(member) = simulation_name_index(&change.member.name) else {
             return;
@@ -154,6 +196,23 @@ impl Observer for Tracker {
             let seen = change.member.metadata.as_ref().and_then(|md| md.get(key));
             if *m == member && seen == Some(value) && self.metadata_delays[observer].is_none() {
                 self.metadata_delays[observer] = Some(now - *since);
+            }
+        }
+        if let Some((m, since)) = self.watch_leave {
+            if m == member && self.alive[observer] {
+                let left = new == Status::Offline && change.member.left;
+                let was_left = old == Some(Status::Offline) && change.previous.left;
+                if new == Status::Suspect {
+                    self.leaver_suspected += 1;
+                }
+                if left && !was_left {
+                    self.left_reports += 1;
+                } else if !left && was_left {
+                    self.left_reports -= 1;
+                }
+                if self.left_reports == self.live_count() && self.all_left.is_none() {
+                    self.all_left = Some(now - since);
+                }
             }
         }
         if let Some((m, since)) = self.watch_crash {

@@ -193,6 +193,21 @@ pub async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
+/// How long a stopping command waits for its leave to be acknowledged before it stops
+/// anyway (the others then detect it as failed).
+pub const LEAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tells the cluster the member is going ([`Cluster::leave`], at most [`LEAVE_TIMEOUT`]),
+/// so that the others mark it OFFLINE at once instead of suspecting it; what both commands
+/// do before they stop the member on SIGINT or SIGTERM.
+pub async fn leave(cluster: &Cluster) {
+    if cluster.leave(LEAVE_TIMEOUT).await {
+        tracing::info!("left the cluster");
+    } else {
+        tracing::warn!("leave not acknowledged within {LEAVE_TIMEOUT:?}; stopping anyway");
+    }
+}
+
 /// Starts the member, retrying transient failures (logged) until it starts or `stop` is set
 /// (then `None`).
 pub async fn start_member(

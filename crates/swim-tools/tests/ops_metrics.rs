@@ -241,16 +241,16 @@ async fn scraped_metrics_parse_and_match_the_members_counters() {
     let doc: MembersDoc =
         serde_json::from_slice(&query::get(&a.http, "/members").await.expect("members"))
             .expect("json");
-    let listed: Vec<(String, String)> = doc
+    let listed: Vec<(String, String, bool)> = doc
         .members
         .iter()
-        .map(|m| (m.name.clone(), m.status.clone()))
+        .map(|m| (m.name.clone(), m.status.clone(), m.left))
         .collect();
-    let truth: Vec<(String, String)> = a
+    let truth: Vec<(String, String, bool)> = a
         .cluster
         .members()
         .iter()
-        .map(|m| (m.name.to_string(), m.status.name().to_owned()))
+        .map(|m| (m.name.to_string(), m.status.name().to_owned(), m.left))
         .collect();
     assert_eq!(listed, truth);
     assert_eq!(doc.local, a.cluster.name().to_string());

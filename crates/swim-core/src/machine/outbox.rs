@@ -8,6 +8,23 @@ impl<R: Rng> Swim<R> {
     /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
     /// then pending records by priority within the byte budget.
     pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
+        let wire = self.wire_of(to);
+        self.send_on(to, wire, message, with_local);
+    }
+
+    /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
+    /// never sent in it: a nack is dropped here (the left flag reads as the member's own
+    /// OFFLINE record in that format, see `docs/python-wire.md`).
+    pub(super) fn send_on(
+        &mut self,
+        to: usize,
+        wire: PeerWire,
+        message: Message,
+        with_local: bool,
+    ) {
+        if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
+            return;
+        }
         let mut gossip = Vec::new();
         // A sync's own records share the budget, so that a window and its gossip still fit
         // in one datagram.
@@ -57,7 +74,7 @@ impl<R: Rng> Swim<R> {
             gossip,
         };
         let to = self.table.entries[to].current.name.clone();
-        self.transmits.push_back(Transmit { to, packet });
+        self.transmits.push_back(Transmit { to, packet, wire });
     }
 
     /// Eager fanout: if news was queued, passes it on at once to `fanout` random available

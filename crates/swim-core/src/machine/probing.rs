@@ -12,7 +12,7 @@ impl<R: Rng> Swim<R> {
             self.tally.counters.probes_answered += 1;
         }
         self.probes.retain(|p| p.target != index);
-        if probed && self.seed_rules() {
+        if probed && self.seed_rules(index) {
             self.seed_probe_answered(index, now);
         }
         let mut i = 0;
@@ -138,7 +138,8 @@ impl<R: Rng> Swim<R> {
             seq: probe.seq,
             known: self.known(),
         };
-        self.send(probe.target, ping, false);
+        self.send(probe.target, ping.clone(), false);
+        self.ping_on_other_wire(probe.target, ping);
         if status == Status::Offline {
             return;
         }

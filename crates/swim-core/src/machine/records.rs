@@ -64,7 +64,7 @@ impl<R: Rng> Swim<R> {
             Applied::Changed => {
                 self.update_suspicion(index, now);
                 self.report(index, rebroadcast);
-                if self.seed_rules() {
+                if self.seed_rules(index) {
                     self.seed_cleared(index);
                 }
             }

@@ -50,6 +50,13 @@ struct Args {
     /// Full member lists a member sends per ping interval (overrides the default).
     #[arg(long)]
     full_sync_budget: Option<usize>,
+    /// After the leave phase, cut the cluster in two halves for this many seconds, then heal
+    /// it and report `heal_s` (0: no partition phase).
+    #[arg(long, default_value_t = 0.0)]
+    partition_s: f64,
+    /// Seconds an OFFLINE member stays listed before it is forgotten (overrides the default).
+    #[arg(long)]
+    offline_retention: Option<f64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -99,9 +106,14 @@ fn main() -> anyhow::Result<()> {
             ..NetworkConfig::default()
         },
         start_spread: seconds("start-spread", args.start_spread)?,
+        partition: seconds("partition-s", args.partition_s)?,
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            offline_retention: match args.offline_retention {
+                Some(s) => seconds("offline-retention", s)?,
+                None => profile.offline_retention,
+            },
             ..profile
         },
         duration: seconds("duration", args.duration)?,
