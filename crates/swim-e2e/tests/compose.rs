@@ -27,18 +27,44 @@ fn require_compose(test: &str) -> bool {
     true
 }
 
+/// A compose project of the image, up with `replicas`; cleaned up when dropped (fields
+/// drop in order: the resources, then the directory, then the turn).
+struct Up {
+    _resources: Resources,
+    dir: tempfile::TempDir,
+    image: String,
+    project: String,
+    started: Instant,
+    _turn: swim_e2e::docker::Turn,
+}
+
+impl Up {
+    fn new(replicas: usize) -> Up {
+        let turn = one_at_a_time();
+        let mut resources = Resources::new();
+        let dir = tempfile::tempdir().unwrap();
+        let image = build_ours(&mut resources).expect("image");
+        let started = Instant::now();
+        let project = compose_up(&mut resources, &image, replicas, dir.path()).expect("compose up");
+        Up {
+            _resources: resources,
+            dir,
+            image,
+            project,
+            started,
+            _turn: turn,
+        }
+    }
+}
+
 #[test]
 fn the_compose_file_runs_a_five_member_cluster() {
     if !require_compose("the_compose_file_runs_a_five_member_cluster") {
         return;
     }
-    let _turn = one_at_a_time();
-    let mut resources = Resources::new();
-    let dir = tempfile::tempdir().unwrap();
-    let image = build_ours(&mut resources).expect("image");
-    let started = Instant::now();
-    let project = compose_up(&mut resources, &image, 5, dir.path()).expect("compose up");
-    let list = || compose_containers(&project);
+    let up = Up::new(5);
+    let (project, started) = (&up.project, up.started);
+    let list = || compose_containers(project);
     let containers = wait_deployed(
         list,
         5,
@@ -60,13 +86,9 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
     if !require_compose("one_replica_starts_alone_and_later_replicas_find_it") {
         return;
     }
-    let _turn = one_at_a_time();
-    let mut resources = Resources::new();
-    let dir = tempfile::tempdir().unwrap();
-    let image = build_ours(&mut resources).expect("image");
-    let started = Instant::now();
-    let project = compose_up(&mut resources, &image, 1, dir.path()).expect("compose up");
-    let list = || compose_containers(&project);
+    let up = Up::new(1);
+    let (project, started) = (&up.project, up.started);
+    let list = || compose_containers(project);
     wait_deployed(
         list,
         1,
@@ -75,7 +97,7 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
         JOIN_TIMEOUT,
     );
     let started = Instant::now();
-    compose_scale(&project, &image, 3, dir.path()).expect("compose scale");
+    compose_scale(project, &up.image, 3, up.dir.path()).expect("compose scale");
     wait_deployed(
         list,
         3,
