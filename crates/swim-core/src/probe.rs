@@ -75,6 +75,8 @@ pub(crate) struct Relay {
     pub(crate) seq: u32,
     pub(crate) target: usize,
     pub(crate) expires: Duration,
+    /// The requester is not in good standing: its ack goes bare (`machine/standing.rs`).
+    pub(crate) bare: bool,
 }
 
 #[cfg(test)]

@@ -205,6 +205,9 @@ pub fn run_standard(config: &RunConfig) -> Report {
         config.protocol.clone(),
     )
     .with_wire(config.wire.format());
+    if config.wire == SimWire::Direct {
+        sim = sim.with_direct_delivery();
+    }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };

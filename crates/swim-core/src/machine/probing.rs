@@ -24,7 +24,11 @@ impl<R: Rng> Swim<R> {
                         alive: alive.clone(),
                         known: self.known(),
                     };
-                    self.send(relay.requester, message, false);
+                    if relay.bare {
+                        self.send_bare_ack(relay.requester, message);
+                    } else {
+                        self.send(relay.requester, message, false);
+                    }
                 }
             } else {
                 i += 1;
@@ -61,6 +65,7 @@ impl<R: Rng> Swim<R> {
             seq,
             target,
             expires: now + self.config.ping_req_timeout,
+            bare: self.answer_limit.is_some_and(|l| l.to == requester),
         });
         if correct {
             self.send(requester, Message::GossipOnly, true);
