@@ -10,6 +10,7 @@ mod reaping;
 mod records;
 mod seed_rules;
 mod suspicion;
+mod standing;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -90,6 +91,9 @@ pub struct Swim<R> {
     full_answers: (Duration, usize),
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<leave::Leaving>,
+    /// While a packet from a source not in good standing is handled: what may still be
+    /// sent back to it (see `machine/standing.rs`).
+    answer_limit: Option<standing::AnswerLimit>,
     /// What remains of forgotten members.
     tombstones: Tombstones,
     /// When OFFLINE members are next checked for reaping.
@@ -152,6 +156,7 @@ impl<R: Rng> Swim<R> {
             tally: Tally::default(),
             full_answers: (now, 0),
             leaving: None,
+            answer_limit: None,
             tombstones: Tombstones::default(),
             next_reap: now,
             offline_turn: 0,
@@ -164,7 +169,7 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Feeds a packet received from the network in the wire format of this member's
-    /// clock rules (the Python format under [`ClockRules::Seed`], ours otherwise). Packets
+    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed), ours otherwise). Packets
     /// that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
         let wire = self.home_wire();
@@ -175,28 +180,41 @@ impl<R: Rng> Swim<R> {
     /// speaks both formats says which one each packet came in, and the sender is answered
     /// in it from then on (see [`Transmit::wire`]).
     pub fn handle_packet_on(&mut self, now: Duration, wire: PeerWire, packet: Packet) {
+        if self.is_local(&packet.source.name) {
+            return;
+        }
+        if self.leaving.is_some() {
+            self.leaving_packet(&packet.message);
+            return;
+        }
+        let request_len = crate::wire::encoded_len(&packet);
         let Packet {
             source,
             message,
             gossip,
         } = packet;
-        if self.is_local(&source.name) {
-            return;
-        }
-        if self.leaving.is_some() {
-            self.leaving_packet(&message);
-            return;
-        }
         let sender = self.member_index(&source.name, now);
         let entry = &mut self.table.entries[sender];
         let new_process = entry.validity != Some(source.validity);
         if new_process {
             entry.self_clock = None;
+            entry.reach = Default::default();
         }
         entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
         let mut correct_sender = new_process && entry.validity.is_some();
         entry.validity = Some(source.validity);
+        if let Message::Ack { seq, .. } = message {
+            self.confirm_by_ack(sender, seq);
+        }
+        let good = self.in_good_standing(sender, new_process);
+        if !good {
+            self.answer_limit = Some(standing::AnswerLimit {
+                to: sender,
+                left: request_len,
+                wants_challenge: false,
+            });
+        }
         let greet = new_process
             && self.seed_rules(sender)
             && !matches!(message, Message::Sync { full: true, .. });
@@ -213,14 +231,24 @@ impl<R: Rng> Swim<R> {
                 let alive = self.source();
                 let known = self.known();
                 let ack = Message::Ack { seq, alive, known };
-                self.send(sender, ack, correct_sender);
+                if good {
+                    self.send(sender, ack, correct_sender);
+                } else {
+                    // Probes must be answered, whoever sends them: a bare ack.
+                    self.send_bare_ack(sender, ack);
+                }
                 true
             }
             Message::PingReq { seq, target } => {
+                // For a stranger, the ack relayed back goes bare (the ping goes to the
+                // target, a member we chose to know).
                 self.relay(now, sender, seq, target, correct_sender);
                 false
             }
             Message::Ack { alive, known, .. } => {
+                if good {
+                    self.pay_owed_full(now, sender);
+                }
                 self.catch_up(now, sender, known);
                 // A relayed ack about a member we forgot: the relay is out of date.
                 if !self.is_local(&alive.name) && !self.is_forgotten(&alive.name) {
@@ -270,7 +298,19 @@ impl<R: Rng> Swim<R> {
                     }
                     false
                 } else {
-                    let message = self.sync_reply(now, full, &pushed);
+                    // The list goes once the sender proves it can receive at its address:
+                    // a stranger gets the challenge, then a partial reply in the room left.
+                    if !good && full {
+                        // The list goes once the sender proves it receives at its address.
+                        self.challenge(now);
+                        self.table.entries[sender].reach.owed_full = true;
+                        return self.finish_packet(now, sender);
+                    }
+                    let mut message = self.sync_reply(now, full, &pushed);
+                    if !good {
+                        // A push-pull answer in the room of its request.
+                        self.fit_answer(&mut message);
+                    }
                     self.send(sender, message, correct_sender);
                     true
                 }
@@ -282,6 +322,12 @@ impl<R: Rng> Swim<R> {
         if greet {
             self.seed_greet(sender);
         }
+        self.finish_packet(now, sender);
+    }
+
+    /// The end of every packet handled: the challenge it called for, and eager fanout.
+    fn finish_packet(&mut self, now: Duration, sender: usize) {
+        self.finish_answer(now);
         self.fan_out(now, Some(sender));
     }
 

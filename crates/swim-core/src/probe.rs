@@ -84,6 +84,8 @@ pub(crate) struct Relay {
     pub(crate) expires: Duration,
     /// Lifeguard: when to tell `requester` the target has not answered yet, if still due.
     pub(crate) nack_at: Option<Duration>,
+    /// The requester is not in good standing: its ack goes bare (`machine/standing.rs`).
+    pub(crate) bare: bool,
 }
 
 #[cfg(test)]

@@ -20,9 +20,22 @@ pub(crate) struct Entry {
     /// The highest clock of a record about itself that this member's current process sent
     /// us (used by the seed clock rules only).
     pub(crate) self_clock: Option<u64>,
+    /// Whether its current process can receive at its address (see `machine/standing.rs`).
+    pub(crate) reach: Reachability,
     /// The wire format this member's current process last sent us a packet in (used by
     /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
     pub(crate) wire: Option<PeerWire>,
+}
+
+/// A member's standing with us: what we learned of its address (`machine/standing.rs`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reachability {
+    /// Its current process answered a ping of ours.
+    pub(crate) confirmed: bool,
+    /// The sequence number of the challenge in flight to it, and when it was sent.
+    pub(crate) challenge: Option<(u32, Duration)>,
+    /// It asked for the full list before it was confirmed: send it once it is.
+    pub(crate) owed_full: bool,
 }
 
 impl Entry {
@@ -43,6 +56,7 @@ impl Entry {
             suspect_deadline: None,
             accuser: None,
             self_clock: None,
+            reach: Reachability::default(),
             wire: None,
         }
     }

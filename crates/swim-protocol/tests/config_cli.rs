@@ -400,3 +400,19 @@ fn error_messages_say_each_thing_once() {
          to 65535"
     );
 }
+
+#[tokio::test]
+async fn wire_auto_by_flag_or_environment_runs_the_per_member_rules() {
+    let by_flag = config(&["--name", "127.0.0.1:2001", "--wire", "auto"], &[]).unwrap();
+    let by_env = config(&["--name", "127.0.0.1:2001"], &[("SWIM_WIRE", "AUTO")]).unwrap();
+    for c in [by_flag, by_env] {
+        assert_eq!(c.wire, WireKind::Auto);
+        // The package's timings, as with --wire python, while Python members may remain.
+        assert_eq!(c.protocol.ping_interval, std::time::Duration::from_secs(1));
+        let resolved = c.with_secret("s").resolve().await.unwrap();
+        assert_eq!(
+            resolved.protocol().clock_rules,
+            swim_protocol::config::ClockRules::PerMember
+        );
+    }
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
-use swim_core::{Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Swim};
+use swim_core::{
+    Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, Swim,
+};
 
 use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
@@ -41,7 +43,7 @@ enum Scheduled {
     /// A payload reaches `to`; `late` once a slow member's delay was added.
     Deliver {
         to: usize,
-        payload: Vec<u8>,
+        payload: Payload,
         late: bool,
     },
     Wake {
@@ -55,6 +57,12 @@ enum Scheduled {
 struct Wake {
     deadline: Duration,
     fires: Duration,
+}
+
+/// What travels: the bytes the wire format made, or (direct delivery) the packet itself.
+enum Payload {
+    Bytes(Vec<u8>),
+    Packet(Box<Packet>),
 }
 
 struct Node {
@@ -86,6 +94,8 @@ pub struct Simulation {
     wire: Box<dyn WireFormat>,
     /// One shared copy of each name and metadata for every member (see `intern`).
     interner: Interner,
+    /// Packets are handed over as sent, not encoded and decoded (see `with_direct_delivery`).
+    direct: bool,
 }
 
 /// The name of simulated member `i`: an address-like string of realistic length.
@@ -135,6 +145,7 @@ impl Simulation {
             protocol,
             wire: Box::new(NativeWire),
             interner,
+            direct: false,
         }
     }
 
@@ -143,6 +154,18 @@ impl Simulation {
     #[must_use]
     pub fn with_wire(mut self, wire: Box<dyn WireFormat>) -> Self {
         self.wire = wire;
+        self
+    }
+
+    /// Hands each packet to its receiver as sent instead of encoding and decoding it, counting
+    /// its bytes with the native format's exact `encoded_len` (so traffic figures, the MTU
+    /// and TCP choice are unchanged). What the run decides is the same as with the native
+    /// bytes, since decoding undoes encoding exactly (the core's round-trip property tests);
+    /// it saves the codec's time and the decoded copies, which dominate large runs.
+    #[must_use]
+    pub fn with_direct_delivery(mut self) -> Self {
+        self.direct = true;
+        self.wire = Box::new(NativeWire);
         self
     }
 
@@ -283,16 +306,25 @@ impl Simulation {
                 }
                 Scheduled::Deliver { to, payload, .. } => {
                     let now = self.now;
-                    let Some(swim) = self.nodes[to].swim.as_mut() else {
+                    if self.nodes[to].swim.is_none() {
                         continue;
+                    }
+                    let packet = match payload {
+                        Payload::Packet(packet) => *packet,
+                        Payload::Bytes(bytes) => match self.wire.decode(&bytes) {
+                            Ok(mut packet) => {
+                                self.interner.packet(&mut packet);
+                                packet
+                            }
+                            Err(_) => {
+                                self.nodes[to].traffic.rejected += 1;
+                                continue;
+                            }
+                        },
                     };
-                    match self.wire.decode(&payload) {
-                        Ok(mut packet) => {
-                            self.interner.packet(&mut packet);
-                            swim.handle_packet(now, packet);
-                            self.after_input(to, obs);
-                        }
-                        Err(_) => self.nodes[to].traffic.rejected += 1,
+                    if let Some(swim) = self.nodes[to].swim.as_mut() {
+                        swim.handle_packet(now, packet);
+                        self.after_input(to, obs);
                     }
                 }
                 Scheduled::Wake { node } => {
@@ -339,30 +371,16 @@ impl Simulation {
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));
         for transmit in outgoing {
+            if self.direct {
+                let len = swim_core::wire::encoded_len(&transmit.packet);
+                let payload = Payload::Packet(Box::new(transmit.packet));
+                self.send_payload(i, &transmit.to, len, payload);
+                continue;
+            }
             // Bytes on the wire, as a real driver sends them: the format may split a packet.
-            for payload in self.wire.encode(&transmit.packet) {
-                let traffic = &mut self.nodes[i].traffic;
-                traffic.packets += 1;
-                traffic.bytes += payload.len() as u64;
-                let Some(&to) = self.by_name.get(&transmit.to) else {
-                    continue;
-                };
-                if !self.partition.connected(i, to) {
-                    continue;
-                }
-                let delay = if payload.len() > self.network.mtu {
-                    let node = &mut self.nodes[i];
-                    let sent = node.tcp.send(now, payload.len(), &self.network);
-                    node.traffic.tcp_sent += 1;
-                    node.traffic.tcp_dropped += u64::from(sent.is_none());
-                    sent
-                } else {
-                    self.network.delivery_delay(&mut self.net_rng)
-                };
-                if let Some(delay) = delay {
-                    let late = false;
-                    self.schedule(now + delay, Scheduled::Deliver { to, payload, late });
-                }
+            for bytes in self.wire.encode(&transmit.packet) {
+                let len = bytes.len();
+                self.send_payload(i, &transmit.to, len, Payload::Bytes(bytes));
             }
         }
         if let Some(deadline) = deadline {
@@ -372,6 +390,34 @@ impl Simulation {
                 self.nodes[i].wake = Some(Wake { deadline, fires });
                 self.schedule(fires, Scheduled::Wake { node: i });
             }
+        }
+    }
+
+    /// Counts and schedules one payload of `len` bytes from member `from` to `to`: over TCP
+    /// above the MTU, else as a datagram that the network may lose.
+    fn send_payload(&mut self, from: usize, to: &MemberName, len: usize, payload: Payload) {
+        let now = self.now;
+        let traffic = &mut self.nodes[from].traffic;
+        traffic.packets += 1;
+        traffic.bytes += len as u64;
+        let Some(&to) = self.by_name.get(to) else {
+            return;
+        };
+        if !self.partition.connected(from, to) {
+            return;
+        }
+        let delay = if len > self.network.mtu {
+            let node = &mut self.nodes[from];
+            let sent = node.tcp.send(now, len, &self.network);
+            node.traffic.tcp_sent += 1;
+            node.traffic.tcp_dropped += u64::from(sent.is_none());
+            sent
+        } else {
+            self.network.delivery_delay(&mut self.net_rng)
+        };
+        if let Some(delay) = delay {
+            let late = false;
+            self.schedule(now + delay, Scheduled::Deliver { to, payload, late });
         }
     }
 

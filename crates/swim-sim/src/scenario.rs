@@ -245,6 +245,9 @@ pub fn run_standard(config: &RunConfig) -> Report {
         config.protocol.clone(),
     )
     .with_wire(config.wire.format());
+    if config.wire == SimWire::Direct {
+        sim = sim.with_direct_delivery();
+    }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
@@ -331,7 +334,13 @@ pub fn run_standard(config: &RunConfig) -> Report {
         run_while(&mut sim, &mut tracker, end, |t| t.all_offline.is_some());
     }
 
-    // A member other than 0 and the crashed one leaves gracefully.
+    // A member other than 0 and the crashed one leaves gracefully, once the crash's gossip
+    // has died down (as the metadata change is timed on a quiet cluster).
+    let settle = (sim.now() + Duration::from_secs(30)).min(end);
+    while sim.now() < settle && sim.pending_gossip() > 0 {
+        let next = sim.now() + Duration::from_millis(100);
+        sim.run_until(next, &mut tracker);
+    }
     let leave = if n > 2 && sim.now() < end {
         let mut leaver = 1 + sim.random_index(n - 1);
         if leaver == victim {

@@ -28,7 +28,11 @@ impl<R: Rng> Swim<R> {
                         alive: alive.clone(),
                         known: self.known(),
                     };
-                    self.send(relay.requester, message, false);
+                    if relay.bare {
+                        self.send_bare_ack(relay.requester, message);
+                    } else {
+                        self.send(relay.requester, message, false);
+                    }
                 }
             } else {
                 i += 1;
@@ -71,6 +75,7 @@ impl<R: Rng> Swim<R> {
             target,
             expires: now + self.config.ping_req_timeout,
             nack_at,
+            bare: self.answer_limit.is_some_and(|l| l.to == requester),
         });
         if correct {
             self.send(requester, Message::GossipOnly, true);
