@@ -9,8 +9,8 @@ mod probing;
 mod reaping;
 mod records;
 mod seed_rules;
-mod suspicion;
 mod standing;
+mod suspicion;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
