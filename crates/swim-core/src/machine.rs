@@ -149,7 +149,7 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Feeds a packet received from the network in the wire format of this member's
-    /// clock rules (the Python format under [`ClockRules::Seed`], ours otherwise). Packets
+    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed), ours otherwise). Packets
     /// that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
         let wire = self.home_wire();
