@@ -1,5 +1,6 @@
 //! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
+mod health;
 mod join;
 mod leave;
 mod outbox;
@@ -9,8 +10,9 @@ mod reaping;
 mod records;
 mod seed_rules;
 mod standing;
+mod suspicion;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use rand::Rng;
@@ -24,6 +26,8 @@ use crate::{
     ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
     PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
+use health::Health;
+use suspicion::Suspicion;
 
 /// Room for events kept once they are drained: a full sync reports every member at once,
 /// and keeping that room would cost each member about 112 bytes per member for good.
@@ -61,9 +65,17 @@ pub struct Swim<R> {
     probes: Vec<Probe>,
     relays: VecDeque<Relay>,
     suspects: BTreeSet<(Duration, usize)>,
+    /// Lifeguard: the confirmations of each suspicion we track, by suspect.
+    suspicions: HashMap<usize, Suspicion>,
+    /// Lifeguard: relay pings of ours that went unanswered lately: (target, when), oldest
+    /// first, at most `suspicion::UNANSWERED`.
+    unanswered: VecDeque<(usize, Duration)>,
+    /// Lifeguard: how much we distrust our own timing (always 0 without it).
+    health: Health,
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// When the next probe is due at health score 0 (see `probe_due`).
     next_probe: Duration,
     next_gossip: Duration,
     /// No eager fanout before this (see `fan_out`).
@@ -107,6 +119,11 @@ impl<R: Rng> Swim<R> {
         let mut table = Table::default();
         table.get_or_insert(&local, true, now);
         let first_probe = now + config.ping_interval.mul_f64(rng.random::<f64>());
+        let health = Health::new(if config.lifeguard {
+            config.awareness_max
+        } else {
+            0
+        });
         let mut swim = Swim {
             next_probe: first_probe,
             next_gossip: now + config.sync_interval,
@@ -128,6 +145,9 @@ impl<R: Rng> Swim<R> {
             probes: Vec::new(),
             relays: VecDeque::new(),
             suspects: BTreeSet::new(),
+            suspicions: HashMap::new(),
+            unanswered: VecDeque::new(),
+            health,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -250,8 +270,10 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
-            // A relay's "no answer yet" for one of our probes: its use is local health.
-            Message::Nack { .. } => false,
+            Message::Nack { seq } => {
+                self.nacked(sender, seq);
+                false
+            }
             Message::Sync {
                 reply,
                 full,
@@ -317,6 +339,7 @@ impl<R: Rng> Swim<R> {
         }
         self.reap(now);
         self.advance_probes(now);
+        self.send_nacks(now);
         while self.relays.front().is_some_and(|r| r.expires <= now) {
             self.relays.pop_front();
         }
@@ -326,14 +349,16 @@ impl<R: Rng> Swim<R> {
             }
             self.suspects.pop_first();
             self.table.entries[index].suspect_deadline = None;
+            self.end_suspicion(index);
             if self.verdict(index, Status::Offline, now) {
                 self.tally.counters.offline_declared += 1;
                 self.changed(index);
             }
         }
-        if now >= self.next_probe {
+        let due = self.probe_due();
+        if now >= due {
             self.start_probe(now);
-            self.next_probe = (self.next_probe + self.config.ping_interval).max(now);
+            self.next_probe = (due + self.config.ping_interval).max(now);
         }
         if now >= self.next_gossip {
             if !self.broadcasts.is_empty() {
@@ -372,7 +397,10 @@ impl<R: Rng> Swim<R> {
         if self.leaving.is_some() {
             return self.leaving_deadline();
         }
-        let mut next = self.next_probe.min(self.next_push_pull).min(self.next_reap);
+        let mut next = self
+            .probe_due()
+            .min(self.next_push_pull)
+            .min(self.next_reap);
         if !self.broadcasts.is_empty() {
             next = next.min(self.next_gossip);
         }
@@ -387,6 +415,9 @@ impl<R: Rng> Swim<R> {
         }
         if let Some(relay) = self.relays.front() {
             next = next.min(relay.expires);
+        }
+        for nack in self.relays.iter().filter_map(|r| r.nack_at) {
+            next = next.min(nack);
         }
         if let Some(&(deadline, _)) = self.suspects.first() {
             next = next.min(deadline);
@@ -526,9 +557,28 @@ impl<R: Rng> Swim<R> {
         self.broadcasts.len()
     }
 
-    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips).
+    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips,
+    /// nacks), and the local health score.
     pub fn counters(&self) -> Counters {
-        self.tally.counters
+        Counters {
+            local_health: self.health.score(),
+            ..self.tally.counters
+        }
+    }
+
+    /// Lifeguard's local health score: 0 when healthy, up to
+    /// [`ProtocolConfig::awareness_max`] when our own probes keep failing without the relays'
+    /// nacks or we keep refuting suspicions of ourselves. Probe timeouts and the probe
+    /// interval are `(score + 1)` times their configured values. Always 0 without Lifeguard.
+    pub fn local_health(&self) -> u32 {
+        self.health.score()
+    }
+
+    /// When the next probe is due: Lifeguard stretches the wait to `(score + 1)` intervals,
+    /// with the score as it is when the wait ends.
+    fn probe_due(&self) -> Duration {
+        let extra = self.health.scale(self.config.ping_interval) - self.config.ping_interval;
+        self.next_probe + extra
     }
 
     fn is_local(&self, name: &str) -> bool {

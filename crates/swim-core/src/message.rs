@@ -26,6 +26,10 @@ pub struct Update {
     pub status: Status,
     /// The member's metadata, if known to the sender.
     pub metadata: Option<Metadata>,
+    /// For a SUSPECT record: a member whose own probe found `name` unresponsive (the one
+    /// that raised the suspicion, or one that confirmed it). Lifeguard counts distinct
+    /// accusers to shorten the suspicion; `None` on any other record and on the Python wire.
+    pub accuser: Option<MemberName>,
     /// The member announced that it left the cluster (graceful leave). Only meaningful with
     /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
     /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).

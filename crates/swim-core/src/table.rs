@@ -15,6 +15,8 @@ pub(crate) struct Entry {
     pub(crate) validity: Option<Validity>,
     /// When this member, if SUSPECT, is declared OFFLINE.
     pub(crate) suspect_deadline: Option<Duration>,
+    /// While SUSPECT: the accuser its record names when we pass it on (Lifeguard).
+    pub(crate) accuser: Option<MemberName>,
     /// The highest clock of a record about itself that this member's current process sent
     /// us (used by the seed clock rules only).
     pub(crate) self_clock: Option<u64>,
@@ -52,6 +54,7 @@ impl Entry {
             current: snapshot,
             validity: None,
             suspect_deadline: None,
+            accuser: None,
             self_clock: None,
             reach: Reachability::default(),
             wire: None,
@@ -65,6 +68,7 @@ impl Entry {
             clock: self.current.clock,
             status: self.current.status,
             metadata: self.current.metadata.clone(),
+            accuser: self.accuser.clone(),
             left: self.current.left,
         }
     }
@@ -258,6 +262,7 @@ mod tests {
             clock,
             status,
             metadata: meta.map(|v| [("k", v)].into_iter().collect()),
+            accuser: None,
             left: false,
         }
     }

@@ -48,6 +48,7 @@ fn own_record(name: &str, clock: u64) -> Update {
         status: Status::Online,
         metadata: Some(meta(name)),
         left: false,
+        accuser: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn record(name: &str) -> Update {
         status: Status::Online,
         metadata: Some([("role", "member")].into_iter().collect()),
         left: false,
+        accuser: None,
     }
 }
 

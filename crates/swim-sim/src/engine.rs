@@ -40,8 +40,23 @@ pub struct Traffic {
 }
 
 enum Scheduled {
-    Deliver { to: usize, payload: Payload },
-    Wake { node: usize },
+    /// A payload reaches `to`; `late` once a slow member's delay was added.
+    Deliver {
+        to: usize,
+        payload: Payload,
+        late: bool,
+    },
+    Wake {
+        node: usize,
+    },
+}
+
+/// A member's pending wake-up: the deadline it asked for, and when it fires (later for a
+/// slow member).
+#[derive(Debug, Clone, Copy)]
+struct Wake {
+    deadline: Duration,
+    fires: Duration,
 }
 
 /// What travels: the bytes the wire format made, or (direct delivery) the packet itself.
@@ -53,7 +68,9 @@ enum Payload {
 struct Node {
     name: MemberName,
     swim: Option<Swim<StdRng>>,
-    wake_at: Option<Duration>,
+    wake: Option<Wake>,
+    /// A slow member handles every packet and timer this late, jittered ±50%.
+    slow: Option<Duration>,
     incarnation: u64,
     traffic: Traffic,
     tcp: TcpSender,
@@ -98,7 +115,8 @@ impl Simulation {
             .map(|i| Node {
                 name: member_name(i),
                 swim: None,
-                wake_at: None,
+                wake: None,
+                slow: None,
                 incarnation: 0,
                 traffic: Traffic::default(),
                 tcp: TcpSender::default(),
@@ -216,14 +234,34 @@ impl Simulation {
         )
         .expect("the simulation's protocol config is valid");
         node.swim = Some(swim);
-        node.wake_at = None;
+        node.wake = None;
         self.after_input(i, obs);
     }
 
     /// Stops member `i` at once, as a crash: it sends and receives nothing more.
     pub fn crash(&mut self, i: usize) {
         self.nodes[i].swim = None;
-        self.nodes[i].wake_at = None;
+        self.nodes[i].wake = None;
+    }
+
+    /// Makes member `i` slow (a CPU-starved or paused process): from now on it handles every
+    /// packet it receives and every timer `delay` late, jittered uniformly by ±50%, and sends
+    /// what it produces when it handles them. `None` makes it normal again.
+    pub fn set_slow(&mut self, i: usize, delay: Option<Duration>) {
+        self.nodes[i].slow = delay.filter(|d| !d.is_zero());
+    }
+
+    /// Whether member `i` is slow.
+    pub fn is_slow(&self, i: usize) -> bool {
+        self.nodes[i].slow.is_some()
+    }
+
+    /// How late slow member `i` handles its next input (zero for a normal member).
+    fn lateness(&mut self, i: usize) -> Duration {
+        match self.nodes[i].slow {
+            Some(delay) => delay.mul_f64(0.5 + self.net_rng.random::<f64>()),
+            None => Duration::ZERO,
+        }
     }
 
     /// Makes member `i` leave the cluster gracefully (see `Swim::leave`). It goes on running
@@ -257,7 +295,16 @@ impl Simulation {
                 continue;
             };
             match item {
-                Scheduled::Deliver { to, payload } => {
+                Scheduled::Deliver {
+                    to,
+                    payload,
+                    late: false,
+                } if self.nodes[to].slow.is_some() => {
+                    let at = self.now + self.lateness(to);
+                    let late = true;
+                    self.schedule(at, Scheduled::Deliver { to, payload, late });
+                }
+                Scheduled::Deliver { to, payload, .. } => {
                     let now = self.now;
                     if self.nodes[to].swim.is_none() {
                         continue;
@@ -281,10 +328,10 @@ impl Simulation {
                     }
                 }
                 Scheduled::Wake { node } => {
-                    if self.nodes[node].wake_at != Some(at) {
+                    if self.nodes[node].wake.map(|w| w.fires) != Some(at) {
                         continue; // superseded by an earlier or later deadline
                     }
-                    self.nodes[node].wake_at = None;
+                    self.nodes[node].wake = None;
                     let now = self.now;
                     if let Some(swim) = self.nodes[node].swim.as_mut() {
                         swim.handle_timeout(now);
@@ -336,11 +383,12 @@ impl Simulation {
                 self.send_payload(i, &transmit.to, len, Payload::Bytes(bytes));
             }
         }
-        if let Some(at) = deadline {
-            let node = &mut self.nodes[i];
-            if node.wake_at.is_none_or(|w| at < w || w < now) {
-                node.wake_at = Some(at);
-                self.schedule(at, Scheduled::Wake { node: i });
+        if let Some(deadline) = deadline {
+            let pending = self.nodes[i].wake;
+            if pending.is_none_or(|w| deadline < w.deadline || w.fires < now) {
+                let fires = deadline + self.lateness(i);
+                self.nodes[i].wake = Some(Wake { deadline, fires });
+                self.schedule(fires, Scheduled::Wake { node: i });
             }
         }
     }
@@ -368,7 +416,8 @@ impl Simulation {
             self.network.delivery_delay(&mut self.net_rng)
         };
         if let Some(delay) = delay {
-            self.schedule(now + delay, Scheduled::Deliver { to, payload });
+            let late = false;
+            self.schedule(now + delay, Scheduled::Deliver { to, payload, late });
         }
     }
 

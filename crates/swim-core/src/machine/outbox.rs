@@ -53,7 +53,10 @@ impl<R: Rng> Swim<R> {
         let mut firsts: Vec<usize> = Vec::new();
         let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::snapshot_len(&entry.current));
+            *budget = budget.saturating_sub(crate::wire::snapshot_len(
+                &entry.current,
+                entry.accuser.as_deref(),
+            ));
             gossip.push(entry.update());
             firsts.push(index);
         };
@@ -74,7 +77,8 @@ impl<R: Rng> Swim<R> {
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
-            let len = crate::wire::snapshot_len(&table.entries[index].current);
+            let entry = &table.entries[index];
+            let len = crate::wire::snapshot_len(&entry.current, entry.accuser.as_deref());
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);

@@ -168,7 +168,7 @@ impl<R: Rng> Swim<R> {
         entry.current.metadata = metadata;
         entry.current.left = false;
         self.table.note_update(index, was_placeholder);
-        self.update_suspicion(index, now);
+        self.update_suspicion(index, now, None);
         self.changed(index);
         let record = self.table.entries[index].update();
         self.send(index, Message::Gossip(record), false);
