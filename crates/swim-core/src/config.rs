@@ -18,6 +18,8 @@ pub struct ProtocolConfig {
     /// How long to wait for an indirect ack before suspecting the member (seed: 0.9 s).
     pub ping_req_timeout: Duration,
     /// How long a suspect member has to refute before it is declared offline (seed: 5.0 s).
+    /// With [`ProtocolConfig::lifeguard`] this is the shortest wait, reached once enough
+    /// members confirm the suspicion; see [`ProtocolConfig::suspicion_max_mult`].
     pub suspect_timeout: Duration,
     /// Time between two gossip-only packets while updates are pending (seed: 0.5 s).
     pub sync_interval: Duration,
@@ -39,6 +41,20 @@ pub struct ProtocolConfig {
     /// Most full member lists (answers to joins and catch-ups) a member sends per
     /// `ping_interval`; requests beyond get a window of records instead.
     pub full_sync_budget: usize,
+    /// Lifeguard (Dadgar et al., 2017): local health scales our own timeouts, relays send
+    /// nacks, and a suspicion lasts longer until others confirm it. On by default; off gives
+    /// plain SWIM. Nacks and confirmations need the native wire: under
+    /// [`ClockRules::Seed`] only local health applies (see `docs/PROTOCOL.md`).
+    pub lifeguard: bool,
+    /// Highest local health score (Lifeguard): at score `s` the probe timeouts and the
+    /// wait before the next probe are `(s + 1)` times their configured value.
+    pub awareness_max: u32,
+    /// Lifeguard: a suspicion nobody confirms lasts `suspicion_max_mult × suspect_timeout`;
+    /// confirmations bring it down to `suspect_timeout`.
+    pub suspicion_max_mult: u32,
+    /// Lifeguard: how many independent confirmations bring a suspicion down to
+    /// `suspect_timeout` (fewer in small clusters: at most the members left to confirm).
+    pub suspicion_confirmations: u32,
     /// How long a member stays listed OFFLINE before it is forgotten (reaped). A forgotten
     /// member leaves a tombstone for as long again, so that stale gossip cannot bring it
     /// back. Must outlast the partitions that should heal on their own (see "Reaping" in
@@ -60,6 +76,16 @@ pub enum ClockRules {
     /// its own record ONLINE, is marked ONLINE again with the detector's next clock; a new
     /// process is sent the whole member list.
     Seed,
+    /// A member that speaks both wires (`--wire auto`), in a cluster that may hold members
+    /// of the Python package: each member is sent packets in the wire format last heard
+    /// from its current process, and the Python format until it is heard from. The seed's
+    /// rules about one member (an answered probe clears a verdict, a member's own word is
+    /// first-hand, the member is told it is ONLINE again, a new process gets the whole
+    /// list) apply toward the members addressed in the Python format; verdicts take the
+    /// detector's clock for every member, since records reach members through Python
+    /// members, which take only strictly newer clocks (see "Members that speak both wires"
+    /// in `docs/PROTOCOL.md`).
+    PerMember,
 }
 
 impl Default for ProtocolConfig {
@@ -79,6 +105,10 @@ impl Default for ProtocolConfig {
             clock_rules: ClockRules::Native,
             fanout: 0,
             full_sync_budget: 16,
+            lifeguard: true,
+            awareness_max: 8,
+            suspicion_max_mult: 3,
+            suspicion_confirmations: 3,
             offline_retention: Duration::from_secs(600),
         };
         seed.with_profile(Profile::Lan)
@@ -158,6 +188,27 @@ impl ProtocolConfig {
             return Err(ConfigError::OutOfRange {
                 name: "fanout",
                 value: self.fanout.to_string(),
+                expected: "0 to 16",
+            });
+        }
+        if self.awareness_max > 32 {
+            return Err(ConfigError::OutOfRange {
+                name: "awareness_max",
+                value: self.awareness_max.to_string(),
+                expected: "0 to 32",
+            });
+        }
+        if !(1..=16).contains(&self.suspicion_max_mult) {
+            return Err(ConfigError::OutOfRange {
+                name: "suspicion_max_mult",
+                value: self.suspicion_max_mult.to_string(),
+                expected: "1 to 16",
+            });
+        }
+        if self.suspicion_confirmations > 16 {
+            return Err(ConfigError::OutOfRange {
+                name: "suspicion_confirmations",
+                value: self.suspicion_confirmations.to_string(),
                 expected: "0 to 16",
             });
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::Message;
 
 /// Counts of protocol events since the member started (see [`crate::Swim::counters`]).
-/// Every field only grows.
+/// Every field only grows, except `local_health`, a gauge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Counters {
@@ -25,6 +25,12 @@ pub struct Counters {
     pub offline_declared: u64,
     /// Round-trip times of the probes answered by an ack (from the first ping to the ack).
     pub probe_rtt: RoundTrips,
+    /// Nacks sent for ping-reqs whose target had not answered in time (Lifeguard).
+    pub nacks_sent: u64,
+    /// Nacks received from the helpers of our probes (Lifeguard).
+    pub nacks_received: u64,
+    /// The local health score now (a gauge, see [`crate::Swim::local_health`]).
+    pub local_health: u32,
 }
 
 /// Probes whose ack has not come yet: how many a round trip can be measured for at once.

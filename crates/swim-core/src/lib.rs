@@ -33,7 +33,7 @@ pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;
 pub use member::{MemberChange, MemberSnapshot};
-pub use message::{Message, Packet, Source, Transmit, Update};
+pub use message::{Message, Packet, PeerWire, Source, Transmit, Update};
 pub use metadata::Metadata;
 pub use name::{MemberName, Validity};
 pub use profile::{Profile, UnknownProfile};

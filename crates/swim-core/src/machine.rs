@@ -1,5 +1,6 @@
 //! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
+mod health;
 mod join;
 mod leave;
 mod outbox;
@@ -8,8 +9,10 @@ mod probing;
 mod reaping;
 mod records;
 mod seed_rules;
+mod standing;
+mod suspicion;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use rand::Rng;
@@ -21,8 +24,10 @@ use crate::table::{compare, Applied, Table};
 use crate::tombstone::Tombstones;
 use crate::{
     ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
-    ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
+    PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
+use health::Health;
+use suspicion::Suspicion;
 
 /// Room for events kept once they are drained: a full sync reports every member at once,
 /// and keeping that room would cost each member about 112 bytes per member for good.
@@ -60,9 +65,17 @@ pub struct Swim<R> {
     probes: Vec<Probe>,
     relays: VecDeque<Relay>,
     suspects: BTreeSet<(Duration, usize)>,
+    /// Lifeguard: the confirmations of each suspicion we track, by suspect.
+    suspicions: HashMap<usize, Suspicion>,
+    /// Lifeguard: relay pings of ours that went unanswered lately: (target, when), oldest
+    /// first, at most `suspicion::UNANSWERED`.
+    unanswered: VecDeque<(usize, Duration)>,
+    /// Lifeguard: how much we distrust our own timing (always 0 without it).
+    health: Health,
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// When the next probe is due at health score 0 (see `probe_due`).
     next_probe: Duration,
     next_gossip: Duration,
     /// No eager fanout before this (see `fan_out`).
@@ -78,6 +91,9 @@ pub struct Swim<R> {
     full_answers: (Duration, usize),
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<leave::Leaving>,
+    /// While a packet from a source not in good standing is handled: what may still be
+    /// sent back to it (see `machine/standing.rs`).
+    answer_limit: Option<standing::AnswerLimit>,
     /// What remains of forgotten members.
     tombstones: Tombstones,
     /// When OFFLINE members are next checked for reaping.
@@ -103,6 +119,11 @@ impl<R: Rng> Swim<R> {
         let mut table = Table::default();
         table.get_or_insert(&local, true, now);
         let first_probe = now + config.ping_interval.mul_f64(rng.random::<f64>());
+        let health = Health::new(if config.lifeguard {
+            config.awareness_max
+        } else {
+            0
+        });
         let mut swim = Swim {
             next_probe: first_probe,
             next_gossip: now + config.sync_interval,
@@ -124,6 +145,9 @@ impl<R: Rng> Swim<R> {
             probes: Vec::new(),
             relays: VecDeque::new(),
             suspects: BTreeSet::new(),
+            suspicions: HashMap::new(),
+            unanswered: VecDeque::new(),
+            health,
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -132,6 +156,7 @@ impl<R: Rng> Swim<R> {
             tally: Tally::default(),
             full_answers: (now, 0),
             leaving: None,
+            answer_limit: None,
             tombstones: Tombstones::default(),
             next_reap: now,
             offline_turn: 0,
@@ -143,32 +168,55 @@ impl<R: Rng> Swim<R> {
         Ok(swim)
     }
 
-    /// Feeds a packet received from the network. Packets that claim to come from the local
-    /// member are ignored.
+    /// Feeds a packet received from the network in the wire format of this member's
+    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed), ours otherwise). Packets
+    /// that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
+        let wire = self.home_wire();
+        self.handle_packet_on(now, wire, packet);
+    }
+
+    /// Feeds a packet received from the network in the wire format `wire`: a driver that
+    /// speaks both formats says which one each packet came in, and the sender is answered
+    /// in it from then on (see [`Transmit::wire`]).
+    pub fn handle_packet_on(&mut self, now: Duration, wire: PeerWire, packet: Packet) {
+        if self.is_local(&packet.source.name) {
+            return;
+        }
+        if self.leaving.is_some() {
+            self.leaving_packet(&packet.message);
+            return;
+        }
+        let request_len = crate::wire::encoded_len(&packet);
         let Packet {
             source,
             message,
             gossip,
         } = packet;
-        if self.is_local(&source.name) {
-            return;
-        }
-        if self.leaving.is_some() {
-            self.leaving_packet(&message);
-            return;
-        }
         let sender = self.member_index(&source.name, now);
         let entry = &mut self.table.entries[sender];
         let new_process = entry.validity != Some(source.validity);
         if new_process {
             entry.self_clock = None;
+            entry.reach = Default::default();
         }
+        entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
         let mut correct_sender = new_process && entry.validity.is_some();
         entry.validity = Some(source.validity);
+        if let Message::Ack { seq, .. } = message {
+            self.confirm_by_ack(sender, seq);
+        }
+        let good = self.in_good_standing(sender, new_process);
+        if !good {
+            self.answer_limit = Some(standing::AnswerLimit {
+                to: sender,
+                left: request_len,
+                wants_challenge: false,
+            });
+        }
         let greet = new_process
-            && self.seed_rules()
+            && self.seed_rules(sender)
             && !matches!(message, Message::Sync { full: true, .. });
         for update in gossip {
             correct_sender |= self.apply_from(now, sender, update, true);
@@ -183,14 +231,24 @@ impl<R: Rng> Swim<R> {
                 let alive = self.source();
                 let known = self.known();
                 let ack = Message::Ack { seq, alive, known };
-                self.send(sender, ack, correct_sender);
+                if good {
+                    self.send(sender, ack, correct_sender);
+                } else {
+                    // Probes must be answered, whoever sends them: a bare ack.
+                    self.send_bare_ack(sender, ack);
+                }
                 true
             }
             Message::PingReq { seq, target } => {
+                // For a stranger, the ack relayed back goes bare (the ping goes to the
+                // target, a member we chose to know).
                 self.relay(now, sender, seq, target, correct_sender);
                 false
             }
             Message::Ack { alive, known, .. } => {
+                if good {
+                    self.pay_owed_full(now, sender);
+                }
                 self.catch_up(now, sender, known);
                 // A relayed ack about a member we forgot: the relay is out of date.
                 if !self.is_local(&alive.name) && !self.is_forgotten(&alive.name) {
@@ -212,8 +270,10 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
-            // A relay's "no answer yet" for one of our probes: its use is local health.
-            Message::Nack { .. } => false,
+            Message::Nack { seq } => {
+                self.nacked(sender, seq);
+                false
+            }
             Message::Sync {
                 reply,
                 full,
@@ -238,7 +298,19 @@ impl<R: Rng> Swim<R> {
                     }
                     false
                 } else {
-                    let message = self.sync_reply(now, full, &pushed);
+                    // The list goes once the sender proves it can receive at its address:
+                    // a stranger gets the challenge, then a partial reply in the room left.
+                    if !good && full {
+                        // The list goes once the sender proves it receives at its address.
+                        self.challenge(now);
+                        self.table.entries[sender].reach.owed_full = true;
+                        return self.finish_packet(now, sender);
+                    }
+                    let mut message = self.sync_reply(now, full, &pushed);
+                    if !good {
+                        // A push-pull answer in the room of its request.
+                        self.fit_answer(&mut message);
+                    }
                     self.send(sender, message, correct_sender);
                     true
                 }
@@ -250,6 +322,12 @@ impl<R: Rng> Swim<R> {
         if greet {
             self.seed_greet(sender);
         }
+        self.finish_packet(now, sender);
+    }
+
+    /// The end of every packet handled: the challenge it called for, and eager fanout.
+    fn finish_packet(&mut self, now: Duration, sender: usize) {
+        self.finish_answer(now);
         self.fan_out(now, Some(sender));
     }
 
@@ -261,6 +339,7 @@ impl<R: Rng> Swim<R> {
         }
         self.reap(now);
         self.advance_probes(now);
+        self.send_nacks(now);
         while self.relays.front().is_some_and(|r| r.expires <= now) {
             self.relays.pop_front();
         }
@@ -270,14 +349,16 @@ impl<R: Rng> Swim<R> {
             }
             self.suspects.pop_first();
             self.table.entries[index].suspect_deadline = None;
+            self.end_suspicion(index);
             if self.verdict(index, Status::Offline, now) {
                 self.tally.counters.offline_declared += 1;
                 self.changed(index);
             }
         }
-        if now >= self.next_probe {
+        let due = self.probe_due();
+        if now >= due {
             self.start_probe(now);
-            self.next_probe = (self.next_probe + self.config.ping_interval).max(now);
+            self.next_probe = (due + self.config.ping_interval).max(now);
         }
         if now >= self.next_gossip {
             if !self.broadcasts.is_empty() {
@@ -316,7 +397,10 @@ impl<R: Rng> Swim<R> {
         if self.leaving.is_some() {
             return self.leaving_deadline();
         }
-        let mut next = self.next_probe.min(self.next_push_pull).min(self.next_reap);
+        let mut next = self
+            .probe_due()
+            .min(self.next_push_pull)
+            .min(self.next_reap);
         if !self.broadcasts.is_empty() {
             next = next.min(self.next_gossip);
         }
@@ -331,6 +415,9 @@ impl<R: Rng> Swim<R> {
         }
         if let Some(relay) = self.relays.front() {
             next = next.min(relay.expires);
+        }
+        for nack in self.relays.iter().filter_map(|r| r.nack_at) {
+            next = next.min(nack);
         }
         if let Some(&(deadline, _)) = self.suspects.first() {
             next = next.min(deadline);
@@ -470,9 +557,28 @@ impl<R: Rng> Swim<R> {
         self.broadcasts.len()
     }
 
-    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips).
+    /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips,
+    /// nacks), and the local health score.
     pub fn counters(&self) -> Counters {
-        self.tally.counters
+        Counters {
+            local_health: self.health.score(),
+            ..self.tally.counters
+        }
+    }
+
+    /// Lifeguard's local health score: 0 when healthy, up to
+    /// [`ProtocolConfig::awareness_max`] when our own probes keep failing without the relays'
+    /// nacks or we keep refuting suspicions of ourselves. Probe timeouts and the probe
+    /// interval are `(score + 1)` times their configured values. Always 0 without Lifeguard.
+    pub fn local_health(&self) -> u32 {
+        self.health.score()
+    }
+
+    /// When the next probe is due: Lifeguard stretches the wait to `(score + 1)` intervals,
+    /// with the score as it is when the wait ends.
+    fn probe_due(&self) -> Duration {
+        let extra = self.health.scale(self.config.ping_interval) - self.config.ping_interval;
+        self.next_probe + extra
     }
 
     fn is_local(&self, name: &str) -> bool {

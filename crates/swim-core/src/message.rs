@@ -26,6 +26,10 @@ pub struct Update {
     pub status: Status,
     /// The member's metadata, if known to the sender.
     pub metadata: Option<Metadata>,
+    /// For a SUSPECT record: a member whose own probe found `name` unresponsive (the one
+    /// that raised the suspicion, or one that confirmed it). Lifeguard counts distinct
+    /// accusers to shorten the suspicion; `None` on any other record and on the Python wire.
+    pub accuser: Option<MemberName>,
     /// The member announced that it left the cluster (graceful leave). Only meaningful with
     /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
     /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).
@@ -106,4 +110,26 @@ pub struct Transmit {
     pub to: MemberName,
     /// The packet.
     pub packet: Packet,
+    /// The wire format to send it in. A driver that speaks one format only may ignore it:
+    /// it differs from that format only under [`ClockRules::PerMember`](crate::ClockRules).
+    pub wire: PeerWire,
+}
+
+/// The wire format a packet came in or is to be sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerWire {
+    /// Ours (`docs/wire-format.md`).
+    Native,
+    /// The Python package's (swim-protocol 0.6.3): no nacks, no left flag, no encryption.
+    Python,
+}
+
+impl PeerWire {
+    /// The other format.
+    pub fn other(self) -> PeerWire {
+        match self {
+            PeerWire::Native => PeerWire::Python,
+            PeerWire::Python => PeerWire::Native,
+        }
+    }
 }

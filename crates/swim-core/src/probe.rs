@@ -66,6 +66,13 @@ pub(crate) struct Probe {
     pub(crate) next_round_at: Duration,
     /// When to give up and suspect the target (ping_req_timeout after the first round).
     pub(crate) suspect_at: Duration,
+    /// Indirect rounds sent so far.
+    pub(crate) rounds: u32,
+    /// Lifeguard: whether the probe already got its second chance (every helper was silent).
+    pub(crate) extended: bool,
+    /// Lifeguard: the helpers of the first indirect round, each owing us a nack (or the
+    /// target's ack), and whether its nack came.
+    pub(crate) nacks: Vec<(usize, bool)>,
 }
 
 /// A ping-req being served for another member: forward the target's ack to `requester`.
@@ -75,6 +82,10 @@ pub(crate) struct Relay {
     pub(crate) seq: u32,
     pub(crate) target: usize,
     pub(crate) expires: Duration,
+    /// Lifeguard: when to tell `requester` the target has not answered yet, if still due.
+    pub(crate) nack_at: Option<Duration>,
+    /// The requester is not in good standing: its ack goes bare (`machine/standing.rs`).
+    pub(crate) bare: bool,
 }
 
 #[cfg(test)]

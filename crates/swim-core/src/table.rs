@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::{MemberName, MemberSnapshot, Metadata, Status, Update, Validity};
+use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it.
 #[derive(Debug, Clone)]
@@ -15,9 +15,27 @@ pub(crate) struct Entry {
     pub(crate) validity: Option<Validity>,
     /// When this member, if SUSPECT, is declared OFFLINE.
     pub(crate) suspect_deadline: Option<Duration>,
+    /// While SUSPECT: the accuser its record names when we pass it on (Lifeguard).
+    pub(crate) accuser: Option<MemberName>,
     /// The highest clock of a record about itself that this member's current process sent
     /// us (used by the seed clock rules only).
     pub(crate) self_clock: Option<u64>,
+    /// Whether its current process can receive at its address (see `machine/standing.rs`).
+    pub(crate) reach: Reachability,
+    /// The wire format this member's current process last sent us a packet in (used by
+    /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
+    pub(crate) wire: Option<PeerWire>,
+}
+
+/// A member's standing with us: what we learned of its address (`machine/standing.rs`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reachability {
+    /// Its current process answered a ping of ours.
+    pub(crate) confirmed: bool,
+    /// The sequence number of the challenge in flight to it, and when it was sent.
+    pub(crate) challenge: Option<(u32, Duration)>,
+    /// It asked for the full list before it was confirmed: send it once it is.
+    pub(crate) owed_full: bool,
 }
 
 impl Entry {
@@ -36,7 +54,10 @@ impl Entry {
             current: snapshot,
             validity: None,
             suspect_deadline: None,
+            accuser: None,
             self_clock: None,
+            reach: Reachability::default(),
+            wire: None,
         }
     }
 
@@ -47,6 +68,7 @@ impl Entry {
             clock: self.current.clock,
             status: self.current.status,
             metadata: self.current.metadata.clone(),
+            accuser: self.accuser.clone(),
             left: self.current.left,
         }
     }
@@ -240,6 +262,7 @@ mod tests {
             clock,
             status,
             metadata: meta.map(|v| [("k", v)].into_iter().collect()),
+            accuser: None,
             left: false,
         }
     }

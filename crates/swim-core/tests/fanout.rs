@@ -25,6 +25,7 @@ fn record(i: usize, clock: u64, value: &str) -> Update {
         clock,
         status: Status::Online,
         metadata: Some(meta(value)),
+        accuser: None,
         left: false,
     }
 }

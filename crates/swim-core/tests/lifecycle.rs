@@ -124,6 +124,7 @@ fn a_forgotten_member_stays_forgotten_whatever_stale_gossip_says() {
         status: Status::Online,
         metadata: None,
         left: false,
+        accuser: None,
     };
     events(&mut b);
     let later = t + RETENTION + Duration::from_secs(2);

@@ -185,6 +185,7 @@ fn seed_gossip_is_applied_and_acknowledged() {
         clock: 10,
         status: Status::Online,
         metadata: Some(meta("hello")),
+        accuser: None,
         left: false,
     };
     a.handle_packet(
@@ -216,6 +217,7 @@ fn suspicion_of_the_local_member_is_refuted_with_a_newer_clock() {
         clock: 40,
         status: Status::Suspect,
         metadata: Some(meta("a:1")),
+        accuser: None,
         left: false,
     };
     a.handle_packet(
@@ -251,6 +253,7 @@ fn unanswered_member_becomes_suspect_then_offline() {
                 clock: 3,
                 status: Status::Online,
                 metadata: Some(meta("b")),
+                accuser: None,
                 left: false,
             }],
         },
@@ -340,6 +343,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         clock: 3,
         status: Status::Online,
         metadata: Some(meta("b")),
+        accuser: None,
         left: false,
     };
     let gossip = |update: Update| Packet {
@@ -366,6 +370,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         clock: a.local().clock,
         status: Status::Suspect,
         metadata: Some(meta("a:1")),
+        accuser: None,
         left: false,
     };
     a.handle_packet(now, gossip(accusation));
@@ -412,6 +417,7 @@ fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
                 status: Status::Online,
                 metadata: Some(meta("b")),
                 left: false,
+                accuser: None,
             }],
         },
         gossip: vec![],

@@ -20,7 +20,10 @@ pub const ROLE: &str = "member";
 /// variables that point them there, with the image.
 fn deployment_env(dir: &Path, image: &str) -> Vec<(String, String)> {
     let secret = dir.join("secret.txt");
-    fs::write(&secret, format!("{}\n", unique_name("secret"))).expect("secret file");
+    // Kept once written: a later deployment in `dir` (a scale-up) joins the same cluster.
+    if !secret.exists() {
+        fs::write(&secret, format!("{}\n", unique_name("secret"))).expect("secret file");
+    }
     let role = dir.join("metadata/role");
     fs::create_dir_all(role.parent().unwrap()).expect("metadata dir");
     fs::write(&role, format!("{ROLE}\n")).expect("metadata file");
@@ -65,19 +68,37 @@ pub fn compose_up(
     replicas: usize,
     dir: &Path,
 ) -> Result<String, CommandError> {
+    let project = unique_name("cp").replace('-', "");
+    let file = repo_file("deploy/compose/docker-compose.yml");
+    let env = compose_env(dir, image);
+    resources.compose_project(&file, &project, &as_pairs(&env));
+    compose_scale(&project, image, replicas, dir)?;
+    Ok(project)
+}
+
+fn compose_env(dir: &Path, image: &str) -> Vec<(String, String)> {
     let mut env = deployment_env(dir, image);
     // The compose file mounts a metadata directory.
     env[2].1 = dir.join("metadata").to_string_lossy().into_owned();
-    let project = unique_name("cp").replace('-', "");
+    env
+}
+
+/// Scales the project started by [`compose_up`] (same `image` and `dir`) to `replicas`.
+pub fn compose_scale(
+    project: &str,
+    image: &str,
+    replicas: usize,
+    dir: &Path,
+) -> Result<(), CommandError> {
+    let env = compose_env(dir, image);
     let file = repo_file("deploy/compose/docker-compose.yml");
-    resources.compose_project(&file, &project, &as_pairs(&env));
     let scale = format!("swim={replicas}");
     run_with_env(
         "docker-compose",
-        &["-f", &file, "-p", &project, "up", "-d", "--scale", &scale],
+        &["-f", &file, "-p", project, "up", "-d", "--scale", &scale],
         &as_pairs(&env),
     )?;
-    Ok(project)
+    Ok(())
 }
 
 /// The running containers with `label` (`KEY=VALUE`), sorted.

@@ -34,6 +34,7 @@ fn ping(updates: usize) -> Packet {
                 clock: 1_000 + i as u64,
                 status: Status::Online,
                 metadata: Some(metadata.clone()),
+                accuser: None,
                 left: false,
             })
             .collect(),

@@ -187,6 +187,7 @@ fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> P
                 clock: 1,
                 status: Status::Online,
                 metadata: Some(Metadata::empty()),
+                accuser: None,
                 left: false,
             }],
         }

@@ -19,6 +19,11 @@ use crate::runtime::publish::{Sequenced, View, EVENT_BUFFER};
 /// that last-reported state, intermediate states are skipped), then the live stream
 /// resumes. [`Events::resyncs`] counts how often that happened.
 ///
+/// **Forgotten members.** A member OFFLINE for `offline_retention` is forgotten (no longer
+/// listed; see "Reaping" in `docs/PROTOCOL.md`). [`Events::recv`] and [`Events::try_recv`]
+/// yield changes only; [`Events::next_event`] and [`Events::try_next_event`] yield both,
+/// as [`MembershipEvent`]s. A resync reports a member forgotten meanwhile as forgotten.
+///
 /// The stream ends (`None`) once the member has shut down and every buffered change has
 /// been read.
 pub struct Events {
@@ -28,8 +33,8 @@ pub struct Events {
     seen: HashMap<MemberName, MemberSnapshot>,
     /// Changes numbered up to this one are already reflected in `seen`.
     skip_through: u64,
-    /// Synthetic changes from a resync, not yet returned.
-    pending: VecDeque<MemberChange>,
+    /// Synthetic events from a resync, not yet returned.
+    pending: VecDeque<MembershipEvent>,
     resyncs: u64,
 }
 
@@ -58,8 +63,31 @@ impl Events {
         events
     }
 
-    /// The next change; `None` once the member has shut down.
+    /// The next change; `None` once the member has shut down. Forgotten members are
+    /// skipped (see [`Events::next_event`]).
     pub async fn recv(&mut self) -> Option<MemberChange> {
+        loop {
+            match self.next_event().await? {
+                MembershipEvent::Changed(change) => return Some(change),
+                MembershipEvent::Forgotten(_) => {}
+            }
+        }
+    }
+
+    /// The next change if one is ready, without waiting. `None` when none is ready (or the
+    /// member has shut down). Forgotten members are skipped.
+    pub fn try_recv(&mut self) -> Option<MemberChange> {
+        loop {
+            match self.try_next_event()? {
+                MembershipEvent::Changed(change) => return Some(change),
+                MembershipEvent::Forgotten(_) => {}
+            }
+        }
+    }
+
+    /// The next event, a change or a forgotten member; `None` once the member has shut
+    /// down.
+    pub async fn next_event(&mut self) -> Option<MembershipEvent> {
         loop {
             if let Some(change) = self.pending.pop_front() {
                 return Some(change);
@@ -76,9 +104,9 @@ impl Events {
         }
     }
 
-    /// The next change if one is ready, without waiting. `None` when none is ready (or the
+    /// The next event if one is ready, without waiting. `None` when none is ready (or the
     /// member has shut down).
-    pub fn try_recv(&mut self) -> Option<MemberChange> {
+    pub fn try_next_event(&mut self) -> Option<MembershipEvent> {
         loop {
             if let Some(change) = self.pending.pop_front() {
                 return Some(change);
@@ -104,13 +132,20 @@ impl Events {
     /// How many changes a subscriber may fall behind before it is resynchronised.
     pub const BUFFER: usize = EVENT_BUFFER;
 
-    fn accept(&mut self, item: &Sequenced) -> Option<MemberChange> {
+    fn accept(&mut self, item: &Sequenced) -> Option<MembershipEvent> {
         if item.seq <= self.skip_through {
             return None;
         }
-        let member = &item.change.member;
-        self.seen.insert(member.name.clone(), member.clone());
-        Some(item.change.clone())
+        match &item.event {
+            MembershipEvent::Changed(change) => {
+                let member = &change.member;
+                self.seen.insert(member.name.clone(), member.clone());
+            }
+            MembershipEvent::Forgotten(member) => {
+                self.seen.remove(&member.name);
+            }
+        }
+        Some(item.event.clone())
     }
 
     fn resync(&mut self) {
@@ -122,10 +157,22 @@ impl Events {
                 Some(seen) => seen.clone(),
                 None => unknown(member),
             };
-            self.pending.push_back(MemberChange {
-                member: member.clone(),
-                previous,
-            });
+            self.pending
+                .push_back(MembershipEvent::Changed(MemberChange {
+                    member: member.clone(),
+                    previous,
+                }));
+        }
+        // Members this stream reported that are no longer listed were forgotten meanwhile.
+        let mut gone: Vec<&MemberSnapshot> = self
+            .seen
+            .values()
+            .filter(|seen| current.members.iter().all(|m| m.name != seen.name))
+            .collect();
+        gone.sort_by(|a, b| a.name.cmp(&b.name));
+        for member in gone {
+            self.pending
+                .push_back(MembershipEvent::Forgotten(member.clone()));
         }
         self.adopt(&current);
     }
@@ -138,6 +185,18 @@ impl Events {
             .map(|m| (m.name.clone(), m.clone()))
             .collect();
     }
+}
+
+/// One event of the membership stream ([`Events::next_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MembershipEvent {
+    /// A member's status or metadata changed, or a member was first learned of (or came
+    /// back after it was forgotten).
+    Changed(MemberChange),
+    /// A member OFFLINE for `offline_retention` was forgotten: it is no longer listed. The
+    /// snapshot is its last state.
+    Forgotten(MemberSnapshot),
 }
 
 /// The state reported as `previous` for a member this stream had never reported.
@@ -206,9 +265,20 @@ mod tests {
                 member: next,
                 previous,
             };
-            self.publisher
-                .publish(vec![change.clone()], self.members.clone());
+            self.publisher.publish(
+                vec![MembershipEvent::Changed(change.clone())],
+                self.members.clone(),
+            );
             change
+        }
+
+        fn forget(&mut self, index: usize) -> MemberSnapshot {
+            let gone = self.members.remove(index);
+            self.publisher.publish(
+                vec![MembershipEvent::Forgotten(gone.clone())],
+                self.members.clone(),
+            );
+            gone
         }
     }
 
@@ -263,6 +333,40 @@ mod tests {
         assert_eq!(events.try_recv(), None);
         let live = world.change(0, Status::Suspect);
         assert_eq!(events.recv().await, Some(live));
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_member_is_an_event_that_recv_skips() {
+        let (mut world, subscription) = World::new();
+        let mut events = subscribe(&subscription);
+        let mut changes = subscribe(&subscription);
+        let gone = world.forget(1);
+        let live = world.change(0, Status::Suspect);
+        assert_eq!(
+            events.next_event().await,
+            Some(MembershipEvent::Forgotten(gone))
+        );
+        assert_eq!(
+            events.next_event().await,
+            Some(MembershipEvent::Changed(live.clone()))
+        );
+        assert_eq!(changes.recv().await, Some(live));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_hears_of_members_forgotten_meanwhile() {
+        let (mut world, subscription) = World::new();
+        let mut events = subscribe(&subscription);
+        for i in 0..Events::BUFFER + 10 {
+            world.change(0, [Status::Suspect, Status::Online][i % 2]);
+        }
+        let gone = world.forget(1);
+        let mut got = Vec::new();
+        while let Some(event) = events.try_next_event() {
+            got.push(event);
+        }
+        assert!(got.contains(&MembershipEvent::Forgotten(gone)), "{got:?}");
+        assert_eq!(events.resyncs(), 1);
     }
 
     #[tokio::test]

@@ -40,7 +40,7 @@ pub use cluster::Cluster;
 pub use config::Args;
 pub use config::{Config, WireKind};
 pub use error::{ConfigError, StartError};
-pub use events::Events;
+pub use events::{Events, MembershipEvent};
 pub use swim_core::{
     MemberChange, MemberName, MemberSnapshot, Metadata, Profile, ProtocolConfig, Status, StatusSet,
 };

@@ -205,6 +205,16 @@ impl Collector for ClusterCollector {
                 "Members this member declared OFFLINE when their suspicion timed out.",
                 p.offline_declared,
             ),
+            (
+                "swim_nacks_sent",
+                "Nacks sent for relayed ping-reqs whose target had not answered (Lifeguard).",
+                p.nacks_sent,
+            ),
+            (
+                "swim_nacks_received",
+                "Nacks received from the helpers of this member's probes (Lifeguard).",
+                p.nacks_received,
+            ),
         ];
         for (name, help, value) in counters {
             let metric = ConstCounter::new(value);
@@ -217,6 +227,14 @@ impl Collector for ClusterCollector {
             "Records waiting to be piggybacked (the gossip queue; zero when quiet).",
             None,
             gauge.metric_type(),
+        )?)?;
+
+        let health = ConstGauge::new(i64::from(p.local_health));
+        health.encode(encoder.encode_descriptor(
+            "swim_local_health",
+            "Lifeguard's local health score: 0 is healthy; probe timeouts and interval are (score + 1) times longer.",
+            None,
+            health.metric_type(),
         )?)?;
 
         let rtt = &p.probe_rtt;

@@ -202,6 +202,7 @@ fn the_longest_accepted_name_crosses_both_wires() {
             clock: 7,
             status: Status::Online,
             metadata: None,
+            accuser: None,
             left: false,
         }],
     };

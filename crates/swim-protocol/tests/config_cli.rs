@@ -144,6 +144,8 @@ fn timing_size_and_wire_flags() {
             "2",
             "--sync-interval",
             "0.1",
+            "--offline-retention",
+            "90",
             "--mtu-size",
             "9000",
             "--wire",
@@ -158,6 +160,7 @@ fn timing_size_and_wire_flags() {
     assert_eq!(c.protocol.ping_req_timeout, Duration::from_millis(200));
     assert_eq!(c.protocol.suspect_timeout, Duration::from_secs(2));
     assert_eq!(c.protocol.sync_interval, Duration::from_millis(100));
+    assert_eq!(c.protocol.offline_retention, Duration::from_secs(90));
     assert_eq!(c.mtu_size, 9000);
     assert_eq!(c.wire, WireKind::Python);
 }
@@ -396,4 +399,20 @@ fn error_messages_say_each_thing_once() {
         "invalid configuration: peer \"127.0.0.1:99999\": port \"99999\" is not a number from 0 \
          to 65535"
     );
+}
+
+#[tokio::test]
+async fn wire_auto_by_flag_or_environment_runs_the_per_member_rules() {
+    let by_flag = config(&["--name", "127.0.0.1:2001", "--wire", "auto"], &[]).unwrap();
+    let by_env = config(&["--name", "127.0.0.1:2001"], &[("SWIM_WIRE", "AUTO")]).unwrap();
+    for c in [by_flag, by_env] {
+        assert_eq!(c.wire, WireKind::Auto);
+        // The package's timings, as with --wire python, while Python members may remain.
+        assert_eq!(c.protocol.ping_interval, std::time::Duration::from_secs(1));
+        let resolved = c.with_secret("s").resolve().await.unwrap();
+        assert_eq!(
+            resolved.protocol().clock_rules,
+            swim_protocol::config::ClockRules::PerMember
+        );
+    }
 }

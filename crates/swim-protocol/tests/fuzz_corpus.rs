@@ -62,6 +62,7 @@ fn seed_packets() -> Vec<Packet> {
         clock,
         status,
         metadata: meta.then(|| Metadata::empty().with("role", "db").with("zone", "a")),
+        accuser: None,
         left: false,
     };
     let gossip = vec![

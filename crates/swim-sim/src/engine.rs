@@ -8,7 +8,9 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
-use swim_core::{Event, MemberChange, MemberName, MemberSnapshot, Metadata, ProtocolConfig, Swim};
+use swim_core::{
+    Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, Swim,
+};
 
 use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
@@ -38,14 +40,37 @@ pub struct Traffic {
 }
 
 enum Scheduled {
-    Deliver { to: usize, payload: Vec<u8> },
-    Wake { node: usize },
+    /// A payload reaches `to`; `late` once a slow member's delay was added.
+    Deliver {
+        to: usize,
+        payload: Payload,
+        late: bool,
+    },
+    Wake {
+        node: usize,
+    },
+}
+
+/// A member's pending wake-up: the deadline it asked for, and when it fires (later for a
+/// slow member).
+#[derive(Debug, Clone, Copy)]
+struct Wake {
+    deadline: Duration,
+    fires: Duration,
+}
+
+/// What travels: the bytes the wire format made, or (direct delivery) the packet itself.
+enum Payload {
+    Bytes(Vec<u8>),
+    Packet(Box<Packet>),
 }
 
 struct Node {
     name: MemberName,
     swim: Option<Swim<StdRng>>,
-    wake_at: Option<Duration>,
+    wake: Option<Wake>,
+    /// A slow member handles every packet and timer this late, jittered ±50%.
+    slow: Option<Duration>,
     incarnation: u64,
     traffic: Traffic,
     tcp: TcpSender,
@@ -69,6 +94,8 @@ pub struct Simulation {
     wire: Box<dyn WireFormat>,
     /// One shared copy of each name and metadata for every member (see `intern`).
     interner: Interner,
+    /// Packets are handed over as sent, not encoded and decoded (see `with_direct_delivery`).
+    direct: bool,
 }
 
 /// The name of simulated member `i`: an address-like string of realistic length.
@@ -88,7 +115,8 @@ impl Simulation {
             .map(|i| Node {
                 name: member_name(i),
                 swim: None,
-                wake_at: None,
+                wake: None,
+                slow: None,
                 incarnation: 0,
                 traffic: Traffic::default(),
                 tcp: TcpSender::default(),
@@ -117,6 +145,7 @@ impl Simulation {
             protocol,
             wire: Box::new(NativeWire),
             interner,
+            direct: false,
         }
     }
 
@@ -125,6 +154,18 @@ impl Simulation {
     #[must_use]
     pub fn with_wire(mut self, wire: Box<dyn WireFormat>) -> Self {
         self.wire = wire;
+        self
+    }
+
+    /// Hands each packet to its receiver as sent instead of encoding and decoding it, counting
+    /// its bytes with the native format's exact `encoded_len` (so traffic figures, the MTU
+    /// and TCP choice are unchanged). What the run decides is the same as with the native
+    /// bytes, since decoding undoes encoding exactly (the core's round-trip property tests);
+    /// it saves the codec's time and the decoded copies, which dominate large runs.
+    #[must_use]
+    pub fn with_direct_delivery(mut self) -> Self {
+        self.direct = true;
+        self.wire = Box::new(NativeWire);
         self
     }
 
@@ -193,14 +234,34 @@ impl Simulation {
         )
         .expect("the simulation's protocol config is valid");
         node.swim = Some(swim);
-        node.wake_at = None;
+        node.wake = None;
         self.after_input(i, obs);
     }
 
     /// Stops member `i` at once, as a crash: it sends and receives nothing more.
     pub fn crash(&mut self, i: usize) {
         self.nodes[i].swim = None;
-        self.nodes[i].wake_at = None;
+        self.nodes[i].wake = None;
+    }
+
+    /// Makes member `i` slow (a CPU-starved or paused process): from now on it handles every
+    /// packet it receives and every timer `delay` late, jittered uniformly by ±50%, and sends
+    /// what it produces when it handles them. `None` makes it normal again.
+    pub fn set_slow(&mut self, i: usize, delay: Option<Duration>) {
+        self.nodes[i].slow = delay.filter(|d| !d.is_zero());
+    }
+
+    /// Whether member `i` is slow.
+    pub fn is_slow(&self, i: usize) -> bool {
+        self.nodes[i].slow.is_some()
+    }
+
+    /// How late slow member `i` handles its next input (zero for a normal member).
+    fn lateness(&mut self, i: usize) -> Duration {
+        match self.nodes[i].slow {
+            Some(delay) => delay.mul_f64(0.5 + self.net_rng.random::<f64>()),
+            None => Duration::ZERO,
+        }
     }
 
     /// Makes member `i` leave the cluster gracefully (see `Swim::leave`). It goes on running
@@ -234,25 +295,43 @@ impl Simulation {
                 continue;
             };
             match item {
-                Scheduled::Deliver { to, payload } => {
+                Scheduled::Deliver {
+                    to,
+                    payload,
+                    late: false,
+                } if self.nodes[to].slow.is_some() => {
+                    let at = self.now + self.lateness(to);
+                    let late = true;
+                    self.schedule(at, Scheduled::Deliver { to, payload, late });
+                }
+                Scheduled::Deliver { to, payload, .. } => {
                     let now = self.now;
-                    let Some(swim) = self.nodes[to].swim.as_mut() else {
+                    if self.nodes[to].swim.is_none() {
                         continue;
+                    }
+                    let packet = match payload {
+                        Payload::Packet(packet) => *packet,
+                        Payload::Bytes(bytes) => match self.wire.decode(&bytes) {
+                            Ok(mut packet) => {
+                                self.interner.packet(&mut packet);
+                                packet
+                            }
+                            Err(_) => {
+                                self.nodes[to].traffic.rejected += 1;
+                                continue;
+                            }
+                        },
                     };
-                    match self.wire.decode(&payload) {
-                        Ok(mut packet) => {
-                            self.interner.packet(&mut packet);
-                            swim.handle_packet(now, packet);
-                            self.after_input(to, obs);
-                        }
-                        Err(_) => self.nodes[to].traffic.rejected += 1,
+                    if let Some(swim) = self.nodes[to].swim.as_mut() {
+                        swim.handle_packet(now, packet);
+                        self.after_input(to, obs);
                     }
                 }
                 Scheduled::Wake { node } => {
-                    if self.nodes[node].wake_at != Some(at) {
+                    if self.nodes[node].wake.map(|w| w.fires) != Some(at) {
                         continue; // superseded by an earlier or later deadline
                     }
-                    self.nodes[node].wake_at = None;
+                    self.nodes[node].wake = None;
                     let now = self.now;
                     if let Some(swim) = self.nodes[node].swim.as_mut() {
                         swim.handle_timeout(now);
@@ -292,37 +371,53 @@ impl Simulation {
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));
         for transmit in outgoing {
+            if self.direct {
+                let len = swim_core::wire::encoded_len(&transmit.packet);
+                let payload = Payload::Packet(Box::new(transmit.packet));
+                self.send_payload(i, &transmit.to, len, payload);
+                continue;
+            }
             // Bytes on the wire, as a real driver sends them: the format may split a packet.
-            for payload in self.wire.encode(&transmit.packet) {
-                let traffic = &mut self.nodes[i].traffic;
-                traffic.packets += 1;
-                traffic.bytes += payload.len() as u64;
-                let Some(&to) = self.by_name.get(&transmit.to) else {
-                    continue;
-                };
-                if !self.partition.connected(i, to) {
-                    continue;
-                }
-                let delay = if payload.len() > self.network.mtu {
-                    let node = &mut self.nodes[i];
-                    let sent = node.tcp.send(now, payload.len(), &self.network);
-                    node.traffic.tcp_sent += 1;
-                    node.traffic.tcp_dropped += u64::from(sent.is_none());
-                    sent
-                } else {
-                    self.network.delivery_delay(&mut self.net_rng)
-                };
-                if let Some(delay) = delay {
-                    self.schedule(now + delay, Scheduled::Deliver { to, payload });
-                }
+            for bytes in self.wire.encode(&transmit.packet) {
+                let len = bytes.len();
+                self.send_payload(i, &transmit.to, len, Payload::Bytes(bytes));
             }
         }
-        if let Some(at) = deadline {
-            let node = &mut self.nodes[i];
-            if node.wake_at.is_none_or(|w| at < w || w < now) {
-                node.wake_at = Some(at);
-                self.schedule(at, Scheduled::Wake { node: i });
+        if let Some(deadline) = deadline {
+            let pending = self.nodes[i].wake;
+            if pending.is_none_or(|w| deadline < w.deadline || w.fires < now) {
+                let fires = deadline + self.lateness(i);
+                self.nodes[i].wake = Some(Wake { deadline, fires });
+                self.schedule(fires, Scheduled::Wake { node: i });
             }
+        }
+    }
+
+    /// Counts and schedules one payload of `len` bytes from member `from` to `to`: over TCP
+    /// above the MTU, else as a datagram that the network may lose.
+    fn send_payload(&mut self, from: usize, to: &MemberName, len: usize, payload: Payload) {
+        let now = self.now;
+        let traffic = &mut self.nodes[from].traffic;
+        traffic.packets += 1;
+        traffic.bytes += len as u64;
+        let Some(&to) = self.by_name.get(to) else {
+            return;
+        };
+        if !self.partition.connected(from, to) {
+            return;
+        }
+        let delay = if len > self.network.mtu {
+            let node = &mut self.nodes[from];
+            let sent = node.tcp.send(now, len, &self.network);
+            node.traffic.tcp_sent += 1;
+            node.traffic.tcp_dropped += u64::from(sent.is_none());
+            sent
+        } else {
+            self.network.delivery_delay(&mut self.net_rng)
+        };
+        if let Some(delay) = delay {
+            let late = false;
+            self.schedule(now + delay, Scheduled::Deliver { to, payload, late });
         }
     }
 

@@ -52,6 +52,9 @@ impl Interner {
 
     fn update(&mut self, update: &mut Update) {
         self.name(&mut update.name);
+        if let Some(accuser) = update.accuser.as_mut() {
+            self.name(accuser);
+        }
         self.metadata(&mut update.metadata);
     }
 
@@ -82,6 +85,7 @@ mod tests {
             status: Status::Online,
             left: false,
             metadata: Some([("version", meta)].into_iter().collect()),
+            accuser: None,
         };
         Packet {
             source: Source {

@@ -32,6 +32,11 @@ pub struct RunConfig {
     /// Members start one after the other over this long (zero: all at once), as a script
     /// that starts hundreds of processes does.
     pub start_spread: Duration,
+    /// How many members turn slow once the metadata change has spread (never member 0, nor
+    /// the one that crashes).
+    pub slow: usize,
+    /// How late a slow member handles every packet and timer (jittered ±50%).
+    pub slow_delay: Duration,
     /// After the leave, cut the cluster in two halves for this long, then heal it (zero:
     /// no partition phase). The phase may run beyond `duration`: it ends at most four
     /// push-pull periods after the heal.
@@ -50,10 +55,16 @@ impl Default for RunConfig {
             quiet: Duration::from_secs(20),
             wire: SimWire::Native,
             start_spread: Duration::ZERO,
+            slow: 0,
+            slow_delay: Duration::from_millis(1000),
             partition: Duration::ZERO,
         }
     }
 }
+
+/// How long slow members run before the quiet period, instead of waiting for the gossip to
+/// settle (they keep it busy): a fixed exposure, so runs compare.
+const SLOW_PHASE: Duration = Duration::from_secs(60);
 
 /// The figures of a run. Times are virtual seconds; `None` when the phase did not finish.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -95,6 +106,16 @@ pub struct Report {
     pub false_suspect: u64,
     /// Times a live, reachable member was marked OFFLINE by anyone.
     pub false_offline: u64,
+    /// Times a member neither crashed nor slow was marked SUSPECT by anyone.
+    pub false_suspect_healthy: u64,
+    /// Times a member neither crashed nor slow was marked OFFLINE by anyone.
+    pub false_offline_healthy: u64,
+    /// Members made slow.
+    pub slow: usize,
+    /// The slow members' delay in milliseconds.
+    pub slow_delay_ms: u64,
+    /// Whether Lifeguard was on.
+    pub lifeguard: bool,
     /// Packets sent per member per second during the quiet period.
     pub msgs_per_member_s: f64,
     /// Bytes sent per member per second during the quiet period, as encoded (and signed).
@@ -191,9 +212,28 @@ fn total_traffic(sim: &Simulation) -> Traffic {
     })
 }
 
+/// Makes `config.slow` random members other than 0 slow (at most n - 2, so that one is left
+/// to crash); returns them.
+fn make_slow(sim: &mut Simulation, tracker: &mut Tracker, config: &RunConfig) -> Vec<usize> {
+    let n = config.members;
+    let count = config.slow.min(n.saturating_sub(2));
+    let mut slow = Vec::with_capacity(count);
+    while slow.len() < count {
+        let member = 1 + sim.random_index(n - 1);
+        if !slow.contains(&member) {
+            slow.push(member);
+        }
+    }
+    for &member in &slow {
+        sim.set_slow(member, Some(config.slow_delay));
+        tracker.set_slow(member, true);
+    }
+    slow
+}
+
 /// Runs the standard scenario: all members start knowing only member 0; once everyone sees
-/// everyone, member 0 changes its metadata; a quiet period is measured; then one member
-/// crashes and its detection is timed.
+/// everyone, member 0 changes its metadata; `slow` members turn slow; a quiet period is
+/// measured; then one member crashes and its detection is timed.
 pub fn run_standard(config: &RunConfig) -> Report {
     let wall = Instant::now();
     let mut phases = Phases::new();
@@ -205,6 +245,9 @@ pub fn run_standard(config: &RunConfig) -> Report {
         config.protocol.clone(),
     )
     .with_wire(config.wire.format());
+    if config.wire == SimWire::Direct {
+        sim = sim.with_direct_delivery();
+    }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
@@ -241,14 +284,21 @@ pub fn run_standard(config: &RunConfig) -> Report {
             .copied()
     };
 
-    // Quiet period: wait until no member has gossip left to send (at most 60 s), then
-    // measure traffic.
+    // Slow members: chosen now among members 1.., so that join and spread are unaffected.
+    let slow = make_slow(&mut sim, &mut tracker, config);
+
+    // Quiet period: wait until no member has gossip left to send (at most 60 s; a fixed
+    // 60 s with slow members), then measure traffic.
     phases.next();
     let settle_start = sim.now();
     let settle = (settle_start + Duration::from_secs(60)).min(end);
-    while sim.now() < settle && sim.pending_gossip() > 0 {
-        let next = sim.now() + Duration::from_millis(100);
-        sim.run_until(next, &mut tracker);
+    if slow.is_empty() {
+        while sim.now() < settle && sim.pending_gossip() > 0 {
+            let next = sim.now() + Duration::from_millis(100);
+            sim.run_until(next, &mut tracker);
+        }
+    } else {
+        sim.run_until((settle_start + SLOW_PHASE).min(end), &mut tracker);
     }
     let settled = (sim.pending_gossip() == 0).then(|| sim.now() - settle_start);
     phases.next();
@@ -268,12 +318,15 @@ pub fn run_standard(config: &RunConfig) -> Report {
     let msgs = per(after.packets - before.packets);
     let bytes = per(after.bytes - before.bytes);
 
-    // Crash one member other than 0 and time its detection.
-    let victim = if n > 1 {
+    // Crash one member other than 0 (and not slow) and time its detection.
+    let mut victim = if n > 1 {
         1 + sim.random_index(n - 1)
     } else {
         0
     };
+    while slow.contains(&victim) {
+        victim = 1 + sim.random_index(n - 1);
+    }
     if n > 1 && sim.now() < end {
         sim.crash(victim);
         tracker.set_alive(victim, false);
@@ -281,7 +334,13 @@ pub fn run_standard(config: &RunConfig) -> Report {
         run_while(&mut sim, &mut tracker, end, |t| t.all_offline.is_some());
     }
 
-    // A member other than 0 and the crashed one leaves gracefully.
+    // A member other than 0 and the crashed one leaves gracefully, once the crash's gossip
+    // has died down (as the metadata change is timed on a quiet cluster).
+    let settle = (sim.now() + Duration::from_secs(30)).min(end);
+    while sim.now() < settle && sim.pending_gossip() > 0 {
+        let next = sim.now() + Duration::from_millis(100);
+        sim.run_until(next, &mut tracker);
+    }
     let leave = if n > 2 && sim.now() < end {
         let mut leaver = 1 + sim.random_index(n - 1);
         if leaver == victim {
@@ -324,6 +383,15 @@ pub fn run_standard(config: &RunConfig) -> Report {
         heal_s: secs(heal),
         false_suspect: tracker.false_suspect,
         false_offline: tracker.false_offline,
+        false_suspect_healthy: tracker.false_suspect_healthy,
+        false_offline_healthy: tracker.false_offline_healthy,
+        slow: slow.len(),
+        slow_delay_ms: if slow.is_empty() {
+            0
+        } else {
+            config.slow_delay.as_millis() as u64
+        },
+        lifeguard: config.protocol.lifeguard,
         msgs_per_member_s: (msgs * 1000.0).round() / 1000.0,
         bytes_per_member_s: bytes.round(),
         signed: matches!(config.wire, SimWire::Signed(_)),

@@ -14,6 +14,8 @@ pub struct Tracker {
     /// view[observer * n + member]: the status `observer` last reported for `member`.
     view: Vec<Option<Status>>,
     alive: Vec<bool>,
+    /// Members made slow (they are not counted as healthy).
+    slow: Vec<bool>,
     /// Pairs (live observer, other live member) where the observer sees the member ONLINE.
     online_pairs: usize,
     /// Whether false alarms are being counted (off while a partition is in force).
@@ -22,6 +24,10 @@ pub struct Tracker {
     pub false_suspect: u64,
     /// Times a live member was marked OFFLINE by anyone while it was reachable.
     pub false_offline: u64,
+    /// Of `false_suspect`, the times the member was healthy: neither crashed nor slow.
+    pub false_suspect_healthy: u64,
+    /// Of `false_offline`, the times the member was healthy: neither crashed nor slow.
+    pub false_offline_healthy: u64,
     /// A metadata value being watched for: (member, key, value, change time).
     watch_metadata: Option<(usize, String, Vec<u8>, Duration)>,
     /// Per observer: delay until it saw the watched metadata.
@@ -54,10 +60,13 @@ impl Tracker {
             n,
             view: vec![None; n * n],
             alive: vec![true; n],
+            slow: vec![false; n],
             online_pairs: 0,
             count_false_alarms: true,
             false_suspect: 0,
             false_offline: 0,
+            false_suspect_healthy: 0,
+            false_offline_healthy: 0,
             watch_metadata: None,
             metadata_delays: vec![None; n],
             watch_crash: None,
@@ -110,6 +119,11 @@ impl Tracker {
             }
         }
         self.recount();
+    }
+
+    /// Marks `member` as slow (or not): its false alarms no longer count as healthy ones.
+    pub fn set_slow(&mut self, member: usize, slow: bool) {
+        self.slow[member] = slow;
     }
 
     fn recount(&mut self) {
@@ -186,9 +200,16 @@ impl Observer for Tracker {
             }
         }
         if self.alive[member] && self.count_false_alarms && old != Some(new) {
+            let healthy = u64::from(!self.slow[member]);
             match new {
-                Status::Suspect => self.false_suspect += 1,
-                Status::Offline => self.false_offline += 1,
+                Status::Suspect => {
+                    self.false_suspect += 1;
+                    self.false_suspect_healthy += healthy;
+                }
+                Status::Offline => {
+                    self.false_offline += 1;
+                    self.false_offline_healthy += healthy;
+                }
                 Status::Online => {}
             }
         }

@@ -16,13 +16,16 @@ pub enum SimWire {
     Native,
     /// The native format inside an HMAC-signed frame keyed with this secret.
     Signed(Vec<u8>),
+    /// No bytes: each packet is handed over as sent and its native size counted
+    /// (`Simulation::with_direct_delivery`); the same run, without the codec's time.
+    Direct,
 }
 
 impl SimWire {
     /// The wire format the simulation uses.
     pub fn format(&self) -> Box<dyn WireFormat> {
         match self {
-            SimWire::Native => Box::new(NativeWire),
+            SimWire::Native | SimWire::Direct => Box::new(NativeWire),
             SimWire::Signed(secret) => Box::new(SignedNative::new(secret)),
         }
     }

@@ -325,6 +325,32 @@ fn signed_frames_add_their_header_and_change_nothing_else() {
     );
 }
 
+#[test]
+fn direct_delivery_is_the_same_run_as_native_bytes() {
+    let config = RunConfig {
+        members: 40,
+        seed: 9,
+        network: NetworkConfig {
+            loss: 0.05,
+            ..NetworkConfig::default()
+        },
+        duration: secs(90.0),
+        quiet: secs(10.0),
+        ..RunConfig::default()
+    };
+    let mut bytes = run_standard(&config);
+    let mut direct = run_standard(&RunConfig {
+        wire: SimWire::Direct,
+        ..config
+    });
+    for report in [&mut bytes, &mut direct] {
+        report.wall_s = 0.0;
+        report.wall_phases_s = [0.0; 5];
+    }
+    assert!(bytes.join_s.is_some() && bytes.all_offline_s.is_some());
+    assert_eq!(bytes, direct);
+}
+
 /// The native format with the last byte of every payload cut off.
 struct Truncating;
 

@@ -159,10 +159,26 @@ async fn scrape_and_check(
             b.probe_rtt.count(),
             a.probe_rtt.count(),
         ),
+        ("swim_nacks_sent_total", b.nacks_sent, a.nacks_sent),
+        (
+            "swim_nacks_received_total",
+            b.nacks_received,
+            a.nacks_received,
+        ),
     ];
     for (name, b, a) in protocol {
         between(name, sample(&samples, name, &[]), b, a);
     }
+    // A gauge: between the lowest and highest of the two readings.
+    let (low, high) = (
+        b.local_health.min(a.local_health),
+        b.local_health.max(a.local_health),
+    );
+    let health = sample(&samples, "swim_local_health", &[]);
+    assert!(
+        (f64::from(low)..=f64::from(high)).contains(&health),
+        "swim_local_health {health} not within {low}..={high}"
+    );
     // The histogram's buckets are cumulative and end with +Inf = count.
     let mut last = 0.0;
     for bound in RoundTrips::BOUNDS {
@@ -241,16 +257,16 @@ async fn scraped_metrics_parse_and_match_the_members_counters() {
     let doc: MembersDoc =
         serde_json::from_slice(&query::get(&a.http, "/members").await.expect("members"))
             .expect("json");
-    let listed: Vec<(String, String)> = doc
+    let listed: Vec<(String, String, bool)> = doc
         .members
         .iter()
-        .map(|m| (m.name.clone(), m.status.clone()))
+        .map(|m| (m.name.clone(), m.status.clone(), m.left))
         .collect();
-    let truth: Vec<(String, String)> = a
+    let truth: Vec<(String, String, bool)> = a
         .cluster
         .members()
         .iter()
-        .map(|m| (m.name.to_string(), m.status.name().to_owned()))
+        .map(|m| (m.name.to_string(), m.status.name().to_owned(), m.left))
         .collect();
     assert_eq!(listed, truth);
     assert_eq!(doc.local, a.cluster.name().to_string());

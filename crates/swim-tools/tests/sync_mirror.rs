@@ -357,3 +357,35 @@ fn files_are_written_owner_only_as_the_seed_does_unless_told() {
     mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "v")]))));
     assert_eq!(mode(tmp.path().join("b").join(REMOTE).join("k")), 0o644);
 }
+
+#[test]
+fn a_forgotten_member_loses_its_directory_and_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Offline, Some(&[("k", "v")]))));
+    assert!(base.join(REMOTE).join("k").exists());
+    let problems = mirror.forget(REMOTE);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        tree(base),
+        layout_and(&[".local -> 127.0.0.1:2001", "127.0.0.1:2001/"])
+    );
+    // The local member, and names that cannot be paths, are left alone.
+    assert!(mirror.forget(LOCAL).is_empty());
+    assert!(base.join(LOCAL).is_dir());
+    assert!(mirror.forget("../escape").is_empty());
+}
+
+#[test]
+fn a_forgotten_members_directory_stays_if_something_else_is_in_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Offline, Some(&[("k", "v")]))));
+    fs::create_dir(base.join(REMOTE).join("kept")).unwrap();
+    assert!(mirror.forget(REMOTE).is_empty());
+    assert!(base.join(REMOTE).join("kept").is_dir());
+    assert!(!base.join(REMOTE).join("k").exists());
+    assert!(links(base, ".offline").is_empty());
+}

@@ -49,6 +49,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
                 clock,
                 status,
                 metadata: metadata.map(Metadata::new),
+                accuser: None,
                 left: false,
             }),
         ),

@@ -93,6 +93,7 @@ fn update(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         clock,
         status,
         metadata,
+        accuser: None,
         left: false,
     }
 }

@@ -8,35 +8,77 @@ impl<R: Rng> Swim<R> {
     /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
     /// then pending records by priority within the byte budget.
     pub(super) fn send(&mut self, to: usize, message: Message, with_local: bool) {
+        let wire = self.wire_of(to);
+        self.send_on(to, wire, message, with_local);
+    }
+
+    /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
+    /// never sent in it: a nack is dropped here (the left flag reads as the member's own
+    /// OFFLINE record in that format, see `docs/python-wire.md`).
+    pub(super) fn send_on(
+        &mut self,
+        to: usize,
+        wire: PeerWire,
+        message: Message,
+        with_local: bool,
+    ) {
+        if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
+            return;
+        }
+        let mut packet = Packet {
+            source: self.source(),
+            message,
+            gossip: Vec::new(),
+        };
+        // To a source not in good standing, no more than it sent (machine/standing.rs).
+        let bare = crate::wire::encoded_len(&packet);
+        let room = match self.answer_room(to, bare) {
+            standing::Room::Nothing => return,
+            standing::Room::Gossip(bytes) => Some(bytes),
+            standing::Room::Unlimited => None,
+        };
         let mut gossip = Vec::new();
         // A sync's own records share the budget, so that a window and its gossip still fit
         // in one datagram.
-        let carried: usize = match &message {
+        let carried: usize = match &packet.message {
             Message::Sync { records, .. } => records.iter().map(crate::wire::update_len).sum(),
             _ => 0,
         };
         let mut budget = self.config.piggyback_budget.saturating_sub(carried);
+        if let Some(room) = room {
+            // The gossip count prefix may take a byte more than the records.
+            budget = budget.min(room.saturating_sub(1));
+        }
         // Members whose record is already in the packet (at most the receiver and us).
         let mut firsts: Vec<usize> = Vec::new();
         let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
             let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::snapshot_len(&entry.current));
+            *budget = budget.saturating_sub(crate::wire::snapshot_len(
+                &entry.current,
+                entry.accuser.as_deref(),
+            ));
             gossip.push(entry.update());
             firsts.push(index);
         };
-        let dest = &self.table.entries[to];
-        if dest.current.status != Status::Online {
+        let dest_first = self.table.entries[to].current.status != Status::Online;
+        let limit = self.retransmit_limit();
+        // Our own record goes first while it is news: it is usually a refutation. (It goes
+        // before the receiver's only when room is short: a stranger's answer is cut.)
+        let local_first = self.broadcasts.take_one(LOCAL, limit) || with_local;
+        if local_first && room.is_some() {
+            first(LOCAL, &mut gossip, &mut budget);
+        }
+        if dest_first {
             first(to, &mut gossip, &mut budget);
         }
-        let limit = self.retransmit_limit();
-        // Our own record goes first while it is news: it is usually a refutation.
-        if self.broadcasts.take_one(LOCAL, limit) || with_local {
+        if local_first && room.is_none() {
             first(LOCAL, &mut gossip, &mut budget);
         }
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
-            let len = crate::wire::snapshot_len(&table.entries[index].current);
+            let entry = &table.entries[index];
+            let len = crate::wire::snapshot_len(&entry.current, entry.accuser.as_deref());
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -51,13 +93,16 @@ impl<R: Rng> Swim<R> {
                 gossip.push(self.table.entries[index].update());
             }
         }
-        let packet = Packet {
-            source: self.source(),
-            message,
-            gossip,
-        };
+        packet.gossip = gossip;
+        if let Some(room) = room {
+            // A record larger than the budget may still have been taken: cut to the room.
+            while crate::wire::encoded_len(&packet) > bare + room {
+                packet.gossip.pop();
+            }
+            self.answer_sent(to, crate::wire::encoded_len(&packet));
+        }
         let to = self.table.entries[to].current.name.clone();
-        self.transmits.push_back(Transmit { to, packet });
+        self.transmits.push_back(Transmit { to, packet, wire });
     }
 
     /// Eager fanout: if news was queued, passes it on at once to `fanout` random available

@@ -57,14 +57,22 @@ impl<R: Rng> Swim<R> {
             return false;
         }
         let index = self.member_index(&update.name, now);
+        // Only a member we know, other than us and the suspect, can be an accuser.
+        let accuser = (update.accuser.as_ref())
+            .and_then(|a| self.table.get(a))
+            .filter(|&a| a != LOCAL && a != index);
         match self.table.apply(index, &update, now) {
-            Applied::Stale => {}
-            Applied::ClockOnly if rebroadcast => self.broadcasts.push(index),
-            Applied::ClockOnly => {}
+            Applied::Stale => self.maybe_confirmation(index, &update, now),
+            Applied::ClockOnly => {
+                if rebroadcast {
+                    self.broadcasts.push(index);
+                }
+                self.maybe_confirmation(index, &update, now);
+            }
             Applied::Changed => {
-                self.update_suspicion(index, now);
+                self.update_suspicion(index, now, accuser);
                 self.report(index, rebroadcast);
-                if self.seed_rules() {
+                if self.seed_rules(index) {
                     self.seed_cleared(index);
                 }
             }
@@ -83,24 +91,29 @@ impl<R: Rng> Swim<R> {
         if update.clock >= own.clock {
             if update.status != Status::Online {
                 self.tally.counters.suspicions_refuted += 1;
+                // Lifeguard: others could not hear from us in time; likely we are slow.
+                self.health.worse(1);
             }
             self.change_local(now, None);
         }
         true
     }
 
-    pub(super) fn update_suspicion(&mut self, index: usize, now: Duration) {
-        let entry = &mut self.table.entries[index];
+    /// Starts or stops the suspicion timer of member `index` after its status changed;
+    /// `accuser` is the member whose probe found it unresponsive, if known.
+    pub(super) fn update_suspicion(&mut self, index: usize, now: Duration, accuser: Option<usize>) {
+        let entry = &self.table.entries[index];
         match (entry.current.status, entry.suspect_deadline) {
             (Status::Suspect, None) => {
-                let deadline = now + self.config.suspect_timeout;
-                entry.suspect_deadline = Some(deadline);
+                let deadline = self.start_suspicion(index, now, accuser);
+                self.table.entries[index].suspect_deadline = Some(deadline);
                 self.suspects.insert((deadline, index));
             }
             (Status::Suspect, Some(_)) => {}
             (_, Some(deadline)) => {
-                entry.suspect_deadline = None;
+                self.table.entries[index].suspect_deadline = None;
                 self.suspects.remove(&(deadline, index));
+                self.end_suspicion(index);
             }
             (_, None) => {}
         }

@@ -23,11 +23,52 @@ use rand::Rng;
 
 use super::{Swim, LOCAL};
 use crate::table::compare_with;
-use crate::{ClockRules, Message, Metadata, Status, Update};
+use crate::{ClockRules, Message, Metadata, PeerWire, Status, Update};
 
 impl<R: Rng> Swim<R> {
-    pub(super) fn seed_rules(&self) -> bool {
-        self.config.clock_rules == ClockRules::Seed
+    /// Whether the seed's rules about one member apply to member `index`: always under
+    /// `Seed`, toward members addressed in the Python format under `PerMember`.
+    pub(super) fn seed_rules(&self, index: usize) -> bool {
+        self.wire_of(index) == PeerWire::Python
+    }
+
+    /// Whether local verdicts take our clock (rule 1). Cluster-wide whenever Python members
+    /// may be present: a verdict about any member must be news to the Python members it
+    /// passes through on its way to the member, which refutes it.
+    fn verdicts_take_our_clock(&self) -> bool {
+        self.config.clock_rules != ClockRules::Native
+    }
+
+    /// The wire format in which the member at `index` is sent packets: the one of our
+    /// clock rules, or under `PerMember` the one its current process last used, and the
+    /// Python format until it is heard from (the cluster may hold Python members, which
+    /// drop our format; one of ours speaking both answers either).
+    pub(super) fn wire_of(&self, index: usize) -> PeerWire {
+        match self.config.clock_rules {
+            ClockRules::Native => PeerWire::Native,
+            ClockRules::Seed => PeerWire::Python,
+            ClockRules::PerMember => self.table.entries[index].wire.unwrap_or(PeerWire::Python),
+        }
+    }
+
+    /// The wire format of packets fed without one ([`Swim::handle_packet`]).
+    pub(super) fn home_wire(&self) -> PeerWire {
+        match self.config.clock_rules {
+            ClockRules::Seed => PeerWire::Python,
+            ClockRules::Native | ClockRules::PerMember => PeerWire::Native,
+        }
+    }
+
+    /// `PerMember`: a probe's direct ping goes out again in the other format too, when the
+    /// first ping was not answered. A member restarted with the other format (a Python
+    /// member replaced by ours, or ours moved to the native format) would otherwise be
+    /// sent a format it drops until it happens to send us a packet, and be suspected
+    /// meanwhile. A member that does not speak the other format drops the extra ping.
+    pub(super) fn ping_on_other_wire(&mut self, index: usize, ping: Message) {
+        if self.config.clock_rules == ClockRules::PerMember {
+            let other = self.wire_of(index).other();
+            self.send_on(index, other, ping, false);
+        }
     }
 
     /// Takes the next value of the Lamport clock.
@@ -44,7 +85,7 @@ impl<R: Rng> Swim<R> {
         if !self.table.set_status(index, status, now) {
             return false;
         }
-        if self.seed_rules() {
+        if self.verdicts_take_our_clock() {
             self.table.entries[index].current.clock = self.take_clock();
         }
         true
@@ -66,7 +107,7 @@ impl<R: Rng> Swim<R> {
         if from_itself && update.status == Status::Offline {
             update.left = true;
         }
-        if self.seed_rules() && from_itself {
+        if self.seed_rules(sender) && from_itself {
             self.next_clock = self.next_clock.max(update.clock.saturating_add(1));
             if self.seed_first_hand(now, sender, &update) {
                 return false;
@@ -127,7 +168,7 @@ impl<R: Rng> Swim<R> {
         entry.current.metadata = metadata;
         entry.current.left = false;
         self.table.note_update(index, was_placeholder);
-        self.update_suspicion(index, now);
+        self.update_suspicion(index, now, None);
         self.changed(index);
         let record = self.table.entries[index].update();
         self.send(index, Message::Gossip(record), false);
@@ -163,5 +204,38 @@ impl<R: Rng> Swim<R> {
             records,
         };
         self.send(index, message, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::ProtocolConfig;
+
+    #[test]
+    fn a_nack_is_never_sent_in_the_python_format() {
+        let config = ProtocolConfig {
+            clock_rules: ClockRules::PerMember,
+            ..ProtocolConfig::default()
+        };
+        let rng = StdRng::seed_from_u64(1);
+        let peers = ["p:1".into()];
+        let mut a = Swim::new(
+            config,
+            "a:1".into(),
+            Metadata::empty(),
+            peers,
+            rng,
+            Duration::ZERO,
+        )
+        .unwrap();
+        while a.poll_transmit().is_some() {}
+        a.send_on(1, PeerWire::Python, Message::Nack { seq: 1 }, false);
+        assert!(a.poll_transmit().is_none());
+        a.send_on(1, PeerWire::Native, Message::Nack { seq: 1 }, false);
+        assert_eq!(a.poll_transmit().map(|t| t.wire), Some(PeerWire::Native));
     }
 }

@@ -208,11 +208,12 @@ impl<'a> Reader<'a> {
         let name = self.name()?;
         let clock = self.varint()?;
         let state_byte = self.byte()?;
-        let (status, left) = match state_byte & !state::HAS_METADATA {
-            state::ONLINE => (Status::Online, false),
-            state::SUSPECT => (Status::Suspect, false),
-            state::OFFLINE => (Status::Offline, false),
-            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true),
+        let (status, left, accused) = match state_byte & !state::HAS_METADATA {
+            state::ONLINE => (Status::Online, false, false),
+            state::SUSPECT => (Status::Suspect, false, false),
+            code if code == state::SUSPECT | state::HAS_ACCUSER => (Status::Suspect, false, true),
+            state::OFFLINE => (Status::Offline, false, false),
+            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true, false),
             _ => {
                 return Err(DecodeError::Invalid {
                     what: "status byte",
@@ -220,6 +221,8 @@ impl<'a> Reader<'a> {
                 })
             }
         };
+        // Only a suspicion names an accuser.
+        let accuser = if accused { Some(self.name()?) } else { None };
         let metadata = if state_byte & state::HAS_METADATA != 0 {
             Some(self.metadata()?)
         } else {
@@ -230,6 +233,7 @@ impl<'a> Reader<'a> {
             clock,
             status,
             metadata,
+            accuser,
             left,
         })
     }

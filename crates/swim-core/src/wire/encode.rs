@@ -1,7 +1,7 @@
 //! The native encoder, and exact sizes computed without encoding.
 
 use super::{sync_flags, tag, MAGIC, VERSION};
-use crate::{Message, Metadata, Packet, Source, Status, Update};
+use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update};
 
 /// Bytes of the fixed header: magic and version.
 const HEADER_LEN: usize = MAGIC.len() + 1;
@@ -88,27 +88,38 @@ fn put_records(out: &mut Vec<u8>, records: &[Update]) {
 fn put_update(out: &mut Vec<u8>, update: &Update) {
     put_bytes(out, update.name.as_bytes());
     put_varint(out, update.clock);
-    out.push(state_byte(
-        update.status,
-        update.left,
-        update.metadata.is_some(),
-    ));
+    out.push(state_byte(update));
+    if let Some(accuser) = accuser(update) {
+        put_bytes(out, accuser.as_bytes());
+    }
     if let Some(metadata) = &update.metadata {
         put_metadata(out, metadata);
     }
 }
 
-/// The status code, with the left flag set for a leave (OFFLINE only: `left` on any other
-/// status is not encoded, so every encoding decodes) and the metadata flag set when
-/// metadata follows.
-pub(super) fn state_byte(status: Status, left: bool, has_metadata: bool) -> u8 {
-    let code = match status {
+/// The accuser written with `update`: only a SUSPECT record carries one (the decoder
+/// rejects it on any other), so an accuser on another record is not sent.
+fn accuser(update: &Update) -> Option<&MemberName> {
+    update
+        .accuser
+        .as_ref()
+        .filter(|_| update.status == Status::Suspect)
+}
+
+/// The status code, with the accuser flag for a suspicion naming its accuser, the left flag
+/// for a leave (OFFLINE only: `left` or an accuser on another status is not encoded, so
+/// every encoding decodes) and the metadata flag set when metadata follows.
+pub(super) fn state_byte(update: &Update) -> u8 {
+    let code = match update.status {
         Status::Online => super::state::ONLINE,
+        Status::Suspect if accuser(update).is_some() => {
+            super::state::SUSPECT | super::state::HAS_ACCUSER
+        }
         Status::Suspect => super::state::SUSPECT,
-        Status::Offline if left => super::state::OFFLINE | super::state::LEFT,
+        Status::Offline if update.left => super::state::OFFLINE | super::state::LEFT,
         Status::Offline => super::state::OFFLINE,
     };
-    if has_metadata {
+    if update.metadata.is_some() {
         code | super::state::HAS_METADATA
     } else {
         code
@@ -174,11 +185,23 @@ fn records_len(records: &[Update]) -> usize {
 }
 
 pub(super) fn update_len(update: &Update) -> usize {
-    record_len(&update.name, update.clock, update.metadata.as_ref())
+    let accuser = accuser(update).map(|a| &**a);
+    record_len(
+        &update.name,
+        update.clock,
+        accuser,
+        update.metadata.as_ref(),
+    )
 }
 
-/// The size of a record with these fields (the status and leave flag take one byte).
-pub(super) fn record_len(name: &str, clock: u64, metadata: Option<&Metadata>) -> usize {
+/// The size of a record with these fields (the status and flags take one byte; `accuser`
+/// only if it is written, on a SUSPECT record).
+pub(super) fn record_len(
+    name: &str,
+    clock: u64,
+    accuser: Option<&str>,
+    metadata: Option<&Metadata>,
+) -> usize {
     let metadata = metadata.map_or(0, |metadata| {
         varint_len(metadata.len() as u64)
             + metadata
@@ -186,7 +209,8 @@ pub(super) fn record_len(name: &str, clock: u64, metadata: Option<&Metadata>) ->
                 .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
                 .sum::<usize>()
     });
-    bytes_len(name.len()) + varint_len(clock) + 1 + metadata
+    let accuser = accuser.map_or(0, |name| bytes_len(name.len()));
+    bytes_len(name.len()) + varint_len(clock) + 1 + accuser + metadata
 }
 
 pub(super) fn packet_len(packet: &Packet) -> usize {

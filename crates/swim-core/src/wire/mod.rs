@@ -49,12 +49,15 @@ mod tag {
     pub const NACK: u8 = 0x08;
 }
 
-/// Bits of the state byte of a record: the low bits are the status code, bit 6 says the
-/// member left (only with OFFLINE), the top bit says whether metadata follows.
+/// Bits of the state byte of a record: the low bits are the status code, bit 5 says an
+/// accuser follows (only with SUSPECT), bit 6 says the member left (only with OFFLINE), the
+/// top bit says whether metadata follows.
 mod state {
     pub const ONLINE: u8 = 0x00;
     pub const SUSPECT: u8 = 0x01;
     pub const OFFLINE: u8 = 0x02;
+    /// A SUSPECT record only: the accuser's name follows the state byte.
+    pub const HAS_ACCUSER: u8 = 0x20;
     pub const LEFT: u8 = 0x40;
     pub const HAS_METADATA: u8 = 0x80;
 }
@@ -139,11 +142,17 @@ pub fn update_len(update: &Update) -> usize {
     encode::update_len(update)
 }
 
-/// The number of bytes the record of `member` takes in the native format: the same as
-/// `update_len` of its `Update`, without building one (the piggyback budget is checked for
-/// every queued record of every packet).
-pub(crate) fn snapshot_len(member: &crate::MemberSnapshot) -> usize {
-    encode::record_len(&member.name, member.clock, member.metadata.as_ref())
+/// The number of bytes the record of `member` takes in the native format, naming `accuser`
+/// if it is SUSPECT: the same as `update_len` of its `Update`, without building one (the
+/// piggyback budget is checked for every queued record of every packet).
+pub(crate) fn snapshot_len(member: &crate::MemberSnapshot, accuser: Option<&str>) -> usize {
+    let accuser = accuser.filter(|_| member.status == crate::Status::Suspect);
+    encode::record_len(
+        &member.name,
+        member.clock,
+        accuser,
+        member.metadata.as_ref(),
+    )
 }
 
 /// The exact size of `encode(packet)`, computed without encoding or allocating.

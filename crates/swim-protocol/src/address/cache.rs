@@ -43,31 +43,23 @@ pub(crate) enum Lookup {
     Failed,
 }
 
-/// A finished lookup and the frames that waited for it.
-pub(crate) struct Resolved {
+/// A finished lookup and the frames (of type `F`) that waited for it.
+pub(crate) struct Resolved<F> {
     /// The name looked up.
     pub name: MemberName,
     /// Its address, if found.
     pub addr: Option<SocketAddr>,
     /// Frames queued for it, in order.
-    pub frames: Vec<Vec<u8>>,
+    pub frames: Vec<F>,
 }
 
-enum Entry {
-    Ready {
-        addr: SocketAddr,
-        until: Instant,
-    },
-    Failed {
-        until: Instant,
-    },
-    Pending {
-        since: Instant,
-        frames: Vec<Vec<u8>>,
-    },
+enum Entry<F> {
+    Ready { addr: SocketAddr, until: Instant },
+    Failed { until: Instant },
+    Pending { since: Instant, frames: Vec<F> },
 }
 
-impl Entry {
+impl<F> Entry<F> {
     fn expired(&self, now: Instant) -> bool {
         match self {
             Entry::Ready { until, .. } | Entry::Failed { until } => *until <= now,
@@ -77,16 +69,16 @@ impl Entry {
     }
 }
 
-/// The name cache and the lookups in flight.
-pub(crate) struct NameCache {
+/// The name cache and the lookups in flight, with the frames of type `F` waiting for them.
+pub(crate) struct NameCache<F> {
     resolver: Arc<dyn Resolver>,
     ttl: Duration,
     ipv6: bool,
-    entries: HashMap<MemberName, Entry>,
+    entries: HashMap<MemberName, Entry<F>>,
     lookups: JoinSet<(MemberName, Option<SocketAddr>)>,
 }
 
-impl NameCache {
+impl<F> NameCache<F> {
     /// A cache asking `resolver`, keeping answers for `ttl`, and preferring addresses of the
     /// same family as `local`.
     pub fn new(resolver: Arc<dyn Resolver>, ttl: Duration, local: SocketAddr) -> Self {
@@ -140,7 +132,7 @@ impl NameCache {
     }
 
     /// Queues a frame for a name being looked up; `false` if it cannot wait.
-    pub fn enqueue(&mut self, name: &MemberName, frame: Vec<u8>) -> bool {
+    pub fn enqueue(&mut self, name: &MemberName, frame: F) -> bool {
         match self.entries.get_mut(name) {
             Some(Entry::Pending { frames, .. }) if frames.len() < MAX_QUEUED => {
                 frames.push(frame);
@@ -156,7 +148,7 @@ impl NameCache {
     }
 
     /// Waits for the next lookup to finish and caches its answer.
-    pub async fn next_resolved(&mut self) -> Option<Resolved> {
+    pub async fn next_resolved(&mut self) -> Option<Resolved<F>> {
         let (name, addr) = self.lookups.join_next().await?.ok()?;
         let now = Instant::now();
         let entry = match addr {
@@ -209,7 +201,7 @@ mod tests {
     use super::*;
     use crate::address::StaticResolver;
 
-    fn cache_with(resolver: &StaticResolver, ttl: Duration) -> NameCache {
+    fn cache_with(resolver: &StaticResolver, ttl: Duration) -> NameCache<Vec<u8>> {
         NameCache::new(
             Arc::new(resolver.clone()),
             ttl,

@@ -81,11 +81,12 @@ pub struct Args {
     /// Packets larger than this go over TCP (576 to 65507)
     #[arg(long = "mtu-size", value_name = "BYTES")]
     pub mtu_size: Option<usize>,
-    /// Wire format [env: SWIM_WIRE]
+    /// Wire format: native (default), python (swim-protocol 0.6.3's), or auto (both, to
+    /// migrate a live cluster: see docs/migration.md) [env: SWIM_WIRE]
     #[arg(long = "wire", value_enum, value_name = "FORMAT")]
     pub wire: Option<WireKind>,
     /// Timings: lan (default), wan, local, or seed (swim-protocol 0.6.3's, the default with
-    /// `--wire python`); each timing option below overrides its value [env: SWIM_PROFILE]
+    /// `--wire python` and `--wire auto`); each timing option below overrides its value [env: SWIM_PROFILE]
     #[arg(long = "profile", value_name = "NAME")]
     pub profile: Option<Profile>,
     /// Time between pings, in seconds
@@ -106,6 +107,9 @@ pub struct Args {
     /// Time between gossip packets, in seconds
     #[arg(long = "sync-interval", value_name = "SECONDS", value_parser = parse_seconds)]
     pub sync_interval: Option<Duration>,
+    /// Time an offline member stays listed before it is forgotten, in seconds (default 600)
+    #[arg(long = "offline-retention", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub offline_retention: Option<Duration>,
     /// Cluster label: clusters with another label ignore this member [env: SWIM_LABEL]
     #[arg(long = "label", value_name = "LABEL")]
     pub label: Option<String>,
@@ -226,6 +230,7 @@ impl Args {
             (self.ping_req_timeout, &mut protocol.ping_req_timeout),
             (self.suspect_timeout, &mut protocol.suspect_timeout),
             (self.sync_interval, &mut protocol.sync_interval),
+            (self.offline_retention, &mut protocol.offline_retention),
         ];
         for (given, field) in durations {
             if let Some(value) = given {

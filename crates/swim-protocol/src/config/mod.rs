@@ -51,6 +51,14 @@ pub enum WireKind {
     /// the package's clock rules ([`ClockRules::Seed`]),
     /// whatever `protocol.clock_rules` says: its members need them.
     Python,
+    /// Both, for migrating a live cluster (see `docs/migration.md`): accepts either format
+    /// on UDP and TCP, answers each member in the format it last heard from it, and
+    /// sends the Python format to members not heard from yet (the cluster may hold Python
+    /// members). The member follows [`ClockRules::PerMember`]: the package's clock rules
+    /// toward the members it addresses in the Python format. Python members cannot take
+    /// encryption, so a keyring with keys is refused; the frames in our format still carry
+    /// the label and replay protection.
+    Auto,
 }
 
 impl fmt::Display for WireKind {
@@ -58,6 +66,7 @@ impl fmt::Display for WireKind {
         f.write_str(match self {
             WireKind::Native => "native",
             WireKind::Python => "python",
+            WireKind::Auto => "auto",
         })
     }
 }
@@ -65,13 +74,14 @@ impl fmt::Display for WireKind {
 impl FromStr for WireKind {
     type Err = ConfigError;
 
-    /// `native` or `python`, in any case.
+    /// `native`, `python` or `auto`, in any case.
     fn from_str(s: &str) -> Result<Self, ConfigError> {
         match s.to_ascii_lowercase().as_str() {
             "native" => Ok(WireKind::Native),
             "python" => Ok(WireKind::Python),
+            "auto" => Ok(WireKind::Auto),
             _ => Err(ConfigError::Invalid(format!(
-                "unknown wire format {s:?}: expected native or python"
+                "unknown wire format {s:?}: expected native, python or auto"
             ))),
         }
     }
@@ -202,13 +212,14 @@ impl Config {
         self
     }
 
-    /// Sets the wire format. [`WireKind::Python`] also takes the [`Profile::Seed`] timings
-    /// (its members run with them); choose another profile or timings afterwards to change
-    /// them. Setting the `wire` field directly changes only the format.
+    /// Sets the wire format. [`WireKind::Python`] and [`WireKind::Auto`] also take the
+    /// [`Profile::Seed`] timings (the package's members run with them); choose another
+    /// profile or timings afterwards to change them. Setting the `wire` field directly
+    /// changes only the format.
     #[must_use]
     pub fn with_wire(mut self, wire: WireKind) -> Self {
         self.wire = wire;
-        if wire == WireKind::Python {
+        if wire != WireKind::Native {
             self.protocol = self.protocol.with_profile(Profile::Seed);
         }
         self

@@ -14,6 +14,7 @@ use crate::address::{
     Resolver, LOOKUP_TIMEOUT,
 };
 use crate::error::{ConfigError, StartError};
+use crate::frame::keyring::Keyring;
 use crate::security::Security;
 
 impl Config {
@@ -93,9 +94,22 @@ impl Config {
             }
         };
         let mut protocol = self.protocol.clone();
-        if self.wire == WireKind::Python {
+        match self.wire {
             // Members of the Python package ignore verdicts that do not carry a newer clock.
-            protocol.clock_rules = ClockRules::Seed;
+            WireKind::Python => protocol.clock_rules = ClockRules::Seed,
+            // The same, toward the members addressed in the Python format.
+            WireKind::Auto => protocol.clock_rules = ClockRules::PerMember,
+            WireKind::Native => {}
+        }
+        let keyring = self.security.initial_keyring()?;
+        if self.wire == WireKind::Auto && keyring != Keyring::signed_only() {
+            return Err(ConfigError::Invalid(
+                "--wire auto cannot be combined with encryption: members of the Python format \
+                 cannot take it, and accepting their signed frames would bypass it; enable \
+                 the keyring once every member runs --wire native (docs/migration.md)"
+                    .to_owned(),
+            )
+            .into());
         }
         Ok(ResolvedConfig {
             local,
@@ -112,7 +126,7 @@ impl Config {
             peer_refresh: self.peer_refresh,
             // The keyring file is read here, so that a missing one fails before binding.
             security: Security {
-                keyring: self.security.initial_keyring()?,
+                keyring,
                 ..self.security.clone()
             },
         })

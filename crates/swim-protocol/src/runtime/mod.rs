@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use swim_core::{Event, MemberName, Metadata, Packet, Swim};
+use swim_core::{Event, MemberName, Metadata, Packet, PeerWire, Swim};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -23,6 +23,7 @@ use crate::admission::{Admission, Limits, Standing};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
+use crate::events::MembershipEvent;
 use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
 use crate::keyring_file;
@@ -165,6 +166,9 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
     })
 }
 
+/// A frame ready to send, and the wire format it is in (which decides its TCP framing).
+struct Outgoing(Vec<u8>, PeerWire);
+
 struct Driver {
     swim: Swim<StdRng>,
     /// Time zero of the state machine's clock.
@@ -174,7 +178,7 @@ struct Driver {
     udp: UdpSocket,
     codec: Arc<Codec>,
     stats: Arc<Stats>,
-    names: NameCache,
+    names: NameCache<Outgoing>,
     tcp_limits: TcpLimits,
     /// Which sources may send at all.
     sources: Arc<Limits>,
@@ -208,7 +212,7 @@ impl Driver {
                     // E.g. an ICMP error reported on some systems; the socket still works.
                     Err(e) => debug!("udp receive failed: {e}"),
                 },
-                Some(inbound) = self.inbound.recv() => self.on_packet(inbound.packet),
+                Some(inbound) = self.inbound.recv() => self.on_packet(inbound.packet, inbound.wire),
                 () = sleep_until(deadline), if deadline.is_some() => {
                     let now = self.now();
                     self.swim.handle_timeout(now);
@@ -272,13 +276,14 @@ impl Driver {
             stats::incr(&self.stats.dropped_source_not_allowed);
             return;
         }
-        if let Some(packet) = decode_counted(&self.codec, &self.stats, frame, from) {
-            self.on_packet(packet);
+        if let Some((packet, wire)) = decode_counted(&self.codec, &self.stats, frame, from) {
+            self.on_packet(packet, wire);
         }
     }
 
-    /// Hands an authentic packet to the state machine if its budget allows.
-    fn on_packet(&mut self, packet: Packet) {
+    /// Hands an authentic packet, which came in `wire`, to the state machine if its budget
+    /// allows.
+    fn on_packet(&mut self, packet: Packet, wire: PeerWire) {
         let status = self.swim.member(&packet.source.name).map(|m| m.status);
         if !self
             .admission
@@ -289,18 +294,21 @@ impl Driver {
             return;
         }
         let now = self.now();
-        self.swim.handle_packet(now, packet);
+        self.swim.handle_packet_on(now, wire, packet);
     }
 
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
             let kind = transmit.packet.message.kind();
-            for frame in self.codec.encode(&transmit.packet, &transmit.to) {
+            for frame in self
+                .codec
+                .encode(&transmit.packet, &transmit.to, transmit.wire)
+            {
                 match frame {
                     Some(frame) => {
                         self.stats.sent(kind, frame.len());
-                        self.send(&transmit.to, frame);
+                        self.send(&transmit.to, Outgoing(frame, transmit.wire));
                     }
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),
                 }
@@ -309,7 +317,10 @@ impl Driver {
         let mut changes = Vec::new();
         while let Some(event) = self.swim.poll_event() {
             match event {
-                Event::MemberChanged(change) => changes.push(change),
+                Event::MemberChanged(change) => changes.push(MembershipEvent::Changed(change)),
+                Event::MemberForgotten(member) => {
+                    changes.push(MembershipEvent::Forgotten(member));
+                }
                 other => debug!("unhandled event {other:?}"),
             }
         }
@@ -322,7 +333,7 @@ impl Driver {
         });
     }
 
-    fn send(&mut self, to: &MemberName, frame: Vec<u8>) {
+    fn send(&mut self, to: &MemberName, frame: Outgoing) {
         match self.names.lookup(to) {
             Lookup::Known(addr) => self.send_to(addr, frame),
             Lookup::Pending => {
@@ -334,7 +345,7 @@ impl Driver {
         }
     }
 
-    fn on_resolved(&mut self, resolved: Resolved) {
+    fn on_resolved(&mut self, resolved: Resolved<Outgoing>) {
         match resolved.addr {
             Some(addr) => {
                 for frame in resolved.frames {
@@ -349,7 +360,7 @@ impl Driver {
         }
     }
 
-    fn send_to(&mut self, addr: SocketAddr, frame: Vec<u8>) {
+    fn send_to(&mut self, addr: SocketAddr, Outgoing(frame, wire): Outgoing) {
         if frame.len() <= self.udp_limit {
             // Never wait on a full socket buffer: UDP may drop, and the protocol copes.
             match self.udp.try_send_to(&frame, addr) {
@@ -371,7 +382,7 @@ impl Driver {
             return;
         }
         let (stats, limits) = (self.stats.clone(), self.tcp_limits);
-        let framing = self.codec.tcp_framing();
+        let framing = self.codec.tcp_framing(wire);
         self.tcp_sends.spawn(async move {
             match tcp::send_frame(addr, &frame, framing, limits).await {
                 Ok(()) => {

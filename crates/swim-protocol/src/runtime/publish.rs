@@ -8,17 +8,19 @@
 
 use std::sync::Arc;
 
-use swim_core::{MemberChange, MemberSnapshot};
+use swim_core::MemberSnapshot;
+
+use crate::events::MembershipEvent;
 use tokio::sync::{broadcast, watch};
 
 /// Changes buffered per subscriber before it is declared lagging.
 pub(crate) const EVENT_BUFFER: usize = 1024;
 
-/// A change and its number in the stream (numbers start at 1 and have no gaps).
+/// An event and its number in the stream (numbers start at 1 and have no gaps).
 #[derive(Debug)]
 pub(crate) struct Sequenced {
     pub seq: u64,
-    pub change: MemberChange,
+    pub event: MembershipEvent,
 }
 
 /// The member list at one moment.
@@ -67,17 +69,17 @@ impl Publisher {
         (publisher, subscription)
     }
 
-    /// Publishes a batch of changes and the member list that results from them.
-    pub fn publish(&mut self, changes: Vec<MemberChange>, members: Vec<MemberSnapshot>) {
+    /// Publishes a batch of events and the member list that results from them.
+    pub fn publish(&mut self, changes: Vec<MembershipEvent>, members: Vec<MemberSnapshot>) {
         let first = self.seq + 1;
         self.seq += changes.len() as u64;
         self.view.send_replace(Arc::new(View {
             seq: self.seq,
             members,
         }));
-        for (seq, change) in (first..).zip(changes) {
+        for (seq, event) in (first..).zip(changes) {
             // An error only means nobody is subscribed right now.
-            let _ = self.events.send(Arc::new(Sequenced { seq, change }));
+            let _ = self.events.send(Arc::new(Sequenced { seq, event }));
         }
     }
 }

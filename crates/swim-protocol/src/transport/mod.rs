@@ -6,7 +6,7 @@ pub(crate) mod tcp;
 use std::io;
 use std::net::SocketAddr;
 
-use swim_core::Packet;
+use swim_core::{Packet, PeerWire};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tracing::debug;
@@ -46,17 +46,18 @@ pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// Verifies and decodes a frame, counting and logging a drop.
+/// Verifies and decodes a frame (and says which wire format it was in), counting and
+/// logging a drop.
 pub(crate) fn decode_counted(
     codec: &Codec,
     stats: &Stats,
     frame: &[u8],
     from: SocketAddr,
-) -> Option<Packet> {
+) -> Option<(Packet, PeerWire)> {
     match codec.decode(frame) {
-        Ok(packet) => {
+        Ok((packet, wire)) => {
             stats.received(packet.message.kind(), frame.len());
-            Some(packet)
+            Some((packet, wire))
         }
         Err(Rejected::BadSignature) => {
             stats::incr(&stats.dropped_bad_signature);

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use swim_core::Packet;
+use swim_core::{Packet, PeerWire};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
@@ -22,7 +22,7 @@ use tracing::debug;
 
 use super::{decode_counted, stopped};
 use crate::admission::Limits;
-use crate::codec::{Codec, TcpFraming};
+use crate::codec::{Codec, TcpAccepts, TcpFraming};
 use crate::stats::{self, Stats};
 
 /// How much a connection's buffer grows at a time.
@@ -71,6 +71,8 @@ enum ReadError {
 pub(crate) struct Inbound {
     /// The packet.
     pub packet: Packet,
+    /// The wire format it came in.
+    pub wire: PeerWire,
     /// Released when the driver drops this.
     _budget: OwnedSemaphorePermit,
 }
@@ -116,7 +118,7 @@ pub(crate) async fn run_listener(
                 let (codec, stats, inbound) = (codec.clone(), stats.clone(), inbound.clone());
                 let budget = budget.clone();
                 connections.spawn(async move {
-                    let framing = codec.tcp_framing();
+                    let framing = codec.tcp_accepts();
                     let read = tokio::time::timeout(
                         limits.io_timeout,
                         read_frame(stream, framing, limits.max_frame, budget),
@@ -137,9 +139,9 @@ pub(crate) async fn run_listener(
                     };
                     stats::incr(&stats.tcp_packets_received);
                     stats::add(&stats.tcp_bytes_received, frame.len());
-                    if let Some(packet) = decode_counted(&codec, &stats, &frame, peer) {
+                    if let Some((packet, wire)) = decode_counted(&codec, &stats, &frame, peer) {
                         drop(frame);
-                        let inbound_packet = Inbound { packet, _budget: held };
+                        let inbound_packet = Inbound { packet, wire, _budget: held };
                         // Fails only when the driver has stopped.
                         let _ = inbound.send(inbound_packet).await;
                     }
@@ -154,13 +156,33 @@ pub(crate) async fn run_listener(
 /// shared `budget`; returns the frame and its share of the budget.
 async fn read_frame(
     mut stream: TcpStream,
-    framing: TcpFraming,
+    accepts: TcpAccepts,
     max_frame: usize,
     budget: Arc<Semaphore>,
 ) -> Result<(Vec<u8>, OwnedSemaphorePermit), ReadError> {
+    // A Python frame's first byte, read to tell the framings apart, belongs to the frame.
+    let mut first = None;
+    let framing = match accepts {
+        TcpAccepts::One(framing) => framing,
+        TcpAccepts::Either => {
+            let byte = stream.read_u8().await.map_err(ReadError::Io)?;
+            if byte == 0 {
+                TcpFraming::LengthPrefixed
+            } else {
+                first = Some(byte);
+                TcpFraming::UntilClose
+            }
+        }
+    };
     let limit = match framing {
         TcpFraming::LengthPrefixed => {
-            let len = stream.read_u32().await.map_err(ReadError::Io)?;
+            let mut len = [0u8; 4];
+            let start = usize::from(first.is_none() && accepts == TcpAccepts::Either);
+            stream
+                .read_exact(&mut len[start..])
+                .await
+                .map_err(ReadError::Io)?;
+            let len = u32::from_be_bytes(len);
             if len as usize > max_frame {
                 return Err(ReadError::TooLarge(len.into()));
             }
@@ -168,12 +190,12 @@ async fn read_frame(
         }
         TcpFraming::UntilClose => None,
     };
-    // The budget is counted in bytes; an empty permit to start with.
+    // The budget is counted in bytes; one byte (the first, if already read) to start with.
     let mut held = budget
         .clone()
-        .try_acquire_many_owned(0)
+        .try_acquire_many_owned(u32::from(first.is_some()))
         .map_err(|_| ReadError::OverBudget)?;
-    let mut frame = Vec::new();
+    let mut frame: Vec<u8> = first.into_iter().collect();
     loop {
         let want = match limit {
             Some(len) if frame.len() >= len => break,
@@ -255,10 +277,14 @@ mod tests {
     }
 
     async fn listen(limits: TcpLimits) -> Harness {
+        listen_with(WireKind::Native, limits).await
+    }
+
+    async fn listen_with(kind: WireKind, limits: TcpLimits) -> Harness {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let codec = Arc::new(Codec::new(
-            WireKind::Native,
+            kind,
             b"secret",
             "127.0.0.1:2",
             Default::default(),
@@ -326,6 +352,44 @@ mod tests {
         wait_for(&h.stats.dropped_bad_signature, 1).await;
         assert_eq!(h.stats.tcp_packets_received.load(Ordering::Relaxed), 1);
         assert!(h.inbound.try_recv().is_err());
+        h.shutdown.send_replace(true);
+        h.task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn auto_accepts_both_framings_on_one_listener() {
+        let mut h = listen_with(WireKind::Auto, limits()).await;
+        let packet = Packet {
+            source: swim_core::Source {
+                name: "127.0.0.1:1".into(),
+                validity: swim_core::Validity([1; 8]),
+            },
+            message: swim_core::Message::Ping { seq: 0, known: 0 },
+            gossip: vec![],
+        };
+        let to = swim_core::MemberName::from("127.0.0.1:2");
+        for (kind, wire, framing) in [
+            (
+                WireKind::Native,
+                PeerWire::Native,
+                TcpFraming::LengthPrefixed,
+            ),
+            (WireKind::Python, PeerWire::Python, TcpFraming::UntilClose),
+        ] {
+            let sender = Codec::new(kind, b"secret", "127.0.0.1:1", Default::default());
+            let frame = sender.encode(&packet, &to, wire).pop().flatten().unwrap();
+            send_frame(h.addr, &frame, framing, limits()).await.unwrap();
+            let inbound = tokio::time::timeout(Duration::from_secs(5), h.inbound.recv())
+                .await
+                .expect("received in time")
+                .expect("a packet");
+            assert_eq!((inbound.packet, inbound.wire), (packet.clone(), wire));
+        }
+        // A length prefix above the limit is still cut off before it is read.
+        let mut stream = TcpStream::connect(h.addr).await.unwrap();
+        stream.write_all(&5000u32.to_be_bytes()).await.unwrap();
+        assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+        wait_for(&h.stats.tcp_connections_aborted, 1).await;
         h.shutdown.send_replace(true);
         h.task.await.unwrap();
     }

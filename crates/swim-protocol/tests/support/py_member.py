@@ -4,7 +4,10 @@ Usage: py_member.py NAME PEER SECRET
 Prints its view of the cluster as one JSON line every 50 ms:
 {"name": [status, {key: value hex}], ...}. Reads commands on stdin, one per line:
 "meta KEY SIZE" sets local metadata KEY to SIZE bytes of 0x2a. Exits when stdin closes.
+$SWIM_PY_TIMINGS, if set, replaces the timings: "PING,PING_TIMEOUT,PING_REQ_TIMEOUT,
+SUSPECT_TIMEOUT,SYNC_INTERVAL" in seconds.
 """
+import os
 import asyncio
 import json
 import sys
@@ -21,10 +24,14 @@ def view(members):
 
 
 async def main(name, peer, secret):
+    timings = [0.1, 0.04, 0.09, 1.0, 0.05]
+    if os.environ.get('SWIM_PY_TIMINGS'):
+        timings = [float(t) for t in os.environ['SWIM_PY_TIMINGS'].split(',')]
+    ping, ping_timeout, ping_req_timeout, suspect, sync = timings
     config = UdpConfig(local_name=name, local_metadata={'name': b'python'},
-                       peers=[peer], secret=secret, ping_interval=0.1,
-                       ping_timeout=0.04, ping_req_timeout=0.09,
-                       suspect_timeout=1.0, sync_interval=0.05)
+                       peers=[peer], secret=secret, ping_interval=ping,
+                       ping_timeout=ping_timeout, ping_req_timeout=ping_req_timeout,
+                       suspect_timeout=suspect, sync_interval=sync)
     members = Members(config)
     worker = Worker(config, members)
     transport = UdpTransport(config, worker)

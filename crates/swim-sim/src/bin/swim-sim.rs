@@ -34,6 +34,10 @@ struct Args {
     /// Sign every payload with this secret, in the runtime's HMAC frame (bytes include it).
     #[arg(long)]
     secret: Option<String>,
+    /// Hand packets over as sent instead of encoding and decoding them (bytes are still
+    /// counted exactly); the same run, faster. Not with --secret.
+    #[arg(long, conflicts_with = "secret")]
+    direct: bool,
     /// Members start one after the other over this many seconds.
     #[arg(long, default_value_t = 0.0)]
     start_spread: f64,
@@ -46,6 +50,24 @@ struct Args {
     /// Full member lists a member sends per ping interval (overrides the default).
     #[arg(long)]
     full_sync_budget: Option<usize>,
+    /// Members (not member 0, nor the one that crashes) that turn slow once the metadata
+    /// change has spread: they handle every packet and timer late.
+    #[arg(long, default_value_t = 0)]
+    slow: usize,
+    /// How late a slow member handles its input, in milliseconds (jittered ±50%).
+    #[arg(long, default_value_t = 1000)]
+    slow_delay_ms: u64,
+    /// Lifeguard (local health, nacks, dynamic suspicion): on or off.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    lifeguard: String,
+    /// Lifeguard: an unconfirmed suspicion lasts this many suspect timeouts (overrides the
+    /// default).
+    #[arg(long)]
+    suspicion_max_mult: Option<u32>,
+    /// Lifeguard: confirmations that bring a suspicion down to the suspect timeout
+    /// (overrides the default).
+    #[arg(long)]
+    suspicion_confirmations: Option<u32>,
     /// After the leave phase, cut the cluster in two halves for this many seconds, then heal
     /// it and report `heal_s` (0: no partition phase).
     #[arg(long, default_value_t = 0.0)]
@@ -91,6 +113,10 @@ fn main() -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.loss),
         "--loss must be between 0 and 1"
     );
+    anyhow::ensure!(
+        args.slow == 0 || args.slow + 2 <= args.members,
+        "--slow must leave member 0 and one member to crash"
+    );
     let profile = ProtocolConfig::default().with_profile(args.profile);
     let config = RunConfig {
         members: args.members,
@@ -106,16 +132,26 @@ fn main() -> anyhow::Result<()> {
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            lifeguard: args.lifeguard == "on",
+            suspicion_max_mult: args
+                .suspicion_max_mult
+                .unwrap_or(profile.suspicion_max_mult),
+            suspicion_confirmations: args
+                .suspicion_confirmations
+                .unwrap_or(profile.suspicion_confirmations),
             offline_retention: match args.offline_retention {
                 Some(s) => seconds("offline-retention", s)?,
                 None => profile.offline_retention,
             },
             ..profile
         },
+        slow: args.slow,
+        slow_delay: Duration::from_millis(args.slow_delay_ms),
         duration: seconds("duration", args.duration)?,
         quiet: seconds("quiet", args.quiet)?,
         wire: match args.secret {
             Some(secret) => SimWire::Signed(secret.into_bytes()),
+            None if args.direct => SimWire::Direct,
             None => SimWire::Native,
         },
     };

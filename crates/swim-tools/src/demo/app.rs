@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use crossterm::event::Event;
-use swim_protocol::Cluster;
+use swim_protocol::{Cluster, MembershipEvent};
 use tokio::signal::unix::SignalKind;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -121,9 +121,16 @@ async fn run_loop(
     loop {
         tokio::select! {
             () = cmd::stopped(&mut stop) => return Ok(()),
-            change = events.recv() => {
-                let Some(change) = change else { bail!("the member stopped unexpectedly") };
-                let entry = state.apply(&change, SystemTime::now());
+            event = events.next_event() => {
+                let Some(event) = event else { bail!("the member stopped unexpectedly") };
+                let entry = match event {
+                    MembershipEvent::Changed(change) => state.apply(&change, SystemTime::now()),
+                    MembershipEvent::Forgotten(member) => {
+                        state.forget(&member.name);
+                        None
+                    }
+                    _ => None,
+                };
                 if let (Some(entry), Output::Plain) = (entry, &output) {
                     plain::write_entry(&mut io::stdout().lock(), entry)?;
                 }

@@ -163,6 +163,11 @@ impl DemoState {
         self.log.back()
     }
 
+    /// Drops a forgotten member's row (its colour stays reserved for the run).
+    pub fn forget(&mut self, name: &MemberName) {
+        self.members.remove(name);
+    }
+
     /// The event log, oldest first.
     pub fn log(&self) -> impl DoubleEndedIterator<Item = &LogEntry> + ExactSizeIterator {
         self.log.iter()
@@ -267,6 +272,18 @@ mod tests {
         assert_eq!(view.rows[0].status, Status::Suspect);
         assert_eq!(view.rows[0].clock, 7);
         assert_eq!(view.colour_of("127.0.0.1:2003"), Some(2));
+    }
+
+    #[test]
+    fn a_forgotten_member_loses_its_row() {
+        let mut state = DemoState::new([
+            snapshot("127.0.0.1:2002", Status::Online, 1, &[]),
+            snapshot("127.0.0.1:2003", Status::Offline, 4, &[]),
+        ]);
+        state.forget(&"127.0.0.1:2003".into());
+        let view = state.view();
+        let names: Vec<&str> = view.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["127.0.0.1:2002"]);
     }
 
     #[test]

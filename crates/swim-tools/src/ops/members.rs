@@ -27,6 +27,9 @@ pub struct MemberDoc {
     pub local: bool,
     /// `ONLINE`, `SUSPECT` or `OFFLINE`.
     pub status: String,
+    /// OFFLINE because it left the cluster gracefully (absent in older documents: false).
+    #[serde(default)]
+    pub left: bool,
     /// The logical clock of the latest record.
     pub clock: u64,
     /// When the status last changed (RFC 3339, UTC, milliseconds).
@@ -83,6 +86,7 @@ impl MemberDoc {
             name: member.name.to_string(),
             local: member.local,
             status: member.status.name().to_owned(),
+            left: member.left,
             clock: member.clock,
             changed_at: humantime::format_rfc3339_millis(changed_at).to_string(),
             metadata,
@@ -127,6 +131,7 @@ mod tests {
                 "name": "127.0.0.1:2001",
                 "local": false,
                 "status": "SUSPECT",
+                "left": false,
                 "clock": 7,
                 "changed_at": "2023-11-14T22:13:20.123Z",
                 "metadata": {"name": {"text": "one"}, "raw": {"base64": "/wA="}},
@@ -135,5 +140,26 @@ mod tests {
         let back: MemberDoc = serde_json::from_value(json).unwrap();
         assert_eq!(back, doc);
         assert_eq!(back.status(), Some(Status::Suspect));
+    }
+
+    #[test]
+    fn a_member_that_left_says_so() {
+        let member = MemberSnapshot {
+            name: "127.0.0.1:2002".into(),
+            local: false,
+            clock: 9,
+            status: Status::Offline,
+            status_time: Duration::ZERO,
+            metadata: None,
+            left: true,
+        };
+        let json = serde_json::to_value(MemberDoc::of(&member, UNIX_EPOCH)).unwrap();
+        assert_eq!(json["status"], "OFFLINE");
+        assert_eq!(json["left"], true);
+        // A document from before the field reads as "did not leave".
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("left");
+        let back: MemberDoc = serde_json::from_value(old).unwrap();
+        assert!(!back.left);
     }
 }

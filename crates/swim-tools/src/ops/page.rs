@@ -135,6 +135,7 @@ mod tests {
             clock: 1,
             changed_at: "2026-01-01T00:00:00.000Z".into(),
             metadata: Some([("k<ey>".to_owned(), value)].into_iter().collect()),
+            left: false,
         }
     }
 

@@ -186,6 +186,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             ),
+            left: false,
         };
         let doc = MembersDoc {
             local: "127.0.0.1:2001".into(),

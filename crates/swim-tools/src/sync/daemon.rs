@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use swim_protocol::{Cluster, MemberSnapshot, Metadata};
+use swim_protocol::{Cluster, MemberSnapshot, MembershipEvent, Metadata};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
@@ -139,8 +139,10 @@ pub async fn run(
                     watcher = None;
                 }
             },
-            change = events.recv() => match change {
-                Some(change) => tool.mirror_member(change.member).await,
+            event = events.next_event() => match event {
+                Some(MembershipEvent::Changed(change)) => tool.mirror_member(change.member).await,
+                Some(MembershipEvent::Forgotten(member)) => tool.forget_member(member).await,
+                Some(_) => {}
                 None => break Err(SyncError::MemberStopped),
             },
         }
@@ -196,6 +198,18 @@ impl Tool {
                 });
             }
         }
+    }
+
+    /// Removes a forgotten member's directory and links.
+    async fn forget_member(&mut self, member: MemberSnapshot) {
+        let name = member.name.to_string();
+        let problems = blocking(&self.mirror, move |mirror| mirror.forget(&name))
+            .await
+            .unwrap_or_default();
+        for problem in problems {
+            tracing::warn!("{problem}");
+        }
+        tracing::debug!("member {} forgotten", member.name);
     }
 
     /// Reads the local directory and, if its files changed, the local metadata with them.

@@ -288,6 +288,46 @@ impl Mirror {
         Outcome::Mirrored { dir, problems }
     }
 
+    /// Removes a forgotten member (OFFLINE for `offline_retention`): its links in every
+    /// status directory, the files this tool wrote in its directory, and the directory
+    /// itself if nothing else is left in it. A name that cannot be a file name, or the local
+    /// member's, is left alone.
+    pub fn forget(&mut self, name: &str) -> Vec<MirrorError> {
+        if name == self.local_name || check_member_name(name).is_err() {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for (sub, _) in STATUS_DIRS {
+            let status_dir = self.base.join(sub);
+            let link = status_dir.join(name);
+            match fsutil::remove_non_dir(&link) {
+                Ok(true) => {
+                    if let Err(source) = fsutil::touch_dir(&status_dir) {
+                        problems.push(MirrorError::Io {
+                            path: status_dir,
+                            source,
+                        });
+                    }
+                }
+                Ok(false) => {}
+                Err(source) => problems.push(MirrorError::Io { path: link, source }),
+            }
+        }
+        let dir = self.base.join(name);
+        self.mirrored.remove(name);
+        match self.clear_dir(&dir) {
+            // Only an empty directory goes: anything else in it is not ours.
+            Ok(_) => match fs::remove_dir(&dir) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) if err.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+                Err(source) => problems.push(MirrorError::Io { path: dir, source }),
+            },
+            Err(err) => problems.push(err),
+        }
+        problems
+    }
+
     /// Undoes the run, as the seed does on exit: removes `.local`, the files of every remote
     /// member written this run (their directories stay) and every status link.
     pub fn cleanup(&mut self) -> Vec<MirrorError> {

@@ -168,13 +168,31 @@ fn unknown_tags_and_flags_are_invalid() {
 
 #[test]
 fn bad_status_bytes_are_invalid() {
-    for state in [0x03, 0x04, 0x40, 0x41, 0x43, 0x7f, 0x83, 0xc0, 0xc1, 0xff] {
+    // Bit 6 (left) is valid with OFFLINE only (0x42, 0xc2); bit 5 (accuser) with SUSPECT
+    // only (0x21, 0xa1).
+    let bad = [0x03, 0x04, 0x40, 0x41, 0x43, 0x7f, 0x83, 0xc0, 0xc1, 0xff];
+    let bad_accuser = [0x20, 0x22, 0x23, 0x60, 0x61, 0x62, 0xa0, 0xa2, 0xe1];
+    for state in bad.into_iter().chain(bad_accuser) {
         assert_eq!(
             decode(&gossip_with_state(state, &[])),
             invalid("status byte", u64::from(state)),
             "state byte {state:#x}"
         );
     }
+}
+
+#[test]
+fn an_accuser_must_be_a_valid_name() {
+    // SUSPECT with an accuser: a name follows the state byte, checked like any name.
+    assert!(decode(&gossip_with_state(0x21, &[0x01, b'x'])).is_ok());
+    assert_eq!(
+        decode(&gossip_with_state(0x21, &[0x02, 0xff, 0xfe])),
+        Err(DecodeError::Utf8("member name"))
+    );
+    assert_eq!(
+        decode(&gossip_with_state(0x21, &[0x05, b'x'])),
+        Err(DecodeError::Truncated)
+    );
 }
 
 #[test]

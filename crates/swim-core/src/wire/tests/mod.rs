@@ -44,13 +44,16 @@ pub(super) fn update() -> impl Strategy<Value = Update> {
         clock(),
         status(),
         prop::option::of(metadata()),
+        prop::option::of(name()),
         any::<bool>(),
     )
-        .prop_map(|(name, clock, status, metadata, left)| Update {
+        .prop_map(|(name, clock, status, metadata, accuser, left)| Update {
             name,
             clock,
             status,
             metadata,
+            // Only a suspicion carries an accuser on the wire.
+            accuser: accuser.filter(|_| status == Status::Suspect),
             // Only an OFFLINE record can say the member left.
             left: left && status == Status::Offline,
         })
@@ -108,7 +111,7 @@ proptest! {
             metadata: u.metadata.clone(),
             left: u.left,
         };
-        prop_assert_eq!(super::snapshot_len(&snapshot), update_len(&u));
+        prop_assert_eq!(super::snapshot_len(&snapshot, u.accuser.as_deref()), update_len(&u));
     }
 
     #[test]
@@ -170,6 +173,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         clock: 1,
         status: Status::Online,
         metadata: Some(metadata),
+        accuser: None,
         left: false,
     };
     let packet = |metadata| Packet {

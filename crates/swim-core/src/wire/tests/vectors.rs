@@ -17,6 +17,7 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         clock,
         status,
         metadata,
+        accuser: None,
         left: false,
     }
 }
@@ -125,6 +126,17 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             "nack",
             packet(Message::Nack { seq: 7 }, vec![]),
             "53570103613a310102030405060708080700",
+        ),
+        (
+            "suspicion with an accuser",
+            packet(
+                Message::GossipOnly,
+                vec![Update {
+                    accuser: Some("c:3".into()),
+                    ..record("b:2", 1, Status::Suspect, None)
+                }],
+            ),
+            "53570103613a310102030405060708060103623a32012103633a33",
         ),
         (
             "sync reply",

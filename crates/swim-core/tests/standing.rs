@@ -1,0 +1,217 @@
+//! No amplification for strangers: whatever a packet from a source that has not answered
+//! a ping of ours makes us send back to it is no larger than the packet (the bare ack to a
+//! ping excepted, by a few bytes of names), and a joiner still gets the whole list once it
+//! answers the challenge.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use swim_core::wire::encoded_len;
+use swim_core::{
+    MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, Swim, Update, Validity,
+};
+
+const T0: Duration = Duration::ZERO;
+
+fn record(name: &str) -> Update {
+    Update {
+        name: name.into(),
+        clock: 1,
+        status: Status::Online,
+        metadata: Some([("role", "member")].into_iter().collect()),
+        left: false,
+        accuser: None,
+    }
+}
+
+/// A member knowing 40 others (learned from a full answer of one of them).
+fn big_member() -> Swim<StdRng> {
+    let mut a = Swim::new(
+        ProtocolConfig::default(),
+        "10.0.0.1:9000".into(),
+        Metadata::empty(),
+        [],
+        StdRng::seed_from_u64(7),
+        T0,
+    )
+    .unwrap();
+    let records = (2..42)
+        .map(|i| record(&format!("10.0.0.{i}:9000")))
+        .collect();
+    a.handle_packet(
+        T0,
+        Packet {
+            source: source("10.0.0.2:9000"),
+            message: Message::Sync {
+                reply: true,
+                full: true,
+                records,
+            },
+            gossip: vec![],
+        },
+    );
+    while a.poll_transmit().is_some() {}
+    a
+}
+
+fn source(name: &str) -> Source {
+    Source {
+        name: name.into(),
+        validity: Validity([3; 8]),
+    }
+}
+
+fn full_sync(from: &str) -> Packet {
+    Packet {
+        source: source(from),
+        message: Message::Sync {
+            reply: false,
+            full: true,
+            records: vec![record(from)],
+        },
+        gossip: vec![],
+    }
+}
+
+/// Bytes (native encoding) sent to `to` since the last call, and the packets.
+fn sent_to(a: &mut Swim<StdRng>, to: &str) -> (usize, Vec<Packet>) {
+    let mut bytes = 0;
+    let mut packets = Vec::new();
+    while let Some(t) = a.poll_transmit() {
+        if *t.to == *to {
+            bytes += encoded_len(&t.packet);
+            packets.push(t.packet);
+        }
+    }
+    (bytes, packets)
+}
+
+#[test]
+fn a_spoofed_source_never_gets_more_than_it_sent() {
+    let mut a = big_member();
+    let victim = "192.168.1.1:9000";
+    let requests = [
+        full_sync(victim),
+        Packet {
+            source: source(victim),
+            message: Message::Sync {
+                reply: false,
+                full: false,
+                records: vec![record(victim)],
+            },
+            gossip: vec![],
+        },
+        Packet {
+            source: source(victim),
+            message: Message::PingReq {
+                seq: 9,
+                target: "10.0.0.5:9000".into(),
+            },
+            gossip: vec![],
+        },
+        Packet {
+            source: source(victim),
+            message: Message::GossipOnly,
+            gossip: vec![record("10.0.0.77:9000")],
+        },
+    ];
+    let mut now = T0;
+    for round in 0..50 {
+        for request in &requests {
+            now += Duration::from_millis(20);
+            let received = encoded_len(request);
+            a.handle_packet(now, request.clone());
+            let (bytes, packets) = sent_to(&mut a, victim);
+            assert!(
+                bytes <= received,
+                "round {round}: {bytes} bytes sent for {received}: {packets:?}"
+            );
+            assert!(packets
+                .iter()
+                .all(|p| !matches!(p.message, Message::Sync { full: true, .. })));
+        }
+        // The victim never answers; nor is anything relayed for it.
+        a.handle_timeout(now);
+        while a.poll_transmit().is_some() {}
+    }
+}
+
+#[test]
+fn a_joiner_that_answers_the_challenge_gets_the_whole_list() {
+    let mut a = big_member();
+    let joiner = "10.0.0.99:9000";
+    let request = full_sync(joiner);
+    a.handle_packet(T0, request.clone());
+    let (bytes, packets) = sent_to(&mut a, joiner);
+    assert!(bytes <= encoded_len(&request));
+    let challenge = packets
+        .iter()
+        .find_map(|p| match p.message {
+            Message::Ping { seq, .. } => Some(seq),
+            _ => None,
+        })
+        .expect("a challenge");
+    // The joiner acks (a bare ack): the list it asked for follows.
+    let ack = Packet {
+        source: source(joiner),
+        message: Message::Ack {
+            seq: challenge,
+            alive: source(joiner),
+            known: 1,
+        },
+        gossip: vec![],
+    };
+    a.handle_packet(T0, ack);
+    let (_, packets) = sent_to(&mut a, joiner);
+    let whole = packets.iter().find_map(|p| match &p.message {
+        Message::Sync {
+            reply: true,
+            full: true,
+            records,
+        } => Some(records.len()),
+        _ => None,
+    });
+    assert_eq!(whole, Some(42), "{packets:?}");
+}
+
+#[test]
+fn a_wrong_or_restarted_answer_does_not_confirm() {
+    let mut a = big_member();
+    let joiner = "10.0.0.98:9000";
+    a.handle_packet(T0, full_sync(joiner));
+    let (_, packets) = sent_to(&mut a, joiner);
+    let challenge = packets
+        .iter()
+        .find_map(|p| match p.message {
+            Message::Ping { seq, .. } => Some(seq),
+            _ => None,
+        })
+        .unwrap();
+    let ack = |seq, validity| Packet {
+        source: Source {
+            name: joiner.into(),
+            validity: Validity(validity),
+        },
+        message: Message::Ack {
+            seq,
+            alive: source(joiner),
+            known: 1,
+        },
+        gossip: vec![],
+    };
+    // A guessed sequence number, and the right one from another process, confirm nothing.
+    a.handle_packet(T0, ack(challenge.wrapping_add(1), [3; 8]));
+    a.handle_packet(T0, ack(challenge, [4; 8]));
+    let mut request = full_sync(joiner);
+    request.source.validity = Validity([4; 8]);
+    a.handle_packet(T0, request);
+    let (_, packets) = sent_to(&mut a, joiner);
+    assert!(
+        packets
+            .iter()
+            .all(|p| !matches!(p.message, Message::Sync { full: true, .. })),
+        "{packets:?}"
+    );
+    let _: MemberName = joiner.into();
+}
