@@ -4,7 +4,9 @@
 # the ratio ours ÷ memberlist.
 #
 #   bench/compare.sh [-n "20 80 160 300"] [--impls "rust python memberlist"] [--idle S] [--timeout S]
+#                    [--csv FILE]
 #
+# --csv writes the figures in the format of docs/plots/real-processes.csv (the plots read it).
 # A run that does not finish within its timeout shows "never" (the phase it stopped in is
 # in the log). The raw output of every run is kept under target/bench-compare/.
 set -uo pipefail
@@ -13,12 +15,14 @@ counts="20 80 160 300"
 impls="rust python memberlist"
 idle=10
 timeout=180
+csv=
 while [[ $# -gt 0 ]]; do
     case $1 in
         -n) counts=$2; shift 2 ;;
         --impls) impls=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
+        --csv) csv=$2; shift 2 ;;
         -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -27,6 +31,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 out=${CARGO_TARGET_DIR:-$here/../target}/bench-compare
 mkdir -p "$out"
+[[ -z $csv ]] || echo "impl,members,join_s,meta_s,offline_s,dgrams_per_s,cpu_pct,rss_kib" > "$csv"
 
 # The figures cluster.sh prints, in its order, and a short label for each.
 labels=("join (s)" "metadata change to all (s)" "kill → first SUSPECT (s)"
@@ -52,6 +57,11 @@ for n in $counts; do
             echo "   did not finish: $(tail -n 1 "$log.err")" >&2
         fi
         for i in "${!labels[@]}"; do fig[$impl,$i]=$(figure "$log" $((i + 1))); done
+        if [[ -n $csv ]]; then
+            name=$impl; [[ $impl == rust ]] && name=ours
+            # join, metadata, OFFLINE everywhere, datagrams, CPU, RSS (labels 0, 1, 3, 4, 6, 7).
+            echo "$name,$n,${fig[$impl,0]},${fig[$impl,1]},${fig[$impl,3]},${fig[$impl,4]},${fig[$impl,6]},${fig[$impl,7]}" >> "$csv"
+        fi
     done
     echo
     echo "### $n members"
