@@ -1,6 +1,9 @@
 //! Member lifecycle in the simulator: graceful leave, reaping with tombstones, the reduced
 //! probing of dead members, and partitions that heal. Each test asserts an outcome.
 
+mod common;
+
+use common::run_until;
 use std::time::Duration;
 
 use swim_core::{Metadata, ProtocolConfig, Status};
@@ -26,24 +29,6 @@ fn joined(n: usize, seed: u64, loss: f64, protocol: ProtocolConfig) -> (Simulati
         t.fully_joined()
     });
     (sim, tracker)
-}
-
-/// Runs until `done` holds, failing at `limit` virtual seconds; returns the time it took.
-fn run_until(
-    sim: &mut Simulation,
-    tracker: &mut Tracker,
-    limit: f64,
-    what: &str,
-    done: impl Fn(&Simulation, &Tracker) -> bool,
-) -> f64 {
-    let start = sim.now();
-    let deadline = start + Duration::from_secs_f64(limit);
-    while !done(sim, tracker) {
-        assert!(sim.now() < deadline, "{what}: not reached in {limit} s");
-        let next = sim.now() + Duration::from_millis(20);
-        sim.run_until(next, tracker);
-    }
-    (sim.now() - start).as_secs_f64()
 }
 
 fn running(sim: &Simulation) -> impl Iterator<Item = usize> + '_ {

@@ -1,5 +1,8 @@
 //! Protocol behaviour proven in the simulator: each test tells a story and asserts outcomes.
 
+mod common;
+
+use common::run_until;
 use std::time::Duration;
 
 use swim_core::wire::{DecodeError, WireFormat};
@@ -27,27 +30,6 @@ fn cluster(n: usize, seed: u64, loss: f64) -> (Simulation, Tracker) {
         sim.start(i, meta("1"), peers, &mut tracker);
     }
     (sim, tracker)
-}
-
-/// Runs until `done` holds, failing the test at `limit` virtual seconds from now.
-fn run_until(
-    sim: &mut Simulation,
-    tracker: &mut Tracker,
-    limit: f64,
-    what: &str,
-    done: impl Fn(&Simulation, &Tracker) -> bool,
-) -> f64 {
-    let start = sim.now();
-    let deadline = start + secs(limit);
-    while !done(sim, tracker) {
-        assert!(
-            sim.now() < deadline,
-            "{what}: not reached after {limit} virtual s"
-        );
-        let next = sim.now() + Duration::from_millis(20);
-        sim.run_until(next, tracker);
-    }
-    (sim.now() - start).as_secs_f64()
 }
 
 fn sees(tracker: &Tracker, observer: usize, member: usize, status: Status) -> bool {
