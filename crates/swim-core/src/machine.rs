@@ -197,13 +197,16 @@ impl<R: Rng> Swim<R> {
         let entry = &mut self.table.entries[sender];
         let new_process = entry.validity != Some(source.validity);
         if new_process {
-            entry.self_clock = None;
             entry.reach = Default::default();
         }
         entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
         let mut correct_sender = new_process && entry.validity.is_some();
         entry.validity = Some(source.validity);
+        if new_process {
+            self.table.set_self_clock(sender, None);
+            self.table.set_challenge(sender, None);
+        }
         if let Message::Ack { seq, .. } = message {
             self.confirm_by_ack(sender, seq);
         }
@@ -348,7 +351,7 @@ impl<R: Rng> Swim<R> {
                 break;
             }
             self.suspects.pop_first();
-            self.table.entries[index].suspect_deadline = None;
+            self.table.set_suspect_deadline(index, None);
             self.end_suspicion(index);
             if self.verdict(index, Status::Offline, now) {
                 self.tally.counters.offline_declared += 1;
@@ -491,12 +494,6 @@ impl<R: Rng> Swim<R> {
     pub fn member(&self, name: &str) -> Option<MemberSnapshot> {
         let index = self.table.get(name)?;
         Some(self.table.entries[index].current.clone())
-    }
-
-    /// The snapshot of the member called `name` before its latest change, if known.
-    pub fn previous(&self, name: &str) -> Option<MemberSnapshot> {
-        let index = self.table.get(name)?;
-        Some(self.table.entries[index].previous.clone())
     }
 
     /// Snapshots of every member, the local one included, sorted by name.

@@ -33,8 +33,8 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let clock = self.take_clock();
+        self.table.before_change(LOCAL);
         let entry = &mut self.table.entries[LOCAL];
-        entry.previous = entry.current.clone();
         entry.current.clock = clock;
         entry.current.status = Status::Offline;
         entry.current.status_time = now;

@@ -8,8 +8,8 @@ impl<R: Rng> Swim<R> {
         let was_placeholder = self.table.entries[LOCAL].is_placeholder();
         let clock = self.next_clock;
         self.next_clock += 1;
+        self.table.before_change(LOCAL);
         let entry = &mut self.table.entries[LOCAL];
-        entry.previous = entry.current.clone();
         entry.current.clock = clock;
         if entry.current.status != Status::Online {
             entry.current.status = Status::Online;
@@ -34,10 +34,9 @@ impl<R: Rng> Swim<R> {
         if rebroadcast {
             self.broadcasts.push(index);
         }
-        let entry = &self.table.entries[index];
         self.events.push_back(Event::MemberChanged(MemberChange {
-            member: entry.current.clone(),
-            previous: entry.previous.clone(),
+            member: self.table.entries[index].current.clone(),
+            previous: self.table.previous(index).clone(),
         }));
     }
 
@@ -102,16 +101,16 @@ impl<R: Rng> Swim<R> {
     /// Starts or stops the suspicion timer of member `index` after its status changed;
     /// `accuser` is the member whose probe found it unresponsive, if known.
     pub(super) fn update_suspicion(&mut self, index: usize, now: Duration, accuser: Option<usize>) {
-        let entry = &self.table.entries[index];
-        match (entry.current.status, entry.suspect_deadline) {
+        let status = self.table.entries[index].current.status;
+        match (status, self.table.suspect_deadline(index)) {
             (Status::Suspect, None) => {
                 let deadline = self.start_suspicion(index, now, accuser);
-                self.table.entries[index].suspect_deadline = Some(deadline);
+                self.table.set_suspect_deadline(index, Some(deadline));
                 self.suspects.insert((deadline, index));
             }
             (Status::Suspect, Some(_)) => {}
             (_, Some(deadline)) => {
-                self.table.entries[index].suspect_deadline = None;
+                self.table.set_suspect_deadline(index, None);
                 self.suspects.remove(&(deadline, index));
                 self.end_suspicion(index);
             }
