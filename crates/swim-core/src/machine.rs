@@ -282,10 +282,16 @@ impl<R: Rng> Swim<R> {
                 full,
                 records,
             } => {
-                let pushed: Vec<(MemberName, u64, Status)> = records
-                    .iter()
-                    .map(|r| (r.name.clone(), r.clock, r.status))
-                    .collect();
+                // What was pushed, to answer with our newer versions (a reply needs none:
+                // a full one is the whole list of the member answering).
+                let pushed: Vec<(MemberName, u64, Status)> = if reply {
+                    Vec::new()
+                } else {
+                    records
+                        .iter()
+                        .map(|r| (r.name.clone(), r.clock, r.status))
+                        .collect()
+                };
                 // A full reply is state transfer, not news: re-gossiping a whole member list
                 // to every joiner would flood the cluster when many join at once.
                 let rebroadcast = !(reply && full);
@@ -441,7 +447,7 @@ impl<R: Rng> Swim<R> {
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
         if self.leaving.is_none()
-            && self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata)
+            && self.table.entries[LOCAL].metadata.as_ref() != Some(&metadata)
         {
             self.change_local(now, Some(metadata));
             self.fan_out(now, None);
@@ -477,7 +483,7 @@ impl<R: Rng> Swim<R> {
 
     /// The local member's name.
     pub fn local_name(&self) -> &MemberName {
-        &self.table.entries[LOCAL].current.name
+        &self.table.entries[LOCAL].name
     }
 
     /// The local member's validity bytes.
@@ -487,13 +493,13 @@ impl<R: Rng> Swim<R> {
 
     /// A snapshot of the local member.
     pub fn local(&self) -> MemberSnapshot {
-        self.table.entries[LOCAL].current.clone()
+        self.table.entries[LOCAL].snapshot()
     }
 
     /// A snapshot of the member called `name`, if known.
     pub fn member(&self, name: &str) -> Option<MemberSnapshot> {
         let index = self.table.get(name)?;
-        Some(self.table.entries[index].current.clone())
+        Some(self.table.entries[index].snapshot())
     }
 
     /// Snapshots of every member, the local one included, sorted by name.
@@ -502,7 +508,7 @@ impl<R: Rng> Swim<R> {
             .table
             .entries
             .iter()
-            .map(|e| e.current.clone())
+            .map(|e| e.snapshot())
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
@@ -512,8 +518,8 @@ impl<R: Rng> Swim<R> {
     pub fn members_with(&self, statuses: StatusSet) -> Vec<MemberSnapshot> {
         let mut found: Vec<_> = self.table.entries[LOCAL + 1..]
             .iter()
-            .filter(|e| statuses.contains(e.current.status))
-            .map(|e| e.current.clone())
+            .filter(|e| statuses.contains(e.status))
+            .map(|e| e.snapshot())
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         found
@@ -540,7 +546,7 @@ impl<R: Rng> Swim<R> {
         let excluded: Vec<usize> = exclude.iter().filter_map(|n| self.table.get(n)).collect();
         self.find_indices(count, statuses, &excluded)
             .into_iter()
-            .map(|i| self.table.entries[i].current.name.clone())
+            .map(|i| self.table.entries[i].name.clone())
             .collect()
     }
 

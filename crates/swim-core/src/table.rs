@@ -6,25 +6,40 @@
 //! lives in side maps keyed by index.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
-/// One member as the local member knows it.
+/// One member as the local member knows it: its record (the fields of a
+/// [`MemberSnapshot`], which [`Entry::snapshot`] builds) and what we know of its process.
+/// Flat, and 56 bytes: nested structs could not share their padding.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) current: MemberSnapshot,
+    pub(crate) name: MemberName,
+    /// The logical clock of the latest change applied.
+    pub(crate) clock: u64,
+    /// When the status last changed, in nanoseconds of the driver's clock (584 years fit).
+    status_nanos: u64,
+    pub(crate) metadata: Option<Metadata>,
     /// The validity bytes of the process last heard from under this name.
     pub(crate) validity: Option<Validity>,
+    pub(crate) status: Status,
+    /// Whether this is the local member.
+    pub(crate) local: bool,
+    /// OFFLINE because it left (see [`MemberSnapshot::left`]).
+    pub(crate) left: bool,
     /// Whether its current process can receive at its address (see `machine/standing.rs`).
     pub(crate) reach: Reachability,
     /// The wire format this member's current process last sent us a packet in (used by
     /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
     pub(crate) wire: Option<PeerWire>,
+}
+
+fn nanos(time: Duration) -> u64 {
+    u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A member's standing with us: what we learned of its address (`machine/standing.rs`).
@@ -40,24 +55,44 @@ pub(crate) struct Reachability {
 impl Entry {
     fn new(name: MemberName, local: bool, now: Duration) -> Entry {
         Entry {
-            current: MemberSnapshot {
-                name,
-                local,
-                clock: 0,
-                status: Status::Offline,
-                status_time: now,
-                metadata: None,
-                left: false,
-            },
+            name,
+            clock: 0,
+            status_nanos: nanos(now),
+            metadata: None,
             validity: None,
+            status: Status::Offline,
+            local,
+            left: false,
             reach: Reachability::default(),
             wire: None,
         }
     }
 
+    /// When the status last changed, on the driver's clock.
+    pub(crate) fn status_time(&self) -> Duration {
+        Duration::from_nanos(self.status_nanos)
+    }
+
+    pub(crate) fn set_status_time(&mut self, now: Duration) {
+        self.status_nanos = nanos(now);
+    }
+
+    /// The member's snapshot, as the API reports it.
+    pub(crate) fn snapshot(&self) -> MemberSnapshot {
+        MemberSnapshot {
+            name: self.name.clone(),
+            local: self.local,
+            clock: self.clock,
+            status: self.status,
+            status_time: self.status_time(),
+            metadata: self.metadata.clone(),
+            left: self.left,
+        }
+    }
+
     /// Known only by name: nothing was ever heard about it.
     pub(crate) fn is_placeholder(&self) -> bool {
-        self.current.clock == 0 && self.current.metadata.is_none()
+        self.clock == 0 && self.metadata.is_none()
     }
 }
 
@@ -100,7 +135,7 @@ pub(crate) fn compare(
 /// How `update` orders against the record `current` we hold for the same member. At equal
 /// clock, status and metadata, a leave beats a plain OFFLINE (a deterministic tie-break: the
 /// member's own word is final).
-pub(crate) fn compare_with(update: &Update, current: &MemberSnapshot) -> Ordering {
+pub(crate) fn compare_with(update: &Update, current: &Entry) -> Ordering {
     compare(
         update.clock,
         update.status,
@@ -156,7 +191,7 @@ impl Table {
     pub(crate) fn get(&self, name: &str) -> Option<usize> {
         let entries = &self.entries;
         self.index
-            .find(self.hash(name), |&i| &*entries[i as usize].current.name == name)
+            .find(self.hash(name), |&i| &*entries[i as usize].name == name)
             .map(|&i| i as usize)
     }
 
@@ -182,14 +217,14 @@ impl Table {
         let (entries, hasher) = (&self.entries, &self.hasher);
         // A table of 2³² members would not fit in memory long before.
         self.index.insert_unique(hash, i as u32, |&j| {
-            hasher.hash_one(&*entries[j as usize].current.name)
+            hasher.hash_one(&*entries[j as usize].name)
         });
         (i, true)
     }
 
     /// The record disseminated for the member at `i`.
     pub(crate) fn update(&self, i: usize) -> Update {
-        let current = &self.entries[i].current;
+        let current = &self.entries[i];
         Update {
             name: current.name.clone(),
             clock: current.clock,
@@ -203,15 +238,15 @@ impl Table {
     /// Keeps the snapshot of entry `i` as it is now, as the `previous` of the change about
     /// to be made to it (see [`Table::previous`]).
     pub(crate) fn before_change(&mut self, i: usize) {
-        self.last_change = Some((i, self.entries[i].current.clone()));
+        self.last_change = Some((i, self.entries[i].snapshot()));
     }
 
     /// The snapshot of entry `i` before its latest change, if that change was the last
     /// one made to the table (as when its event is built); else its current snapshot.
-    pub(crate) fn previous(&self, i: usize) -> &MemberSnapshot {
+    pub(crate) fn previous(&self, i: usize) -> MemberSnapshot {
         match &self.last_change {
-            Some((j, snapshot)) if *j == i => snapshot,
-            _ => &self.entries[i].current,
+            Some((j, snapshot)) if *j == i => snapshot.clone(),
+            _ => self.entries[i].snapshot(),
         }
     }
 
@@ -263,7 +298,7 @@ impl Table {
     /// if one moved: the caller renames that index wherever it keeps indices.
     pub(crate) fn remove(&mut self, i: usize) -> (Entry, Option<usize>) {
         let last = self.entries.len() - 1;
-        let hash = self.hash(&self.entries[i].current.name);
+        let hash = self.hash(&self.entries[i].name);
         if let Ok(slot) = self.index.find_entry(hash, |&j| j as usize == i) {
             slot.remove();
         }
@@ -279,7 +314,7 @@ impl Table {
         self.self_clocks.remove(&i);
         self.challenges.remove(&i);
         let moved = (i != last).then(|| {
-            let hash = self.hash(&self.entries[i].current.name);
+            let hash = self.hash(&self.entries[i].name);
             if let Some(slot) = self.index.find_mut(hash, |&j| j as usize == last) {
                 *slot = i as u32;
             }
@@ -314,8 +349,7 @@ impl Table {
     }
 
     fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
-        let entry = &mut self.entries[i];
-        let cur = &entry.current;
+        let cur = &self.entries[i];
         if compare_with(update, cur) != Ordering::Greater {
             return Applied::Stale;
         }
@@ -335,18 +369,18 @@ impl Table {
             if update.clock == cur.clock {
                 return Applied::Stale;
             }
-            entry.current.clock = update.clock;
+            self.entries[i].clock = update.clock;
             return Applied::ClockOnly;
         }
         self.before_change(i);
         let entry = &mut self.entries[i];
-        if status != entry.current.status {
-            entry.current.status_time = now;
+        if status != entry.status {
+            entry.set_status_time(now);
         }
-        entry.current.clock = update.clock;
-        entry.current.status = status;
-        entry.current.metadata = metadata;
-        entry.current.left = left;
+        entry.clock = update.clock;
+        entry.status = status;
+        entry.metadata = metadata;
+        entry.left = left;
         Applied::Changed
     }
 
@@ -354,14 +388,14 @@ impl Table {
     /// keeping its clock. Returns whether anything changed.
     pub(crate) fn set_status(&mut self, i: usize, status: Status, now: Duration) -> bool {
         let entry = &mut self.entries[i];
-        let status = entry.current.status.transition(status);
-        if status == entry.current.status {
+        let status = entry.status.transition(status);
+        if status == entry.status {
             return false;
         }
         self.before_change(i);
         let entry = &mut self.entries[i];
-        entry.current.status = status;
-        entry.current.status_time = now;
+        entry.status = status;
+        entry.set_status_time(now);
         true
     }
 }
@@ -389,6 +423,33 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_entry_is_56_bytes() {
+        // Every member holds an entry of every member: 10⁸ entries at 10,000 members.
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
+
+    #[test]
+    fn removing_an_entry_keeps_the_index_and_side_data_of_the_moved_one() {
+        let mut t = Table::default();
+        let now = Duration::ZERO;
+        for name in ["a", "b", "c"] {
+            t.get_or_insert(&name.into(), false, now);
+        }
+        t.set_suspect_deadline(2, Some(Duration::from_secs(3)));
+        t.set_accuser(2, Some("a".into()));
+        let (removed, moved) = t.remove(1);
+        assert_eq!(&*removed.name, "b");
+        assert_eq!(moved, Some(2));
+        assert_eq!(t.get("c"), Some(1));
+        assert_eq!(t.get("b"), None);
+        assert_eq!(t.suspect_deadline(1), Some(Duration::from_secs(3)));
+        assert_eq!(t.accuser(1).map(|a| &**a), Some("a"));
+        assert_eq!(t.suspect_deadline(2), None);
+        assert_eq!(t.update(1).accuser.as_deref(), Some("a"));
+    }
+
+    #[test]
     fn higher_clock_wins_and_stale_is_ignored() {
         let (mut t, i) = table();
         let now = Duration::from_secs(1);
@@ -408,7 +469,7 @@ mod tests {
             t.apply(i, &update(6, Status::Online, None), now),
             Applied::ClockOnly
         );
-        let cur = &t.entries[i].current;
+        let cur = &t.entries[i];
         assert_eq!((cur.clock, cur.status), (6, Status::Online));
         assert_eq!(
             cur.metadata.as_ref().and_then(|m| m.get("k").cloned()),
@@ -429,12 +490,12 @@ mod tests {
             t.apply(i, &update(5, Status::Online, Some("x")), now),
             Applied::Stale
         );
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].status, Status::Suspect);
         assert_eq!(
             t.apply(i, &update(6, Status::Online, Some("x")), now),
             Applied::Changed
         );
-        assert_eq!(t.entries[i].current.status, Status::Online);
+        assert_eq!(t.entries[i].status, Status::Online);
     }
 
     #[test]
@@ -447,7 +508,7 @@ mod tests {
         let (mut t2, j) = table();
         t2.apply(j, &b, Duration::ZERO);
         t2.apply(j, &a, Duration::ZERO);
-        assert_eq!(t1.entries[i].current, t2.entries[j].current);
+        assert_eq!(t1.entries[i].snapshot(), t2.entries[j].snapshot());
     }
 
     #[test]
@@ -457,19 +518,19 @@ mod tests {
         t.apply(i, &update(5, Status::Online, Some("x")), now);
         // ONLINE never jumps to OFFLINE: it becomes SUSPECT.
         t.apply(i, &update(6, Status::Offline, None), now);
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].status, Status::Suspect);
         assert_eq!(t.previous(i).status, Status::Online);
         // A SUSPECT is declared OFFLINE by the local timer only, not by hearsay.
         assert_eq!(
             t.apply(i, &update(7, Status::Offline, None), now),
             Applied::ClockOnly
         );
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].status, Status::Suspect);
         assert!(t.set_status(i, Status::Offline, now));
-        assert_eq!(t.entries[i].current.status, Status::Offline);
+        assert_eq!(t.entries[i].status, Status::Offline);
         // OFFLINE never goes back to SUSPECT.
         t.apply(i, &update(8, Status::Suspect, None), now);
-        assert_eq!(t.entries[i].current.status, Status::Offline);
-        assert_eq!(t.entries[i].current.clock, 8);
+        assert_eq!(t.entries[i].status, Status::Offline);
+        assert_eq!(t.entries[i].clock, 8);
     }
 }

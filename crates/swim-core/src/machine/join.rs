@@ -195,7 +195,7 @@ impl<R: Rng> Swim<R> {
             .iter()
             .filter_map(|(name, clock, status)| {
                 let index = self.table.get(name)?;
-                let ours = &self.table.entries[index].current;
+                let ours = &self.table.entries[index];
                 let newer = compare(ours.clock, ours.status, None, *clock, *status, None)
                     == std::cmp::Ordering::Greater;
                 newer.then(|| self.table.update(index))

@@ -57,7 +57,7 @@ impl<R: Rng> Swim<R> {
             gossip.push(record);
             firsts.push(index);
         };
-        let dest_first = self.table.entries[to].current.status != Status::Online;
+        let dest_first = self.table.entries[to].status != Status::Online;
         let limit = self.retransmit_limit();
         // Our own record goes first while it is news: it is usually a refutation. (It goes
         // before the receiver's only when room is short: a stranger's answer is cut.)
@@ -75,7 +75,7 @@ impl<R: Rng> Swim<R> {
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
             let accuser = table.accuser(index).map(|a| &**a);
-            let len = crate::wire::snapshot_len(&table.entries[index].current, accuser);
+            let len = crate::wire::snapshot_len(&table.entries[index], accuser);
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -98,7 +98,7 @@ impl<R: Rng> Swim<R> {
             }
             self.answer_sent(to, crate::wire::encoded_len(&packet));
         }
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 
@@ -162,7 +162,7 @@ impl<R: Rng> Swim<R> {
         }
         let ok = |t: &Table, i: usize, chosen: &[usize]| {
             i != LOCAL
-                && statuses.contains(t.entries[i].current.status)
+                && statuses.contains(t.entries[i].status)
                 && !exclude.contains(&i)
                 && !chosen.contains(&i)
         };

@@ -22,11 +22,11 @@ impl<R: Rng> Swim<R> {
         let mut next = now.saturating_add(retention);
         let mut index = LOCAL + 1;
         while index < self.table.len() {
-            let entry = &self.table.entries[index].current;
+            let entry = &self.table.entries[index];
             // Configured peers are reaped too (a seed member may leave for good); joining
             // brings a peer back as a placeholder when it is asked again.
             if entry.status == Status::Offline {
-                let expiry = entry.status_time.saturating_add(retention);
+                let expiry = entry.status_time().saturating_add(retention);
                 if now >= expiry {
                     // The last entry moves into `index`: look at it next.
                     self.forget(index, now);
@@ -54,6 +54,11 @@ impl<R: Rng> Swim<R> {
         }
         self.broadcasts.remove(index);
         self.ring.remove(index);
+        self.suspicions.remove(&index);
+        self.unanswered.retain(|&(target, _)| target != index);
+        for probe in self.probes.iter_mut() {
+            probe.nacks.retain(|&(helper, _)| helper != index);
+        }
         let (entry, moved) = self.table.remove(index);
         if let Some(from) = moved {
             self.renumber(from, index);
@@ -61,7 +66,7 @@ impl<R: Rng> Swim<R> {
         if self.sync_cursor >= self.table.len() {
             self.sync_cursor = 0;
         }
-        let member = entry.current;
+        let member = entry.snapshot();
         let expires = now.saturating_add(self.config.offline_retention);
         self.tombstones.insert(
             member.name.clone(),
@@ -75,8 +80,19 @@ impl<R: Rng> Swim<R> {
 
     /// The member at table index `from` now lives at `to`.
     fn renumber(&mut self, from: usize, to: usize) {
-        for probe in self.probes.iter_mut().filter(|p| p.target == from) {
-            probe.target = to;
+        for probe in self.probes.iter_mut() {
+            if probe.target == from {
+                probe.target = to;
+            }
+            for (helper, _) in probe.nacks.iter_mut().filter(|(h, _)| *h == from) {
+                *helper = to;
+            }
+        }
+        if let Some(suspicion) = self.suspicions.remove(&from) {
+            self.suspicions.insert(to, suspicion);
+        }
+        for (target, _) in self.unanswered.iter_mut().filter(|(t, _)| *t == from) {
+            *target = to;
         }
         for relay in self.relays.iter_mut() {
             if relay.target == from {
@@ -116,8 +132,8 @@ impl<R: Rng> Swim<R> {
         // The event's `previous` is the placeholder the entry was created as.
         self.table.before_change(index);
         let entry = &mut self.table.entries[index];
-        entry.current.clock = tombstone.clock;
-        entry.current.left = tombstone.left;
+        entry.clock = tombstone.clock;
+        entry.left = tombstone.left;
         entry.validity = tombstone.validity;
         self.table.note_update(index, true);
         if tombstone.clock > 0 {

@@ -10,14 +10,14 @@ impl<R: Rng> Swim<R> {
         self.next_clock += 1;
         self.table.before_change(LOCAL);
         let entry = &mut self.table.entries[LOCAL];
-        entry.current.clock = clock;
-        if entry.current.status != Status::Online {
-            entry.current.status = Status::Online;
-            entry.current.status_time = now;
+        entry.clock = clock;
+        if entry.status != Status::Online {
+            entry.status = Status::Online;
+            entry.set_status_time(now);
         }
-        entry.current.left = false;
+        entry.left = false;
         if let Some(metadata) = metadata {
-            entry.current.metadata = Some(metadata);
+            entry.metadata = Some(metadata);
         }
         self.table.note_update(LOCAL, was_placeholder);
         self.changed(LOCAL);
@@ -35,8 +35,8 @@ impl<R: Rng> Swim<R> {
             self.broadcasts.push(index);
         }
         self.events.push_back(Event::MemberChanged(MemberChange {
-            member: self.table.entries[index].current.clone(),
-            previous: self.table.previous(index).clone(),
+            member: self.table.entries[index].snapshot(),
+            previous: self.table.previous(index),
         }));
     }
 
@@ -82,7 +82,7 @@ impl<R: Rng> Swim<R> {
     /// Someone says something about the local member: refute what is wrong and newer than our
     /// record; report older news so the sender can be corrected.
     pub(super) fn news_about_local(&mut self, now: Duration, update: &Update) -> bool {
-        let own = &self.table.entries[LOCAL].current;
+        let own = &self.table.entries[LOCAL];
         let wrong = update.status != Status::Online || update.metadata != own.metadata;
         if !wrong {
             return false;
@@ -101,7 +101,7 @@ impl<R: Rng> Swim<R> {
     /// Starts or stops the suspicion timer of member `index` after its status changed;
     /// `accuser` is the member whose probe found it unresponsive, if known.
     pub(super) fn update_suspicion(&mut self, index: usize, now: Duration, accuser: Option<usize>) {
-        let status = self.table.entries[index].current.status;
+        let status = self.table.entries[index].status;
         match (status, self.table.suspect_deadline(index)) {
             (Status::Suspect, None) => {
                 let deadline = self.start_suspicion(index, now, accuser);

@@ -86,7 +86,7 @@ impl<R: Rng> Swim<R> {
             return false;
         }
         if self.verdicts_take_our_clock() {
-            self.table.entries[index].current.clock = self.take_clock();
+            self.table.entries[index].clock = self.take_clock();
         }
         true
     }
@@ -101,7 +101,7 @@ impl<R: Rng> Swim<R> {
         rebroadcast: bool,
     ) -> bool {
         let mut update = update;
-        let from_itself = update.name == self.table.entries[sender].current.name;
+        let from_itself = update.name == self.table.entries[sender].name;
         // A member calls itself OFFLINE only when it leaves: that is how a leave reads on the
         // Python wire, which has no left flag.
         if from_itself && update.status == Status::Offline {
@@ -127,7 +127,7 @@ impl<R: Rng> Swim<R> {
             return false; // a duplicate or a late packet: the ordinary rules decide
         }
         self.table.set_self_clock(sender, Some(update.clock));
-        let ours = &self.table.entries[sender].current;
+        let ours = &self.table.entries[sender];
         let newer = compare_with(update, ours) == std::cmp::Ordering::Greater;
         if update.status != Status::Online || newer {
             return false;
@@ -145,9 +145,9 @@ impl<R: Rng> Swim<R> {
     pub(super) fn seed_probe_answered(&mut self, index: usize, now: Duration) {
         let entry = &self.table.entries[index];
         // A member that left may still send (its leave, in pings): that is not a comeback.
-        if entry.current.status != Status::Online && !entry.is_placeholder() && !entry.current.left
+        if entry.status != Status::Online && !entry.is_placeholder() && !entry.left
         {
-            let metadata = entry.current.metadata.clone();
+            let metadata = entry.metadata.clone();
             self.mark_online(index, metadata, now);
         }
     }
@@ -159,13 +159,13 @@ impl<R: Rng> Swim<R> {
         self.table.before_change(index);
         let entry = &mut self.table.entries[index];
         let was_placeholder = entry.is_placeholder();
-        if entry.current.status != Status::Online {
-            entry.current.status = Status::Online;
-            entry.current.status_time = now;
+        if entry.status != Status::Online {
+            entry.status = Status::Online;
+            entry.set_status_time(now);
         }
-        entry.current.clock = clock;
-        entry.current.metadata = metadata;
-        entry.current.left = false;
+        entry.clock = clock;
+        entry.metadata = metadata;
+        entry.left = false;
         self.table.note_update(index, was_placeholder);
         self.update_suspicion(index, now, None);
         self.changed(index);
@@ -178,7 +178,7 @@ impl<R: Rng> Swim<R> {
     /// the news, since a Python member that heard it was suspect marks *itself* SUSPECT when
     /// its suspect timeout expires unless a record calling it ONLINE reaches it first.
     pub(super) fn seed_cleared(&mut self, index: usize) {
-        let current = self.table.entries[index].current.status;
+        let current = self.table.entries[index].status;
         if self.table.previous(index).status == Status::Suspect && current == Status::Online {
             let record = self.table.update(index);
             self.send(index, Message::Gossip(record), false);

@@ -151,7 +151,7 @@ impl<R: Rng> Swim<R> {
         self.answer_sent(to, len);
         self.table.set_challenge(to, Some((seq, now)));
         let wire = self.wire_of(to);
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 
@@ -167,7 +167,7 @@ impl<R: Rng> Swim<R> {
         };
         self.answer_sent(to, crate::wire::encoded_len(&packet));
         let wire = self.wire_of(to);
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 

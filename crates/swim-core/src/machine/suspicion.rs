@@ -98,7 +98,7 @@ impl<R: Rng> Swim<R> {
             .table
             .entries
             .iter()
-            .filter(|e| e.current.status != Status::Offline)
+            .filter(|e| e.status != Status::Offline)
             .count();
         let expected = self
             .config
@@ -111,7 +111,7 @@ impl<R: Rng> Swim<R> {
             accuser = Some(LOCAL);
         }
         let deadline = suspicion.deadline(min, self.suspect_timeout_max());
-        let accuser = accuser.map(|a| self.table.entries[a].current.name.clone());
+        let accuser = accuser.map(|a| self.table.entries[a].name.clone());
         self.table.set_accuser(index, accuser);
         self.suspicions.insert(index, suspicion);
         deadline
@@ -135,7 +135,7 @@ impl<R: Rng> Swim<R> {
             self.unanswered.pop_front();
         }
         self.unanswered.push_back((target, now));
-        if self.table.entries[target].current.status == Status::Suspect {
+        if self.table.entries[target].status == Status::Suspect {
             self.confirm_suspicion(target, LOCAL, now);
         }
     }
@@ -174,7 +174,7 @@ impl<R: Rng> Swim<R> {
             self.suspects.remove(&(old, index));
             self.suspects.insert((deadline, index));
         }
-        let name = self.table.entries[accuser].current.name.clone();
+        let name = self.table.entries[accuser].name.clone();
         self.table.set_accuser(index, Some(name));
         self.broadcasts.push(index);
     }
@@ -182,7 +182,7 @@ impl<R: Rng> Swim<R> {
     /// A record about `index` arrived: if it is a suspicion naming an accuser, not older
     /// than ours, while we hold `index` SUSPECT, it may confirm our suspicion.
     pub(super) fn maybe_confirmation(&mut self, index: usize, update: &Update, now: Duration) {
-        let current = &self.table.entries[index].current;
+        let current = &self.table.entries[index];
         if update.status != Status::Suspect
             || current.status != Status::Suspect
             || update.clock < current.clock
