@@ -118,18 +118,24 @@ impl BroadcastQueue {
         skip: Option<usize>,
         mut fits: impl FnMut(usize) -> bool,
     ) -> Vec<usize> {
+        // The chosen records are the first of the order (but `skip`): popped, not searched.
         let mut chosen = Vec::new();
-        for &(sent, id, index) in &self.order {
+        let mut skipped = None;
+        while let Some(&(sent, id, index)) = self.order.first() {
             if skip.is_some_and(|s| key(s) == index) {
+                skipped = self.order.pop_first();
                 continue;
             }
             if !fits(index as usize) {
                 break;
             }
+            self.order.pop_first();
             chosen.push((sent, id, index));
         }
+        if let Some(skipped) = skipped {
+            self.order.insert(skipped);
+        }
         for &(sent, id, index) in &chosen {
-            self.order.remove(&(sent, id, index));
             if sent + 1 >= limit {
                 self.entries.remove(&index);
             } else {

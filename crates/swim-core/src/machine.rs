@@ -446,8 +446,7 @@ impl<R: Rng> Swim<R> {
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.leaving.is_none()
-            && self.table.entries[LOCAL].metadata.as_ref() != Some(&metadata)
+        if self.leaving.is_none() && self.table.entries[LOCAL].metadata.as_ref() != Some(&metadata)
         {
             self.change_local(now, Some(metadata));
             self.fan_out(now, None);
@@ -504,12 +503,7 @@ impl<R: Rng> Swim<R> {
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        let mut all: Vec<_> = self
-            .table
-            .entries
-            .iter()
-            .map(|e| e.snapshot())
-            .collect();
+        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.snapshot()).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }

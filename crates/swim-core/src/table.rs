@@ -203,8 +203,12 @@ impl Table {
         local: bool,
         now: Duration,
     ) -> (usize, bool) {
-        if let Some(i) = self.get(name) {
-            return (i, false);
+        // Names compare by pointer first (`Arc`): a name the driver shares, as the simulator
+        // does, is found without reading its bytes.
+        let entries = &self.entries;
+        let found = (self.index).find(self.hash(name), |&i| entries[i as usize].name == *name);
+        if let Some(&i) = found {
+            return (i as usize, false);
         }
         let i = self.entries.len();
         if i == self.entries.capacity() {
@@ -306,7 +310,11 @@ impl Table {
         if !entry.is_placeholder() {
             self.known -= 1;
         }
-        if self.last_change.as_ref().is_some_and(|(j, _)| *j == i || *j == last) {
+        if self
+            .last_change
+            .as_ref()
+            .is_some_and(|(j, _)| *j == i || *j == last)
+        {
             self.last_change = None;
         }
         self.suspect_deadlines.remove(&i);

@@ -1,8 +1,8 @@
 //! The discrete-event engine: runs many [`Swim`] members in virtual time over a simulated
 //! network. Everything random comes from seeded generators, so a run is reproducible.
 
-use std::cmp::Reverse;
 use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 

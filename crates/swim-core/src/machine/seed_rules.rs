@@ -123,7 +123,11 @@ impl<R: Rng> Swim<R> {
     /// accusation's, gets through (the package applies such a record whatever its clock).
     /// Returns whether the record was taken this way.
     fn seed_first_hand(&mut self, now: Duration, sender: usize, update: &Update) -> bool {
-        if self.table.self_clock(sender).is_some_and(|seen| update.clock <= seen) {
+        if self
+            .table
+            .self_clock(sender)
+            .is_some_and(|seen| update.clock <= seen)
+        {
             return false; // a duplicate or a late packet: the ordinary rules decide
         }
         self.table.set_self_clock(sender, Some(update.clock));
@@ -145,8 +149,7 @@ impl<R: Rng> Swim<R> {
     pub(super) fn seed_probe_answered(&mut self, index: usize, now: Duration) {
         let entry = &self.table.entries[index];
         // A member that left may still send (its leave, in pings): that is not a comeback.
-        if entry.status != Status::Online && !entry.is_placeholder() && !entry.left
-        {
+        if entry.status != Status::Online && !entry.is_placeholder() && !entry.left {
             let metadata = entry.metadata.clone();
             self.mark_online(index, metadata, now);
         }
