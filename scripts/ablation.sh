@@ -10,8 +10,10 @@
 # false_suspect_healthy, false_offline_healthy, first_detect_s, all_offline_s.
 #
 # Environment: SIZES (default "100 1000"), DELAYS (default "500 1500 3000"), SEEDS (default
-# "1"; several seeds print one line each), JOBS (parallel runs, default 2). A 1,000-member
-# cell takes minutes of CPU; the whole table about an hour on two free cores.
+# "1"; several seeds print one line each), JOBS (parallel runs, default 2), SIM (a swim-sim
+# binary to use instead of building one), SIM_ARGS (more swim-sim flags, e.g. --direct, which
+# gives the same report for less CPU). A 1,000-member cell takes minutes of CPU; the whole
+# table about an hour on two free cores.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,8 +23,11 @@ delays=${DELAYS:-500 1500 3000}
 seeds=${SEEDS:-1}
 jobs=${JOBS:-2}
 
-cargo build --release -q -p swim-sim
-sim=target/release/swim-sim
+if [[ -z ${SIM:-} ]]; then
+  cargo build --release -q -p swim-sim
+fi
+sim=${SIM:-target/release/swim-sim}
+export SIM_ARGS=${SIM_ARGS:-}
 
 cells=()
 for n in $sizes; do
@@ -41,7 +46,7 @@ done
 run_cell() {
   read -r n k d lg seed <<<"$1"
   "$2" --members "$n" --loss 0.05 --slow "$k" --slow-delay-ms "$d" --lifeguard "$lg" \
-    --seed "$seed" --json |
+    --seed "$seed" $SIM_ARGS --json |
     python3 -c '
 import json, sys
 r = json.load(sys.stdin)
