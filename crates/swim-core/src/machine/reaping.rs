@@ -44,6 +44,7 @@ impl<R: Rng> Swim<R> {
         }
         self.broadcasts.remove(index);
         self.ring.remove(index);
+        self.responders.remove(index);
         let (entry, moved) = self.table.remove(index);
         if let Some(from) = moved {
             self.renumber(from, index);
@@ -82,6 +83,7 @@ impl<R: Rng> Swim<R> {
         }
         self.broadcasts.rename(from, to);
         self.ring.rename(from, to);
+        self.responders.rename(from, to);
     }
 
     /// Whether `update` is stale news about a forgotten member (not newer than its
