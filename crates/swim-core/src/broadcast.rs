@@ -5,29 +5,59 @@
 //! sends no gossip at all.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-/// Per-member piggyback state, keyed by the member's index in the member table.
+use hashbrown::HashMap;
+
+/// Per-member piggyback state, keyed by the member's index in the member table. Every
+/// member may queue a record of every member at once (a mass join), so the keys are small:
+/// 12 bytes in the ordered set, 12 in the map.
 #[derive(Debug, Default)]
 pub(crate) struct BroadcastQueue {
     /// (times sent, newest first, member index)
-    order: BTreeSet<(u32, Reverse<u64>, usize)>,
+    order: BTreeSet<(u32, Reverse<u32>, u32)>,
     /// member index → (times sent, insertion id)
-    entries: HashMap<usize, (u32, u64)>,
-    next_id: u64,
+    entries: HashMap<u32, (u32, u32)>,
+    next_id: u32,
     /// A record was queued since the last [`BroadcastQueue::take_fresh`].
     fresh: bool,
+}
+
+/// Table indices fit in 32 bits (a table of 2³² members would not fit in memory).
+fn key(index: usize) -> u32 {
+    index as u32
 }
 
 impl BroadcastQueue {
     /// Queues (or re-queues, with a fresh count) the record of member `index`.
     pub(crate) fn push(&mut self, index: usize) {
         self.remove(index);
+        if self.next_id == u32::MAX {
+            self.renumber_ids();
+        }
         let id = self.next_id;
         self.next_id += 1;
-        self.order.insert((0, Reverse(id), index));
-        self.entries.insert(index, (0, id));
+        self.order.insert((0, Reverse(id), key(index)));
+        self.entries.insert(key(index), (0, id));
         self.fresh = true;
+    }
+
+    /// Gives the queued records the ids 0.. in the order of their ids (so newest first
+    /// still holds) once the ids ran out: after 2³² pushes, so in practice never.
+    fn renumber_ids(&mut self) {
+        let mut queued: Vec<(u32, u32, u32)> = (self.entries.iter())
+            .map(|(&index, &(sent, id))| (id, sent, index))
+            .collect();
+        queued.sort_unstable();
+        self.order.clear();
+        for (new_id, (_, sent, index)) in (0u32..).zip(queued) {
+            self.order.insert((sent, Reverse(new_id), index));
+            self.entries.insert(index, (sent, new_id));
+            self.next_id = new_id + 1;
+        }
+        if self.entries.is_empty() {
+            self.next_id = 0;
+        }
     }
 
     /// Whether a record was queued since the last call (the news to fan out at once).
@@ -43,30 +73,30 @@ impl BroadcastQueue {
     /// The member at table index `from` moved to `to` (the table filled a removed slot);
     /// its queued record, if any, keeps its place.
     pub(crate) fn rename(&mut self, from: usize, to: usize) {
-        if let Some((sent, id)) = self.entries.remove(&from) {
-            self.order.remove(&(sent, Reverse(id), from));
-            self.order.insert((sent, Reverse(id), to));
-            self.entries.insert(to, (sent, id));
+        if let Some((sent, id)) = self.entries.remove(&key(from)) {
+            self.order.remove(&(sent, Reverse(id), key(from)));
+            self.order.insert((sent, Reverse(id), key(to)));
+            self.entries.insert(key(to), (sent, id));
         }
     }
 
     /// Drops the queued record of member `index`, if any (the member was forgotten).
     pub(crate) fn remove(&mut self, index: usize) {
-        if let Some((sent, id)) = self.entries.remove(&index) {
-            self.order.remove(&(sent, Reverse(id), index));
+        if let Some((sent, id)) = self.entries.remove(&key(index)) {
+            self.order.remove(&(sent, Reverse(id), key(index)));
         }
     }
 
     /// Counts one transmission of member `index`'s record if it is queued; returns whether
     /// it was (used to send the local member's own record first).
     pub(crate) fn take_one(&mut self, index: usize, limit: u32) -> bool {
-        let Some(&(sent, id)) = self.entries.get(&index) else {
+        let Some(&(sent, id)) = self.entries.get(&key(index)) else {
             return false;
         };
         self.remove(index);
         if sent + 1 < limit {
-            self.order.insert((sent + 1, Reverse(id), index));
-            self.entries.insert(index, (sent + 1, id));
+            self.order.insert((sent + 1, Reverse(id), key(index)));
+            self.entries.insert(key(index), (sent + 1, id));
         }
         true
     }
@@ -88,18 +118,24 @@ impl BroadcastQueue {
         skip: Option<usize>,
         mut fits: impl FnMut(usize) -> bool,
     ) -> Vec<usize> {
+        // The chosen records are the first of the order (but `skip`): popped, not searched.
         let mut chosen = Vec::new();
-        for &(sent, id, index) in &self.order {
-            if Some(index) == skip {
+        let mut skipped = None;
+        while let Some(&(sent, id, index)) = self.order.first() {
+            if skip.is_some_and(|s| key(s) == index) {
+                skipped = self.order.pop_first();
                 continue;
             }
-            if !fits(index) {
+            if !fits(index as usize) {
                 break;
             }
+            self.order.pop_first();
             chosen.push((sent, id, index));
         }
+        if let Some(skipped) = skipped {
+            self.order.insert(skipped);
+        }
         for &(sent, id, index) in &chosen {
-            self.order.remove(&(sent, id, index));
             if sent + 1 >= limit {
                 self.entries.remove(&index);
             } else {
@@ -107,7 +143,10 @@ impl BroadcastQueue {
                 self.entries.insert(index, (sent + 1, id.0));
             }
         }
-        chosen.into_iter().map(|(_, _, index)| index).collect()
+        chosen
+            .into_iter()
+            .map(|(_, _, index)| index as usize)
+            .collect()
     }
 }
 
@@ -153,5 +192,16 @@ mod tests {
         });
         assert_eq!(got, vec![8, 7, 6]);
         assert_eq!(q.len(), 10);
+    }
+
+    #[test]
+    fn running_out_of_ids_keeps_the_order() {
+        let mut q = BroadcastQueue::default();
+        q.push(1);
+        q.push(2);
+        q.next_id = u32::MAX;
+        q.push(3);
+        assert_eq!(q.next_id, 3);
+        assert_eq!(q.take(5, None, |_| true), vec![3, 2, 1]);
     }
 }

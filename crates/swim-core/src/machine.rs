@@ -202,13 +202,16 @@ impl<R: Rng> Swim<R> {
         let entry = &mut self.table.entries[sender];
         let new_process = entry.validity != Some(source.validity);
         if new_process {
-            entry.self_clock = None;
             entry.reach = Default::default();
         }
         entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
         let mut correct_sender = new_process && entry.validity.is_some();
         entry.validity = Some(source.validity);
+        if new_process {
+            self.table.set_self_clock(sender, None);
+            self.table.set_challenge(sender, None);
+        }
         if let Message::Ack { seq, .. } = message {
             self.confirm_by_ack(sender, seq);
         }
@@ -284,10 +287,16 @@ impl<R: Rng> Swim<R> {
                 full,
                 records,
             } => {
-                let pushed: Vec<(MemberName, u64, Status)> = records
-                    .iter()
-                    .map(|r| (r.name.clone(), r.clock, r.status))
-                    .collect();
+                // What was pushed, to answer with our newer versions (a reply needs none:
+                // a full one is the whole list of the member answering).
+                let pushed: Vec<(MemberName, u64, Status)> = if reply {
+                    Vec::new()
+                } else {
+                    records
+                        .iter()
+                        .map(|r| (r.name.clone(), r.clock, r.status))
+                        .collect()
+                };
                 // A full reply is state transfer, not news: re-gossiping a whole member list
                 // to every joiner would flood the cluster when many join at once.
                 let rebroadcast = !(reply && full);
@@ -353,7 +362,7 @@ impl<R: Rng> Swim<R> {
                 break;
             }
             self.suspects.pop_first();
-            self.table.entries[index].suspect_deadline = None;
+            self.table.set_suspect_deadline(index, None);
             self.end_suspicion(index);
             if self.verdict(index, Status::Offline, now) {
                 self.tally.counters.offline_declared += 1;
@@ -442,8 +451,7 @@ impl<R: Rng> Swim<R> {
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.leaving.is_none()
-            && self.table.entries[LOCAL].current.metadata.as_ref() != Some(&metadata)
+        if self.leaving.is_none() && self.table.entries[LOCAL].metadata.as_ref() != Some(&metadata)
         {
             self.change_local(now, Some(metadata));
             self.fan_out(now, None);
@@ -479,7 +487,7 @@ impl<R: Rng> Swim<R> {
 
     /// The local member's name.
     pub fn local_name(&self) -> &MemberName {
-        &self.table.entries[LOCAL].current.name
+        &self.table.entries[LOCAL].name
     }
 
     /// The local member's validity bytes.
@@ -489,29 +497,18 @@ impl<R: Rng> Swim<R> {
 
     /// A snapshot of the local member.
     pub fn local(&self) -> MemberSnapshot {
-        self.table.entries[LOCAL].current.clone()
+        self.table.entries[LOCAL].snapshot()
     }
 
     /// A snapshot of the member called `name`, if known.
     pub fn member(&self, name: &str) -> Option<MemberSnapshot> {
         let index = self.table.get(name)?;
-        Some(self.table.entries[index].current.clone())
-    }
-
-    /// The snapshot of the member called `name` before its latest change, if known.
-    pub fn previous(&self, name: &str) -> Option<MemberSnapshot> {
-        let index = self.table.get(name)?;
-        Some(self.table.entries[index].previous.clone())
+        Some(self.table.entries[index].snapshot())
     }
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        let mut all: Vec<_> = self
-            .table
-            .entries
-            .iter()
-            .map(|e| e.current.clone())
-            .collect();
+        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.snapshot()).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -520,8 +517,8 @@ impl<R: Rng> Swim<R> {
     pub fn members_with(&self, statuses: StatusSet) -> Vec<MemberSnapshot> {
         let mut found: Vec<_> = self.table.entries[LOCAL + 1..]
             .iter()
-            .filter(|e| statuses.contains(e.current.status))
-            .map(|e| e.current.clone())
+            .filter(|e| statuses.contains(e.status))
+            .map(|e| e.snapshot())
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         found
@@ -548,7 +545,7 @@ impl<R: Rng> Swim<R> {
         let excluded: Vec<usize> = exclude.iter().filter_map(|n| self.table.get(n)).collect();
         self.find_indices(count, statuses, &excluded)
             .into_iter()
-            .map(|i| self.table.entries[i].current.name.clone())
+            .map(|i| self.table.entries[i].name.clone())
             .collect()
     }
 

@@ -8,20 +8,26 @@ use std::time::Duration;
 /// The order in which non-local members are probed.
 #[derive(Debug, Default)]
 pub(crate) struct ProbeRing {
-    order: Vec<usize>,
+    /// Table indices (32 bits: the ring holds every member).
+    order: Vec<u32>,
     pos: usize,
 }
 
 impl ProbeRing {
-    /// Adds a new member at a random place among those not yet probed in this round.
+    /// Adds a new member at a random place among those not yet probed in this round: it
+    /// takes that place, and the member that held it moves to the end of the round. O(1):
+    /// every member adds every other, so shifting the rest of the round (`Vec::insert`)
+    /// cost O(n²) per member, O(n³) over a cluster that joins at once.
     pub(crate) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
-        let at = rng.random_range(self.pos..=self.order.len());
-        self.order.insert(at, index);
+        let end = self.order.len();
+        let at = rng.random_range(self.pos..=end);
+        self.order.push(index as u32);
+        self.order.swap(at, end);
     }
 
     /// Takes a forgotten member out of the order (see `machine/reaping.rs`).
     pub(crate) fn remove(&mut self, index: usize) {
-        if let Some(at) = self.order.iter().position(|&i| i == index) {
+        if let Some(at) = self.order.iter().position(|&i| i as usize == index) {
             self.order.remove(at);
             if at < self.pos {
                 self.pos -= 1;
@@ -31,8 +37,8 @@ impl ProbeRing {
 
     /// The member at table index `from` moved to `to` (the table filled a removed slot).
     pub(crate) fn rename(&mut self, from: usize, to: usize) {
-        if let Some(slot) = self.order.iter_mut().find(|i| **i == from) {
-            *slot = to;
+        if let Some(slot) = self.order.iter_mut().find(|i| **i as usize == from) {
+            *slot = to as u32;
         }
     }
 
@@ -52,7 +58,7 @@ impl ProbeRing {
         }
         let index = self.order[self.pos];
         self.pos += 1;
-        Some(index)
+        Some(index as usize)
     }
 }
 
@@ -106,6 +112,20 @@ mod tests {
             seen.sort_unstable();
             assert_eq!(seen, (1..=20).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn a_member_added_mid_round_is_probed_in_that_round() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut ring = ProbeRing::default();
+        for i in 1..=10 {
+            ring.insert(i, &mut rng);
+        }
+        let mut seen: Vec<usize> = (0..4).filter_map(|_| ring.next(&mut rng)).collect();
+        ring.insert(11, &mut rng);
+        seen.extend((0..7).filter_map(|_| ring.next(&mut rng)));
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=11).collect::<Vec<_>>());
     }
 
     #[test]

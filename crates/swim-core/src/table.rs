@@ -1,25 +1,36 @@
 //! The member table: every member's record, and the rules that decide which record wins.
+//!
+//! Every member holds an entry for every member, so at 10,000 members a cluster holds 10⁸
+//! entries: an entry keeps only what every member needs, and what few members have at any
+//! time (a suspicion deadline, an accuser, a challenge in flight, the seed rules' clock)
+//! lives in side maps keyed by index.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::time::Duration;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
 
-/// One member as the local member knows it.
+/// One member as the local member knows it: its record (the fields of a
+/// [`MemberSnapshot`], which [`Entry::snapshot`] builds) and what we know of its process.
+/// Flat, and 56 bytes: nested structs could not share their padding.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) current: MemberSnapshot,
-    pub(crate) previous: MemberSnapshot,
+    pub(crate) name: MemberName,
+    /// The logical clock of the latest change applied.
+    pub(crate) clock: u64,
+    /// When the status last changed, in nanoseconds of the driver's clock (584 years fit).
+    status_nanos: u64,
+    pub(crate) metadata: Option<Metadata>,
     /// The validity bytes of the process last heard from under this name.
     pub(crate) validity: Option<Validity>,
-    /// When this member, if SUSPECT, is declared OFFLINE.
-    pub(crate) suspect_deadline: Option<Duration>,
-    /// While SUSPECT: the accuser its record names when we pass it on (Lifeguard).
-    pub(crate) accuser: Option<MemberName>,
-    /// The highest clock of a record about itself that this member's current process sent
-    /// us (used by the seed clock rules only).
-    pub(crate) self_clock: Option<u64>,
+    pub(crate) status: Status,
+    /// Whether this is the local member.
+    pub(crate) local: bool,
+    /// OFFLINE because it left (see [`MemberSnapshot::left`]).
+    pub(crate) left: bool,
     /// Whether its current process can receive at its address (see `machine/standing.rs`).
     pub(crate) reach: Reachability,
     /// The wire format this member's current process last sent us a packet in (used by
@@ -27,55 +38,80 @@ pub(crate) struct Entry {
     pub(crate) wire: Option<PeerWire>,
 }
 
+fn nanos(time: Duration) -> u64 {
+    u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// A member's standing with us: what we learned of its address (`machine/standing.rs`).
+/// The challenge in flight to it, if any, is in [`Table::challenge`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Reachability {
     /// Its current process answered a ping of ours.
     pub(crate) confirmed: bool,
-    /// The sequence number of the challenge in flight to it, and when it was sent.
-    pub(crate) challenge: Option<(u32, Duration)>,
     /// It asked for the full list before it was confirmed: send it once it is.
     pub(crate) owed_full: bool,
 }
 
 impl Entry {
     fn new(name: MemberName, local: bool, now: Duration) -> Entry {
-        let snapshot = MemberSnapshot {
-            name,
-            local,
-            clock: 0,
-            status: Status::Offline,
-            status_time: now,
-            metadata: None,
-            left: false,
-        };
         Entry {
-            previous: snapshot.clone(),
-            current: snapshot,
+            name,
+            clock: 0,
+            status_nanos: nanos(now),
+            metadata: None,
             validity: None,
-            suspect_deadline: None,
-            accuser: None,
-            self_clock: None,
+            status: Status::Offline,
+            local,
+            left: false,
             reach: Reachability::default(),
             wire: None,
         }
     }
 
-    /// The record disseminated for this member.
-    pub(crate) fn update(&self) -> Update {
-        Update {
-            name: self.current.name.clone(),
-            clock: self.current.clock,
-            status: self.current.status,
-            metadata: self.current.metadata.clone(),
-            accuser: self.accuser.clone(),
-            left: self.current.left,
+    /// When the status last changed, on the driver's clock.
+    pub(crate) fn status_time(&self) -> Duration {
+        Duration::from_nanos(self.status_nanos)
+    }
+
+    pub(crate) fn set_status_time(&mut self, now: Duration) {
+        self.status_nanos = nanos(now);
+    }
+
+    /// The member's snapshot, as the API reports it.
+    pub(crate) fn snapshot(&self) -> MemberSnapshot {
+        MemberSnapshot {
+            name: self.name.clone(),
+            local: self.local,
+            clock: self.clock,
+            status: self.status,
+            status_time: self.status_time(),
+            metadata: self.metadata.clone(),
+            left: self.left,
         }
     }
 
     /// Known only by name: nothing was ever heard about it.
     pub(crate) fn is_placeholder(&self) -> bool {
-        self.current.clock == 0 && self.current.metadata.is_none()
+        self.clock == 0 && self.metadata.is_none()
+    }
+}
+
+/// Sets or clears `map[i]`.
+fn set_side<V>(map: &mut HashMap<usize, V>, i: usize, value: Option<V>) {
+    match value {
+        Some(v) => {
+            map.insert(i, v);
+        }
+        None => {
+            map.remove(&i);
+        }
+    }
+}
+
+/// Moves `map[from]` (if any) to `map[to]`.
+fn move_side<V>(map: &mut HashMap<usize, V>, from: usize, to: usize) {
+    if let Some(v) = map.remove(&from) {
+        map.insert(to, v);
     }
 }
 
@@ -99,7 +135,7 @@ pub(crate) fn compare(
 /// How `update` orders against the record `current` we hold for the same member. At equal
 /// clock, status and metadata, a leave beats a plain OFFLINE (a deterministic tie-break: the
 /// member's own word is final).
-pub(crate) fn compare_with(update: &Update, current: &MemberSnapshot) -> Ordering {
+pub(crate) fn compare_with(update: &Update, current: &Entry) -> Ordering {
     compare(
         update.clock,
         update.status,
@@ -127,14 +163,36 @@ pub(crate) enum Applied {
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
-    index: HashMap<MemberName, usize>,
+    /// Entry indices hashed by the entry's own name (no second copy of the name).
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     /// How many entries are not placeholders.
     known: usize,
+    /// The entry changed last and its snapshot before that change: the `previous` of the
+    /// change event, which is built right after the change (no entry keeps its previous
+    /// snapshot: that was a third of every entry).
+    last_change: Option<(usize, MemberSnapshot)>,
+    /// While SUSPECT: when it is declared OFFLINE.
+    suspect_deadlines: HashMap<usize, Duration>,
+    /// While SUSPECT: the accuser its record names when we pass it on (Lifeguard).
+    accusers: HashMap<usize, MemberName>,
+    /// The highest clock of a record about itself that the member's current process sent
+    /// us (used by the seed clock rules only).
+    self_clocks: HashMap<usize, u64>,
+    /// The sequence number of the challenge in flight to the member, and when it was sent.
+    challenges: HashMap<usize, (u32, Duration)>,
 }
 
 impl Table {
+    fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        let entries = &self.entries;
+        self.index
+            .find(self.hash(name), |&i| &*entries[i as usize].name == name)
+            .map(|&i| i as usize)
     }
 
     /// The index of `name`, adding it as a placeholder (OFFLINE, clock 0, metadata unknown,
@@ -145,8 +203,12 @@ impl Table {
         local: bool,
         now: Duration,
     ) -> (usize, bool) {
-        if let Some(i) = self.index.get(name) {
-            return (*i, false);
+        // Names compare by pointer first (`Arc`): a name the driver shares, as the simulator
+        // does, is found without reading its bytes.
+        let entries = &self.entries;
+        let found = (self.index).find(self.hash(name), |&i| entries[i as usize].name == *name);
+        if let Some(&i) = found {
+            return (i as usize, false);
         }
         let i = self.entries.len();
         if i == self.entries.capacity() {
@@ -155,26 +217,119 @@ impl Table {
             self.entries.reserve_exact(i / 4 + 4);
         }
         self.entries.push(Entry::new(name.clone(), local, now));
-        self.index.insert(name.clone(), i);
+        let hash = self.hash(name);
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        // A table of 2³² members would not fit in memory long before.
+        self.index.insert_unique(hash, i as u32, |&j| {
+            hasher.hash_one(&*entries[j as usize].name)
+        });
         (i, true)
+    }
+
+    /// The record disseminated for the member at `i`.
+    pub(crate) fn update(&self, i: usize) -> Update {
+        let current = &self.entries[i];
+        Update {
+            name: current.name.clone(),
+            clock: current.clock,
+            status: current.status,
+            metadata: current.metadata.clone(),
+            accuser: self.accuser(i).cloned(),
+            left: current.left,
+        }
+    }
+
+    /// Keeps the snapshot of entry `i` as it is now, as the `previous` of the change about
+    /// to be made to it (see [`Table::previous`]).
+    pub(crate) fn before_change(&mut self, i: usize) {
+        self.last_change = Some((i, self.entries[i].snapshot()));
+    }
+
+    /// The snapshot of entry `i` before its latest change, if that change was the last
+    /// one made to the table (as when its event is built); else its current snapshot.
+    pub(crate) fn previous(&self, i: usize) -> MemberSnapshot {
+        match &self.last_change {
+            Some((j, snapshot)) if *j == i => snapshot.clone(),
+            _ => self.entries[i].snapshot(),
+        }
+    }
+
+    /// When the member at `i`, if SUSPECT, is declared OFFLINE.
+    pub(crate) fn suspect_deadline(&self, i: usize) -> Option<Duration> {
+        self.suspect_deadlines.get(&i).copied()
+    }
+
+    pub(crate) fn set_suspect_deadline(&mut self, i: usize, deadline: Option<Duration>) {
+        set_side(&mut self.suspect_deadlines, i, deadline);
+    }
+
+    /// The accuser the SUSPECT record of the member at `i` names, if any.
+    pub(crate) fn accuser(&self, i: usize) -> Option<&MemberName> {
+        if self.accusers.is_empty() {
+            return None; // the usual case: no suspicion anywhere
+        }
+        self.accusers.get(&i)
+    }
+
+    pub(crate) fn set_accuser(&mut self, i: usize, accuser: Option<MemberName>) {
+        set_side(&mut self.accusers, i, accuser);
+    }
+
+    /// The highest clock of its own record the member at `i` sent us (seed rules).
+    pub(crate) fn self_clock(&self, i: usize) -> Option<u64> {
+        self.self_clocks.get(&i).copied()
+    }
+
+    pub(crate) fn set_self_clock(&mut self, i: usize, clock: Option<u64>) {
+        set_side(&mut self.self_clocks, i, clock);
+    }
+
+    /// The challenge in flight to the member at `i`: its sequence number and when it went.
+    pub(crate) fn challenge(&self, i: usize) -> Option<(u32, Duration)> {
+        self.challenges.get(&i).copied()
+    }
+
+    pub(crate) fn set_challenge(&mut self, i: usize, challenge: Option<(u32, Duration)>) {
+        set_side(&mut self.challenges, i, challenge);
     }
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Removes the entry at `i` (never the local one), moving the last entry into its place.
-    /// Returns the removed entry and the old index of the moved one, if one moved: the
-    /// caller renames that index wherever it keeps indices.
+    /// Removes the entry at `i` (never the local one), moving the last entry into its place
+    /// (with its side data). Returns the removed entry and the old index of the moved one,
+    /// if one moved: the caller renames that index wherever it keeps indices.
     pub(crate) fn remove(&mut self, i: usize) -> (Entry, Option<usize>) {
         let last = self.entries.len() - 1;
+        let hash = self.hash(&self.entries[i].name);
+        if let Ok(slot) = self.index.find_entry(hash, |&j| j as usize == i) {
+            slot.remove();
+        }
         let entry = self.entries.swap_remove(i);
-        self.index.remove(&entry.current.name);
         if !entry.is_placeholder() {
             self.known -= 1;
         }
+        if self
+            .last_change
+            .as_ref()
+            .is_some_and(|(j, _)| *j == i || *j == last)
+        {
+            self.last_change = None;
+        }
+        self.suspect_deadlines.remove(&i);
+        self.accusers.remove(&i);
+        self.self_clocks.remove(&i);
+        self.challenges.remove(&i);
         let moved = (i != last).then(|| {
-            self.index.insert(self.entries[i].current.name.clone(), i);
+            let hash = self.hash(&self.entries[i].name);
+            if let Some(slot) = self.index.find_mut(hash, |&j| j as usize == last) {
+                *slot = i as u32;
+            }
+            move_side(&mut self.suspect_deadlines, last, i);
+            move_side(&mut self.accusers, last, i);
+            move_side(&mut self.self_clocks, last, i);
+            move_side(&mut self.challenges, last, i);
             last
         });
         (entry, moved)
@@ -202,8 +357,7 @@ impl Table {
     }
 
     fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
-        let entry = &mut self.entries[i];
-        let cur = &entry.current;
+        let cur = &self.entries[i];
         if compare_with(update, cur) != Ordering::Greater {
             return Applied::Stale;
         }
@@ -223,17 +377,18 @@ impl Table {
             if update.clock == cur.clock {
                 return Applied::Stale;
             }
-            entry.current.clock = update.clock;
+            self.entries[i].clock = update.clock;
             return Applied::ClockOnly;
         }
-        entry.previous = entry.current.clone();
-        if status != entry.current.status {
-            entry.current.status_time = now;
+        self.before_change(i);
+        let entry = &mut self.entries[i];
+        if status != entry.status {
+            entry.set_status_time(now);
         }
-        entry.current.clock = update.clock;
-        entry.current.status = status;
-        entry.current.metadata = metadata;
-        entry.current.left = left;
+        entry.clock = update.clock;
+        entry.status = status;
+        entry.metadata = metadata;
+        entry.left = left;
         Applied::Changed
     }
 
@@ -241,13 +396,14 @@ impl Table {
     /// keeping its clock. Returns whether anything changed.
     pub(crate) fn set_status(&mut self, i: usize, status: Status, now: Duration) -> bool {
         let entry = &mut self.entries[i];
-        let status = entry.current.status.transition(status);
-        if status == entry.current.status {
+        let status = entry.status.transition(status);
+        if status == entry.status {
             return false;
         }
-        entry.previous = entry.current.clone();
-        entry.current.status = status;
-        entry.current.status_time = now;
+        self.before_change(i);
+        let entry = &mut self.entries[i];
+        entry.status = status;
+        entry.set_status_time(now);
         true
     }
 }
@@ -275,6 +431,33 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_entry_is_56_bytes() {
+        // Every member holds an entry of every member: 10⁸ entries at 10,000 members.
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
+
+    #[test]
+    fn removing_an_entry_keeps_the_index_and_side_data_of_the_moved_one() {
+        let mut t = Table::default();
+        let now = Duration::ZERO;
+        for name in ["a", "b", "c"] {
+            t.get_or_insert(&name.into(), false, now);
+        }
+        t.set_suspect_deadline(2, Some(Duration::from_secs(3)));
+        t.set_accuser(2, Some("a".into()));
+        let (removed, moved) = t.remove(1);
+        assert_eq!(&*removed.name, "b");
+        assert_eq!(moved, Some(2));
+        assert_eq!(t.get("c"), Some(1));
+        assert_eq!(t.get("b"), None);
+        assert_eq!(t.suspect_deadline(1), Some(Duration::from_secs(3)));
+        assert_eq!(t.accuser(1).map(|a| &**a), Some("a"));
+        assert_eq!(t.suspect_deadline(2), None);
+        assert_eq!(t.update(1).accuser.as_deref(), Some("a"));
+    }
+
+    #[test]
     fn higher_clock_wins_and_stale_is_ignored() {
         let (mut t, i) = table();
         let now = Duration::from_secs(1);
@@ -294,7 +477,7 @@ mod tests {
             t.apply(i, &update(6, Status::Online, None), now),
             Applied::ClockOnly
         );
-        let cur = &t.entries[i].current;
+        let cur = &t.entries[i];
         assert_eq!((cur.clock, cur.status), (6, Status::Online));
         assert_eq!(
             cur.metadata.as_ref().and_then(|m| m.get("k").cloned()),
@@ -315,12 +498,12 @@ mod tests {
             t.apply(i, &update(5, Status::Online, Some("x")), now),
             Applied::Stale
         );
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].status, Status::Suspect);
         assert_eq!(
             t.apply(i, &update(6, Status::Online, Some("x")), now),
             Applied::Changed
         );
-        assert_eq!(t.entries[i].current.status, Status::Online);
+        assert_eq!(t.entries[i].status, Status::Online);
     }
 
     #[test]
@@ -333,7 +516,7 @@ mod tests {
         let (mut t2, j) = table();
         t2.apply(j, &b, Duration::ZERO);
         t2.apply(j, &a, Duration::ZERO);
-        assert_eq!(t1.entries[i].current, t2.entries[j].current);
+        assert_eq!(t1.entries[i].snapshot(), t2.entries[j].snapshot());
     }
 
     #[test]
@@ -343,19 +526,19 @@ mod tests {
         t.apply(i, &update(5, Status::Online, Some("x")), now);
         // ONLINE never jumps to OFFLINE: it becomes SUSPECT.
         t.apply(i, &update(6, Status::Offline, None), now);
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
-        assert_eq!(t.entries[i].previous.status, Status::Online);
+        assert_eq!(t.entries[i].status, Status::Suspect);
+        assert_eq!(t.previous(i).status, Status::Online);
         // A SUSPECT is declared OFFLINE by the local timer only, not by hearsay.
         assert_eq!(
             t.apply(i, &update(7, Status::Offline, None), now),
             Applied::ClockOnly
         );
-        assert_eq!(t.entries[i].current.status, Status::Suspect);
+        assert_eq!(t.entries[i].status, Status::Suspect);
         assert!(t.set_status(i, Status::Offline, now));
-        assert_eq!(t.entries[i].current.status, Status::Offline);
+        assert_eq!(t.entries[i].status, Status::Offline);
         // OFFLINE never goes back to SUSPECT.
         t.apply(i, &update(8, Status::Suspect, None), now);
-        assert_eq!(t.entries[i].current.status, Status::Offline);
-        assert_eq!(t.entries[i].current.clock, 8);
+        assert_eq!(t.entries[i].status, Status::Offline);
+        assert_eq!(t.entries[i].clock, 8);
     }
 }

@@ -70,6 +70,12 @@ impl Tombstones {
         self.by_name.remove(name)
     }
 
+    /// When the oldest tombstone expires (or an earlier time: the order may still hold a
+    /// removed one), if any is kept.
+    pub(crate) fn next_expiry(&self) -> Option<Duration> {
+        self.order.front().map(|(at, _)| *at)
+    }
+
     /// Drops every tombstone expired at `now`.
     pub(crate) fn expire(&mut self, now: Duration) {
         while self.order.front().is_some_and(|(at, _)| *at <= now) {

@@ -1,6 +1,7 @@
 //! The discrete-event engine: runs many [`Swim`] members in virtual time over a simulated
 //! network. Everything random comes from seeded generators, so a run is reproducible.
 
+use std::cmp::Ordering;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
@@ -51,6 +52,34 @@ enum Scheduled {
     },
 }
 
+/// A scheduled item in the queue, ordered by time, then by scheduling order (`id`), so
+/// that equal times run in a deterministic order.
+struct Queued {
+    at: Duration,
+    id: u64,
+    item: Scheduled,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.id) == (other.at, other.id)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.id).cmp(&(other.at, other.id))
+    }
+}
+
 /// A member's pending wake-up: the deadline it asked for, and when it fires (later for a
 /// slow member).
 #[derive(Debug, Clone, Copy)]
@@ -80,8 +109,8 @@ struct Node {
 pub struct Simulation {
     now: Duration,
     seed: u64,
-    queue: BinaryHeap<Reverse<(Duration, u64)>>,
-    pending: HashMap<u64, Scheduled>,
+    /// Every scheduled item, earliest first (the items live in the heap: no side map).
+    queue: BinaryHeap<Reverse<Queued>>,
     next_id: u64,
     nodes: Vec<Node>,
     by_name: HashMap<MemberName, usize>,
@@ -135,7 +164,6 @@ impl Simulation {
             now: Duration::ZERO,
             seed,
             queue: BinaryHeap::new(),
-            pending: HashMap::new(),
             next_id: 0,
             nodes,
             by_name,
@@ -285,15 +313,14 @@ impl Simulation {
 
     /// Runs every scheduled event up to and including `until`, then sets the clock to it.
     pub fn run_until(&mut self, until: Duration, obs: &mut impl Observer) {
-        while let Some(&Reverse((at, id))) = self.queue.peek() {
-            if at > until {
+        while let Some(Reverse(next)) = self.queue.peek() {
+            if next.at > until {
                 break;
             }
-            self.queue.pop();
-            self.now = at;
-            let Some(item) = self.pending.remove(&id) else {
-                continue;
+            let Some(Reverse(Queued { at, item, .. })) = self.queue.pop() else {
+                break;
             };
+            self.now = at;
             match item {
                 Scheduled::Deliver {
                     to,
@@ -347,8 +374,7 @@ impl Simulation {
         // The id orders events of equal time by scheduling order, deterministically.
         let id = self.next_id;
         self.next_id += 1;
-        self.queue.push(Reverse((at, id)));
-        self.pending.insert(id, item);
+        self.queue.push(Reverse(Queued { at, id, item }));
     }
 
     /// Drains what member `i` produced: packets onto the network, events to the observer,

@@ -76,7 +76,7 @@ impl<R: Rng> Swim<R> {
                     && table
                         .entries
                         .get(i)
-                        .is_some_and(|e| StatusSet::AVAILABLE.contains(e.current.status))
+                        .is_some_and(|e| StatusSet::AVAILABLE.contains(e.status))
             })
             .collect();
         rand::seq::SliceRandom::shuffle(&mut chosen[..], &mut self.rng);

@@ -24,7 +24,7 @@ impl<R: Rng> Swim<R> {
             (self.catch_up_backoff * 2).clamp(self.config.ping_interval, longest)
         };
         self.next_catch_up = now + self.catch_up_backoff;
-        let records = vec![self.table.entries[LOCAL].update()];
+        let records = vec![self.table.update(LOCAL)];
         let message = Message::Sync {
             reply: false,
             full: true,
@@ -57,7 +57,7 @@ impl<R: Rng> Swim<R> {
     /// Asks for the whole member list: at first from every configured peer, later from one
     /// (a random peer until joined, a random available member for follow-ups).
     pub(super) fn send_join(&mut self, now: Duration) {
-        let own = self.table.entries[LOCAL].update();
+        let own = self.table.update(LOCAL);
         let targets: Vec<usize> = if self.joined {
             self.join_followups -= 1;
             // The configured peers saw every joiner's request: ask one first.
@@ -143,16 +143,16 @@ impl<R: Rng> Swim<R> {
         let mut records = Vec::new();
         for _ in 0..n {
             self.sync_cursor = (self.sync_cursor + 1) % n;
-            let entry = &self.table.entries[self.sync_cursor];
-            if entry.is_placeholder() {
+            if self.table.entries[self.sync_cursor].is_placeholder() {
                 continue;
             }
-            let len = crate::wire::update_len(&entry.update());
+            let record = self.table.update(self.sync_cursor);
+            let len = crate::wire::update_len(&record);
             if len > budget && !records.is_empty() {
                 break;
             }
             budget = budget.saturating_sub(len);
-            records.push(entry.update());
+            records.push(record);
         }
         records
     }
@@ -185,19 +185,20 @@ impl<R: Rng> Swim<R> {
                 .table
                 .entries
                 .iter()
-                .filter(|e| !e.is_placeholder())
+                .enumerate()
+                .filter(|(_, e)| !e.is_placeholder())
                 .take(self.config.max_sync_records)
-                .map(|e| e.update())
+                .map(|(i, _)| self.table.update(i))
                 .collect();
         }
         let mut records: Vec<Update> = pushed
             .iter()
             .filter_map(|(name, clock, status)| {
-                let entry = &self.table.entries[self.table.get(name)?];
-                let ours = &entry.current;
+                let index = self.table.get(name)?;
+                let ours = &self.table.entries[index];
                 let newer = compare(ours.clock, ours.status, None, *clock, *status, None)
                     == std::cmp::Ordering::Greater;
-                newer.then(|| entry.update())
+                newer.then(|| self.table.update(index))
             })
             .collect();
         records.extend(self.sync_window());

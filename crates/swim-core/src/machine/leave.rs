@@ -33,12 +33,12 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let clock = self.take_clock();
+        self.table.before_change(LOCAL);
         let entry = &mut self.table.entries[LOCAL];
-        entry.previous = entry.current.clone();
-        entry.current.clock = clock;
-        entry.current.status = Status::Offline;
-        entry.current.status_time = now;
-        entry.current.left = true;
+        entry.clock = clock;
+        entry.status = Status::Offline;
+        entry.set_status_time(now);
+        entry.left = true;
         self.changed(LOCAL);
         self.probes.clear();
         self.relays.clear();

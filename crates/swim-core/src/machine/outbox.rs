@@ -52,15 +52,12 @@ impl<R: Rng> Swim<R> {
         // Members whose record is already in the packet (at most the receiver and us).
         let mut firsts: Vec<usize> = Vec::new();
         let mut first = |index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
-            let entry = &self.table.entries[index];
-            *budget = budget.saturating_sub(crate::wire::snapshot_len(
-                &entry.current,
-                entry.accuser.as_deref(),
-            ));
-            gossip.push(entry.update());
+            let record = self.table.update(index);
+            *budget = budget.saturating_sub(crate::wire::update_len(&record));
+            gossip.push(record);
             firsts.push(index);
         };
-        let dest_first = self.table.entries[to].current.status != Status::Online;
+        let dest_first = self.table.entries[to].status != Status::Online;
         let limit = self.retransmit_limit();
         // Our own record goes first while it is news: it is usually a refutation. (It goes
         // before the receiver's only when room is short: a stranger's answer is cut.)
@@ -77,8 +74,8 @@ impl<R: Rng> Swim<R> {
         let table = &self.table;
         let mut taken = gossip.len();
         let chosen = self.broadcasts.take(limit, None, |index| {
-            let entry = &table.entries[index];
-            let len = crate::wire::snapshot_len(&entry.current, entry.accuser.as_deref());
+            let accuser = table.accuser(index).map(|a| &**a);
+            let len = crate::wire::snapshot_len(&table.entries[index], accuser);
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -90,7 +87,7 @@ impl<R: Rng> Swim<R> {
         });
         for index in chosen {
             if !firsts.contains(&index) {
-                gossip.push(self.table.entries[index].update());
+                gossip.push(self.table.update(index));
             }
         }
         packet.gossip = gossip;
@@ -101,7 +98,7 @@ impl<R: Rng> Swim<R> {
             }
             self.answer_sent(to, crate::wire::encoded_len(&packet));
         }
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 
@@ -165,7 +162,7 @@ impl<R: Rng> Swim<R> {
         }
         let ok = |t: &Table, i: usize, chosen: &[usize]| {
             i != LOCAL
-                && statuses.contains(t.entries[i].current.status)
+                && statuses.contains(t.entries[i].status)
                 && !exclude.contains(&i)
                 && !chosen.contains(&i)
         };

@@ -21,7 +21,7 @@ impl<R: Rng> Swim<R> {
             let Some(index) = self.ring.next(&mut self.rng) else {
                 break;
             };
-            if self.table.entries[index].current.status != Status::Offline {
+            if self.table.entries[index].status != Status::Offline {
                 targets.push(index);
                 break;
             }

@@ -226,7 +226,7 @@ impl<R: Rng> Swim<R> {
     /// A probe ran out without an answer: local health, then the verdict.
     fn probe_failed(&mut self, probe: &Probe, now: Duration) {
         self.tally.counters.probes_failed += 1;
-        let status = self.table.entries[probe.target].current.status;
+        let status = self.table.entries[probe.target].status;
         if status == Status::Offline {
             return; // no answer was expected: nothing to learn, nothing to suspect
         }
@@ -263,7 +263,7 @@ impl<R: Rng> Swim<R> {
     /// member suspect. An OFFLINE member cannot be made more offline: it only gets the ping.
     /// Returns the helpers asked.
     pub(super) fn indirect_round(&mut self, probe: &Probe) -> Vec<usize> {
-        let status = self.table.entries[probe.target].current.status;
+        let status = self.table.entries[probe.target].status;
         let ping = Message::Ping {
             seq: probe.seq,
             known: self.known(),
@@ -275,7 +275,7 @@ impl<R: Rng> Swim<R> {
         }
         let count = self.config.ping_req_count;
         let helpers = self.probe_helpers(count, probe.target);
-        let target = self.table.entries[probe.target].current.name.clone();
+        let target = self.table.entries[probe.target].name.clone();
         for &helper in &helpers {
             let message = Message::PingReq {
                 seq: probe.seq,

@@ -8,16 +8,16 @@ impl<R: Rng> Swim<R> {
         let was_placeholder = self.table.entries[LOCAL].is_placeholder();
         let clock = self.next_clock;
         self.next_clock += 1;
+        self.table.before_change(LOCAL);
         let entry = &mut self.table.entries[LOCAL];
-        entry.previous = entry.current.clone();
-        entry.current.clock = clock;
-        if entry.current.status != Status::Online {
-            entry.current.status = Status::Online;
-            entry.current.status_time = now;
+        entry.clock = clock;
+        if entry.status != Status::Online {
+            entry.status = Status::Online;
+            entry.set_status_time(now);
         }
-        entry.current.left = false;
+        entry.left = false;
         if let Some(metadata) = metadata {
-            entry.current.metadata = Some(metadata);
+            entry.metadata = Some(metadata);
         }
         self.table.note_update(LOCAL, was_placeholder);
         self.changed(LOCAL);
@@ -34,10 +34,9 @@ impl<R: Rng> Swim<R> {
         if rebroadcast {
             self.broadcasts.push(index);
         }
-        let entry = &self.table.entries[index];
         self.events.push_back(Event::MemberChanged(MemberChange {
-            member: entry.current.clone(),
-            previous: entry.previous.clone(),
+            member: self.table.entries[index].snapshot(),
+            previous: self.table.previous(index),
         }));
     }
 
@@ -83,7 +82,7 @@ impl<R: Rng> Swim<R> {
     /// Someone says something about the local member: refute what is wrong and newer than our
     /// record; report older news so the sender can be corrected.
     pub(super) fn news_about_local(&mut self, now: Duration, update: &Update) -> bool {
-        let own = &self.table.entries[LOCAL].current;
+        let own = &self.table.entries[LOCAL];
         let wrong = update.status != Status::Online || update.metadata != own.metadata;
         if !wrong {
             return false;
@@ -102,16 +101,16 @@ impl<R: Rng> Swim<R> {
     /// Starts or stops the suspicion timer of member `index` after its status changed;
     /// `accuser` is the member whose probe found it unresponsive, if known.
     pub(super) fn update_suspicion(&mut self, index: usize, now: Duration, accuser: Option<usize>) {
-        let entry = &self.table.entries[index];
-        match (entry.current.status, entry.suspect_deadline) {
+        let status = self.table.entries[index].status;
+        match (status, self.table.suspect_deadline(index)) {
             (Status::Suspect, None) => {
                 let deadline = self.start_suspicion(index, now, accuser);
-                self.table.entries[index].suspect_deadline = Some(deadline);
+                self.table.set_suspect_deadline(index, Some(deadline));
                 self.suspects.insert((deadline, index));
             }
             (Status::Suspect, Some(_)) => {}
             (_, Some(deadline)) => {
-                self.table.entries[index].suspect_deadline = None;
+                self.table.set_suspect_deadline(index, None);
                 self.suspects.remove(&(deadline, index));
                 self.end_suspicion(index);
             }

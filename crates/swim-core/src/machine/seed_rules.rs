@@ -86,7 +86,7 @@ impl<R: Rng> Swim<R> {
             return false;
         }
         if self.verdicts_take_our_clock() {
-            self.table.entries[index].current.clock = self.take_clock();
+            self.table.entries[index].clock = self.take_clock();
         }
         true
     }
@@ -101,7 +101,7 @@ impl<R: Rng> Swim<R> {
         rebroadcast: bool,
     ) -> bool {
         let mut update = update;
-        let from_itself = update.name == self.table.entries[sender].current.name;
+        let from_itself = update.name == self.table.entries[sender].name;
         // A member calls itself OFFLINE only when it leaves: that is how a leave reads on the
         // Python wire, which has no left flag.
         if from_itself && update.status == Status::Offline {
@@ -123,12 +123,15 @@ impl<R: Rng> Swim<R> {
     /// accusation's, gets through (the package applies such a record whatever its clock).
     /// Returns whether the record was taken this way.
     fn seed_first_hand(&mut self, now: Duration, sender: usize, update: &Update) -> bool {
-        let entry = &mut self.table.entries[sender];
-        if entry.self_clock.is_some_and(|seen| update.clock <= seen) {
+        if self
+            .table
+            .self_clock(sender)
+            .is_some_and(|seen| update.clock <= seen)
+        {
             return false; // a duplicate or a late packet: the ordinary rules decide
         }
-        entry.self_clock = Some(update.clock);
-        let ours = &entry.current;
+        self.table.set_self_clock(sender, Some(update.clock));
+        let ours = &self.table.entries[sender];
         let newer = compare_with(update, ours) == std::cmp::Ordering::Greater;
         if update.status != Status::Online || newer {
             return false;
@@ -146,9 +149,8 @@ impl<R: Rng> Swim<R> {
     pub(super) fn seed_probe_answered(&mut self, index: usize, now: Duration) {
         let entry = &self.table.entries[index];
         // A member that left may still send (its leave, in pings): that is not a comeback.
-        if entry.current.status != Status::Online && !entry.is_placeholder() && !entry.current.left
-        {
-            let metadata = entry.current.metadata.clone();
+        if entry.status != Status::Online && !entry.is_placeholder() && !entry.left {
+            let metadata = entry.metadata.clone();
             self.mark_online(index, metadata, now);
         }
     }
@@ -157,20 +159,20 @@ impl<R: Rng> Swim<R> {
     /// the member itself (which stops a Python member's own suspect timer).
     fn mark_online(&mut self, index: usize, metadata: Option<Metadata>, now: Duration) {
         let clock = self.take_clock();
+        self.table.before_change(index);
         let entry = &mut self.table.entries[index];
         let was_placeholder = entry.is_placeholder();
-        entry.previous = entry.current.clone();
-        if entry.current.status != Status::Online {
-            entry.current.status = Status::Online;
-            entry.current.status_time = now;
+        if entry.status != Status::Online {
+            entry.status = Status::Online;
+            entry.set_status_time(now);
         }
-        entry.current.clock = clock;
-        entry.current.metadata = metadata;
-        entry.current.left = false;
+        entry.clock = clock;
+        entry.metadata = metadata;
+        entry.left = false;
         self.table.note_update(index, was_placeholder);
         self.update_suspicion(index, now, None);
         self.changed(index);
-        let record = self.table.entries[index].update();
+        let record = self.table.update(index);
         self.send(index, Message::Gossip(record), false);
     }
 
@@ -179,9 +181,9 @@ impl<R: Rng> Swim<R> {
     /// the news, since a Python member that heard it was suspect marks *itself* SUSPECT when
     /// its suspect timeout expires unless a record calling it ONLINE reaches it first.
     pub(super) fn seed_cleared(&mut self, index: usize) {
-        let entry = &self.table.entries[index];
-        if entry.previous.status == Status::Suspect && entry.current.status == Status::Online {
-            let record = entry.update();
+        let current = self.table.entries[index].status;
+        if self.table.previous(index).status == Status::Suspect && current == Status::Online {
+            let record = self.table.update(index);
             self.send(index, Message::Gossip(record), false);
         }
     }
@@ -196,7 +198,7 @@ impl<R: Rng> Swim<R> {
             .enumerate()
             .filter(|(i, e)| *i == LOCAL || !e.is_placeholder())
             .take(self.config.max_sync_records)
-            .map(|(_, e)| e.update())
+            .map(|(i, _)| self.table.update(i))
             .collect();
         let message = Message::Sync {
             reply: true,

@@ -56,10 +56,10 @@ impl<R: Rng> Swim<R> {
             .probes
             .iter()
             .any(|p| p.target == sender && p.seq == seq);
-        let reach = &mut self.table.entries[sender].reach;
-        if probed || reach.challenge.is_some_and(|(s, _)| s == seq) {
-            reach.confirmed = true;
-            reach.challenge = None;
+        let challenged = self.table.challenge(sender).is_some_and(|(s, _)| s == seq);
+        if probed || challenged {
+            self.table.entries[sender].reach.confirmed = true;
+            self.table.set_challenge(sender, None);
         }
     }
 
@@ -126,9 +126,9 @@ impl<R: Rng> Swim<R> {
         };
         limit.wants_challenge = false;
         let (to, left) = (limit.to, limit.left);
-        let reach = self.table.entries[to].reach;
-        if reach
-            .challenge
+        if self
+            .table
+            .challenge(to)
             .is_some_and(|(_, at)| now < at + self.config.ping_timeout)
         {
             return;
@@ -149,9 +149,9 @@ impl<R: Rng> Swim<R> {
             return;
         }
         self.answer_sent(to, len);
-        self.table.entries[to].reach.challenge = Some((seq, now));
+        self.table.set_challenge(to, Some((seq, now)));
         let wire = self.wire_of(to);
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 
@@ -167,7 +167,7 @@ impl<R: Rng> Swim<R> {
         };
         self.answer_sent(to, crate::wire::encoded_len(&packet));
         let wire = self.wire_of(to);
-        let to = self.table.entries[to].current.name.clone();
+        let to = self.table.entries[to].name.clone();
         self.transmits.push_back(Transmit { to, packet, wire });
     }
 

@@ -98,7 +98,7 @@ impl<R: Rng> Swim<R> {
             .table
             .entries
             .iter()
-            .filter(|e| e.current.status != Status::Offline)
+            .filter(|e| e.status != Status::Offline)
             .count();
         let expected = self
             .config
@@ -111,8 +111,8 @@ impl<R: Rng> Swim<R> {
             accuser = Some(LOCAL);
         }
         let deadline = suspicion.deadline(min, self.suspect_timeout_max());
-        self.table.entries[index].accuser =
-            accuser.map(|a| self.table.entries[a].current.name.clone());
+        let accuser = accuser.map(|a| self.table.entries[a].name.clone());
+        self.table.set_accuser(index, accuser);
         self.suspicions.insert(index, suspicion);
         deadline
     }
@@ -135,7 +135,7 @@ impl<R: Rng> Swim<R> {
             self.unanswered.pop_front();
         }
         self.unanswered.push_back((target, now));
-        if self.table.entries[target].current.status == Status::Suspect {
+        if self.table.entries[target].status == Status::Suspect {
             self.confirm_suspicion(target, LOCAL, now);
         }
     }
@@ -152,7 +152,7 @@ impl<R: Rng> Swim<R> {
     /// The suspicion of `index` is over (refuted, or OFFLINE).
     pub(super) fn end_suspicion(&mut self, index: usize) {
         self.suspicions.remove(&index);
-        self.table.entries[index].accuser = None;
+        self.table.set_accuser(index, None);
     }
 
     /// `accuser` found `index`, which we hold SUSPECT, unresponsive too. A new confirmation
@@ -169,20 +169,20 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let deadline = suspicion.deadline(min, max).max(now);
-        let entry = &mut self.table.entries[index];
-        if let Some(old) = entry.suspect_deadline.filter(|&old| deadline < old) {
-            entry.suspect_deadline = Some(deadline);
+        if let Some(old) = (self.table.suspect_deadline(index)).filter(|&old| deadline < old) {
+            self.table.set_suspect_deadline(index, Some(deadline));
             self.suspects.remove(&(old, index));
             self.suspects.insert((deadline, index));
         }
-        self.table.entries[index].accuser = Some(self.table.entries[accuser].current.name.clone());
+        let name = self.table.entries[accuser].name.clone();
+        self.table.set_accuser(index, Some(name));
         self.broadcasts.push(index);
     }
 
     /// A record about `index` arrived: if it is a suspicion naming an accuser, not older
     /// than ours, while we hold `index` SUSPECT, it may confirm our suspicion.
     pub(super) fn maybe_confirmation(&mut self, index: usize, update: &Update, now: Duration) {
-        let current = &self.table.entries[index].current;
+        let current = &self.table.entries[index];
         if update.status != Status::Suspect
             || current.status != Status::Suspect
             || update.clock < current.clock

@@ -145,7 +145,7 @@ pub fn update_len(update: &Update) -> usize {
 /// The number of bytes the record of `member` takes in the native format, naming `accuser`
 /// if it is SUSPECT: the same as `update_len` of its `Update`, without building one (the
 /// piggyback budget is checked for every queued record of every packet).
-pub(crate) fn snapshot_len(member: &crate::MemberSnapshot, accuser: Option<&str>) -> usize {
+pub(crate) fn snapshot_len(member: &crate::table::Entry, accuser: Option<&str>) -> usize {
     let accuser = accuser.filter(|_| member.status == crate::Status::Suspect);
     encode::record_len(
         &member.name,
