@@ -7,21 +7,25 @@
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
-use hashbrown::HashMap;
-
 /// Per-member piggyback state, keyed by the member's index in the member table. Every
 /// member may queue a record of every member at once (a mass join), so the keys are small:
-/// 12 bytes in the ordered set, 12 in the map.
+/// 12 bytes in the ordered set, and 8 bytes per table index for the state of its record.
 #[derive(Debug, Default)]
 pub(crate) struct BroadcastQueue {
     /// (times sent, newest first, member index)
     order: BTreeSet<(u32, Reverse<u32>, u32)>,
-    /// member index → (times sent, insertion id)
-    entries: HashMap<u32, (u32, u32)>,
+    /// By member index: (times sent, insertion id) of its queued record, [`NOT_QUEUED`]
+    /// if none (a vector, not a map: at its peak the queue holds nearly every member).
+    slots: Vec<(u32, u32)>,
+    /// How many records are queued.
+    queued: usize,
     next_id: u32,
     /// A record was queued since the last [`BroadcastQueue::take_fresh`].
     fresh: bool,
 }
+
+/// The slot of a member whose record is not queued.
+const NOT_QUEUED: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// Table indices fit in 32 bits (a table of 2³² members would not fit in memory).
 fn key(index: usize) -> u32 {
@@ -29,6 +33,28 @@ fn key(index: usize) -> u32 {
 }
 
 impl BroadcastQueue {
+    /// The queued (times sent, id) of member `index`, if queued.
+    fn get(&self, index: usize) -> Option<(u32, u32)> {
+        self.slots.get(index).copied().filter(|&s| s != NOT_QUEUED)
+    }
+
+    fn set(&mut self, index: usize, slot: (u32, u32)) {
+        if index >= self.slots.len() {
+            self.slots.resize(index + 1, NOT_QUEUED);
+        }
+        if self.slots[index] == NOT_QUEUED {
+            self.queued += 1;
+        }
+        self.slots[index] = slot;
+    }
+
+    fn clear(&mut self, index: usize) -> Option<(u32, u32)> {
+        let slot = self.get(index)?;
+        self.slots[index] = NOT_QUEUED;
+        self.queued -= 1;
+        Some(slot)
+    }
+
     /// Queues (or re-queues, with a fresh count) the record of member `index`.
     pub(crate) fn push(&mut self, index: usize) {
         self.remove(index);
@@ -38,25 +64,23 @@ impl BroadcastQueue {
         let id = self.next_id;
         self.next_id += 1;
         self.order.insert((0, Reverse(id), key(index)));
-        self.entries.insert(key(index), (0, id));
+        self.set(index, (0, id));
         self.fresh = true;
     }
 
     /// Gives the queued records the ids 0.. in the order of their ids (so newest first
     /// still holds) once the ids ran out: after 2³² pushes, so in practice never.
     fn renumber_ids(&mut self) {
-        let mut queued: Vec<(u32, u32, u32)> = (self.entries.iter())
-            .map(|(&index, &(sent, id))| (id, sent, index))
+        let mut queued: Vec<(u32, u32, u32)> = (self.order.iter())
+            .map(|&(sent, Reverse(id), index)| (id, sent, index))
             .collect();
         queued.sort_unstable();
         self.order.clear();
+        self.next_id = 0;
         for (new_id, (_, sent, index)) in (0u32..).zip(queued) {
             self.order.insert((sent, Reverse(new_id), index));
-            self.entries.insert(index, (sent, new_id));
+            self.set(index as usize, (sent, new_id));
             self.next_id = new_id + 1;
-        }
-        if self.entries.is_empty() {
-            self.next_id = 0;
         }
     }
 
@@ -73,16 +97,16 @@ impl BroadcastQueue {
     /// The member at table index `from` moved to `to` (the table filled a removed slot);
     /// its queued record, if any, keeps its place.
     pub(crate) fn rename(&mut self, from: usize, to: usize) {
-        if let Some((sent, id)) = self.entries.remove(&key(from)) {
+        if let Some((sent, id)) = self.clear(from) {
             self.order.remove(&(sent, Reverse(id), key(from)));
             self.order.insert((sent, Reverse(id), key(to)));
-            self.entries.insert(key(to), (sent, id));
+            self.set(to, (sent, id));
         }
     }
 
     /// Drops the queued record of member `index`, if any (the member was forgotten).
     pub(crate) fn remove(&mut self, index: usize) {
-        if let Some((sent, id)) = self.entries.remove(&key(index)) {
+        if let Some((sent, id)) = self.clear(index) {
             self.order.remove(&(sent, Reverse(id), key(index)));
         }
     }
@@ -90,23 +114,23 @@ impl BroadcastQueue {
     /// Counts one transmission of member `index`'s record if it is queued; returns whether
     /// it was (used to send the local member's own record first).
     pub(crate) fn take_one(&mut self, index: usize, limit: u32) -> bool {
-        let Some(&(sent, id)) = self.entries.get(&key(index)) else {
+        let Some((sent, id)) = self.get(index) else {
             return false;
         };
         self.remove(index);
         if sent + 1 < limit {
             self.order.insert((sent + 1, Reverse(id), key(index)));
-            self.entries.insert(key(index), (sent + 1, id));
+            self.set(index, (sent + 1, id));
         }
         true
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.queued == 0
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.queued
     }
 
     /// Picks records in priority order while `fits(index)` accepts them (it returns false
@@ -137,10 +161,10 @@ impl BroadcastQueue {
         }
         for &(sent, id, index) in &chosen {
             if sent + 1 >= limit {
-                self.entries.remove(&index);
+                self.clear(index as usize);
             } else {
                 self.order.insert((sent + 1, id, index));
-                self.entries.insert(index, (sent + 1, id.0));
+                self.set(index as usize, (sent + 1, id.0));
             }
         }
         chosen

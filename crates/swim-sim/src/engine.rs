@@ -311,7 +311,8 @@ impl Simulation {
         }
     }
 
-    /// Runs every scheduled event up to and including `until`, then sets the clock to it.
+    /// Runs every scheduled event up to and including `until`, then sets the clock to it
+    /// (never back: a scenario that stepped past `until` stays where it is).
     pub fn run_until(&mut self, until: Duration, obs: &mut impl Observer) {
         while let Some(Reverse(next)) = self.queue.peek() {
             if next.at > until {
@@ -367,7 +368,7 @@ impl Simulation {
                 }
             }
         }
-        self.now = until;
+        self.now = self.now.max(until);
     }
 
     fn schedule(&mut self, at: Duration, item: Scheduled) {

@@ -362,3 +362,14 @@ fn members_exchange_bytes_and_undecodable_ones_are_dropped() {
     // Member 0 rejects every join request; member 1 is never answered.
     assert!(sim.traffic(0).rejected > 0, "{:?}", sim.traffic(0));
 }
+
+#[test]
+fn the_clock_never_runs_back() {
+    // A scenario may step past the deadline it then asks for (a 100 ms settle step beyond
+    // `--duration`): the clock stays where it is, so phase lengths are never negative.
+    let mut sim = Simulation::new(3, 1, NetworkConfig::default(), ProtocolConfig::default());
+    let mut tracker = Tracker::new(3);
+    sim.run_until(secs(2.0), &mut tracker);
+    sim.run_until(secs(1.0), &mut tracker);
+    assert_eq!(sim.now(), secs(2.0));
+}
