@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use crate::docker::{docker, unique_name, CommandError};
+use crate::docker::{docker, run_with_env, unique_name, CommandError};
 use crate::resources::Resources;
 
 /// A bridge network whose containers share one DNS alias: the name discovery resolves.
@@ -100,6 +100,20 @@ impl Network {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Result<Member, CommandError> {
+        self.run_with(resources, image, label, env, &[], args)
+    }
+
+    /// [`Network::run`] with more `docker run` options (`options`, before the image), e.g.
+    /// another entry point.
+    pub fn run_with(
+        &self,
+        resources: &mut Resources,
+        image: &str,
+        label: &str,
+        env: &[(&str, &str)],
+        options: &[&str],
+        args: &[&str],
+    ) -> Result<Member, CommandError> {
         let container = unique_name(label);
         // A fixed address: the member's name is its address, and a reconnected member
         // must come back under the same one.
@@ -122,6 +136,7 @@ impl Network {
         for pair in &env {
             command.extend(["-e", pair]);
         }
+        command.extend(options);
         command.push(image);
         command.extend(args);
         resources.container(&container);
@@ -148,6 +163,44 @@ impl Network {
         ])
         .map(drop)
     }
+}
+
+/// The host's process id of the container's first process (it names the container's
+/// namespaces for `nsenter`).
+fn pid_of(container: &str) -> Result<String, CommandError> {
+    docker(&["inspect", "-f", "{{.State.Pid}}", container])
+}
+
+/// `ip ARGS` run in the network namespace of `container`, from the host (`nsenter`, as
+/// root): the container's own user could not change its addresses.
+pub fn ip_in(container: &str, args: &[&str]) -> Result<String, CommandError> {
+    let pid = pid_of(container)?;
+    let mut command = vec!["-t", &pid, "-n", "ip"];
+    command.extend(args);
+    run_with_env("nsenter", &command, &[])
+}
+
+/// Takes every IPv4 address off the container's `eth0` (and with them its IPv4 routes), so
+/// that it can only reach the network over IPv6; checks that none is left. Loopback keeps
+/// 127.0.0.1, through which Docker's DNS server (127.0.0.11) answers inside the container.
+pub fn remove_ipv4(container: &str) -> Result<(), CommandError> {
+    ip_in(container, &["-4", "addr", "flush", "dev", "eth0"])?;
+    let (addresses, routes) = ipv4_left(container)?;
+    if addresses.is_empty() && routes.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError(format!(
+            "{container}: IPv4 left after the flush: {addresses:?} {routes:?}"
+        )))
+    }
+}
+
+/// The IPv4 addresses of the container's `eth0` and its IPv4 routes (not loopback's), as
+/// `ip` prints them: both empty on an IPv6-only container.
+pub fn ipv4_left(container: &str) -> Result<(String, String), CommandError> {
+    let addresses = ip_in(container, &["-4", "-o", "addr", "show", "dev", "eth0"])?;
+    let routes = ip_in(container, &["-4", "route", "show"])?;
+    Ok((addresses, routes))
 }
 
 /// How often Docker restarted the container, and whether it is running: a member that

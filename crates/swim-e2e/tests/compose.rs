@@ -57,6 +57,15 @@ impl Up {
     }
 }
 
+/// Checks that Docker never restarted any of `containers` (`restart: on-failure`: a member
+/// that exited shows here).
+fn assert_never_restarted(containers: &[String]) {
+    let mut args = vec!["inspect", "-f", "{{.RestartCount}}"];
+    args.extend(containers.iter().map(String::as_str));
+    let restarts = swim_e2e::docker::docker(&args).unwrap();
+    assert!(restarts.lines().all(|n| n == "0"), "restarted: {restarts}");
+}
+
 #[test]
 fn the_compose_file_runs_a_five_member_cluster() {
     if !require_compose("the_compose_file_runs_a_five_member_cluster") {
@@ -72,10 +81,7 @@ fn the_compose_file_runs_a_five_member_cluster() {
         "docker-compose up -> 5 members joined",
         JOIN_TIMEOUT,
     );
-    let mut args = vec!["inspect", "-f", "{{.RestartCount}}"];
-    args.extend(containers.iter().map(String::as_str));
-    let restarts = swim_e2e::docker::docker(&args).unwrap();
-    assert!(restarts.lines().all(|n| n == "0"), "restarted: {restarts}");
+    assert_never_restarted(&containers);
 }
 
 /// A service of one replica starts (discovery finds only itself) and is healthy; replicas
@@ -89,20 +95,25 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
     let up = Up::new(1);
     let (project, started) = (&up.project, up.started);
     let list = || compose_containers(project);
-    wait_deployed(
+    let alone = wait_deployed(
         list,
         1,
         started,
-        "one replica alone -> healthy",
+        "compose: one replica alone -> healthy",
         JOIN_TIMEOUT,
     );
     let started = Instant::now();
     compose_scale(project, &up.image, 3, up.dir.path()).expect("compose scale");
-    wait_deployed(
+    let three = wait_deployed(
         list,
         3,
         started,
-        "scale 1 -> 3: all 3 see each other",
+        "compose: scale 1 -> 3: all 3 see each other",
         JOIN_TIMEOUT,
     );
+    assert!(
+        three.contains(&alone[0]),
+        "the first replica stayed up: {alone:?} -> {three:?}"
+    );
+    assert_never_restarted(&three);
 }

@@ -143,3 +143,69 @@ fn a_stack_scales_from_5_to_20_and_back_to_5() {
     );
     no_task_failed(&service);
 }
+
+/// How many health checks the lone replica must pass before the service is scaled up.
+const HEALTHY_CHECKS_ALONE: usize = 3;
+
+/// The passed health checks Docker recorded for `container` (it keeps the last five).
+fn passed_health_checks(container: &str) -> Result<usize, String> {
+    let out = docker(&[
+        "inspect",
+        "-f",
+        "{{range .State.Health.Log}}{{.ExitCode}} {{end}}",
+        container,
+    ])
+    .map_err(|e| e.to_string())?;
+    Ok(out.split_whitespace().filter(|code| *code == "0").count())
+}
+
+/// A service of one replica starts, although discovery finds nobody else (and nothing at
+/// all until Swarm lists the healthy task in DNS), and stays up alone through several
+/// health checks; scaled to 3, all find each other, that first replica among them (it was
+/// never replaced: it looks the name up again while alone).
+#[test]
+fn one_replica_starts_alone_and_later_replicas_find_it() {
+    if !require_docker("one_replica_starts_alone_and_later_replicas_find_it") {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let mut resources = Resources::new();
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_ours(&mut resources).expect("image");
+    let started = Instant::now();
+    let service = deploy_stack(&mut resources, &image, 1, dir.path()).expect("stack deploy");
+    let list = || service_tasks(&service);
+    let alone = wait_deployed(
+        list,
+        1,
+        started,
+        "swarm: stack of one replica -> healthy alone",
+        JOIN_TIMEOUT,
+    );
+    wait_for(
+        "the lone replica passes its health checks and stays alone",
+        JOIN_TIMEOUT,
+        || {
+            let passed = passed_health_checks(&alone[0])?;
+            Ok((passed >= HEALTHY_CHECKS_ALONE && list() == alone).then_some(()))
+        },
+        || docker(&["service", "ps", &service]).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    no_task_failed(&service);
+
+    let started = Instant::now();
+    docker(&["service", "scale", "--detach", &format!("{service}=3")]).unwrap();
+    let three = wait_deployed(
+        list,
+        3,
+        started,
+        "swarm: scale 1 -> 3: all 3 see each other",
+        JOIN_TIMEOUT,
+    );
+    assert!(
+        three.contains(&alone[0]),
+        "the first replica stayed up: {alone:?} -> {three:?}"
+    );
+    no_task_failed(&service);
+}

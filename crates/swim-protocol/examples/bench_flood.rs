@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use swim_core::wire::encode;
-use swim_core::{Message, Packet, Source, Update, Validity};
+use swim_core::wire::{decode, encode};
+use swim_core::{Message, MessageKind, Packet, Source, Update, Validity};
 use swim_protocol::admission::Limits;
 use swim_protocol::frame::keyring::{Key, Keyring, LiveKeyring};
 use swim_protocol::frame::{FrameSettings, Framer};
@@ -177,6 +177,62 @@ impl Drop for Members {
     }
 }
 
+/// What the attacker received from the victim, by message kind, opened and decoded.
+#[derive(Default)]
+struct Received {
+    kinds: [AtomicU64; MessageKind::ALL.len()],
+    /// Member records carried (piggybacked gossip and sync records).
+    records: AtomicU64,
+    /// Frames that did not open or decode.
+    unreadable: AtomicU64,
+    largest: AtomicU64,
+}
+
+impl Received {
+    fn count(&self, opener: &Framer, frame: &[u8]) {
+        self.largest
+            .fetch_max(frame.len() as u64, Ordering::Relaxed);
+        let packet = opener
+            .open(frame)
+            .ok()
+            .and_then(|payload| decode(&payload).ok());
+        let Some(packet) = packet else {
+            self.unreadable.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        self.kinds[packet.message.kind().index()].fetch_add(1, Ordering::Relaxed);
+        let synced = match &packet.message {
+            Message::Sync { records, .. } => records.len(),
+            _ => 0,
+        };
+        self.records
+            .fetch_add((packet.gossip.len() + synced) as u64, Ordering::Relaxed);
+    }
+
+    fn summary(&self) -> String {
+        let mut parts: Vec<String> = MessageKind::ALL
+            .iter()
+            .filter_map(|kind| {
+                let n = self.kinds[kind.index()].load(Ordering::Relaxed);
+                (n > 0).then(|| format!("{} {n}", kind.name()))
+            })
+            .collect();
+        parts.push(format!(
+            "records carried {}",
+            self.records.load(Ordering::Relaxed)
+        ));
+        parts.push(format!(
+            "unreadable {}",
+            self.unreadable.load(Ordering::Relaxed)
+        ));
+        parts.push(format!(
+            "largest {} bytes",
+            self.largest.load(Ordering::Relaxed)
+        ));
+        parts.join(", ")
+    }
+}
+
 fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> Packet {
     let message = if i.is_multiple_of(2) {
         Message::Sync {
@@ -208,8 +264,25 @@ fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> P
     }
 }
 
+const USAGE: &str = "\
+Floods one member of a loopback cluster with signed full-sync requests and ping-reqs.
+
+usage: bench_flood [--members N] [--rate PACKETS_PER_S] [--seconds S] [--port BASE] [--encrypted 0|1]
+
+  --members    cluster size, the victim included (default 20)
+  --rate       packets per second the attacker tries to send (default 50000)
+  --seconds    length of the flood (default 60)
+  --port       the victim's port; the other members and the attacker's 16 names use the
+               ports above it (default 21000)
+  --encrypted  1: the cluster and the attacker use an encryption key instead of signed
+               frames (default 0)";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     match role().as_deref() {
         Some("members") => {
             let ports = std::env::args()
@@ -259,9 +332,21 @@ async fn main() {
     let victim_port = base as u16;
     let received = Arc::new(AtomicU64::new(0));
     let received_packets = Arc::new(AtomicU64::new(0));
-    for socket in &sockets {
-        let (socket, received, packets) =
-            (socket.clone(), received.clone(), received_packets.clone());
+    let received_kinds = Arc::new(Received::default());
+    let settings = FrameSettings {
+        keyring: LiveKeyring::new(keyring()),
+        ..FrameSettings::default()
+    };
+    for (i, socket) in sockets.iter().enumerate() {
+        let (socket, received, packets, kinds) = (
+            socket.clone(),
+            received.clone(),
+            received_packets.clone(),
+            received_kinds.clone(),
+        );
+        // Each name opens what the victim sends it, to tell what it is.
+        let own = name(base + members + 1 + i as u64);
+        let opener = Framer::new(SECRET, &own, settings.clone());
         tokio::spawn(async move {
             let mut buf = vec![0u8; 65_536];
             // What the victim sends the attacker (others probe its names too).
@@ -269,14 +354,11 @@ async fn main() {
                 if from.port() == victim_port {
                     received.fetch_add(n as u64, Ordering::Relaxed);
                     packets.fetch_add(1, Ordering::Relaxed);
+                    kinds.count(&opener, &buf[..n]);
                 }
             }
         });
     }
-    let settings = FrameSettings {
-        keyring: LiveKeyring::new(keyring()),
-        ..FrameSettings::default()
-    };
     let framer = Framer::new(SECRET, "127.0.0.1:1", settings);
     let targets: Vec<String> = others.iter().map(|p| name(*p)).collect();
     let to = MemberName::from(victim_name.as_str());
@@ -331,6 +413,8 @@ async fn main() {
     );
     let ping_reqs =
         (names * limits.ping_req_per_source.per_second).min(limits.ping_req_total.per_second);
+    let bursts = (names * limits.full_sync_per_source.burst).min(limits.full_sync_strangers.burst)
+        + (names * limits.ping_req_per_source.burst).min(limits.ping_req_total.burst);
     println!(
         "attacker: sent {sent} packets ({:.0}/s, {:.1} MB), CPU {:.2} s ({:.0}% of a core)",
         sent as f64 / elapsed,
@@ -339,14 +423,21 @@ async fn main() {
         100.0 * own_cpu / elapsed
     );
     println!(
-        "attacker: received from the victim {} packets ({:.0}/s), {} bytes ({:.0} B/s); budget: \
-         {full_syncs:.0} full-sync answers/s + {ping_reqs:.0} relayed acks/s + bursts, \
-         plus the victim's own probes of the attacker's names",
+        "attacker: received from the victim {} packets ({:.0}/s), {} bytes ({:.0} B/s)",
         received_packets.load(Ordering::Relaxed),
         received_packets.load(Ordering::Relaxed) as f64 / elapsed,
         received.load(Ordering::Relaxed),
         received.load(Ordering::Relaxed) as f64 / elapsed
     );
+    println!(
+        "budget: answers to the attacker's names (never in good standing: a full-sync request \
+         gets a challenge, a bare ping; a ping-req a bare relayed ack) <= {full_syncs:.0} \
+         challenges/s + {ping_reqs:.0} acks/s, + {bursts:.0} once (bursts): {:.0} in {elapsed:.1} \
+         s; besides, the pings the victim sends those names as members of its table (its own \
+         probes, and relays for the other members' probes of them)",
+        (full_syncs + ping_reqs) * elapsed + bursts
+    );
+    println!("attacker: received by kind: {}", received_kinds.summary());
     println!(
         "victim: CPU {victim_cpu:.2} s in {elapsed:.1} s ({:.0}% of a core), RSS {rss} KiB at the end, peak {hwm} KiB (sampled {peak_rss} KiB)",
         100.0 * victim_cpu / elapsed

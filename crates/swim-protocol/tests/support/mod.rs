@@ -64,10 +64,12 @@ pub async fn start_online(n: usize, secret: &[u8], wire: WireKind) -> Vec<Cluste
 
 /// Waits up to 10 s until every member sees every other as ONLINE.
 pub async fn wait_all_online(members: &[Cluster]) {
-    eventually(Duration::from_secs(10), "all ONLINE", || async {
-        all_online(members)
-    })
-    .await;
+    wait_all_online_within(members, Duration::from_secs(10)).await;
+}
+
+/// Waits up to `timeout` until every member sees every other as ONLINE.
+pub async fn wait_all_online_within(members: &[Cluster], timeout: Duration) {
+    eventually(timeout, "all ONLINE", || async { all_online(members) }).await;
 }
 
 /// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout`.
