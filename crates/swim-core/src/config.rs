@@ -38,6 +38,12 @@ pub struct ProtocolConfig {
     /// piggybacking and periodic gossip, as in the seed). These sends count against the
     /// record's retransmission budget.
     pub fanout: usize,
+    /// Whether join news heard second-hand (the first record of a member, from another
+    /// member) is fanned out too. Off: it is only piggybacked and gossiped, and a mass join
+    /// of `n` members costs `fanout × n` eager packets instead of `fanout × n²` (see "Eager
+    /// fanout" in `docs/PROTOCOL.md`). On is the behaviour before that rule, kept for the
+    /// simulator's comparison.
+    pub fanout_joins: bool,
     /// Most full member lists (answers to joins and catch-ups) a member sends per
     /// `ping_interval`; requests beyond get a window of records instead.
     pub full_sync_budget: usize,
@@ -104,6 +110,7 @@ impl Default for ProtocolConfig {
             piggyback_budget: 1200,
             clock_rules: ClockRules::Native,
             fanout: 0,
+            fanout_joins: false,
             full_sync_budget: 16,
             lifeguard: true,
             awareness_max: 8,

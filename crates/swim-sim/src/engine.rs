@@ -13,6 +13,7 @@ use swim_core::{
     Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, Swim,
 };
 
+use crate::host::{Cpu, HostCpu};
 use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
 
@@ -41,7 +42,8 @@ pub struct Traffic {
 }
 
 enum Scheduled {
-    /// A payload reaches `to`; `late` once a slow member's delay was added.
+    /// A payload reaches `to`; `late` once a slow member's delay (or the shared host's queue)
+    /// was added.
     Deliver {
         to: usize,
         payload: Payload,
@@ -125,6 +127,8 @@ pub struct Simulation {
     interner: Interner,
     /// Packets are handed over as sent, not encoded and decoded (see `with_direct_delivery`).
     direct: bool,
+    /// One host's CPU shared by every member, if modelled (see `with_host_cpu`).
+    cpu: Option<Cpu>,
 }
 
 /// The name of simulated member `i`: an address-like string of realistic length.
@@ -174,7 +178,37 @@ impl Simulation {
             wire: Box::new(NativeWire),
             interner,
             direct: false,
+            cpu: None,
         }
+    }
+
+    /// Runs every member on one shared host (see [`HostCpu`]): each packet waits for the
+    /// CPU, costs it, and a datagram is dropped when its member's socket buffer is full. A slow member's own delay
+    /// (`set_slow`) does not apply on top.
+    #[must_use]
+    pub fn with_host_cpu(mut self, host: HostCpu) -> Self {
+        self.cpu = Some(Cpu::new(host));
+        self
+    }
+
+    /// Queues `cost` of work on the shared host at the current time (e.g. starting a
+    /// process); returns when it is done (now, without a host model).
+    pub fn host_work(&mut self, cost: Duration) -> Duration {
+        let now = self.now;
+        match self.cpu.as_mut() {
+            Some(cpu) => cpu.run(now, cost),
+            None => now,
+        }
+    }
+
+    /// The host model's start cost of a member (zero without a host model).
+    pub fn host_start_cost(&self) -> Duration {
+        self.cpu.as_ref().map_or(Duration::ZERO, |c| c.config.start)
+    }
+
+    /// Datagrams dropped so far because a member's socket buffer was full (shared host).
+    pub fn host_dropped(&self) -> u64 {
+        self.cpu.as_ref().map_or(0, |c| c.dropped)
     }
 
     /// Makes members talk through `wire` instead of the native format (e.g. a signing
@@ -327,6 +361,11 @@ impl Simulation {
                     to,
                     payload,
                     late: false,
+                } if self.cpu.is_some() => self.queue_on_host(to, payload),
+                Scheduled::Deliver {
+                    to,
+                    payload,
+                    late: false,
                 } if self.nodes[to].slow.is_some() => {
                     let at = self.now + self.lateness(to);
                     let late = true;
@@ -334,6 +373,9 @@ impl Simulation {
                 }
                 Scheduled::Deliver { to, payload, .. } => {
                     let now = self.now;
+                    if let Some(cpu) = self.cpu.as_mut() {
+                        cpu.handled(to, payload_len(&payload));
+                    }
                     if self.nodes[to].swim.is_none() {
                         continue;
                     }
@@ -389,7 +431,9 @@ impl Simulation {
         while let Some(transmit) = swim.poll_transmit() {
             outgoing.push(transmit);
         }
+        let mut changes = 0;
         while let Some(event) = swim.poll_event() {
+            changes += 1;
             match event {
                 Event::MemberChanged(change) => obs.on_change(now, i, &change),
                 Event::MemberForgotten(member) => obs.on_forgotten(now, i, &member),
@@ -397,6 +441,10 @@ impl Simulation {
             }
         }
         let deadline = swim.poll_timeout().map(|t| t.max(now));
+        if let Some(cpu) = self.cpu.as_mut() {
+            let cost = cpu.output_cost(outgoing.len(), changes);
+            cpu.run(now, cost);
+        }
         for transmit in outgoing {
             if self.direct {
                 let len = swim_core::wire::encoded_len(&transmit.packet);
@@ -418,6 +466,23 @@ impl Simulation {
                 self.schedule(fires, Scheduled::Wake { node: i });
             }
         }
+    }
+
+    /// A payload reached member `to` on a shared host: it is handled once the CPU got
+    /// through the work queued before it, or dropped if that queue is too long (a datagram;
+    /// TCP waits).
+    fn queue_on_host(&mut self, to: usize, payload: Payload) {
+        let now = self.now;
+        let Some(cpu) = self.cpu.as_mut() else {
+            return;
+        };
+        let len = payload_len(&payload);
+        if !cpu.arrive(to, len, len > self.network.mtu) {
+            return;
+        }
+        let done = cpu.run(now, cpu.receive_cost(len));
+        let late = true;
+        self.schedule(done, Scheduled::Deliver { to, payload, late });
     }
 
     /// Counts and schedules one payload of `len` bytes from member `from` to `to`: over TCP
@@ -460,6 +525,14 @@ impl Simulation {
     /// A random number from the simulation's own generator (for scenario choices).
     pub fn random_index(&mut self, below: usize) -> usize {
         self.net_rng.random_range(0..below)
+    }
+}
+
+/// The size of a payload on the wire.
+fn payload_len(payload: &Payload) -> usize {
+    match payload {
+        Payload::Bytes(bytes) => bytes.len(),
+        Payload::Packet(packet) => swim_core::wire::encoded_len(packet),
     }
 }
 

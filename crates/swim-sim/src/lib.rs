@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+pub mod host;
 mod intern;
 mod lifecycle;
 pub mod network;
@@ -19,6 +20,7 @@ pub mod wire;
 pub use engine::{
     member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
 };
+pub use host::HostCpu;
 pub use network::{NetworkConfig, Partition};
 pub use samples::Samples;
 pub use scenario::{run_standard, Report, RunConfig};

@@ -7,6 +7,7 @@ use serde::Serialize;
 use swim_core::{Metadata, ProtocolConfig};
 
 use crate::engine::{Simulation, Traffic};
+use crate::host::HostCpu;
 use crate::network::NetworkConfig;
 use crate::samples::Samples;
 use crate::tracker::Tracker;
@@ -41,6 +42,9 @@ pub struct RunConfig {
     /// no partition phase). The phase may run beyond `duration`: it ends at most four
     /// push-pull periods after the heal.
     pub partition: Duration,
+    /// Every member on one shared host (`None`: free, instant processing). The members then
+    /// start one after the other as the launcher gets the CPU, no earlier than the spread.
+    pub host: Option<HostCpu>,
 }
 
 impl Default for RunConfig {
@@ -58,6 +62,7 @@ impl Default for RunConfig {
             slow: 0,
             slow_delay: Duration::from_millis(1000),
             partition: Duration::ZERO,
+            host: None,
         }
     }
 }
@@ -81,6 +86,12 @@ pub struct Report {
     pub join_packets_per_member: f64,
     /// Bytes sent per member from the start until everyone joined.
     pub join_bytes_per_member: f64,
+    /// When the last member started (later than the spread when a busy shared host delays
+    /// the launcher).
+    pub last_start_s: f64,
+    /// Datagrams dropped until everyone joined because a member's socket buffer was full
+    /// (shared host).
+    pub join_host_dropped: u64,
     /// TCP sends (payloads above the MTU) until everyone joined, over all members.
     pub join_tcp_sends: u64,
     /// Of those, the ones dropped because the sender had too many in flight.
@@ -248,19 +259,30 @@ pub fn run_standard(config: &RunConfig) -> Report {
     if config.wire == SimWire::Direct {
         sim = sim.with_direct_delivery();
     }
+    if let Some(host) = &config.host {
+        sim = sim.with_host_cpu(host.clone());
+    }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
     let metadata = |v: &str| -> Metadata { [("version", v)].into_iter().collect() };
 
     for i in 0..n {
-        let at = config.start_spread.mul_f64(i as f64 / n as f64);
+        let spread = config.start_spread.mul_f64(i as f64 / n as f64);
+        if spread > sim.now() {
+            sim.run_until(spread, &mut tracker);
+        }
+        // The launcher's own work for this start, behind what the host has queued.
+        let cost = sim.host_start_cost();
+        let at = sim.host_work(cost);
         if at > sim.now() {
             sim.run_until(at, &mut tracker);
         }
         let peers: &[usize] = if i == 0 { &[] } else { &[0] };
         sim.start(i, metadata("1"), peers, &mut tracker);
     }
+    let last_start_s = secs(Some(sim.now())).unwrap_or_default();
     let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+    let join_host_dropped = sim.host_dropped();
     phases.next();
     let join_traffic = total_traffic(&sim);
 
@@ -367,6 +389,8 @@ pub fn run_standard(config: &RunConfig) -> Report {
         join_s: secs(joined),
         join_packets_per_member: (join_traffic.packets as f64 / n as f64).round(),
         join_bytes_per_member: (join_traffic.bytes as f64 / n as f64).round(),
+        last_start_s,
+        join_host_dropped,
         join_tcp_sends: join_traffic.tcp_sent,
         join_tcp_dropped: join_traffic.tcp_dropped,
         meta_p50_s: secs(pct(0.5)),

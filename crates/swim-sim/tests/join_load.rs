@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use swim_core::ProtocolConfig;
-use swim_sim::{run_standard, NetworkConfig, Report, RunConfig};
+use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig};
 
 fn run(full_sync_budget: usize) -> Report {
     run_standard(&RunConfig {
@@ -47,6 +47,49 @@ fn unbounded_full_answers_overflow_the_seed_members_tcp_sends() {
     assert!(
         after_s < 1.0 + 2.5,
         "joined {after_s} s after the first start"
+    );
+    assert_eq!(after.false_offline, 0);
+}
+
+/// Every member on one shared host, as `bench/cluster.sh` runs them: members started one
+/// after the other by a launcher that needs the CPU too (see `swim_sim::HostCpu`). Scaled
+/// down (150 members, one core, costlier packets) so that the test is quick; the 2-core
+/// figures at 300 and 600 are in docs/benchmarks.md.
+fn on_one_host(fanout_joins: bool) -> Report {
+    run_standard(&RunConfig {
+        members: 150,
+        protocol: ProtocolConfig {
+            fanout_joins,
+            ..ProtocolConfig::default()
+        },
+        host: Some(HostCpu {
+            cores: 1,
+            per_packet: Duration::from_micros(150),
+            per_change: Duration::from_micros(20),
+            ..HostCpu::default()
+        }),
+        quiet: Duration::from_secs(2),
+        duration: Duration::from_secs(60),
+        ..RunConfig::default()
+    })
+}
+
+#[test]
+fn fanning_out_every_join_starves_a_shared_host_and_the_rule_holds_the_join() {
+    let before = on_one_host(true);
+    let after = on_one_host(false);
+    eprintln!("before {before:?}\nafter {after:?}");
+    let (before_s, after_s) = (before.join_s.unwrap_or(60.0), after.join_s.unwrap());
+    assert!(
+        after.join_packets_per_member * 2.0 < before.join_packets_per_member,
+        "{} packets per member with the rule, {} without",
+        after.join_packets_per_member,
+        before.join_packets_per_member
+    );
+    assert!(
+        after_s * 1.5 < before_s && after_s < after.last_start_s + 2.0,
+        "join {after_s} s with the rule (last start {}), {before_s} s without",
+        after.last_start_s
     );
     assert_eq!(after.false_offline, 0);
 }

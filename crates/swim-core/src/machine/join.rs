@@ -46,6 +46,11 @@ impl<R: Rng> Swim<R> {
     pub(super) fn joined_with(&mut self, now: Duration, learned: bool) {
         let first = !self.joined;
         self.joined = true;
+        if first {
+            // Announce ourselves now that we know members to tell: our record fanned out
+            // first-hand (join news heard second-hand is not, see `not_fanned_out`).
+            self.broadcasts.push(LOCAL);
+        }
         let done = JOIN_FOLLOWUPS - self.join_followups;
         if (first || learned || done < JOIN_FOLLOWUPS_ALWAYS) && self.join_followups > 0 {
             self.next_join = now + self.config.ping_interval;

@@ -128,6 +128,25 @@ impl<R: Rng> Swim<R> {
         }
     }
 
+    /// Whether `update` is the first record we get of its member (unknown, or known by
+    /// name only): news that someone joined.
+    pub(super) fn is_join_news(&self, update: &Update) -> bool {
+        self.table
+            .get(&update.name)
+            .is_none_or(|index| self.table.entries[index].is_placeholder())
+    }
+
+    /// Join news heard second-hand is piggybacked and gossiped, never fanned out: after
+    /// applying it, the queue's fresh mark is set back to `held` (what it was before).
+    /// Fanning out every join at every member costs `fanout × n` packets per join, so a
+    /// mass join of `n` members costs `fanout × n²` (see "Eager fanout" in
+    /// `docs/PROTOCOL.md`); the joiner's own record, heard first-hand, still is.
+    pub(super) fn not_fanned_out(&mut self, held: bool) {
+        if !held {
+            self.broadcasts.take_fresh();
+        }
+    }
+
     /// When a held-back fanout is due, if one is.
     pub(super) fn fanout_due(&self) -> Option<Duration> {
         (self.config.fanout > 0 && self.broadcasts.has_fresh()).then_some(self.next_fanout)

@@ -113,7 +113,13 @@ impl<R: Rng> Swim<R> {
                 return false;
             }
         }
-        self.apply_update(now, update, rebroadcast)
+        if from_itself || self.config.fanout_joins || !self.is_join_news(&update) {
+            return self.apply_update(now, update, rebroadcast);
+        }
+        let held = self.broadcasts.has_fresh();
+        let correct = self.apply_update(now, update, rebroadcast);
+        self.not_fanned_out(held);
+        correct
     }
 
     /// Seed rules: member `sender` states its own record. If that is news from its current

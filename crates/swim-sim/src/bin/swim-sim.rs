@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use swim_core::{Profile, ProtocolConfig};
-use swim_sim::{run_standard, NetworkConfig, Report, RunConfig, SimWire};
+use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
 #[derive(Parser, Debug)]
@@ -55,6 +55,13 @@ struct Args {
     /// Full member lists a member sends per ping interval (overrides the default).
     #[arg(long)]
     full_sync_budget: Option<usize>,
+    /// Fan out join news heard second-hand too (the rule before the join fix).
+    #[arg(long)]
+    fanout_joins: bool,
+    /// Run every member on one shared 2-core host (swim_sim::HostCpu's defaults: the
+    /// benchmark host), the launcher starting them one after the other.
+    #[arg(long)]
+    host_cpu: bool,
     /// Members (not member 0, nor the one that crashes) that turn slow once the metadata
     /// change has spread: they handle every packet and timer late.
     #[arg(long, default_value_t = 0)]
@@ -137,6 +144,7 @@ fn main() -> anyhow::Result<()> {
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            fanout_joins: args.fanout_joins,
             lifeguard: args.lifeguard == "on",
             suspicion_max_mult: args
                 .suspicion_max_mult
@@ -159,6 +167,7 @@ fn main() -> anyhow::Result<()> {
             None if args.bytes => SimWire::Native,
             None => SimWire::Direct,
         },
+        host: args.host_cpu.then(HostCpu::default),
     };
     let report = run_standard(&config);
     if let Some(path) = &args.samples {
