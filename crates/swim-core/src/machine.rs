@@ -1,6 +1,7 @@
 //! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
 
 mod health;
+mod helpers;
 mod join;
 mod leave;
 mod outbox;
@@ -27,6 +28,7 @@ use crate::{
     PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
 use health::Health;
+use helpers::Responders;
 use suspicion::Suspicion;
 
 /// Room for events kept once they are drained: a full sync reports every member at once,
@@ -72,6 +74,8 @@ pub struct Swim<R> {
     unanswered: VecDeque<(usize, Duration)>,
     /// Lifeguard: how much we distrust our own timing (always 0 without it).
     health: Health,
+    /// Lifeguard: the members that last answered our probes, asked first as helpers.
+    responders: Responders,
     broadcasts: BroadcastQueue,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -148,6 +152,7 @@ impl<R: Rng> Swim<R> {
             suspicions: HashMap::new(),
             unanswered: VecDeque::new(),
             health,
+            responders: Responders::default(),
             broadcasts: BroadcastQueue::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -14,6 +14,7 @@ impl<R: Rng> Swim<R> {
         if probed {
             self.tally.counters.probes_answered += 1;
             self.health.better();
+            self.responders.answered(index);
         }
         self.probes.retain(|p| p.target != index);
         if probed && self.seed_rules(index) {
@@ -107,6 +108,7 @@ impl<R: Rng> Swim<R> {
         if let Some(slot) = probe.nacks.iter_mut().find(|(h, got)| *h == sender && !got) {
             slot.1 = true;
             self.tally.counters.nacks_received += 1;
+            self.responders.answered(sender);
         }
     }
 
@@ -204,8 +206,8 @@ impl<R: Rng> Swim<R> {
         if probe.extended || !silent {
             return false;
         }
-        self.health
-            .worse(u32::try_from(probe.nacks.len()).unwrap_or(u32::MAX));
+        let silent = self.silent_helpers(&probe.nacks);
+        self.health.worse(silent);
         let helpers = self.indirect_round(&probe);
         let owing: Vec<(usize, bool)> = (helpers.into_iter())
             .filter(|&h| self.nacks_with(h))
@@ -228,11 +230,18 @@ impl<R: Rng> Swim<R> {
         if status == Status::Offline {
             return; // no answer was expected: nothing to learn, nothing to suspect
         }
-        // Lifeguard: helpers that did not nack point at us (or the path to them); with no
-        // helper to ask, the failure itself is the only evidence.
-        let missing = probe.nacks.iter().filter(|(_, got)| !got).count();
-        let worse = if probe.nacks.is_empty() { 1 } else { missing };
-        self.health.worse(u32::try_from(worse).unwrap_or(u32::MAX));
+        // Lifeguard: recent responders that did not nack point at us (or the path to them);
+        // with no helper to ask, the failure itself is the only evidence. Nacks from every
+        // helper show that our own timing works: the target alone is silent.
+        let all_nacked = probe.nacks.iter().all(|&(_, got)| got);
+        let silent = self.silent_helpers(&probe.nacks);
+        if probe.nacks.is_empty() {
+            self.health.worse(1);
+        } else if all_nacked {
+            self.health.better();
+        } else {
+            self.health.worse(silent);
+        }
         if self.verdict(probe.target, Status::Suspect, now) {
             self.tally.counters.suspicions_raised += 1;
             self.update_suspicion(probe.target, now, Some(LOCAL));
@@ -265,7 +274,7 @@ impl<R: Rng> Swim<R> {
             return Vec::new();
         }
         let count = self.config.ping_req_count;
-        let helpers = self.find_indices(count, StatusSet::AVAILABLE, &[probe.target]);
+        let helpers = self.probe_helpers(count, probe.target);
         let target = self.table.entries[probe.target].name.clone();
         for &helper in &helpers {
             let message = Message::PingReq {

@@ -54,6 +54,7 @@ impl<R: Rng> Swim<R> {
         }
         self.broadcasts.remove(index);
         self.ring.remove(index);
+        self.responders.remove(index);
         self.suspicions.remove(&index);
         self.unanswered.retain(|&(target, _)| target != index);
         for probe in self.probes.iter_mut() {
@@ -108,6 +109,7 @@ impl<R: Rng> Swim<R> {
         }
         self.broadcasts.rename(from, to);
         self.ring.rename(from, to);
+        self.responders.rename(from, to);
     }
 
     /// Whether `update` is stale news about a forgotten member (not newer than its
