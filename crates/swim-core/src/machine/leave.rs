@@ -4,7 +4,7 @@
 use super::*;
 
 /// Members sent the leave at once, in each round.
-const LEAVE_FANOUT: usize = 4;
+const LEAVE_FANOUT: usize = 8;
 
 /// Rounds of leave notices, one per `ping_timeout`, while none has been acknowledged.
 const LEAVE_ROUNDS: u8 = 3;
