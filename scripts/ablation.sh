@@ -46,7 +46,7 @@ done
 run_cell() {
   read -r n k d lg seed <<<"$1"
   "$2" --members "$n" --loss 0.05 --slow "$k" --slow-delay-ms "$d" --lifeguard "$lg" \
-    --seed "$seed" $SIM_ARGS --json |
+    --seed "$seed" --duration 240 $SIM_ARGS --json |
     python3 -c '
 import json, sys
 r = json.load(sys.stdin)
