@@ -29,6 +29,27 @@ fn no_task_failed(service: &str) {
     assert!(errors.is_empty(), "tasks of {service} failed: {errors:#?}");
 }
 
+/// Our image deployed as the stack with some replicas: the service, when its deployment
+/// began (after the image was built), and the directory its files live in (kept until the
+/// test ends).
+struct Stack {
+    service: String,
+    started: Instant,
+    _dir: tempfile::TempDir,
+}
+
+fn deploy(resources: &mut Resources, replicas: usize) -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_ours(resources).expect("image");
+    let started = Instant::now();
+    let service = deploy_stack(resources, &image, replicas, dir.path()).expect("stack deploy");
+    Stack {
+        service,
+        started,
+        _dir: dir,
+    }
+}
+
 #[test]
 fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
     if !require_docker("a_stack_forms_one_cluster_and_survives_a_rolling_restart") {
@@ -36,23 +57,21 @@ fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
     }
     let _turn = one_at_a_time();
     let mut resources = Resources::new();
-    let dir = tempfile::tempdir().unwrap();
-    let image = build_ours(&mut resources).expect("image");
-    let started = Instant::now();
-    let service = deploy_stack(&mut resources, &image, 5, dir.path()).expect("stack deploy");
-    let list = || service_tasks(&service);
+    let stack = deploy(&mut resources, 5);
+    let service = &stack.service;
+    let list = || service_tasks(service);
     let tasks = wait_deployed(
         list,
         5,
-        started,
+        stack.started,
         "stack deploy -> 5 replicas joined",
         JOIN_TIMEOUT,
     );
-    no_task_failed(&service);
+    no_task_failed(service);
 
     let before: Vec<String> = tasks;
     let started = Instant::now();
-    docker(&["service", "update", "--detach", "--force", &service]).unwrap();
+    docker(&["service", "update", "--detach", "--force", service]).unwrap();
     wait_for(
         "the rolling update completes",
         UPDATE_TIMEOUT,
@@ -62,7 +81,7 @@ fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
                 "inspect",
                 "-f",
                 "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
-                &service,
+                service,
             ])
             .map_err(|e| e.to_string())?;
             match state.as_str() {
@@ -71,7 +90,7 @@ fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
                 _ => Ok(None),
             }
         },
-        || docker(&["service", "ps", &service]).unwrap_or_default(),
+        || docker(&["service", "ps", service]).unwrap_or_default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let (after, _) = wait_converged(
@@ -89,7 +108,7 @@ fn a_stack_forms_one_cluster_and_survives_a_rolling_restart() {
         after.iter().all(|c| !before.contains(c)),
         "every task was replaced: {before:?} -> {after:?}"
     );
-    no_task_failed(&service);
+    no_task_failed(service);
 }
 
 #[test]
@@ -99,10 +118,9 @@ fn a_stack_scales_from_5_to_20_and_back_to_5() {
     }
     let _turn = one_at_a_time();
     let mut resources = Resources::new();
-    let dir = tempfile::tempdir().unwrap();
-    let image = build_ours(&mut resources).expect("image");
-    let service = deploy_stack(&mut resources, &image, 5, dir.path()).expect("stack deploy");
-    let list = || service_tasks(&service);
+    let stack = deploy(&mut resources, 5);
+    let service = &stack.service;
+    let list = || service_tasks(service);
     wait_converged(list, 5, "5 replicas see each other ONLINE", JOIN_TIMEOUT)
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -141,7 +159,7 @@ fn a_stack_scales_from_5_to_20_and_back_to_5() {
         "scale 20 -> 5: the 15 removed OFFLINE at all 5",
         started.elapsed(),
     );
-    no_task_failed(&service);
+    no_task_failed(service);
 }
 
 /// How many health checks the lone replica must pass before the service is scaled up.
@@ -170,15 +188,13 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
     }
     let _turn = one_at_a_time();
     let mut resources = Resources::new();
-    let dir = tempfile::tempdir().unwrap();
-    let image = build_ours(&mut resources).expect("image");
-    let started = Instant::now();
-    let service = deploy_stack(&mut resources, &image, 1, dir.path()).expect("stack deploy");
-    let list = || service_tasks(&service);
+    let stack = deploy(&mut resources, 1);
+    let service = &stack.service;
+    let list = || service_tasks(service);
     let alone = wait_deployed(
         list,
         1,
-        started,
+        stack.started,
         "swarm: stack of one replica -> healthy alone",
         JOIN_TIMEOUT,
     );
@@ -189,10 +205,10 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
             let passed = passed_health_checks(&alone[0])?;
             Ok((passed >= HEALTHY_CHECKS_ALONE && list() == alone).then_some(()))
         },
-        || docker(&["service", "ps", &service]).unwrap_or_default(),
+        || docker(&["service", "ps", service]).unwrap_or_default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    no_task_failed(&service);
+    no_task_failed(service);
 
     let started = Instant::now();
     docker(&["service", "scale", "--detach", &format!("{service}=3")]).unwrap();
@@ -207,5 +223,5 @@ fn one_replica_starts_alone_and_later_replicas_find_it() {
         three.contains(&alone[0]),
         "the first replica stayed up: {alone:?} -> {three:?}"
     );
-    no_task_failed(&service);
+    no_task_failed(service);
 }

@@ -206,8 +206,8 @@ impl<R: Rng> Swim<R> {
         if probe.extended || !silent {
             return false;
         }
-        let silent = self.silent_helpers(&probe.nacks);
-        self.health.worse(silent);
+        let silent_responders = self.silent_helpers(&probe.nacks);
+        self.health.worse(silent_responders);
         let helpers = self.indirect_round(&probe);
         let owing: Vec<(usize, bool)> = (helpers.into_iter())
             .filter(|&h| self.nacks_with(h))
@@ -234,13 +234,13 @@ impl<R: Rng> Swim<R> {
         // with no helper to ask, the failure itself is the only evidence. Nacks from every
         // helper show that our own timing works: the target alone is silent.
         let all_nacked = probe.nacks.iter().all(|&(_, got)| got);
-        let silent = self.silent_helpers(&probe.nacks);
+        let silent_responders = self.silent_helpers(&probe.nacks);
         if probe.nacks.is_empty() {
             self.health.worse(1);
         } else if all_nacked {
             self.health.better();
         } else {
-            self.health.worse(silent);
+            self.health.worse(silent_responders);
         }
         if self.verdict(probe.target, Status::Suspect, now) {
             self.tally.counters.suspicions_raised += 1;
