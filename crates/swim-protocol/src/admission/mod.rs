@@ -158,10 +158,8 @@ impl Admission {
         }
     }
 
-    /// Whether `packet`, from a sender of `standing`, may reach the state machine now. A
-    /// ping carrying a push-pull window is a ping and a push-pull request: over the
-    /// push-pull budget it is let through as a plain ping (the probe must be answered).
-    pub fn admit(&mut self, packet: &mut Packet, standing: Standing, now: Instant) -> bool {
+    /// Whether `packet`, from a sender of `standing`, may reach the state machine now.
+    pub fn admit(&mut self, packet: &Packet, standing: Standing, now: Instant) -> bool {
         if standing == Standing::Unknown {
             let (rate, bucket) = &mut self.new_names;
             if !bucket.take(*rate, now) {
@@ -183,17 +181,9 @@ impl Admission {
             }
             Message::Sync { reply: false, .. } => self.push_pull.take(packet, now),
             Message::PingReq { .. } => self.ping_req.take(packet, now),
-            Message::Ping { .. } => self.ping.take(packet, now),
-            Message::PingSync { .. } => {
-                if !self.ping.take(packet, now) {
-                    return false;
-                }
-                if !self.push_pull.take(packet, now) {
-                    let message = std::mem::replace(&mut packet.message, Message::GossipOnly);
-                    packet.message = message.split_window().0;
-                }
-                true
-            }
+            // A ping carrying a push-pull window is a probe: it must be answered, so it has
+            // the pings' budget (its answer is one window, as an ack's gossip is one budget).
+            Message::Ping { .. } | Message::PingSync { .. } => self.ping.take(packet, now),
             _ => true,
         }
     }
@@ -232,20 +222,20 @@ mod tests {
         let t0 = Instant::now();
         let mut admission = Admission::new(&Limits::default(), t0);
         let served = (0..50)
-            .filter(|_| admission.admit(&mut full_sync("a:1"), Standing::Online, t0))
+            .filter(|_| admission.admit(&full_sync("a:1"), Standing::Online, t0))
             .count();
         assert_eq!(served, 5, "the per-source burst");
         // Strangers under ever new names: the strangers' total budget.
         let served = (0..1000)
-            .filter(|i| admission.admit(&mut full_sync(&format!("x:{i}")), Standing::Known, t0))
+            .filter(|i| admission.admit(&full_sync(&format!("x:{i}")), Standing::Known, t0))
             .count();
         assert_eq!(served, 100);
         // Members in good standing still have their own budget.
-        assert!(admission.admit(&mut full_sync("b:1"), Standing::Online, t0));
+        assert!(admission.admit(&full_sync("b:1"), Standing::Online, t0));
         // A second later the rates allow more.
         let t1 = t0 + Duration::from_secs(1);
-        assert!(admission.admit(&mut full_sync("a:1"), Standing::Online, t1));
-        assert!(!admission.admit(&mut full_sync("a:1"), Standing::Online, t1));
+        assert!(admission.admit(&full_sync("a:1"), Standing::Online, t1));
+        assert!(!admission.admit(&full_sync("a:1"), Standing::Online, t1));
     }
 
     #[test]
@@ -255,22 +245,22 @@ mod tests {
         let served = (0..5000)
             .filter(|i| {
                 admission.admit(
-                    &mut packet(&format!("n:{i}"), Message::GossipOnly),
+                    &packet(&format!("n:{i}"), Message::GossipOnly),
                     Standing::Unknown,
                     t0,
                 )
             })
             .count();
         assert_eq!(served, 1000);
-        let mut gossip = packet("a:1", Message::GossipOnly);
-        assert!((0..10_000).all(|_| admission.admit(&mut gossip, Standing::Online, t0)));
+        let gossip = packet("a:1", Message::GossipOnly);
+        assert!((0..10_000).all(|_| admission.admit(&gossip, Standing::Online, t0)));
     }
 
     #[test]
     fn ping_reqs_and_pings_have_budgets() {
         let t0 = Instant::now();
         let mut admission = Admission::new(&Limits::default(), t0);
-        let mut req = packet(
+        let req = packet(
             "a:1",
             Message::PingReq {
                 seq: 1,
@@ -278,41 +268,28 @@ mod tests {
             },
         );
         let served = (0..1000)
-            .filter(|_| admission.admit(&mut req, Standing::Online, t0))
+            .filter(|_| admission.admit(&req, Standing::Online, t0))
             .count();
         assert_eq!(served, 20);
-        let mut ping = packet("a:1", Message::Ping { seq: 1, known: 0 });
-        let served = (0..1000)
-            .filter(|_| admission.admit(&mut ping, Standing::Online, t0))
-            .count();
-        assert_eq!(served, 200);
-    }
-
-    #[test]
-    fn a_window_on_a_ping_has_the_push_pull_budget() {
-        let t0 = Instant::now();
-        let mut admission = Admission::new(&Limits::default(), t0);
-        let ping = || {
-            let message = Message::PingSync {
-                seq: 1,
+        let ping = packet("a:1", Message::Ping { seq: 1, known: 0 });
+        let window = packet(
+            "a:1",
+            Message::PingSync {
+                seq: 2,
                 known: 0,
                 records: vec![],
-            };
-            packet("a:1", message)
-        };
-        for i in 0..100 {
-            let mut packet = ping();
-            assert!(
-                admission.admit(&mut packet, Standing::Online, t0),
-                "a probe"
-            );
-            if i < 10 {
-                assert!(matches!(packet.message, Message::PingSync { .. }), "{i}");
-            } else {
-                // Beyond the push-pull burst per source: the ping without its window.
-                assert_eq!(packet.message, Message::Ping { seq: 1, known: 0 }, "{i}");
-            }
-        }
+            },
+        );
+        let served = (0..1000)
+            .filter(|i| {
+                let probe = if i % 2 == 0 { &ping } else { &window };
+                admission.admit(probe, Standing::Online, t0)
+            })
+            .count();
+        assert_eq!(
+            served, 200,
+            "pings with and without a window share the budget"
+        );
     }
 
     #[test]

@@ -283,11 +283,11 @@ impl Driver {
 
     /// Hands an authentic packet, which came in `wire`, to the state machine if its budget
     /// allows.
-    fn on_packet(&mut self, mut packet: Packet, wire: PeerWire) {
+    fn on_packet(&mut self, packet: Packet, wire: PeerWire) {
         let status = self.swim.member(&packet.source.name).map(|m| m.status);
         if !self
             .admission
-            .admit(&mut packet, Standing::of(status), Instant::now())
+            .admit(&packet, Standing::of(status), Instant::now())
         {
             stats::incr(&self.stats.dropped_rate_limited);
             debug!(from = %packet.source.name, "request dropped: over budget");
