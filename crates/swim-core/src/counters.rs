@@ -109,11 +109,11 @@ impl RoundTrips {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageKind {
-    /// [`Message::Ping`].
+    /// [`Message::Ping`], and [`Message::PingSync`] (a ping carrying a push-pull window).
     Ping,
     /// [`Message::PingReq`].
     PingReq,
-    /// [`Message::Ack`].
+    /// [`Message::Ack`], and [`Message::AckSync`] (an ack carrying a push-pull answer).
     Ack,
     /// [`Message::Gossip`].
     Gossip,
@@ -168,9 +168,10 @@ impl Message {
     /// What kind of message this is.
     pub fn kind(&self) -> MessageKind {
         match self {
-            Message::Ping { .. } => MessageKind::Ping,
+            // A window riding on a probe does not make it another kind of datagram.
+            Message::Ping { .. } | Message::PingSync { .. } => MessageKind::Ping,
             Message::PingReq { .. } => MessageKind::PingReq,
-            Message::Ack { .. } => MessageKind::Ack,
+            Message::Ack { .. } | Message::AckSync { .. } => MessageKind::Ack,
             Message::Gossip(_) => MessageKind::Gossip,
             Message::GossipAck { .. } => MessageKind::GossipAck,
             Message::GossipOnly => MessageKind::GossipOnly,

@@ -7,6 +7,7 @@ mod leave;
 mod outbox;
 mod probe_targets;
 mod probing;
+mod push_pull;
 mod reaping;
 mod records;
 mod seed_rules;
@@ -85,6 +86,8 @@ pub struct Swim<R> {
     /// No eager fanout before this (see `fan_out`).
     next_fanout: Duration,
     next_push_pull: Duration,
+    /// A push-pull is due: its window rides on the next probe (see `push_pull.rs`).
+    push_pull_pending: bool,
     next_join: Duration,
     next_catch_up: Duration,
     catch_up_backoff: Duration,
@@ -133,6 +136,7 @@ impl<R: Rng> Swim<R> {
             next_gossip: now + config.sync_interval,
             next_fanout: now,
             next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
+            push_pull_pending: false,
             next_join: now,
             next_catch_up: now,
             catch_up_backoff: Duration::ZERO,
@@ -198,6 +202,9 @@ impl<R: Rng> Swim<R> {
             message,
             gossip,
         } = packet;
+        // A push-pull window riding on a probe: the probe is handled as any other, and the
+        // window beside it (`push_pull.rs`).
+        let (message, window) = message.split_window();
         let sender = self.member_index(&source.name, now);
         let entry = &mut self.table.entries[sender];
         let new_process = entry.validity != Some(source.validity);
@@ -235,16 +242,12 @@ impl<R: Rng> Swim<R> {
         self.heard_from(now, sender, &source);
         let replied = match message {
             Message::Ping { seq, known } => {
+                // The digest first: what a window teaches is a sample of the list, and
+                // must not hide that the sender knows more members than we do.
                 self.catch_up(now, sender, known);
-                let alive = self.source();
-                let known = self.known();
-                let ack = Message::Ack { seq, alive, known };
-                if good {
-                    self.send(sender, ack, correct_sender);
-                } else {
-                    // Probes must be answered, whoever sends them: a bare ack.
-                    self.send_bare_ack(sender, ack);
-                }
+                let answer =
+                    window.map(|w| self.answer_window(now, sender, w, &mut correct_sender));
+                self.ack_probe(sender, seq, answer, good, correct_sender);
                 true
             }
             Message::PingReq { seq, target } => {
@@ -258,6 +261,9 @@ impl<R: Rng> Swim<R> {
                     self.pay_owed_full(now, sender);
                 }
                 self.catch_up(now, sender, known);
+                if let Some(records) = window {
+                    correct_sender |= self.apply_answer(now, sender, records);
+                }
                 // A relayed ack about a member we forgot: the relay is out of date.
                 if !self.is_local(&alive.name) && !self.is_forgotten(&alive.name) {
                     let index = self.member_index(&alive.name, now);
@@ -278,6 +284,8 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
+            // Split into a ping or an ack and its window above.
+            Message::PingSync { .. } | Message::AckSync { .. } => false,
             Message::Nack { seq } => {
                 self.nacked(sender, seq);
                 false
@@ -372,6 +380,7 @@ impl<R: Rng> Swim<R> {
         let due = self.probe_due();
         if now >= due {
             self.start_probe(now);
+            self.push_pull_unridden();
             self.next_probe = (due + self.config.ping_interval).max(now);
         }
         if now >= self.next_gossip {
@@ -383,15 +392,7 @@ impl<R: Rng> Swim<R> {
             self.next_gossip = now + self.config.sync_interval;
         }
         if now >= self.next_push_pull {
-            if let Some(target) = self.find_index(StatusSet::AVAILABLE, None) {
-                let records = self.sync_window();
-                let message = Message::Sync {
-                    reply: false,
-                    full: false,
-                    records,
-                };
-                self.send(target, message, false);
-            }
+            self.push_pull_due();
             let jitter = 0.5 + self.rng.random::<f64>();
             self.next_push_pull = now + self.config.push_pull_interval.mul_f64(jitter);
         }

@@ -1,8 +1,8 @@
 //! The message vocabulary exchanged between members, independent of any wire format.
 //!
 //! It expresses the seed's five packet kinds (ping, ping-req, ack, gossip, gossip-ack) plus
-//! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync,
-//! Lifeguard's nack).
+//! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync and
+//! its windows riding on probes, Lifeguard's nack).
 
 use crate::{MemberName, Metadata, Status, Validity};
 
@@ -81,6 +81,31 @@ pub enum Message {
         /// The sequence number of the ping-req that is not answered yet.
         seq: u32,
     },
+    /// A probe carrying a push-pull window (native wire only): a [`Message::Ping`] in
+    /// every respect, whose receiver also applies `records` as pushed and answers with a
+    /// [`Message::AckSync`]. Anti-entropy rides on probes, so it costs no datagrams of its
+    /// own (see "Joining and anti-entropy" in `docs/PROTOCOL.md`).
+    PingSync {
+        /// As in [`Message::Ping`].
+        seq: u32,
+        /// As in [`Message::Ping`].
+        known: u32,
+        /// The window pushed: records rotating through the sender's table.
+        records: Vec<Update>,
+    },
+    /// The answer to a [`Message::PingSync`]: a [`Message::Ack`] in every respect, also
+    /// carrying the answering member's newer versions of the records pushed and a window
+    /// of its own (what a push-pull reply carries).
+    AckSync {
+        /// As in [`Message::Ack`].
+        seq: u32,
+        /// As in [`Message::Ack`].
+        alive: Source,
+        /// As in [`Message::Ack`].
+        known: u32,
+        /// The pull: newer versions of pushed records, then a window.
+        records: Vec<Update>,
+    },
     /// Push-pull anti-entropy: the sender's records; a request is answered with a reply.
     Sync {
         /// Whether this answers a sync request.
@@ -90,6 +115,39 @@ pub enum Message {
         /// Records pushed by the sender.
         records: Vec<Update>,
     },
+}
+
+impl Message {
+    /// The records the message itself carries (a sync's, or a window riding on a probe),
+    /// besides the packet's gossip.
+    pub fn records(&self) -> &[Update] {
+        match self {
+            Message::Sync { records, .. }
+            | Message::PingSync { records, .. }
+            | Message::AckSync { records, .. } => records,
+            _ => &[],
+        }
+    }
+
+    /// Separates a window riding on a probe from the probe: a [`Message::PingSync`] becomes
+    /// the [`Message::Ping`] it is and its records, a [`Message::AckSync`] the
+    /// [`Message::Ack`] and its records; any other message is returned as it is, with none.
+    pub fn split_window(self) -> (Message, Option<Vec<Update>>) {
+        match self {
+            Message::PingSync {
+                seq,
+                known,
+                records,
+            } => (Message::Ping { seq, known }, Some(records)),
+            Message::AckSync {
+                seq,
+                alive,
+                known,
+                records,
+            } => (Message::Ack { seq, alive, known }, Some(records)),
+            other => (other, None),
+        }
+    }
 }
 
 /// A packet: who sent it, what it says, and the gossip piggybacked on it.

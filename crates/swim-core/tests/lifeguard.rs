@@ -173,7 +173,7 @@ fn next_probe(a: &mut Swim<StdRng>, from: Duration) -> (Duration, MemberName, u3
         now = at;
         a.handle_timeout(now);
         for (to, message) in drain(a) {
-            if let Message::Ping { seq, .. } = message {
+            if let Message::Ping { seq, .. } | Message::PingSync { seq, .. } = message {
                 return (now, to, seq);
             }
         }

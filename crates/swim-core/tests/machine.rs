@@ -445,3 +445,113 @@ fn a_peer_added_while_others_are_online_is_not_asked_for_the_list() {
     let sent = drain(&mut b);
     assert_eq!(full_sync_requests_to(&sent, "c:1"), 0, "{sent:?}");
 }
+
+/// A two-member cluster, joined, in which `a` has probed `b` (so `b` is in good standing).
+fn joined_pair() -> (Swim<StdRng>, Swim<StdRng>, Duration) {
+    let mut a = member("a:1", &[]);
+    let mut b = member("b:1", &["a:1"]);
+    let now = exchange(&mut a, &mut b, T0, 400);
+    (a, b, now)
+}
+
+#[test]
+fn a_window_on_a_ping_is_applied_and_answered_on_the_ack() {
+    let (mut a, b, now) = joined_pair();
+    let own_clock = a.local().clock;
+    let stale_a = Update {
+        name: "a:1".into(),
+        clock: 0,
+        status: Status::Online,
+        metadata: None,
+        accuser: None,
+        left: false,
+    };
+    let x = Update {
+        name: "x:1".into(),
+        clock: 3,
+        metadata: Some(meta("x")),
+        ..stale_a.clone()
+    };
+    a.handle_packet(
+        now,
+        Packet {
+            source: Source {
+                name: "b:1".into(),
+                validity: b.validity(),
+            },
+            message: Message::PingSync {
+                seq: 41,
+                known: 2,
+                records: vec![stale_a, x],
+            },
+            gossip: vec![],
+        },
+    );
+    assert_eq!(
+        a.member("x:1").map(|m| m.clock),
+        Some(3),
+        "the window applied"
+    );
+    let sent = drain(&mut a);
+    let to_b: Vec<&Packet> = sent
+        .iter()
+        .filter(|(to, _)| **to == *"b:1")
+        .map(|(_, p)| p)
+        .collect();
+    let answer = to_b
+        .iter()
+        .find_map(|p| match &p.message {
+            Message::AckSync { seq, records, .. } => Some((*seq, records.clone())),
+            _ => None,
+        })
+        .expect("an ack carrying the answer");
+    assert_eq!(answer.0, 41);
+    // Our newer version of what was pushed first, then a window of our own.
+    assert_eq!(*answer.1[0].name, *"a:1");
+    assert_eq!(answer.1[0].clock, own_clock);
+    assert!(answer.1.len() > 1, "{:?}", answer.1);
+    assert!(
+        to_b.iter()
+            .all(|p| !matches!(p.message, Message::Sync { .. })),
+        "no push-pull datagram: {to_b:?}"
+    );
+}
+
+/// Delivers what `from` sent to `to`, counting (windows, answers); fails on anything but
+/// pings and acks.
+fn deliver_quiet(from: &mut Swim<StdRng>, to: &mut Swim<StdRng>, now: Duration) -> (u32, u32) {
+    let mut counts = (0, 0);
+    for (_, packet) in drain(from) {
+        match &packet.message {
+            Message::PingSync { .. } => counts.0 += 1,
+            Message::AckSync { .. } => counts.1 += 1,
+            Message::Ping { .. } | Message::Ack { .. } => {}
+            other => panic!("a quiet pair sent {other:?}"),
+        }
+        to.handle_packet(now, packet);
+    }
+    counts
+}
+
+#[test]
+fn push_pull_rides_on_the_next_probe() {
+    let (mut a, mut b, mut now) = joined_pair();
+    // Several push-pull periods: every window goes on a ping, every answer on its ack.
+    let (mut windows, mut answers) = (0, 0);
+    let end = now + Duration::from_secs(400);
+    while now < end {
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        for (w, r) in [
+            deliver_quiet(&mut a, &mut b, now),
+            deliver_quiet(&mut b, &mut a, now),
+        ] {
+            windows += w;
+            answers += r;
+        }
+    }
+    // Two members, one push-pull each per 30 s on average (jittered ×0.5–1.5).
+    assert!(windows >= 20, "{windows} windows");
+    assert_eq!(answers, windows);
+}

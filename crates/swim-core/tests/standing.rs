@@ -215,3 +215,32 @@ fn a_wrong_or_restarted_answer_does_not_confirm() {
     );
     let _: MemberName = joiner.into();
 }
+
+#[test]
+fn a_strangers_window_on_a_ping_gets_an_answer_no_larger_than_the_ping() {
+    let mut a = big_member();
+    let stranger = "192.168.1.2:9000";
+    let records: Vec<Update> = (50..60)
+        .map(|i| record(&format!("10.0.0.{i}:9000")))
+        .collect();
+    let ping = Packet {
+        source: source(stranger),
+        message: Message::PingSync {
+            seq: 5,
+            known: 1,
+            records,
+        },
+        gossip: vec![],
+    };
+    let received = encoded_len(&ping);
+    a.handle_packet(T0, ping);
+    let (bytes, packets) = sent_to(&mut a, stranger);
+    assert!(bytes <= received, "{bytes} bytes sent for {received}");
+    let answered = packets.iter().find_map(|p| match &p.message {
+        Message::AckSync { seq, records, .. } => Some((*seq, records.len())),
+        _ => None,
+    });
+    let (seq, count) = answered.expect("the ack, with what fits of the answer");
+    assert_eq!(seq, 5);
+    assert!(count > 0 && count < 40, "{count} records");
+}

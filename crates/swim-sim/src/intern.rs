@@ -65,6 +65,11 @@ impl Interner {
             Message::Ping { .. } | Message::Nack { .. } | Message::GossipOnly => {}
             Message::PingReq { target, .. } => self.name(target),
             Message::Ack { alive, .. } => self.name(&mut alive.name),
+            Message::PingSync { records, .. } => records.iter_mut().for_each(|u| self.update(u)),
+            Message::AckSync { alive, records, .. } => {
+                self.name(&mut alive.name);
+                records.iter_mut().for_each(|u| self.update(u));
+            }
             Message::Gossip(update) => self.update(update),
             Message::GossipAck { name, .. } => self.name(name),
             Message::Sync { records, .. } => records.iter_mut().for_each(|u| self.update(u)),

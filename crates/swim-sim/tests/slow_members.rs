@@ -65,8 +65,11 @@ fn without_slow_members_lifeguard_detects_a_crash_as_fast() {
         ..RunConfig::default()
     };
     let mut totals = [0.0, 0.0];
+    // Crash to OFFLINE everywhere varies from 5 to 12 s from seed to seed: a few seeds
+    // measure the seeds, not the rule (3 seeds gave ratios from 1.05 to 1.53 for the same
+    // rule as the random choices shifted; 20 give 1.14, 40 give 1.12).
     for (i, lifeguard) in [false, true].into_iter().enumerate() {
-        for seed in 1..=3 {
+        for seed in 1..=20 {
             let report = run_standard(&RunConfig {
                 seed,
                 ..config(lifeguard)
@@ -80,7 +83,7 @@ fn without_slow_members_lifeguard_detects_a_crash_as_fast() {
     // costs real crashes (almost) nothing.
     assert!(
         totals[1] <= 1.3 * totals[0],
-        "crash to OFFLINE everywhere, 3 seeds: {:.2} s with Lifeguard, {:.2} s without",
+        "crash to OFFLINE everywhere, 20 seeds: {:.2} s with Lifeguard, {:.2} s without",
         totals[1],
         totals[0]
     );

@@ -84,8 +84,9 @@ fn core_source(source: PySource) -> Result<Source, PyWireError> {
 /// The Python packets that carry a core packet, in sending order.
 ///
 /// The main message first (`Ack { alive }` becomes `Ack(source=alive)`; `GossipOnly` and
-/// `Nack` have none; `Sync` becomes one `Gossip` per record, as the package has no sync), then one
-/// `Gossip` per piggybacked update. All come from `packet.source`, except the ack.
+/// `Nack` have none; `Sync` becomes one `Gossip` per record, as the package has no sync, and
+/// `PingSync`/`AckSync` a `Ping`/`Ack` followed by those), then one `Gossip` per piggybacked
+/// update. All come from `packet.source`, except the ack.
 pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
     let source = py_source(&packet.source);
     let mut out = Vec::with_capacity(1 + packet.gossip.len());
@@ -93,6 +94,19 @@ pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
         Message::Ping { .. } => out.push(PyPacket::Ping {
             source: source.clone(),
         }),
+        // The core never sends a window on this wire; were one given, it goes as a sync's.
+        Message::PingSync { records, .. } => {
+            out.push(PyPacket::Ping {
+                source: source.clone(),
+            });
+            out.extend(records.iter().map(|update| gossip(&source, update)));
+        }
+        Message::AckSync { alive, records, .. } => {
+            out.push(PyPacket::Ack {
+                source: py_source(alive),
+            });
+            out.extend(records.iter().map(|update| gossip(&source, update)));
+        }
         Message::PingReq { target, .. } => out.push(PyPacket::PingReq {
             source: source.clone(),
             target: target.to_string(),

@@ -180,7 +180,7 @@ impl<R: Rng> Swim<R> {
         }
     }
 
-    fn sync_reply_records(
+    pub(super) fn sync_reply_records(
         &mut self,
         full: bool,
         pushed: &[(MemberName, u64, Status)],

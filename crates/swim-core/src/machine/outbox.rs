@@ -13,8 +13,9 @@ impl<R: Rng> Swim<R> {
     }
 
     /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
-    /// never sent in it: a nack is dropped here (the left flag reads as the member's own
-    /// OFFLINE record in that format, see `docs/python-wire.md`).
+    /// never sent in it: a nack is dropped here, a probe's push-pull window is left out
+    /// (the left flag reads as the member's own OFFLINE record in that format, see
+    /// `docs/python-wire.md`).
     pub(super) fn send_on(
         &mut self,
         to: usize,
@@ -25,6 +26,11 @@ impl<R: Rng> Swim<R> {
         if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
             return;
         }
+        // Nor a window on a probe: the ping or ack goes without it.
+        let message = match wire {
+            PeerWire::Python => message.split_window().0,
+            PeerWire::Native => message,
+        };
         let mut packet = Packet {
             source: self.source(),
             message,
@@ -38,12 +44,11 @@ impl<R: Rng> Swim<R> {
             standing::Room::Unlimited => None,
         };
         let mut gossip = Vec::new();
-        // A sync's own records share the budget, so that a window and its gossip still fit
-        // in one datagram.
-        let carried: usize = match &packet.message {
-            Message::Sync { records, .. } => records.iter().map(crate::wire::update_len).sum(),
-            _ => 0,
-        };
+        // A sync's own records (or a window riding on a probe) share the budget, so that a
+        // window and its gossip still fit in one datagram.
+        let carried: usize = (packet.message.records().iter())
+            .map(crate::wire::update_len)
+            .sum();
         let mut budget = self.config.piggyback_budget.saturating_sub(carried);
         if let Some(room) = room {
             // The gossip count prefix may take a byte more than the records.

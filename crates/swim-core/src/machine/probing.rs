@@ -137,7 +137,8 @@ impl<R: Rng> Swim<R> {
         }
         let seq = self.next_seq();
         let known = self.known();
-        self.send(target, Message::Ping { seq, known }, false);
+        let ping = self.probe_ping(target, seq, known);
+        self.send(target, ping, false);
         self.tally.probe_started(seq, now);
         let first_round = now + self.health.scale(self.config.ping_timeout);
         self.probes.push(Probe {

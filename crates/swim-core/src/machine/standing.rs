@@ -82,7 +82,8 @@ impl<R: Rng> Swim<R> {
         Room::Gossip(limit.left - bare)
     }
 
-    /// Cuts the records a sync answer carries until it fits the room of its request.
+    /// Cuts the records a sync answer (or an ack's push-pull answer) carries until it fits
+    /// the room of its request.
     pub(super) fn fit_answer(&self, message: &mut Message) {
         let Some(limit) = self.answer_limit else {
             return;
@@ -94,11 +95,17 @@ impl<R: Rng> Swim<R> {
         };
         while crate::wire::encoded_len(&packet) > limit.left {
             match &mut packet.message {
-                Message::Sync { records, .. } if !records.is_empty() => {
+                Message::Sync { records, .. } | Message::AckSync { records, .. }
+                    if !records.is_empty() =>
+                {
                     records.pop();
                 }
                 _ => break,
             }
+        }
+        // An ack whose answer was cut to nothing is a plain ack.
+        if matches!(&packet.message, Message::AckSync { records, .. } if records.is_empty()) {
+            packet.message = packet.message.split_window().0;
         }
         *message = packet.message;
     }

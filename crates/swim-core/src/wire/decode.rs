@@ -162,6 +162,17 @@ impl<'a> Reader<'a> {
                 alive: self.source()?,
                 known: self.seq()?,
             },
+            tag::PING_SYNC => Message::PingSync {
+                seq: self.seq()?,
+                known: self.seq()?,
+                records: self.records()?,
+            },
+            tag::ACK_SYNC => Message::AckSync {
+                seq: self.seq()?,
+                alive: self.source()?,
+                known: self.seq()?,
+                records: self.records()?,
+            },
             tag::GOSSIP => Message::Gossip(self.update()?),
             tag::GOSSIP_ACK => Message::GossipAck {
                 name: self.name()?,

@@ -41,6 +41,28 @@ fn put_message(out: &mut Vec<u8>, message: &Message) {
             put_source(out, alive);
             put_varint(out, u64::from(*known));
         }
+        Message::PingSync {
+            seq,
+            known,
+            records,
+        } => {
+            out.push(tag::PING_SYNC);
+            put_varint(out, u64::from(*seq));
+            put_varint(out, u64::from(*known));
+            put_records(out, records);
+        }
+        Message::AckSync {
+            seq,
+            alive,
+            known,
+            records,
+        } => {
+            out.push(tag::ACK_SYNC);
+            put_varint(out, u64::from(*seq));
+            put_source(out, alive);
+            put_varint(out, u64::from(*known));
+            put_records(out, records);
+        }
         Message::Gossip(update) => {
             out.push(tag::GOSSIP);
             put_update(out, update);
@@ -170,6 +192,22 @@ fn message_len(message: &Message) -> usize {
         Message::PingReq { seq, target } => varint_len(u64::from(*seq)) + bytes_len(target.len()),
         Message::Ack { seq, alive, known } => {
             varint_len(u64::from(*seq)) + source_len(alive) + varint_len(u64::from(*known))
+        }
+        Message::PingSync {
+            seq,
+            known,
+            records,
+        } => varint_len(u64::from(*seq)) + varint_len(u64::from(*known)) + records_len(records),
+        Message::AckSync {
+            seq,
+            alive,
+            known,
+            records,
+        } => {
+            varint_len(u64::from(*seq))
+                + source_len(alive)
+                + varint_len(u64::from(*known))
+                + records_len(records)
         }
         Message::Gossip(update) => update_len(update),
         Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),

@@ -47,6 +47,8 @@ mod tag {
     pub const GOSSIP_ONLY: u8 = 0x06;
     pub const SYNC: u8 = 0x07;
     pub const NACK: u8 = 0x08;
+    pub const PING_SYNC: u8 = 0x09;
+    pub const ACK_SYNC: u8 = 0x0a;
 }
 
 /// Bits of the state byte of a record: the low bits are the status code, bit 5 says an

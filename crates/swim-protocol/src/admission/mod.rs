@@ -181,7 +181,9 @@ impl Admission {
             }
             Message::Sync { reply: false, .. } => self.push_pull.take(packet, now),
             Message::PingReq { .. } => self.ping_req.take(packet, now),
-            Message::Ping { .. } => self.ping.take(packet, now),
+            // A ping carrying a push-pull window is a probe: it must be answered, so it has
+            // the pings' budget (its answer is one window, as an ack's gossip is one budget).
+            Message::Ping { .. } | Message::PingSync { .. } => self.ping.take(packet, now),
             _ => true,
         }
     }
@@ -270,10 +272,24 @@ mod tests {
             .count();
         assert_eq!(served, 20);
         let ping = packet("a:1", Message::Ping { seq: 1, known: 0 });
+        let window = packet(
+            "a:1",
+            Message::PingSync {
+                seq: 2,
+                known: 0,
+                records: vec![],
+            },
+        );
         let served = (0..1000)
-            .filter(|_| admission.admit(&ping, Standing::Online, t0))
+            .filter(|i| {
+                let probe = if i % 2 == 0 { &ping } else { &window };
+                admission.admit(probe, Standing::Online, t0)
+            })
             .count();
-        assert_eq!(served, 200);
+        assert_eq!(
+            served, 200,
+            "pings with and without a window share the budget"
+        );
     }
 
     #[test]

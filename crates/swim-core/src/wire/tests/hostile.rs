@@ -84,16 +84,19 @@ fn counts_beyond_the_payload_are_truncated() {
 
 #[test]
 fn records_are_counted_across_sync_and_gossip() {
-    // A sync reply with MAX_RECORDS minimal records, then one more piggybacked.
-    let mut bytes = payload(&[&[0x07, 0x01], &varint(MAX_RECORDS as u64)]);
-    for _ in 0..MAX_RECORDS {
-        bytes.extend_from_slice(&[0x00, 0x00, 0x00]);
+    // A sync reply, or a ping carrying a window, with MAX_RECORDS minimal records, then
+    // one more piggybacked.
+    for message in [&[0x07, 0x01][..], &[0x09, 0x01, 0x00]] {
+        let mut bytes = payload(&[message, &varint(MAX_RECORDS as u64)]);
+        for _ in 0..MAX_RECORDS {
+            bytes.extend_from_slice(&[0x00, 0x00, 0x00]);
+        }
+        let mut with_gossip = bytes.clone();
+        bytes.push(0x00);
+        assert!(decode(&bytes).is_ok());
+        with_gossip.extend_from_slice(&[0x01, 0x00, 0x00, 0x00]);
+        assert_eq!(decode(&with_gossip), too_large("record count", 1));
     }
-    let mut with_gossip = bytes.clone();
-    bytes.push(0x00);
-    assert!(decode(&bytes).is_ok());
-    with_gossip.extend_from_slice(&[0x01, 0x00, 0x00, 0x00]);
-    assert_eq!(decode(&with_gossip), too_large("record count", 1));
 }
 
 #[test]
@@ -154,7 +157,7 @@ fn bad_header_is_rejected() {
 
 #[test]
 fn unknown_tags_and_flags_are_invalid() {
-    for tag in [0x00, 0x09, 0x80, 0xff] {
+    for tag in [0x00, 0x0b, 0x80, 0xff] {
         assert_eq!(
             decode(&payload(&[&[tag, 0x00]])),
             invalid("message tag", u64::from(tag))

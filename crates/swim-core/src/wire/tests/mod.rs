@@ -72,6 +72,21 @@ fn message() -> impl Strategy<Value = Message> {
         (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
         Just(Message::GossipOnly),
         any::<u32>().prop_map(|seq| Message::Nack { seq }),
+        (any::<u32>(), any::<u32>(), vec(update(), 0..6)).prop_map(|(seq, known, records)| {
+            Message::PingSync {
+                seq,
+                known,
+                records,
+            }
+        }),
+        (any::<u32>(), source(), any::<u32>(), vec(update(), 0..6)).prop_map(
+            |(seq, alive, known, records)| Message::AckSync {
+                seq,
+                alive,
+                known,
+                records,
+            }
+        ),
         (any::<bool>(), any::<bool>(), vec(update(), 0..6)).prop_map(|(reply, full, records)| {
             Message::Sync {
                 reply,

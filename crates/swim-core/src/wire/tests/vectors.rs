@@ -139,6 +139,34 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             "53570103613a310102030405060708060103623a32012103633a33",
         ),
         (
+            "ping with a push-pull window",
+            packet(
+                Message::PingSync {
+                    seq: 7,
+                    known: 2,
+                    records: vec![
+                        record("a:1", 4, Status::Online, None),
+                        record("b:2", 3, Status::Suspect, None),
+                    ],
+                },
+                vec![record("c:3", 1, Status::Online, None)],
+            ),
+            "53570103613a3101020304050607080907020203613a31040003623a3203010103633a330100",
+        ),
+        (
+            "ack with a push-pull answer",
+            packet(
+                Message::AckSync {
+                    seq: 7,
+                    alive: source(),
+                    known: 2,
+                    records: vec![record("b:2", 5, Status::Online, None)],
+                },
+                vec![],
+            ),
+            "53570103613a3101020304050607080a0703613a310102030405060708020103623a32050000",
+        ),
+        (
             "sync reply",
             packet(
                 Message::Sync {
