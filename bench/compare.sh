@@ -37,7 +37,7 @@ mkdir -p "$out"
 labels=("join (s)" "metadata change to all (s)" "kill → first SUSPECT (s)"
     "kill → OFFLINE everywhere (s)" "idle datagrams/member/s" "idle packets (UDP+TCP)/member/s"
     "idle CPU/member (%)"
-    "RSS/member, mean (KiB)" "live members reported SUSPECT/OFFLINE")
+    "RSS/member, mean (KiB)" "live members reported SUSPECT/OFFLINE" "last member started (s)")
 
 # figure RUN_LOG INDEX: the INDEX-th figure of a finished run, or "never".
 figure() {

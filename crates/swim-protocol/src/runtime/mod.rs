@@ -39,6 +39,9 @@ const INBOUND_BUFFER: usize = 64;
 /// Commands from the handle waiting for the driver.
 const COMMAND_BUFFER: usize = 64;
 
+/// Datagrams already waiting that are handled before the member list is published again.
+const DRAIN_BATCH: usize = 64;
+
 /// What the handle asks the driver to do (besides metadata, which is a watch: only the
 /// latest value matters).
 #[derive(Debug)]
@@ -208,7 +211,10 @@ impl Driver {
             tokio::select! {
                 () = stopped(&mut self.shutdown) => break,
                 received = self.udp.recv_from(&mut buf) => match received {
-                    Ok((len, from)) => self.on_datagram(&buf[..len], from),
+                    Ok((len, from)) => {
+                        self.on_datagram(&buf[..len], from);
+                        self.drain_datagrams(&mut buf);
+                    }
                     // E.g. an ICMP error reported on some systems; the socket still works.
                     Err(e) => debug!("udp receive failed: {e}"),
                 },
@@ -297,8 +303,28 @@ impl Driver {
         self.swim.handle_packet_on(now, wire, packet);
     }
 
+    /// Handles the datagrams already waiting (at most [`DRAIN_BATCH`]) before the changes
+    /// they cause are published: the member list is published once per batch instead of once
+    /// per datagram (each publish copies and sorts it, which made a join of hundreds of
+    /// members cost O(n) per datagram). Answers still go out after each datagram.
+    fn drain_datagrams(&mut self, buf: &mut [u8]) {
+        for _ in 0..DRAIN_BATCH {
+            self.send_transmits();
+            match self.udp.try_recv_from(buf) {
+                Ok((len, from)) => self.on_datagram(&buf[..len], from),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => debug!("udp receive failed: {e}"),
+            }
+        }
+    }
+
     /// Sends what the state machine produced and publishes its changes.
     fn flush(&mut self) {
+        self.send_transmits();
+        self.publish_changes();
+    }
+
+    fn send_transmits(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
             let kind = transmit.packet.message.kind();
             for frame in self
@@ -314,6 +340,9 @@ impl Driver {
                 }
             }
         }
+    }
+
+    fn publish_changes(&mut self) {
         let mut changes = Vec::new();
         while let Some(event) = self.swim.poll_event() {
             match event {

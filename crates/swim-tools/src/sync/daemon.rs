@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use swim_protocol::{Cluster, MemberSnapshot, MembershipEvent, Metadata};
+use swim_protocol::{Cluster, MemberSnapshot, MembershipEvent, Metadata, Status};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
@@ -101,9 +101,14 @@ pub async fn run(
         warned: HashSet::new(),
     };
     tool.reload().await;
-    for member in cluster.non_local() {
-        tool.mirror_member(member).await;
-    }
+    tool.mirror_batch(
+        cluster
+            .non_local()
+            .into_iter()
+            .map(Mirrored::Changed)
+            .collect(),
+    )
+    .await;
     let mut watcher = if args.no_watch {
         None
     } else {
@@ -139,12 +144,18 @@ pub async fn run(
                     watcher = None;
                 }
             },
-            event = events.next_event() => match event {
-                Some(MembershipEvent::Changed(change)) => tool.mirror_member(change.member).await,
-                Some(MembershipEvent::Forgotten(member)) => tool.forget_member(member).await,
-                Some(_) => {}
-                None => break Err(SyncError::MemberStopped),
-            },
+            event = events.next_event() => {
+                let Some(first) = event else { break Err(SyncError::MemberStopped) };
+                // What is already waiting goes into the same file-system job: a join brings
+                // hundreds of changes at once, and one job per change costs a thread
+                // hand-off each.
+                let mut batch: Vec<Mirrored> = Mirrored::of(first).into_iter().collect();
+                while batch.len() < MIRROR_BATCH {
+                    let Some(next) = events.try_next_event() else { break };
+                    batch.extend(Mirrored::of(next));
+                }
+                tool.mirror_batch(batch).await;
+            }
         }
     };
     drop(watcher);
@@ -172,18 +183,79 @@ struct Tool {
     warned: HashSet<String>,
 }
 
+/// Most changes written by one file-system job.
+const MIRROR_BATCH: usize = 256;
+
+/// A change the mirror writes.
+enum Mirrored {
+    /// A member's new state.
+    Changed(MemberSnapshot),
+    /// A member forgotten (OFFLINE for `offline_retention`).
+    Forgotten(MemberSnapshot),
+}
+
+impl Mirrored {
+    fn of(event: MembershipEvent) -> Option<Mirrored> {
+        match event {
+            MembershipEvent::Changed(change) => Some(Mirrored::Changed(change.member)),
+            MembershipEvent::Forgotten(member) => Some(Mirrored::Forgotten(member)),
+            _ => None,
+        }
+    }
+}
+
+/// What the mirror did with one [`Mirrored`] change.
+enum Done {
+    Applied(String, Status, Outcome),
+    Forgot(String, Vec<MirrorError>),
+}
+
 impl Tool {
-    /// Writes one member into the mirror, then queues the hook for it.
-    async fn mirror_member(&mut self, member: MemberSnapshot) {
-        let status = member.status;
-        let name = member.name.to_string();
-        let outcome = blocking(&self.mirror, move |mirror| mirror.apply(&member)).await;
+    /// Writes changes into the mirror in order, in one file-system job, then queues the hook
+    /// for each member written.
+    async fn mirror_batch(&mut self, batch: Vec<Mirrored>) {
+        if batch.is_empty() {
+            return;
+        }
+        let done = blocking(&self.mirror, move |mirror| {
+            batch
+                .into_iter()
+                .map(|change| match change {
+                    Mirrored::Changed(member) => {
+                        let outcome = mirror.apply(&member);
+                        Done::Applied(member.name.to_string(), member.status, outcome)
+                    }
+                    Mirrored::Forgotten(member) => {
+                        let name = member.name.to_string();
+                        let problems = mirror.forget(&name);
+                        Done::Forgot(name, problems)
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for item in done {
+            match item {
+                Done::Applied(name, status, outcome) => self.applied(name, status, outcome),
+                Done::Forgot(name, problems) => {
+                    for problem in problems {
+                        tracing::warn!("{problem}");
+                    }
+                    tracing::debug!("member {name} forgotten");
+                }
+            }
+        }
+    }
+
+    /// Reports what writing one member did, and queues the hook for it.
+    fn applied(&mut self, name: String, status: Status, outcome: Outcome) {
         match outcome {
-            None | Some(Outcome::Local) => {}
-            Some(Outcome::Refused(reason)) => {
+            Outcome::Local => {}
+            Outcome::Refused(reason) => {
                 self.warn_once(format!("member name {name:?} skipped: {reason}"));
             }
-            Some(Outcome::Mirrored { dir, problems }) => {
+            Outcome::Mirrored { dir, problems } => {
                 for problem in problems {
                     match problem {
                         MirrorError::UnsafeKey { .. } => self.warn_once(problem.to_string()),
@@ -198,18 +270,6 @@ impl Tool {
                 });
             }
         }
-    }
-
-    /// Removes a forgotten member's directory and links.
-    async fn forget_member(&mut self, member: MemberSnapshot) {
-        let name = member.name.to_string();
-        let problems = blocking(&self.mirror, move |mirror| mirror.forget(&name))
-            .await
-            .unwrap_or_default();
-        for problem in problems {
-            tracing::warn!("{problem}");
-        }
-        tracing::debug!("member {} forgotten", member.name);
     }
 
     /// Reads the local directory and, if its files changed, the local metadata with them.

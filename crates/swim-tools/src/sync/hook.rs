@@ -6,7 +6,7 @@
 //! run is bounded by a timeout; a hook that overstays it is killed with its whole process
 //! group.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -49,14 +49,38 @@ pub enum HookOutcome {
     Stopped,
 }
 
+/// The calls waiting: members in the order of their first waiting call, and each one's
+/// latest call (a join queues hundreds at once: finding a member's call must not be a scan).
+#[derive(Default)]
+struct Pending {
+    order: VecDeque<String>,
+    calls: HashMap<String, HookCall>,
+}
+
+impl Pending {
+    fn push(&mut self, call: HookCall) {
+        if let Some(waiting) = self.calls.get_mut(&call.member) {
+            *waiting = call;
+        } else {
+            self.order.push_back(call.member.clone());
+            self.calls.insert(call.member.clone(), call);
+        }
+    }
+
+    fn pop(&mut self) -> Option<HookCall> {
+        let member = self.order.pop_front()?;
+        self.calls.remove(&member)
+    }
+}
+
 #[derive(Default)]
 struct Queue {
-    pending: Mutex<VecDeque<HookCall>>,
+    pending: Mutex<Pending>,
     wake: Notify,
 }
 
 impl Queue {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<HookCall>> {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -81,15 +105,7 @@ impl HookRunner {
 
     /// Queues a run; replaces the call already waiting for the same member, if any.
     pub fn enqueue(&self, call: HookCall) {
-        let mut pending = self.queue.lock();
-        match pending
-            .iter_mut()
-            .find(|waiting| waiting.member == call.member)
-        {
-            Some(waiting) => *waiting = call,
-            None => pending.push_back(call),
-        }
-        drop(pending);
+        self.queue.lock().push(call);
         self.queue.wake.notify_one();
     }
 
@@ -113,7 +129,7 @@ async fn work(
         if *stop.borrow() {
             return;
         }
-        let next = queue.lock().pop_front();
+        let next = queue.lock().pop();
         let Some(call) = next else {
             tokio::select! {
                 _ = queue.wake.notified() => continue,
