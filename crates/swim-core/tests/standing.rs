@@ -244,3 +244,68 @@ fn a_strangers_window_on_a_ping_gets_an_answer_no_larger_than_the_ping() {
     assert_eq!(seq, 5);
     assert!(count > 0 && count < 40, "{count} records");
 }
+
+/// A member that knows fewer members than a stranger pinging it cannot ask that stranger for
+/// the list (the request is larger than the ping); the catch-up's backoff is not spent on
+/// it, so the next member that knows more and is in good standing is asked at once. (Before,
+/// at 1,000 members joining together, most pings came from strangers, the backoff grew to
+/// 15 s on requests never sent, and members missing a few records kept missing them.)
+#[test]
+fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() {
+    let mut a = big_member();
+    let stranger = "10.0.0.200:9000";
+    let mut now = T0 + Duration::from_millis(10);
+    a.handle_packet(
+        now,
+        Packet {
+            source: source(stranger),
+            message: Message::Ping { seq: 5, known: 100 },
+            gossip: vec![],
+        },
+    );
+    let (_, packets) = sent_to(&mut a, stranger);
+    assert!(
+        packets
+            .iter()
+            .all(|p| !matches!(p.message, Message::Sync { .. })),
+        "{packets:?}"
+    );
+    // Our next probe: its target, in good standing once it acks, knows more than we do.
+    let (target, seq) = loop {
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        let ping = std::iter::from_fn(|| a.poll_transmit()).find_map(|t| match t.packet.message {
+            Message::Ping { seq, .. } | Message::PingSync { seq, .. } => Some((t.to, seq)),
+            _ => None,
+        });
+        if let Some(ping) = ping {
+            break ping;
+        }
+        assert!(now < Duration::from_secs(3), "no probe");
+    };
+    now += Duration::from_millis(5);
+    a.handle_packet(
+        now,
+        Packet {
+            source: source(&target),
+            message: Message::Ack {
+                seq,
+                alive: source(&target),
+                known: 100,
+            },
+            gossip: vec![],
+        },
+    );
+    let (_, packets) = sent_to(&mut a, &target);
+    assert!(
+        packets.iter().any(|p| matches!(
+            p.message,
+            Message::Sync {
+                reply: false,
+                full: true,
+                ..
+            }
+        )),
+        "no catch-up to {target}: {packets:?}"
+    );
+}

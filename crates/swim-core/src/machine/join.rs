@@ -17,6 +17,20 @@ impl<R: Rng> Swim<R> {
         if their_known <= self.known() || now < self.next_catch_up || !self.joined {
             return;
         }
+        let records = vec![self.table.update(LOCAL)];
+        let message = Message::Sync {
+            reply: false,
+            full: true,
+            records,
+        };
+        let queued = self.transmits.len();
+        self.send(sender, message, false);
+        if self.transmits.len() == queued {
+            // Not sent: `sender` is not in good standing and the request is larger than
+            // its packet (it is challenged instead). The backoff is not spent on it, so
+            // the next member that knows more (the ack of our next probe) is asked.
+            return;
+        }
         let longest = self.config.push_pull_interval / 2;
         self.catch_up_backoff = if now > self.next_catch_up + longest {
             self.config.ping_interval
@@ -24,13 +38,6 @@ impl<R: Rng> Swim<R> {
             (self.catch_up_backoff * 2).clamp(self.config.ping_interval, longest)
         };
         self.next_catch_up = now + self.catch_up_backoff;
-        let records = vec![self.table.update(LOCAL)];
-        let message = Message::Sync {
-            reply: false,
-            full: true,
-            records,
-        };
-        self.send(sender, message, false);
     }
 
     /// Whether a full sync is due: not joined yet (and someone to ask), or a follow-up.
