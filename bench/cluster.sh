@@ -85,6 +85,7 @@ cleanup() {
 trap cleanup EXIT
 
 shopt -s nullglob dotglob
+. "$here/wait-online.sh"
 name() { echo "127.0.0.1:$((base_port + $1))"; }
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -119,26 +120,8 @@ for ((i = 0; i < n; i++)); do
 done
 t_started=$(elapsed "$start" "$(now)")
 
-# 1. Everyone sees everyone else ONLINE. The wait must not compete with the members for the
-# CPU: each pass looks only at members not yet seen complete (no subshell, no fork), and a
-# final pass over all of them confirms that they all see all at once.
-seen_all=()
-while :; do
-    all=1
-    for ((i = 0; i < n; i++)); do
-        [[ -n ${seen_all[i]:-} ]] && continue
-        entries=("$work/node$i/.online"/*)
-        if (( ${#entries[@]} == n - 1 )); then seen_all[i]=1; else all=0; break; fi
-    done
-    if (( all )); then
-        for ((i = 0; i < n; i++)); do
-            entries=("$work/node$i/.online"/*)
-            (( ${#entries[@]} == n - 1 )) || { all=0; seen_all=(); break; }
-        done
-    fi
-    (( all )) && break
-    check_deadline "all ONLINE"; sleep 0.02
-done
+# 1. Everyone sees everyone else ONLINE.
+wait_all_online
 t_online=$(elapsed "$start" "$(now)")
 
 # From here on, an `on-update` hook in every directory logs each change that member sees (both

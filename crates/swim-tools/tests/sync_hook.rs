@@ -172,3 +172,23 @@ async fn an_absent_or_non_executable_hook_is_not_run() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn calls_waiting_when_the_hook_is_absent_are_dropped_with_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let runner = HookRunner::start(tmp.path().join("on-update"), DEADLINE);
+    for member in ["a", "b", "c", "d"] {
+        runner.enqueue(call(member, Status::Online));
+    }
+    wait_until("the queue to empty", || runner.waiting() == 0).await;
+    script(tmp.path(), &format!("echo \"$1\" >> {}", log.display()));
+    runner.enqueue(call("e", Status::Online));
+    wait_until("the hook's line", || !log_lines(&log).is_empty()).await;
+    assert_eq!(
+        log_lines(&log),
+        ["e"],
+        "only the call made once the hook is there"
+    );
+    runner.stop().await;
+}

@@ -389,3 +389,138 @@ fn a_forgotten_members_directory_stays_if_something_else_is_in_it() {
     assert!(!base.join(REMOTE).join("k").exists());
     assert!(links(base, ".offline").is_empty());
 }
+
+#[test]
+fn an_unchanged_member_is_not_written_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    let online = member(REMOTE, Status::Online, Some(&[("a", "1"), ("b", "2")]));
+    mirrored(mirror.apply(&online));
+    // The directory, two links, two files.
+    assert_eq!(mirror.writes(), 5);
+    let dir = base.join(REMOTE);
+    let inodes = |base: &Path| -> Vec<u64> {
+        [
+            dir.join("a"),
+            dir.join("b"),
+            base.join(".online").join(REMOTE),
+            base.join(".available").join(REMOTE),
+        ]
+        .iter()
+        .map(|path| fs::symlink_metadata(path).unwrap().ino())
+        .collect()
+    };
+    let before = inodes(base);
+    age(&dir);
+    let (_, problems) = mirrored(mirror.apply(&online));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(mirror.writes(), 5, "nothing created, replaced or removed");
+    assert_eq!(inodes(base), before);
+    assert!(
+        is_touched(&dir),
+        "the member directory's mtime is still touched"
+    );
+    // A change writes only what changed: one file, then one link each way.
+    mirrored(mirror.apply(&member(
+        REMOTE,
+        Status::Online,
+        Some(&[("a", "1"), ("b", "3")]),
+    )));
+    assert_eq!(mirror.writes(), 6);
+    assert_eq!(fs::read_to_string(dir.join("b")).unwrap(), "3");
+    mirrored(mirror.apply(&member(
+        REMOTE,
+        Status::Suspect,
+        Some(&[("a", "1"), ("b", "3")]),
+    )));
+    // .online goes, .suspect and .unavailable come; .available stays.
+    assert_eq!(mirror.writes(), 9);
+    assert_eq!(links(base, ".available"), [REMOTE]);
+    assert_eq!(links(base, ".suspect"), [REMOTE]);
+    assert!(links(base, ".online").is_empty());
+}
+
+#[test]
+fn a_batch_touches_each_changed_status_directory_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    for name in ["b:1", "c:1", "d:1"] {
+        mirrored(mirror.apply(&member(name, Status::Online, Some(&[]))));
+    }
+    for sub in STATUS_DIRS {
+        age(&base.join(sub));
+    }
+    assert!(mirror.touch_status_dirs().is_empty());
+    for sub in STATUS_DIRS {
+        let changed = matches!(sub, ".online" | ".available");
+        assert_eq!(is_touched(&base.join(sub)), changed, "{sub}");
+        age(&base.join(sub));
+    }
+    assert!(mirror.touch_status_dirs().is_empty());
+    for sub in STATUS_DIRS {
+        assert!(!is_touched(&base.join(sub)), "{sub}: nothing changed since");
+    }
+    mirrored(mirror.apply(&member("b:1", Status::Offline, Some(&[]))));
+    mirror.forget("c:1");
+    mirror.touch_status_dirs();
+    for sub in STATUS_DIRS {
+        let changed = sub != ".suspect";
+        assert_eq!(is_touched(&base.join(sub)), changed, "{sub}");
+    }
+}
+
+#[test]
+fn a_member_directory_replaced_by_a_symlink_between_changes_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("k"), b"precious").unwrap();
+    let base = tmp.path().join("base");
+    let mut mirror = Mirror::open(&base, LOCAL).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "v")]))));
+    let dir = base.join(REMOTE);
+    fs::remove_file(dir.join("k")).unwrap();
+    fs::remove_dir(&dir).unwrap();
+    symlink(&outside, &dir).unwrap();
+    let (_, problems) =
+        mirrored(mirror.apply(&member(REMOTE, Status::Online, Some(&[("k", "new")]))));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(!fs::symlink_metadata(&dir).unwrap().is_symlink());
+    assert_eq!(fs::read_to_string(dir.join("k")).unwrap(), "new");
+    assert_eq!(fs::read(outside.join("k")).unwrap(), b"precious");
+    // Replaced again, and the metadata unchanged: the directory is still checked.
+    fs::remove_file(dir.join("k")).unwrap();
+    fs::remove_dir(&dir).unwrap();
+    symlink(&outside, &dir).unwrap();
+    mirrored(mirror.apply(&member(REMOTE, Status::Suspect, Some(&[("k", "new")]))));
+    assert!(!fs::symlink_metadata(&dir).unwrap().is_symlink());
+    assert_eq!(fs::read_to_string(dir.join("k")).unwrap(), "new");
+    assert_eq!(tree(&outside), set(&["k"]));
+    assert_eq!(fs::read(outside.join("k")).unwrap(), b"precious");
+}
+
+#[test]
+fn a_directory_left_by_an_earlier_run_is_compared_not_rewritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let dir = base.join(REMOTE);
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("same"), b"1").unwrap();
+    fs::write(dir.join("differs"), b"old").unwrap();
+    fs::write(dir.join("gone"), b"x").unwrap();
+    fs::write(dir.join(".12.34.tmp"), b"x").unwrap();
+    fs::create_dir(dir.join("subdir")).unwrap();
+    let same = fs::metadata(dir.join("same")).unwrap().ino();
+    let mut mirror = Mirror::open(base, LOCAL).unwrap();
+    let (_, problems) = mirrored(mirror.apply(&member(
+        REMOTE,
+        Status::Online,
+        Some(&[("same", "1"), ("differs", "new"), ("added", "+")]),
+    )));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(tree(&dir), set(&["added", "differs", "same", "subdir/"]));
+    assert_eq!(fs::read_to_string(dir.join("differs")).unwrap(), "new");
+    assert_eq!(fs::metadata(dir.join("same")).unwrap().ino(), same);
+}

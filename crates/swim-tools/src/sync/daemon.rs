@@ -211,14 +211,14 @@ enum Done {
 }
 
 impl Tool {
-    /// Writes changes into the mirror in order, in one file-system job, then queues the hook
-    /// for each member written.
+    /// Writes changes into the mirror in order, in one file-system job that ends by touching
+    /// the status directories that changed, then queues the hook for each member written.
     async fn mirror_batch(&mut self, batch: Vec<Mirrored>) {
         if batch.is_empty() {
             return;
         }
         let done = blocking(&self.mirror, move |mirror| {
-            batch
+            let done = batch
                 .into_iter()
                 .map(|change| match change {
                     Mirrored::Changed(member) => {
@@ -231,10 +231,14 @@ impl Tool {
                         Done::Forgot(name, problems)
                     }
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (done, mirror.touch_status_dirs())
         })
-        .await
-        .unwrap_or_default();
+        .await;
+        let Some((done, touched)) = done else { return };
+        for problem in touched {
+            tracing::warn!("{problem}");
+        }
         for item in done {
             match item {
                 Done::Applied(name, status, outcome) => self.applied(name, status, outcome),

@@ -167,6 +167,219 @@ fn is_a_directory() -> io::Error {
     io::Error::new(io::ErrorKind::IsADirectory, "a directory is in the way")
 }
 
+/// Operations relative to an open directory (`*at` calls): the mirror holds the base and
+/// status directories open and names each entry by its bare name inside one of them, so no
+/// path is walked again and no component but the last is looked up. The last component is
+/// never followed if it is a symlink.
+pub mod at {
+    use std::ffi::{CStr, CString, OsStr};
+    use std::fs::File;
+    use std::io::{self, Read, Write};
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::OnceLock;
+    use std::time::SystemTime;
+
+    use nix::dir::Dir;
+    use nix::errno::Errno;
+    use nix::fcntl::{self, AtFlags, OFlag};
+    use nix::sys::stat::{self, FileStat, Mode, SFlag};
+    use nix::sys::time::TimeSpec;
+    use nix::unistd::{self, UnlinkatFlags};
+
+    /// The process id, asked once (each `getpid` is a system call).
+    fn pid() -> u32 {
+        static PID: OnceLock<u32> = OnceLock::new();
+        *PID.get_or_init(std::process::id)
+    }
+
+    const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+        .union(OFlag::O_DIRECTORY)
+        .union(OFlag::O_NOFOLLOW)
+        .union(OFlag::O_CLOEXEC);
+
+    fn is_dir_stat(st: &FileStat) -> bool {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+    }
+
+    fn is_file_stat(st: &FileStat) -> bool {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG
+    }
+
+    /// Opens the directory `path` (following symlinks: the base directory may be one).
+    pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        Ok(fcntl::open(path, flags, Mode::empty())?)
+    }
+
+    /// Opens the real directory `name` in `dir`; a symlink or anything else there is an
+    /// error (`ELOOP` or `ENOTDIR`), never followed.
+    pub fn open_subdir(dir: BorrowedFd<'_>, name: &str) -> io::Result<OwnedFd> {
+        Ok(fcntl::openat(dir, name, DIR_FLAGS, Mode::empty())?)
+    }
+
+    /// Opens the real directory `name` in `dir`, creating it if missing and replacing a
+    /// symlink or file found there (never following it). With `probably_new`, tries to
+    /// create it first (one call fewer for a new member). Returns the directory and whether
+    /// it was created.
+    pub fn ensure_subdir(
+        dir: BorrowedFd<'_>,
+        name: &str,
+        probably_new: bool,
+    ) -> io::Result<(OwnedFd, bool)> {
+        let mut created = false;
+        if probably_new {
+            match stat::mkdirat(dir, name, Mode::from_bits_truncate(0o777)) {
+                Ok(()) => created = true,
+                Err(Errno::EEXIST) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        match fcntl::openat(dir, name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => return Ok((fd, created)),
+            Err(Errno::ENOENT) => {}
+            // A symlink (ELOOP) or a file (ENOTDIR): it goes, a directory takes its place.
+            Err(Errno::ELOOP | Errno::ENOTDIR) => remove(dir, name).map(|_| ())?,
+            Err(err) => return Err(err.into()),
+        }
+        stat::mkdirat(dir, name, Mode::from_bits_truncate(0o777))?;
+        Ok((fcntl::openat(dir, name, DIR_FLAGS, Mode::empty())?, true))
+    }
+
+    /// Removes the entry `name` of `dir` unless it is a directory. Returns whether
+    /// something was removed.
+    pub fn remove(dir: BorrowedFd<'_>, name: &str) -> io::Result<bool> {
+        remove_raw(dir, OsStr::new(name))
+    }
+
+    /// Removes the entry `name` (any bytes) of `dir`, as [`remove`].
+    pub fn remove_raw(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<bool> {
+        match unistd::unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            // Linux says EISDIR for a directory, POSIX EPERM.
+            Err(Errno::EISDIR | Errno::EPERM) if is_dir(dir, name) => Err(super::is_a_directory()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn is_dir(dir: BorrowedFd<'_>, name: &OsStr) -> bool {
+        stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| is_dir_stat(&st))
+    }
+
+    /// Makes `name` in `dir` a symlink to `target`: creates it (one call when nothing is
+    /// there), else reads what is there. A wrong link or a file is replaced atomically (a
+    /// link built beside it, renamed over it); a directory is refused. Returns whether
+    /// anything changed.
+    pub fn ensure_symlink(dir: BorrowedFd<'_>, name: &str, target: &str) -> io::Result<bool> {
+        match unistd::symlinkat(target, dir, name) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EEXIST) => {}
+            Err(err) => return Err(err.into()),
+        }
+        match fcntl::readlinkat(dir, name) {
+            Ok(current) if current.as_bytes() == target.as_bytes() => return Ok(false),
+            Ok(_) => {}
+            // Not a symlink.
+            Err(Errno::EINVAL) => {
+                if is_dir(dir, OsStr::new(name)) {
+                    return Err(super::is_a_directory());
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let temp = format!(".{}.link.tmp", pid());
+        remove(dir, &temp)?;
+        unistd::symlinkat(target, dir, temp.as_str())?;
+        fcntl::renameat(dir, temp.as_str(), dir, name).map_err(|err| {
+            let _ = unistd::unlinkat(dir, temp.as_str(), UnlinkatFlags::NoRemoveDir);
+            io::Error::from(err)
+        })?;
+        Ok(true)
+    }
+
+    /// Whether `name` in `dir` is a regular file holding exactly `contents` (a symlink
+    /// there is not followed, and is not; a FIFO is not waited on).
+    pub fn holds(dir: BorrowedFd<'_>, name: &str, contents: &[u8]) -> io::Result<bool> {
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = match fcntl::openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT | Errno::ELOOP) => return Ok(false),
+            Err(err) => return Err(err.into()),
+        };
+        let st = stat::fstat(&fd)?;
+        if is_dir_stat(&st) {
+            return Err(super::is_a_directory());
+        }
+        if !is_file_stat(&st) || usize::try_from(st.st_size).ok() != Some(contents.len()) {
+            return Ok(false);
+        }
+        let mut buf = Vec::with_capacity(contents.len());
+        File::from(fd)
+            .take(contents.len() as u64 + 1)
+            .read_to_end(&mut buf)?;
+        Ok(buf == contents)
+    }
+
+    /// Writes `contents` to `name` in `dir` atomically: a new temporary file in `dir`, with
+    /// permissions `mode` (less the umask), renamed over the entry, so a reader sees the
+    /// old or the new contents, never a mix; a symlink there is replaced, not followed.
+    /// `serial` makes the temporary name unique within the process.
+    pub fn write_atomic(
+        dir: BorrowedFd<'_>,
+        name: &str,
+        contents: &[u8],
+        mode: u32,
+        serial: &mut u64,
+    ) -> io::Result<()> {
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let pid = pid();
+        let (temp, fd) = loop {
+            *serial += 1;
+            let temp = format!(".{pid}.{serial}.tmp");
+            let mode = Mode::from_bits_truncate(mode as nix::libc::mode_t);
+            match fcntl::openat(dir, temp.as_str(), flags, mode) {
+                Ok(fd) => break (temp, fd),
+                Err(Errno::EEXIST) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        };
+        let written = File::from(fd).write_all(contents);
+        let renamed = written.and_then(|()| Ok(fcntl::renameat(dir, temp.as_str(), dir, name)?));
+        if renamed.is_err() {
+            let _ = unistd::unlinkat(dir, temp.as_str(), UnlinkatFlags::NoRemoveDir);
+        }
+        renamed
+    }
+
+    /// The names in the directory `dir`, but `.` and `..`.
+    pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
+        let mut listing = Dir::openat(dir, ".", DIR_FLAGS, Mode::empty())?;
+        let mut names = Vec::new();
+        for entry in listing.iter() {
+            let entry = entry?;
+            let name: &CStr = entry.file_name();
+            if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// Sets the modification time of the open directory (or file) `fd` to now.
+    pub fn touch(fd: impl AsFd) -> io::Result<()> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(stat::futimens(
+            fd,
+            &TimeSpec::UTIME_OMIT,
+            &TimeSpec::from_duration(now),
+        )?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

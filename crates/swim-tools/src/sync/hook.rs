@@ -2,7 +2,9 @@
 //!
 //! Calls are queued and run one at a time by a background task. While a member already has a
 //! call waiting, a newer change to it replaces that call (the hook then sees the latest
-//! status), so the queue holds at most one call per member however slow the hook is. Each
+//! status), so the queue holds at most one call per member however slow the hook is. The
+//! hook file is looked for at each run; when it is absent (or not executable), the calls
+//! waiting then are dropped with the one that found it so. Each
 //! run is bounded by a timeout; a hook that overstays it is killed with its whole process
 //! group.
 
@@ -71,6 +73,11 @@ impl Pending {
         let member = self.order.pop_front()?;
         self.calls.remove(&member)
     }
+
+    fn clear(&mut self) {
+        self.order.clear();
+        self.calls.clear();
+    }
 }
 
 #[derive(Default)]
@@ -109,6 +116,11 @@ impl HookRunner {
         self.queue.wake.notify_one();
     }
 
+    /// How many calls are waiting (the one running, if any, not counted).
+    pub fn waiting(&self) -> usize {
+        self.queue.lock().order.len()
+    }
+
     /// Stops the task: a running hook is killed, waiting calls are dropped.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -137,24 +149,33 @@ async fn work(
             }
         };
         let outcome = run_hook(&hook, &call, timeout, &mut stop).await;
-        let what = format!(
-            "hook {} {} {}",
-            call.member,
-            call.status,
-            call.dir.display()
-        );
+        let what = || {
+            format!(
+                "hook {} {} {}",
+                call.member,
+                call.status,
+                call.dir.display()
+            )
+        };
         match outcome {
-            HookOutcome::Absent | HookOutcome::Stopped => {}
-            HookOutcome::NotExecutable if !warned_not_executable => {
-                warned_not_executable = true;
-                tracing::warn!("{} is not executable; not running it", hook.display());
+            // The calls waiting now would find the same: they go too (a join queues
+            // hundreds at once, mostly where there is no hook).
+            HookOutcome::Absent => queue.lock().clear(),
+            HookOutcome::Stopped => {}
+            HookOutcome::NotExecutable => {
+                queue.lock().clear();
+                if !warned_not_executable {
+                    warned_not_executable = true;
+                    tracing::warn!("{} is not executable; not running it", hook.display());
+                }
             }
-            HookOutcome::NotExecutable => {}
-            HookOutcome::SpawnFailed(err) => tracing::warn!("{what}: cannot start: {err}"),
-            HookOutcome::Exited(status) if status.success() => tracing::debug!("{what}: done"),
-            HookOutcome::Exited(status) => tracing::warn!("{what}: failed: {status}"),
+            HookOutcome::SpawnFailed(err) => tracing::warn!("{}: cannot start: {err}", what()),
+            HookOutcome::Exited(status) if status.success() => {
+                tracing::debug!("{}: done", what())
+            }
+            HookOutcome::Exited(status) => tracing::warn!("{}: failed: {status}", what()),
             HookOutcome::TimedOut => {
-                tracing::warn!("{what}: killed after {timeout:?} (--hook-timeout)")
+                tracing::warn!("{}: killed after {timeout:?} (--hook-timeout)", what())
             }
         }
     }

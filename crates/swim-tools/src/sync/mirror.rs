@@ -10,14 +10,17 @@
 //! Names and keys come from the network: only those passing [`check_file_name`] ever become a
 //! path, and every change is made to an entry inside a directory checked to be real.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use swim_protocol::{MemberSnapshot, StatusSet};
+use swim_protocol::{MemberSnapshot, Metadata, StatusSet};
 
-use super::fsutil::{self, Entry};
+use super::fsutil::{self, at, Entry};
 use super::names::{check_file_name, UnsafeName, HOOK_NAME};
 
 /// The status directories and the set of statuses each one lists, in the seed's order.
@@ -80,14 +83,42 @@ pub enum Outcome {
 }
 
 /// The directory tree mirroring the cluster, as seen by one local member.
+///
+/// The mirror keeps the base and status directories open and remembers what it wrote for
+/// each member this run, so that a change writes only what changed: a link, a file, the
+/// directory's mtime. What it did not write itself (an entry added or removed by someone
+/// else) is not looked for again until a write of its own fails.
 #[derive(Debug)]
 pub struct Mirror {
     base: PathBuf,
+    /// `base`, open.
+    base_dir: OwnedFd,
+    /// The [`STATUS_DIRS`], open, checked at [`Mirror::open`] to be real directories.
+    status_dirs: Vec<OwnedFd>,
     local_name: String,
-    /// Remote members whose directory this run has written (emptied again on cleanup).
-    mirrored: BTreeSet<String>,
+    /// Remote members whose directory this run has written (emptied again on cleanup), and
+    /// what it holds.
+    mirrored: HashMap<String, Written>,
+    /// The status directories (bit `i`: `STATUS_DIRS[i]`) whose entries changed since
+    /// [`Mirror::touch_status_dirs`] last ran.
+    untouched: u8,
+    /// Makes temporary file names unique.
+    serial: u64,
+    /// Entries created, replaced or removed so far.
+    writes: u64,
     /// Permissions of the files written.
     file_mode: u32,
+}
+
+/// What the mirror wrote for one member this run.
+#[derive(Debug)]
+struct Written {
+    /// The status directories holding its link (bit `i`: `STATUS_DIRS[i]`); `None` when
+    /// unknown (after a failure): each is looked at again.
+    links: Option<u8>,
+    /// The metadata its directory's files hold; `None` when unknown (the directory was
+    /// there before this run wrote it, or a write failed): the files are compared.
+    files: Option<Metadata>,
 }
 
 /// Permissions of the files the mirror writes, as the seed's (`NamedTemporaryFile`):
@@ -124,27 +155,35 @@ impl Mirror {
             reason,
         })?;
         fs::create_dir_all(&base).map_err(io_err(&base))?;
-        let mirror = Mirror {
-            base,
-            local_name: local_name.to_owned(),
-            mirrored: BTreeSet::new(),
-            file_mode: DEFAULT_FILE_MODE,
-        };
+        let base_dir = at::open_dir(&base).map_err(io_err(&base))?;
+        let mut status_dirs = Vec::new();
         let mut stale = BTreeSet::new();
         for (sub, _) in STATUS_DIRS {
-            let dir = mirror.base.join(sub);
+            let dir = base.join(sub);
             fsutil::ensure_dir(&dir).map_err(io_err(&dir))?;
-            for name in mirror.clear_dir(&dir)? {
+            for name in clear_dir(&dir)? {
                 if let Some(name) = name.to_str() {
                     stale.insert(name.to_owned());
                 }
             }
+            status_dirs.push(at::open_subdir(base_dir.as_fd(), sub).map_err(io_err(&dir))?);
         }
+        let mirror = Mirror {
+            base,
+            base_dir,
+            status_dirs,
+            local_name: local_name.to_owned(),
+            mirrored: HashMap::new(),
+            untouched: 0,
+            serial: 0,
+            writes: 0,
+            file_mode: DEFAULT_FILE_MODE,
+        };
         for name in stale {
             if check_member_name(&name).is_ok() && name != mirror.local_name {
                 let dir = mirror.base.join(&name);
                 if fsutil::entry(&dir).map_err(io_err(&dir))? == Entry::Dir {
-                    mirror.clear_dir(&dir)?;
+                    clear_dir(&dir)?;
                 }
             }
         }
@@ -196,8 +235,10 @@ impl Mirror {
 
     /// Writes one member's state: its links in the status directories, and its metadata as
     /// files in its directory (keys no longer present are removed, keys that cannot be file
-    /// names are skipped). The directory's mtime is touched. Metadata not yet known leaves the
-    /// files as they are.
+    /// names are skipped). The directory's mtime is touched; the status directories' are
+    /// touched by [`Mirror::touch_status_dirs`], once per batch of changes. Metadata not yet
+    /// known leaves the files as they are. Only what differs from what this run last wrote
+    /// for the member is written.
     pub fn apply(&mut self, member: &MemberSnapshot) -> Outcome {
         let name = member.name.as_str();
         if member.local || name == self.local_name {
@@ -208,84 +249,238 @@ impl Mirror {
         }
         let dir = self.base.join(name);
         let mut problems = Vec::new();
-        if let Err(source) = fsutil::ensure_dir(&dir) {
+        // First seen this run: the status directories hold no link of it (they were
+        // emptied at open, and forgetting it removed its links), its files are unknown.
+        let (key, mut written) = match self.mirrored.remove_entry(name) {
+            Some(known) => known,
+            None => (
+                name.to_owned(),
+                Written {
+                    links: Some(0),
+                    files: None,
+                },
+            ),
+        };
+        let first_seen = written.links == Some(0) && written.files.is_none();
+        let member_dir = match at::ensure_subdir(self.base_dir.as_fd(), name, first_seen) {
+            Ok((member_dir, created)) => {
+                if created {
+                    self.writes += 1;
+                    written.files = Some(Metadata::empty());
+                }
+                member_dir
+            }
+            Err(source) => {
+                problems.push(MirrorError::Io {
+                    path: dir.clone(),
+                    source,
+                });
+                written.files = None;
+                self.mirrored.insert(key, written);
+                return Outcome::Mirrored { dir, problems };
+            }
+        };
+        written.links = self.write_links(name, member, written.links, &mut problems);
+        if let Some(metadata) = &member.metadata {
+            if written.files.as_ref() != Some(metadata) {
+                let ok = self.write_files(
+                    member_dir.as_fd(),
+                    &dir,
+                    name,
+                    metadata,
+                    &written.files,
+                    &mut problems,
+                );
+                written.files = ok.then(|| metadata.clone());
+            }
+        }
+        if let Err(source) = at::touch(&member_dir) {
             problems.push(MirrorError::Io {
                 path: dir.clone(),
                 source,
             });
-            return Outcome::Mirrored { dir, problems };
         }
-        self.mirrored.insert(name.to_owned());
-        let target = Path::new("..").join(name);
-        for (sub, set) in STATUS_DIRS {
-            let status_dir = self.base.join(sub);
-            let link = status_dir.join(name);
-            let changed = if set.contains(member.status) {
-                fsutil::ensure_symlink(&link, &target)
+        self.mirrored.insert(key, written);
+        Outcome::Mirrored { dir, problems }
+    }
+
+    /// Brings `name`'s links up to date for `member`'s status, given the status directories
+    /// known to hold one (`None`: unknown, look at each). Returns what holds one now
+    /// (`None` if anything failed).
+    fn write_links(
+        &mut self,
+        name: &str,
+        member: &MemberSnapshot,
+        known: Option<u8>,
+        problems: &mut Vec<MirrorError>,
+    ) -> Option<u8> {
+        let mut wanted = 0u8;
+        for (i, (_, set)) in STATUS_DIRS.iter().enumerate() {
+            if set.contains(member.status) {
+                wanted |= 1 << i;
+            }
+        }
+        if known == Some(wanted) {
+            return known;
+        }
+        let target = format!("../{name}");
+        let mut ok = true;
+        for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
+            let bit = 1u8 << i;
+            let want = wanted & bit != 0;
+            if known.is_some_and(|known| (known & bit != 0) == want) {
+                continue;
+            }
+            let status_dir = self.status_dirs[i].as_fd();
+            let changed = if want {
+                at::ensure_symlink(status_dir, name, &target)
             } else {
-                fsutil::remove_non_dir(&link)
+                at::remove(status_dir, name)
             };
             match changed {
                 Ok(true) => {
-                    if let Err(source) = fsutil::touch_dir(&status_dir) {
-                        problems.push(MirrorError::Io {
-                            path: status_dir,
-                            source,
-                        });
-                    }
+                    self.writes += 1;
+                    self.untouched |= bit;
                 }
                 Ok(false) => {}
-                Err(source) => problems.push(MirrorError::Io { path: link, source }),
+                Err(source) => {
+                    ok = false;
+                    problems.push(MirrorError::Io {
+                        path: self.base.join(sub).join(name),
+                        source,
+                    });
+                }
             }
         }
-        if let Some(metadata) = &member.metadata {
-            let mut keys = BTreeSet::new();
-            for (key, value) in metadata.iter() {
-                if let Err(reason) = check_file_name(key) {
-                    problems.push(MirrorError::UnsafeKey {
-                        member: name.to_owned(),
-                        key: key.clone(),
-                        reason,
-                    });
-                    continue;
+        ok.then_some(wanted)
+    }
+
+    /// Makes the files of the member directory `member_dir` (at `dir`) hold `metadata`,
+    /// given what they are known to hold (`None`: unknown, compare each). Returns whether
+    /// everything was written.
+    fn write_files(
+        &mut self,
+        member_dir: BorrowedFd<'_>,
+        dir: &Path,
+        name: &str,
+        metadata: &Metadata,
+        known: &Option<Metadata>,
+        problems: &mut Vec<MirrorError>,
+    ) -> bool {
+        let mut ok = true;
+        let mut same = BTreeSet::new();
+        match known {
+            Some(known) => {
+                for (key, _) in known.iter() {
+                    if metadata.contains_key(key) || check_file_name(key).is_err() {
+                        continue;
+                    }
+                    match at::remove(member_dir, key) {
+                        Ok(removed) => self.writes += u64::from(removed),
+                        // A directory is never ours: leave it.
+                        Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
+                        Err(source) => {
+                            ok = false;
+                            problems.push(MirrorError::Io {
+                                path: dir.join(key),
+                                source,
+                            });
+                        }
+                    }
                 }
-                keys.insert(key.as_str());
-                if let Err(source) = fsutil::write_atomic(&dir, key, value, self.file_mode) {
+                for (key, value) in metadata.iter() {
+                    if known.get(key) == Some(value) {
+                        same.insert(key.as_str());
+                    }
+                }
+            }
+            None => match at::list(member_dir) {
+                Ok(entries) => {
+                    for entry in entries {
+                        let wanted = (entry.to_str().ok())
+                            .filter(|key| check_file_name(key).is_ok())
+                            .and_then(|key| metadata.get_key_value(key));
+                        if let Some((key, value)) = wanted {
+                            match at::holds(member_dir, key, value) {
+                                Ok(true) => {
+                                    same.insert(key.as_str());
+                                    continue;
+                                }
+                                Ok(false) => continue,
+                                Err(err) if err.kind() == io::ErrorKind::IsADirectory => continue,
+                                Err(_) => {}
+                            }
+                        }
+                        match at::remove_raw(member_dir, OsStr::from_bytes(entry.as_bytes())) {
+                            Ok(removed) => self.writes += u64::from(removed),
+                            Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
+                            Err(source) => {
+                                ok = false;
+                                problems.push(MirrorError::Io {
+                                    path: dir.join(OsStr::from_bytes(entry.as_bytes())),
+                                    source,
+                                });
+                            }
+                        }
+                    }
+                }
+                Err(source) => {
+                    ok = false;
+                    problems.push(MirrorError::Io {
+                        path: dir.to_owned(),
+                        source,
+                    });
+                }
+            },
+        }
+        for (key, value) in metadata.iter() {
+            if let Err(reason) = check_file_name(key) {
+                problems.push(MirrorError::UnsafeKey {
+                    member: name.to_owned(),
+                    key: key.clone(),
+                    reason,
+                });
+                continue;
+            }
+            if same.contains(key.as_str()) {
+                continue;
+            }
+            match at::write_atomic(member_dir, key, value, self.file_mode, &mut self.serial) {
+                Ok(()) => self.writes += 1,
+                Err(source) => {
+                    ok = false;
                     problems.push(MirrorError::Io {
                         path: dir.join(key),
                         source,
                     });
                 }
             }
-            match fs::read_dir(&dir) {
-                Ok(entries) => {
-                    for entry in entries.flatten() {
-                        let file_name = entry.file_name();
-                        if file_name.to_str().is_some_and(|key| keys.contains(key)) {
-                            continue;
-                        }
-                        let path = entry.path();
-                        match fsutil::remove_non_dir(&path) {
-                            Ok(_) => {}
-                            // A directory is never ours: leave it.
-                            Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
-                            Err(source) => problems.push(MirrorError::Io { path, source }),
-                        }
-                    }
+        }
+        ok
+    }
+
+    /// Touches the mtime of each status directory whose entries changed since the last
+    /// call: once per batch of changes rather than once per change.
+    pub fn touch_status_dirs(&mut self) -> Vec<MirrorError> {
+        let mut problems = Vec::new();
+        for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
+            if self.untouched & (1 << i) != 0 {
+                if let Err(source) = at::touch(&self.status_dirs[i]) {
+                    problems.push(MirrorError::Io {
+                        path: self.base.join(sub),
+                        source,
+                    });
                 }
-                Err(source) => problems.push(MirrorError::Io {
-                    path: dir.clone(),
-                    source,
-                }),
             }
         }
-        if let Err(source) = fsutil::touch_dir(&dir) {
-            problems.push(MirrorError::Io {
-                path: dir.clone(),
-                source,
-            });
-        }
-        Outcome::Mirrored { dir, problems }
+        self.untouched = 0;
+        problems
+    }
+
+    /// Entries (directories, links, files) this mirror created, replaced or removed so far;
+    /// mtimes are not counted.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Removes a forgotten member (OFFLINE for `offline_retention`): its links in every
@@ -297,25 +492,36 @@ impl Mirror {
             return Vec::new();
         }
         let mut problems = Vec::new();
-        for (sub, _) in STATUS_DIRS {
-            let status_dir = self.base.join(sub);
-            let link = status_dir.join(name);
-            match fsutil::remove_non_dir(&link) {
+        let mut links_ok = true;
+        for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
+            match at::remove(self.status_dirs[i].as_fd(), name) {
                 Ok(true) => {
-                    if let Err(source) = fsutil::touch_dir(&status_dir) {
-                        problems.push(MirrorError::Io {
-                            path: status_dir,
-                            source,
-                        });
-                    }
+                    self.writes += 1;
+                    self.untouched |= 1 << i;
                 }
                 Ok(false) => {}
-                Err(source) => problems.push(MirrorError::Io { path: link, source }),
+                Err(source) => {
+                    links_ok = false;
+                    problems.push(MirrorError::Io {
+                        path: self.base.join(sub).join(name),
+                        source,
+                    });
+                }
             }
         }
         let dir = self.base.join(name);
         self.mirrored.remove(name);
-        match self.clear_dir(&dir) {
+        if !links_ok {
+            // Looked at again if it comes back.
+            self.mirrored.insert(
+                name.to_owned(),
+                Written {
+                    links: None,
+                    files: None,
+                },
+            );
+        }
+        match clear_dir(&dir) {
             // Only an empty directory goes: anything else in it is not ours.
             Ok(_) => match fs::remove_dir(&dir) {
                 Ok(()) => {}
@@ -339,33 +545,33 @@ impl Mirror {
             }
         }
         let dirs = std::mem::take(&mut self.mirrored)
-            .into_iter()
+            .into_keys()
             .map(|name| self.base.join(name))
             .chain(STATUS_DIRS.iter().map(|(sub, _)| self.base.join(sub)));
         for dir in dirs.collect::<Vec<_>>() {
-            if let Err(err) = self.clear_dir(&dir) {
+            if let Err(err) = clear_dir(&dir) {
                 problems.push(err);
             }
         }
         problems
     }
+}
 
-    /// Removes every non-directory entry of the real directory `dir`; returns their names.
-    fn clear_dir(&self, dir: &Path) -> Result<Vec<std::ffi::OsString>, MirrorError> {
-        if fsutil::entry(dir).map_err(io_err(dir))? != Entry::Dir {
-            return Ok(Vec::new());
-        }
-        let mut removed = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-            let entry = entry.map_err(io_err(dir))?;
-            let path = entry.path();
-            match fsutil::remove_non_dir(&path) {
-                Ok(true) => removed.push(entry.file_name()),
-                Ok(false) => {}
-                Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
-                Err(source) => return Err(MirrorError::Io { path, source }),
-            }
-        }
-        Ok(removed)
+/// Removes every non-directory entry of the real directory `dir`; returns their names.
+fn clear_dir(dir: &Path) -> Result<Vec<std::ffi::OsString>, MirrorError> {
+    if fsutil::entry(dir).map_err(io_err(dir))? != Entry::Dir {
+        return Ok(Vec::new());
     }
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        match fsutil::remove_non_dir(&path) {
+            Ok(true) => removed.push(entry.file_name()),
+            Ok(false) => {}
+            Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
+            Err(source) => return Err(MirrorError::Io { path, source }),
+        }
+    }
+    Ok(removed)
 }
