@@ -42,6 +42,11 @@ const COMMAND_BUFFER: usize = 64;
 /// Datagrams already waiting that are handled before the member list is published again.
 const DRAIN_BATCH: usize = 64;
 
+/// How often the member list is published in full, sorted afresh from the protocol's table;
+/// between times each batch of changes is applied to the last one published (a record whose
+/// clock alone changed shows the new clock at the next full list).
+const FULL_VIEW_EVERY: Duration = Duration::from_secs(1);
+
 /// What the handle asks the driver to do (besides metadata, which is a watch: only the
 /// latest value matters).
 #[derive(Debug)]
@@ -152,6 +157,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         commands: commands_rx,
         shutdown: shutdown_rx,
         publisher,
+        full_view_due: Duration::ZERO,
         leave_waiter: None,
     };
     let driver = tokio::spawn(driver.run(listener));
@@ -197,6 +203,8 @@ struct Driver {
     commands: mpsc::Receiver<Command>,
     shutdown: watch::Receiver<bool>,
     publisher: Publisher,
+    /// When the member list is next published in full (see [`FULL_VIEW_EVERY`]).
+    full_view_due: Duration,
     /// Told when a leave has been acknowledged.
     leave_waiter: Option<oneshot::Sender<()>>,
 }
@@ -354,7 +362,17 @@ impl Driver {
             }
         }
         if !changes.is_empty() {
-            self.publisher.publish(changes, self.swim.members());
+            // A list of every member, sorted, is O(n log n): a join brings a batch of
+            // changes per datagram. Between full lists, the batch is applied to the last.
+            let now = self.now();
+            if now >= self.full_view_due {
+                self.full_view_due = now + FULL_VIEW_EVERY;
+                self.publisher.publish(changes, self.swim.members());
+            } else {
+                let swim = &self.swim;
+                self.publisher
+                    .publish_applied(changes, swim.len(), || swim.members());
+            }
         }
         self.stats.set_protocol(ProtocolReadings {
             counters: self.swim.counters(),

@@ -12,19 +12,23 @@ use tokio::time::Instant;
 
 use super::names::is_editor_temporary;
 
-/// Watches one directory; [`LocalWatcher::changed`] resolves once edits have settled. The
-/// directory's parent is watched too, so that a directory removed and created again (an
-/// editor or a deployment replacing it) is watched again instead of silently lost.
+/// Watches one directory; [`LocalWatcher::changed`] resolves once edits have settled. A
+/// directory removed or renamed away (an editor or a deployment replacing it) is looked for
+/// again until it is back, then watched again, instead of silently lost. Its parent, the
+/// base directory, is not watched: the mirror writes there all the time (a directory per
+/// member, its mtime at every change), and each write would wake the watcher.
 pub struct LocalWatcher {
     watcher: RecommendedWatcher,
     dir: PathBuf,
     triggers: mpsc::Receiver<()>,
-    /// Set when the directory itself was created, removed or renamed.
+    /// Set when an event was about the directory itself (removed, renamed, replaced).
     rewatch: Arc<AtomicBool>,
+    /// The directory was gone when last looked for: look again before waiting for edits.
+    missing: bool,
 }
 
 impl LocalWatcher {
-    /// Starts watching `dir` (not its sub-directories) and, for `dir` itself, its parent.
+    /// Starts watching `dir` (not its sub-directories).
     pub fn start(dir: &Path) -> notify::Result<LocalWatcher> {
         // One slot is enough: a pending trigger already means "read again".
         let (tx, triggers) = mpsc::channel(1);
@@ -47,32 +51,53 @@ impl LocalWatcher {
             }
         })?;
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
-        if let Some(parent) = dir.parent() {
-            watcher.watch(parent, RecursiveMode::NonRecursive)?;
-        }
         Ok(LocalWatcher {
             watcher,
             dir: dir.to_owned(),
             triggers,
             rewatch,
+            missing: false,
         })
     }
 
     /// Waits for an edit, then until no further edit came for `quiet` (at most `max_wait`
-    /// after the first). `None` if the watcher stopped.
+    /// after the first). `None` if the watcher stopped. While the directory is gone, looks
+    /// for it every `quiet` and resolves once it is back (and watched again). Safe to drop
+    /// at any point and call again.
     pub async fn changed(&mut self, quiet: Duration, max_wait: Duration) -> Option<()> {
-        let changed = debounced(&mut self.triggers, quiet, max_wait).await;
-        if self.rewatch.swap(false, Ordering::Relaxed) {
-            // The old watch died with the old directory; a missing one is watched again
-            // when it is created (its parent's watch says so).
-            let _ = self.watcher.unwatch(&self.dir);
-            if let Err(err) = self.watcher.watch(&self.dir, RecursiveMode::NonRecursive) {
-                tracing::debug!("{} not watched yet: {err}", self.dir.display());
+        if self.missing {
+            loop {
+                tokio::time::sleep(quiet.max(MIN_LOOK_AGAIN)).await;
+                if self.watch_again() {
+                    self.missing = false;
+                    return Some(());
+                }
             }
+        }
+        let changed = debounced(&mut self.triggers, quiet, max_wait).await;
+        if self.rewatch.swap(false, Ordering::Relaxed) && !self.watch_again() {
+            // Gone: read now (it is empty to the reader), look for it from the next call.
+            self.missing = true;
         }
         changed
     }
+
+    /// Watches the directory afresh (the old watch died with the old directory); false if
+    /// it is not there.
+    fn watch_again(&mut self) -> bool {
+        let _ = self.watcher.unwatch(&self.dir);
+        match self.watcher.watch(&self.dir, RecursiveMode::NonRecursive) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::debug!("{} not watched yet: {err}", self.dir.display());
+                false
+            }
+        }
+    }
 }
+
+/// How often a missing local directory is looked for, at the least.
+const MIN_LOOK_AGAIN: Duration = Duration::from_millis(100);
 
 /// Whether a file-system event may change the metadata: reads and opens are not (the
 /// mirror's own reads would otherwise trigger it), nor events only about dotfiles or editor
@@ -147,14 +172,19 @@ mod tests {
         assert_eq!(changed.await, Ok(Some(())));
     }
 
-    #[tokio::test]
-    async fn a_directory_removed_and_created_again_is_watched_again() {
+    /// A base directory holding a watched directory `local`.
+    fn watched_local() -> (tempfile::TempDir, PathBuf, LocalWatcher) {
         let base = tempfile::tempdir().unwrap();
         let dir = base.path().join("local");
         std::fs::create_dir(&dir).unwrap();
-        let mut watcher = LocalWatcher::start(&dir).unwrap();
-        let quiet = Duration::from_millis(50);
-        let wait = Duration::from_secs(10);
+        let watcher = LocalWatcher::start(&dir).unwrap();
+        (base, dir, watcher)
+    }
+
+    #[tokio::test]
+    async fn a_directory_removed_and_created_again_is_watched_again() {
+        let (base, dir, mut watcher) = watched_local();
+        let (quiet, wait) = (Duration::from_millis(50), Duration::from_secs(10));
         std::fs::remove_dir(&dir).unwrap();
         std::fs::create_dir(&dir).unwrap();
         let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
@@ -168,6 +198,25 @@ mod tests {
         let changed =
             tokio::time::timeout(Duration::from_millis(500), watcher.changed(quiet, quiet));
         assert!(changed.await.is_err(), "a sibling's edit woke the watcher");
+    }
+
+    #[tokio::test]
+    async fn a_directory_gone_for_a_while_is_looked_for_until_it_is_back() {
+        let (_base, dir, mut watcher) = watched_local();
+        let (quiet, wait) = (Duration::from_millis(50), Duration::from_secs(10));
+        std::fs::remove_dir(&dir).unwrap();
+        let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())), "the removal is noticed");
+        // Gone: nothing to report until it is back, however long that takes.
+        let changed =
+            tokio::time::timeout(Duration::from_millis(400), watcher.changed(quiet, quiet));
+        assert!(changed.await.is_err(), "reported while still gone");
+        std::fs::create_dir(&dir).unwrap();
+        let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())), "its return is noticed");
+        std::fs::write(dir.join("key"), b"value").unwrap();
+        let changed = tokio::time::timeout(wait, watcher.changed(quiet, quiet));
+        assert_eq!(changed.await, Ok(Some(())), "an edit in the new directory");
     }
 
     #[tokio::test(start_paused = true)]
