@@ -212,7 +212,8 @@ enum Done {
 
 impl Tool {
     /// Writes changes into the mirror in order, in one file-system job that ends by touching
-    /// the status directories that changed, then queues the hook for each member written.
+    /// the status directories that changed and looking for the hook, then queues the hook
+    /// for each member written if there is one.
     async fn mirror_batch(&mut self, batch: Vec<Mirrored>) {
         if batch.is_empty() {
             return;
@@ -232,16 +233,22 @@ impl Tool {
                     }
                 })
                 .collect::<Vec<_>>();
-            (done, mirror.touch_status_dirs())
+            let touched = mirror.touch_status_dirs();
+            // Looked for once the batch is written: while there is none, nothing is queued
+            // for it (the runner looks again at each run).
+            let hook = std::fs::metadata(mirror.base().join(HOOK_NAME)).is_ok_and(|m| m.is_file());
+            (done, touched, hook)
         })
         .await;
-        let Some((done, touched)) = done else { return };
+        let Some((done, touched, hook)) = done else {
+            return;
+        };
         for problem in touched {
             tracing::warn!("{problem}");
         }
         for item in done {
             match item {
-                Done::Applied(name, status, outcome) => self.applied(name, status, outcome),
+                Done::Applied(name, status, outcome) => self.applied(name, status, outcome, hook),
                 Done::Forgot(name, problems) => {
                     for problem in problems {
                         tracing::warn!("{problem}");
@@ -252,8 +259,8 @@ impl Tool {
         }
     }
 
-    /// Reports what writing one member did, and queues the hook for it.
-    fn applied(&mut self, name: String, status: Status, outcome: Outcome) {
+    /// Reports what writing one member did, and queues the hook for it if there is one.
+    fn applied(&mut self, name: String, status: Status, outcome: Outcome, hook: bool) {
         match outcome {
             Outcome::Local => {}
             Outcome::Refused(reason) => {
@@ -267,6 +274,9 @@ impl Tool {
                     }
                 }
                 tracing::debug!("member {name} is {status}");
+                if !hook {
+                    return;
+                }
                 self.hooks.enqueue(HookCall {
                     member: name,
                     status,
