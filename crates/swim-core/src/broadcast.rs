@@ -125,6 +125,22 @@ impl BroadcastQueue {
         true
     }
 
+    /// Counts member `index`'s queued record as sent at least `sent` times (dropped if
+    /// that reaches `limit`); nothing if it is not queued.
+    pub(crate) fn count_as_sent(&mut self, index: usize, sent: u32, limit: u32) {
+        let Some((was, id)) = self.get(index) else {
+            return;
+        };
+        if was >= sent {
+            return;
+        }
+        self.remove(index);
+        if sent < limit {
+            self.order.insert((sent, Reverse(id), key(index)));
+            self.set(index, (sent, id));
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.queued == 0
     }
@@ -216,6 +232,21 @@ mod tests {
         });
         assert_eq!(got, vec![8, 7, 6]);
         assert_eq!(q.len(), 10);
+    }
+
+    #[test]
+    fn a_record_counted_as_sent_goes_after_fresher_news_and_fewer_times() {
+        let mut q = BroadcastQueue::default();
+        q.push(1);
+        q.push(2);
+        q.count_as_sent(2, 3, 5);
+        q.count_as_sent(7, 3, 5); // not queued: nothing
+        q.count_as_sent(1, 0, 5); // already sent as often: unchanged
+        assert_eq!(q.take(5, None, |_| true), vec![1, 2]);
+        assert_eq!(q.take(5, None, |_| true), vec![1, 2]);
+        assert_eq!(q.len(), 1, "2 went its remaining two times");
+        q.count_as_sent(1, 5, 5);
+        assert!(q.is_empty(), "counted up to the limit: dropped");
     }
 
     #[test]

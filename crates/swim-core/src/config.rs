@@ -44,6 +44,14 @@ pub struct ProtocolConfig {
     /// fanout" in `docs/PROTOCOL.md`). On is the behaviour before that rule, kept for the
     /// simulator's comparison.
     pub fanout_joins: bool,
+    /// How many times join news (the first record of a member) is gossiped, at most, when
+    /// it arrives in a burst (at least 100 records already queued: a mass join), instead of
+    /// `retransmit_mult * ceil(log10(n + 1))`. 0 (the default): not at all; the joiner
+    /// announces itself and the member-count digest's catch-ups hand over the lists. A
+    /// burst re-gossiped the full number of times by every member costs `n²` times that
+    /// many record copies, more than the queues drain. See "Mass joins" in
+    /// `docs/PROTOCOL.md`.
+    pub join_news_retransmits: u32,
     /// Most full member lists (answers to joins and catch-ups) a member sends per
     /// `ping_interval`; requests beyond get a window of records instead.
     pub full_sync_budget: usize,
@@ -111,6 +119,7 @@ impl Default for ProtocolConfig {
             clock_rules: ClockRules::Native,
             fanout: 0,
             fanout_joins: false,
+            join_news_retransmits: 0,
             full_sync_budget: 16,
             lifeguard: true,
             awareness_max: 8,

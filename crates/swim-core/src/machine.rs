@@ -91,6 +91,10 @@ pub struct Swim<R> {
     next_join: Duration,
     next_catch_up: Duration,
     catch_up_backoff: Duration,
+    /// When the last catch-up was answered (the catch-up backoff's reference).
+    last_caught_up: Duration,
+    /// A catch-up was asked for and its full list has not arrived yet.
+    catching_up: bool,
     seq: u32,
     sync_cursor: usize,
     tally: Tally,
@@ -140,6 +144,8 @@ impl<R: Rng> Swim<R> {
             next_join: now,
             next_catch_up: now,
             catch_up_backoff: Duration::ZERO,
+            last_caught_up: now,
+            catching_up: false,
             config,
             rng,
             validity,
@@ -314,6 +320,9 @@ impl<R: Rng> Swim<R> {
                 }
                 if reply {
                     if full {
+                        if std::mem::take(&mut self.catching_up) {
+                            self.caught_up(now);
+                        }
                         self.joined_with(now, self.events.len() > changes);
                     } else {
                         self.redirected(now);

@@ -10,9 +10,8 @@ impl<R: Rng> Swim<R> {
     }
 
     /// `sender` knows more members than we do: some record never reached us (gossip is
-    /// probabilistic), so ask it for its whole list. Catch-ups back off from one
-    /// `ping_interval` to `push_pull_interval / 2`, doubling while they follow each other
-    /// closely (members joining), and start again from one interval after a quiet spell.
+    /// probabilistic), so ask it for its whole list. Answered catch-ups back off (see
+    /// [`Swim::caught_up`]).
     pub(super) fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
         if their_known <= self.known() || now < self.next_catch_up || !self.joined {
             return;
@@ -31,12 +30,24 @@ impl<R: Rng> Swim<R> {
             // the next member that knows more (the ack of our next probe) is asked.
             return;
         }
+        // Until the answer comes: a lost request, or a window instead of the list (the
+        // member asked was over its budget), is retried soon, with the next member that
+        // knows more; only an answered catch-up spends the backoff (`caught_up`).
+        self.next_catch_up = now + self.config.ping_interval;
+        self.catching_up = true;
+    }
+
+    /// A catch-up's full list arrived: the next one waits the backoff, which doubles while
+    /// catch-ups follow each other closely (members joining) and starts again from one
+    /// `ping_interval` after a quiet spell.
+    pub(super) fn caught_up(&mut self, now: Duration) {
         let longest = self.config.push_pull_interval / 2;
-        self.catch_up_backoff = if now > self.next_catch_up + longest {
+        self.catch_up_backoff = if now > self.last_caught_up + longest {
             self.config.ping_interval
         } else {
             (self.catch_up_backoff * 2).clamp(self.config.ping_interval, longest)
         };
+        self.last_caught_up = now;
         self.next_catch_up = now + self.catch_up_backoff;
     }
 

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// Records waiting to be gossiped from which join news counts as a burst (about three
+/// packets' worth at the default 1,200-byte piggyback budget): see
+/// [`Swim::join_news_in_a_burst`].
+pub(super) const JOIN_BURST: usize = 100;
+
 impl<R: Rng> Swim<R> {
     /// Builds and queues a packet to member `to`, piggybacking gossip: first the receiver's
     /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
@@ -150,6 +155,26 @@ impl<R: Rng> Swim<R> {
         if !held {
             self.broadcasts.take_fresh();
         }
+    }
+
+    /// Join news (the first record of a member, first- or second-hand) that arrives while
+    /// at least [`JOIN_BURST`] records wait to be gossiped, a mass join, is gossiped at most
+    /// `join_news_retransmits` times (0 by default: not at all): its record counts as
+    /// already sent the rest of the retransmission limit. Every member re-gossiping every
+    /// joiner's record `retransmit_limit` times costs `n²` times that many copies, more
+    /// than the queues drain; the joiner still announces itself (its own record, fanned
+    /// out, at the full limit), and the member-count digest's catch-ups hand over the lists
+    /// (see "Mass joins" in `docs/PROTOCOL.md`). A single join is gossiped as any news.
+    pub(super) fn join_news_in_a_burst(&mut self, name: &MemberName) {
+        if self.broadcasts.len() < JOIN_BURST {
+            return;
+        }
+        let Some(index) = self.table.get(name) else {
+            return;
+        };
+        let limit = self.retransmit_limit();
+        let spent = limit.saturating_sub(self.config.join_news_retransmits);
+        self.broadcasts.count_as_sent(index, spent, limit);
     }
 
     /// When a held-back fanout is due, if one is.

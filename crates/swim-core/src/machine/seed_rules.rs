@@ -113,12 +113,19 @@ impl<R: Rng> Swim<R> {
                 return false;
             }
         }
-        if from_itself || self.config.fanout_joins || !self.is_join_news(&update) {
-            return self.apply_update(now, update, rebroadcast);
+        let join_news = self.is_join_news(&update);
+        let name = join_news.then(|| update.name.clone());
+        let correct = if from_itself || self.config.fanout_joins || !join_news {
+            self.apply_update(now, update, rebroadcast)
+        } else {
+            let held = self.broadcasts.has_fresh();
+            let correct = self.apply_update(now, update, rebroadcast);
+            self.not_fanned_out(held);
+            correct
+        };
+        if let Some(name) = name {
+            self.join_news_in_a_burst(&name);
         }
-        let held = self.broadcasts.has_fresh();
-        let correct = self.apply_update(now, update, rebroadcast);
-        self.not_fanned_out(held);
         correct
     }
 

@@ -58,6 +58,9 @@ struct Args {
     /// Fan out join news heard second-hand too (the rule before the join fix).
     #[arg(long)]
     fanout_joins: bool,
+    /// Most times join news in a burst is gossiped (overrides the default, 0).
+    #[arg(long)]
+    join_news_retransmits: Option<u32>,
     /// Run every member on one shared 2-core host (swim_sim::HostCpu's defaults: the
     /// benchmark host), the launcher starting them one after the other.
     #[arg(long)]
@@ -145,6 +148,8 @@ fn main() -> anyhow::Result<()> {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
             fanout_joins: args.fanout_joins,
+            join_news_retransmits: (args.join_news_retransmits)
+                .unwrap_or(profile.join_news_retransmits),
             lifeguard: args.lifeguard == "on",
             suspicion_max_mult: args
                 .suspicion_max_mult
