@@ -8,7 +8,8 @@
 # last one started is printed too); time for a file change on one
 # member, signalled with SIGHUP, to reach all others; after SIGKILL of one member, the time
 # until the first member lists it as SUSPECT and until all list it as OFFLINE; idle UDP
-# datagrams sent per member per second; idle CPU and RSS per process.
+# datagrams sent per member per second; idle CPU and RSS per process; as root, the members'
+# CPU until all were ONLINE, in all and per member learned (n·(n−1)).
 #
 # Environment: SWIM_SYNC_BIN (our binary; default target/release/swim-protocol-sync, built
 # if missing), SWIM_PY_VENV (the Python reference's venv; default /tmp/pyswim),
@@ -73,6 +74,10 @@ ip link set lo up
 # $TMPDIR (default /tmp) holds the members' directories; tmpfs takes the file system's cost out.
 work=$(mktemp -d --tmpdir swim-bench.XXXXXX)
 pids=()
+# As root, the members run in a cpuacct cgroup of their own (see bench/join-cpu.sh), so that
+# their CPU until all are ONLINE is counted in nanoseconds, process starts included.
+cg=/sys/fs/cgroup/cpuacct/swim-bench-$$
+if [[ -w /sys/fs/cgroup/cpuacct/cgroup.procs ]] && mkdir "$cg" 2>/dev/null; then :; else cg=; fi
 cleanup() {
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     # The members were disowned, so `wait` does not see them: wait until they are gone, or a
@@ -81,6 +86,7 @@ cleanup() {
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     done
     rm -rf "$work" || true
+    [[ -n $cg ]] && rmdir "$cg" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -113,8 +119,11 @@ start=$(now)
 for ((i = 0; i < n; i++)); do
     peer=$(name $(( i == 0 ? 1 : 0 )))
     dir=$work/node$i
-    nice -n 5 "$bin" --name "$(name "$i")" --peer "$peer" --secret bench "${extra[@]}" "$dir" \
-        > "$work/node$i.log" 2>&1 &
+    (
+        [[ -n $cg ]] && echo "$BASHPID" > "$cg/cgroup.procs"
+        exec nice -n 5 "$bin" --name "$(name "$i")" --peer "$peer" --secret bench "${extra[@]}" \
+            "$dir" > "$work/node$i.log" 2>&1
+    ) &
     pids+=($!)
     disown  # no "Killed" notice when a member is killed on purpose
 done
@@ -123,6 +132,12 @@ t_started=$(elapsed "$start" "$(now)")
 # 1. Everyone sees everyone else ONLINE.
 wait_all_online
 t_online=$(elapsed "$start" "$(now)")
+join_cpu=-; join_cpu_each=-
+if [[ -n $cg ]]; then
+    read -r ns < "$cg/cpuacct.usage"
+    join_cpu=$(awk -v t="$ns" 'BEGIN { printf "%.2f", t / 1e9 }')
+    join_cpu_each=$(awk -v t="$ns" -v n="$n" 'BEGIN { printf "%.1f", t / 1e3 / (n * (n - 1)) }')
+fi
 
 # From here on, an `on-update` hook in every directory logs each change that member sees (both
 # implementations look for the hook at every change); installed only now so that thousands of
@@ -215,4 +230,6 @@ printf '%-44s %s\n' \
     "idle CPU /process (% of one core)" "$cpu" \
     "RSS /process, mean / max (KiB)" "$((rss_total / n)) / $rss_max" \
     "live members reported SUSPECT/OFFLINE" "$false_alarms" \
-    "last member started (s)" "$t_started"
+    "last member started (s)" "$t_started" \
+    "members' CPU until all ONLINE (s)" "$join_cpu" \
+    "... per member learned (us)" "$join_cpu_each"
