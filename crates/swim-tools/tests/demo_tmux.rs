@@ -96,6 +96,17 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // The demos first: a demo that outlives its pane (the hangup lost, or ignored) would
+        // go on running after the test, whatever made it end.
+        let panes = self.try_run(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        for shell in String::from_utf8_lossy(&panes.stdout).split_whitespace() {
+            let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"));
+            for pid in children.unwrap_or_default().split_whitespace() {
+                if let Ok(pid) = pid.parse() {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+        }
         let _ = self.try_run(&["kill-server"]);
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
@@ -205,4 +216,19 @@ fn typed_text_spreads_and_the_demo_exits_cleanly() {
     assert_exited_cleanly(&tmux, "m0", "Ctrl-C");
     kill(demo_pid(&tmux, "m2"), Signal::SIGTERM).unwrap();
     assert_exited_cleanly(&tmux, "m2", "SIGTERM");
+
+    // The terminal hangs up (its window closed): the demo exits, it does not spin on a
+    // terminal that is gone (it did, at full CPU, until killed).
+    let demo = demo_pid(&tmux, "m1");
+    tmux.run(&["kill-window", "-t", "demo:m1"]);
+    let gone = poll_for(DEADLINE, Duration::from_millis(50), || {
+        // Gone, or a zombie waiting for whoever inherited it.
+        let stat = std::fs::read_to_string(format!("/proc/{demo}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+        (stat.is_empty() || state.starts_with('Z')).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the demo (pid {demo}) still runs after its terminal hung up"
+    );
 }

@@ -87,8 +87,18 @@ impl InputReader {
 impl Drop for InputReader {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            // Returns within one poll interval; a panic there was already reported by the hook.
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // It returns within one poll interval, unless the terminal hung up: crossterm's read
+        // then spins on end-of-file and never returns, and joining it would keep the process
+        // (at full CPU) from ever exiting. Left behind, it ends with the process.
+        let deadline = std::time::Instant::now() + POLL_INTERVAL * 4;
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if thread.is_finished() {
+            // A panic there was already reported by the hook.
             let _ = thread.join();
         }
     }
