@@ -25,6 +25,13 @@ fn record(name: &str) -> Update {
     }
 }
 
+/// The records of the 40 members `big_member` knows.
+fn forty_records() -> Vec<Update> {
+    (2..42)
+        .map(|i| record(&format!("10.0.0.{i}:9000")))
+        .collect()
+}
+
 /// A member knowing 40 others (learned from a full answer of one of them).
 fn big_member() -> Swim<StdRng> {
     let mut a = Swim::new(
@@ -36,9 +43,7 @@ fn big_member() -> Swim<StdRng> {
         T0,
     )
     .unwrap();
-    let records = (2..42)
-        .map(|i| record(&format!("10.0.0.{i}:9000")))
-        .collect();
+    let records = forty_records();
     a.handle_packet(
         T0,
         Packet {
@@ -344,9 +349,7 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: bool) -> Vec<Duration
                 } => {
                     asked.push(now);
                     if answer {
-                        let records = (2..42)
-                            .map(|i| record(&format!("10.0.0.{i}:9000")))
-                            .collect();
+                        let records = forty_records();
                         let list = Message::Sync {
                             reply: true,
                             full: true,
