@@ -7,12 +7,32 @@
 //! clock, opens a socket or uses a global random number generator, so a run is reproducible
 //! from its inputs. The protocol rules are written down in `docs/PROTOCOL.md`.
 //!
+//! # Parts
+//!
+//! [`Swim`] is an orchestrator over parts that own their state behind small APIs (private
+//! fields: a part asks another only through its methods); `docs/ARCHITECTURE.md` says where
+//! each rule lives.
+//!
+//! - **membership**: the member table, tombstones of forgotten members, the Lamport clock;
+//!   which record wins, refutation, local verdicts, the seed's clock rules;
+//! - **failure detection**: the shuffled probe round, probes with their indirect rounds,
+//!   relayed ping-reqs and Lifeguard's nacks, local health, recent responders;
+//! - **suspicions**: one store of every suspicion with its deadline and Lifeguard's
+//!   confirmations;
+//! - **dissemination**: the gossip queue with bounded retransmits, eager fanout, join news
+//!   in a burst;
+//! - **synchronisation**: joining, catch-up on the member-count digest, push-pull windows
+//!   riding on probes, the full-sync budget;
+//! - **standing**: no answer to a stranger larger than its request, and challenges;
+//! - **timers**, **leave** and **output** (packets, events, counters for the driver).
+//!
+//! The [`wire`] module is the native codec; the Python package's lives in another crate.
+//!
 //! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this project
 //! reimplements; where we differ from it, the docs say so.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod broadcast;
 mod config;
 mod counters;
 mod event;
@@ -21,7 +41,6 @@ mod member;
 mod message;
 mod metadata;
 mod name;
-mod probe;
 mod profile;
 mod status;
 mod table;

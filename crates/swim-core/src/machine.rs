@@ -1,116 +1,72 @@
-//! The state machine: one member's protocol logic (see `docs/PROTOCOL.md`).
+//! The orchestrator: one member's protocol, wired from parts that own their state (see
+//! `docs/ARCHITECTURE.md` and `docs/PROTOCOL.md`).
+//!
+//! | part | owns | file |
+//! | --- | --- | --- |
+//! | membership | the table, tombstones, Lamport clock, which record wins, refutation, verdicts, the seed's clock rules | `machine/membership.rs` (+ `table.rs`, `tombstone.rs`) |
+//! | failure detection | the probe round, probes and indirect rounds, relays and nacks, local health, responders | `machine/detector/` |
+//! | suspicions | every suspicion with its deadline, Lifeguard's confirmations | `machine/suspicion.rs` |
+//! | dissemination | the gossip queue, retransmit limits, fanout, join news in a burst | `machine/gossip/` |
+//! | synchronisation | joining, catch-up, push-pull windows, the full-sync budget | `machine/sync.rs` |
+//! | standing | answers to strangers no larger than their requests, challenges | `machine/standing.rs` |
+//! | timers | the member's own deadlines | `machine/timers.rs` |
+//! | leave | a graceful leave in progress | `machine/leave.rs` |
+//! | output | packets, events and counters for the driver | `machine/output.rs` |
+//!
+//! This file holds only what ties them together: the `handle_*`/`poll_*` surface, building
+//! packets, and the flows that cross parts (a record applied, a probe failed, a member
+//! forgotten).
 
-mod health;
-mod helpers;
-mod join;
+mod detector;
+mod gossip;
 mod leave;
-mod outbox;
-mod probe_targets;
-mod probing;
-mod push_pull;
-mod reaping;
-mod records;
-mod seed_rules;
+mod membership;
+mod output;
 mod standing;
 mod suspicion;
+mod sync;
+mod timers;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use rand::Rng;
 
-use crate::broadcast::BroadcastQueue;
-use crate::counters::{Counters, Tally};
-use crate::probe::{Probe, ProbeRing, Relay};
-use crate::table::{compare, Applied, Table};
-use crate::tombstone::Tombstones;
+use crate::table::Applied;
 use crate::{
-    ConfigError, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata, Packet,
-    PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
+    ConfigError, Counters, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata,
+    Packet, PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
 };
-use health::Health;
-use helpers::Responders;
-use suspicion::Suspicion;
-
-/// Room for events kept once they are drained: a full sync reports every member at once,
-/// and keeping that room would cost each member about 112 bytes per member for good.
-const EVENTS_KEPT: usize = 64;
-
-/// The local member's index in the table.
-const LOCAL: usize = 0;
-
-/// How many full syncs with random members follow the first one, while they teach us new
-/// members: when many members join at once, the first answers are partial.
-const JOIN_FOLLOWUPS: u8 = 4;
-
-/// Follow-ups made even when one teaches nothing (a random member may know less than us).
-const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
+use detector::{Detector, ProbeStep};
+use gossip::Gossip;
+use leave::{Leaving, LEAVE_FANOUT};
+use membership::{LocalNews, Membership, LOCAL};
+use output::Output;
+use standing::{Room, Standing, CHALLENGE_SEQS};
+use suspicion::Suspicions;
+use sync::{JoinRequest, Sync};
+use timers::{Timer, Timers};
 
 /// One member's SWIM state machine. `R` is the injected random number generator.
 ///
 /// Inputs: [`Swim::handle_packet`], [`Swim::handle_timeout`], [`Swim::set_local_metadata`],
-/// [`Swim::add_peer`], each with the current time. Outputs: [`Swim::poll_transmit`],
-/// [`Swim::poll_timeout`], [`Swim::poll_event`].
+/// [`Swim::add_peer`], [`Swim::leave`], each with the current time. Outputs:
+/// [`Swim::poll_transmit`], [`Swim::poll_timeout`], [`Swim::poll_event`].
 pub struct Swim<R> {
     config: ProtocolConfig,
     rng: R,
-    validity: Validity,
-    table: Table,
-    /// Lamport clock: greater than every clock seen; the local member's changes use it.
-    next_clock: u64,
-    peers: Vec<MemberName>,
-    joined: bool,
-    /// Further full syncs to make after joining, while they keep teaching us new members.
-    join_followups: u8,
-    /// The next join request goes to every configured peer (at start, and after add_peer).
-    next_join_all: bool,
-    ring: ProbeRing,
-    probes: Vec<Probe>,
-    relays: VecDeque<Relay>,
-    suspects: BTreeSet<(Duration, usize)>,
-    /// Lifeguard: the confirmations of each suspicion we track, by suspect.
-    suspicions: HashMap<usize, Suspicion>,
-    /// Lifeguard: relay pings of ours that went unanswered lately: (target, when), oldest
-    /// first, at most `suspicion::UNANSWERED`.
-    unanswered: VecDeque<(usize, Duration)>,
-    /// Lifeguard: how much we distrust our own timing (always 0 without it).
-    health: Health,
-    /// Lifeguard: the members that last answered our probes, asked first as helpers.
-    responders: Responders,
-    broadcasts: BroadcastQueue,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
-    /// When the next probe is due at health score 0 (see `probe_due`).
-    next_probe: Duration,
-    next_gossip: Duration,
-    /// No eager fanout before this (see `fan_out`).
-    next_fanout: Duration,
-    next_push_pull: Duration,
-    /// A push-pull is due: its window rides on the next probe (see `push_pull.rs`).
-    push_pull_pending: bool,
-    next_join: Duration,
-    next_catch_up: Duration,
-    catch_up_backoff: Duration,
-    /// When the last catch-up was answered (the catch-up backoff's reference).
-    last_caught_up: Duration,
-    /// A catch-up was asked for and its full list has not arrived yet.
-    catching_up: bool,
-    seq: u32,
-    sync_cursor: usize,
-    tally: Tally,
-    /// Full member lists sent in the current `ping_interval` window, and when it began.
-    full_answers: (Duration, usize),
+    members: Membership,
+    detector: Detector,
+    suspicions: Suspicions,
+    gossip: Gossip,
+    sync: Sync,
+    standing: Standing,
+    timers: Timers,
+    out: Output,
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
-    leaving: Option<leave::Leaving>,
-    /// While a packet from a source not in good standing is handled: what may still be
-    /// sent back to it (see `machine/standing.rs`).
-    answer_limit: Option<standing::AnswerLimit>,
-    /// What remains of forgotten members.
-    tombstones: Tombstones,
-    /// When OFFLINE members are next checked for reaping.
-    next_reap: Duration,
-    /// Counts probe periods, to ping an OFFLINE member every few of them.
-    offline_turn: u32,
+    leaving: Option<Leaving>,
 }
 
 impl<R: Rng> Swim<R> {
@@ -127,56 +83,34 @@ impl<R: Rng> Swim<R> {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let validity = Validity(rng.random());
-        let mut table = Table::default();
-        table.get_or_insert(&local, true, now);
-        let first_probe = now + config.ping_interval.mul_f64(rng.random::<f64>());
-        let health = Health::new(if config.lifeguard {
-            config.awareness_max
-        } else {
-            0
-        });
+        let members = Membership::new(&local, validity, config.clock_rules, now);
+        let mut timers = Timers::new(now);
+        timers.set(
+            Timer::Probe,
+            now + config.ping_interval.mul_f64(rng.random::<f64>()),
+        );
+        timers.set(Timer::Gossip, now + config.sync_interval);
+        let jitter = 0.5 + rng.random::<f64>();
+        timers.set(
+            Timer::PushPull,
+            now + config.push_pull_interval.mul_f64(jitter),
+        );
+        let dynamic = config.lifeguard && members.all_native();
         let mut swim = Swim {
-            next_probe: first_probe,
-            next_gossip: now + config.sync_interval,
-            next_fanout: now,
-            next_push_pull: now + config.push_pull_interval.mul_f64(0.5 + rng.random::<f64>()),
-            push_pull_pending: false,
-            next_join: now,
-            next_catch_up: now,
-            catch_up_backoff: Duration::ZERO,
-            last_caught_up: now,
-            catching_up: false,
-            config,
             rng,
-            validity,
-            table,
-            next_clock: 1,
-            peers: Vec::new(),
-            joined: false,
-            join_followups: JOIN_FOLLOWUPS,
-            next_join_all: true,
-            ring: ProbeRing::default(),
-            probes: Vec::new(),
-            relays: VecDeque::new(),
-            suspects: BTreeSet::new(),
-            suspicions: HashMap::new(),
-            unanswered: VecDeque::new(),
-            health,
-            responders: Responders::default(),
-            broadcasts: BroadcastQueue::default(),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
-            seq: 0,
-            sync_cursor: 0,
-            tally: Tally::default(),
-            full_answers: (now, 0),
+            detector: Detector::new(&config),
+            suspicions: Suspicions::new(&config, dynamic),
+            gossip: Gossip::new(&config),
+            sync: Sync::new(&config, now),
+            standing: Standing::default(),
+            timers,
+            out: Output::default(),
             leaving: None,
-            answer_limit: None,
-            tombstones: Tombstones::default(),
-            next_reap: now,
-            offline_turn: 0,
+            members,
+            config,
         };
-        swim.change_local(now, Some(metadata));
+        swim.members.change_local(now, Some(metadata));
+        swim.changed(LOCAL);
         for peer in peers {
             swim.add_peer(now, peer);
         }
@@ -184,10 +118,10 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Feeds a packet received from the network in the wire format of this member's
-    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed), ours otherwise). Packets
-    /// that claim to come from the local member are ignored.
+    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed),
+    /// ours otherwise). Packets that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
-        let wire = self.home_wire();
+        let wire = self.members.home_wire();
         self.handle_packet_on(now, wire, packet);
     }
 
@@ -195,11 +129,14 @@ impl<R: Rng> Swim<R> {
     /// speaks both formats says which one each packet came in, and the sender is answered
     /// in it from then on (see [`Transmit::wire`]).
     pub fn handle_packet_on(&mut self, now: Duration, wire: PeerWire, packet: Packet) {
-        if self.is_local(&packet.source.name) {
+        if self.members.is_local(&packet.source.name) {
             return;
         }
-        if self.leaving.is_some() {
-            self.leaving_packet(&packet.message);
+        if let Some(leaving) = self.leaving.as_mut() {
+            // While leaving, only an ack of one of the leave's pings matters.
+            if let Message::Ack { seq, .. } = packet.message {
+                leaving.ack(seq);
+            }
             return;
         }
         let request_len = crate::wire::encoded_len(&packet);
@@ -209,41 +146,30 @@ impl<R: Rng> Swim<R> {
             gossip,
         } = packet;
         // A push-pull window riding on a probe: the probe is handled as any other, and the
-        // window beside it (`push_pull.rs`).
+        // window beside it.
         let (message, window) = message.split_window();
         let sender = self.member_index(&source.name, now);
-        let entry = &mut self.table.entries[sender];
-        let new_process = entry.validity != Some(source.validity);
+        let (new_process, restarted) = self.members.heard_process(sender, source.validity, wire);
         if new_process {
-            entry.reach = Default::default();
+            self.standing.clear(sender);
         }
-        entry.wire = Some(wire);
         // A new process under a known name: tell it what we know of it, so it can refute.
-        let mut correct_sender = new_process && entry.validity.is_some();
-        entry.validity = Some(source.validity);
-        if new_process {
-            self.table.set_self_clock(sender, None);
-            self.table.set_challenge(sender, None);
-        }
+        let mut correct_sender = restarted;
         if let Message::Ack { seq, .. } = message {
             self.confirm_by_ack(sender, seq);
         }
         let good = self.in_good_standing(sender, new_process);
         if !good {
-            self.answer_limit = Some(standing::AnswerLimit {
-                to: sender,
-                left: request_len,
-                wants_challenge: false,
-            });
+            self.standing.limit(sender, request_len);
         }
         let greet = new_process
-            && self.seed_rules(sender)
+            && self.members.seed_rules(sender)
             && !matches!(message, Message::Sync { full: true, .. });
         for update in gossip {
             correct_sender |= self.apply_from(now, sender, update, true);
         }
         if let Message::Ack { seq, .. } = message {
-            self.tally.ack(seq, now);
+            self.out.tally().ack(seq, now);
         }
         self.heard_from(now, sender, &source);
         let replied = match message {
@@ -257,8 +183,6 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::PingReq { seq, target } => {
-                // For a stranger, the ack relayed back goes bare (the ping goes to the
-                // target, a member we chose to know).
                 self.relay(now, sender, seq, target, correct_sender);
                 false
             }
@@ -267,11 +191,11 @@ impl<R: Rng> Swim<R> {
                     self.pay_owed_full(now, sender);
                 }
                 self.catch_up(now, sender, known);
-                if let Some(records) = window {
-                    correct_sender |= self.apply_answer(now, sender, records);
+                for record in window.into_iter().flatten() {
+                    correct_sender |= self.apply_from(now, sender, record, true);
                 }
                 // A relayed ack about a member we forgot: the relay is out of date.
-                if !self.is_local(&alive.name) && !self.is_forgotten(&alive.name) {
+                if !self.members.is_local(&alive.name) && !self.members.is_forgotten(&alive.name) {
                     let index = self.member_index(&alive.name, now);
                     self.heard_from(now, index, &alive);
                 }
@@ -281,7 +205,7 @@ impl<R: Rng> Swim<R> {
                 let (name, clock) = (update.name.clone(), update.clock);
                 correct_sender |= self.apply_from(now, sender, update, true);
                 self.send(sender, Message::GossipAck { name, clock }, correct_sender);
-                if !self.joined {
+                if !self.sync.joined() {
                     // Only the seed's members send `Gossip`, and they never answer a full
                     // sync: their dissemination (every record we have not acknowledged) is
                     // how they hand us the member list, so we have joined.
@@ -290,10 +214,12 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
-            // Split into a ping or an ack and its window above.
+            // `split_window` made these a ping or an ack.
             Message::PingSync { .. } | Message::AckSync { .. } => false,
             Message::Nack { seq } => {
-                self.nacked(sender, seq);
+                if self.detector.nacked(sender, seq) {
+                    self.out.tally().counters.nacks_received += 1;
+                }
                 false
             }
             Message::Sync {
@@ -301,48 +227,20 @@ impl<R: Rng> Swim<R> {
                 full,
                 records,
             } => {
-                // What was pushed, to answer with our newer versions (a reply needs none:
-                // a full one is the whole list of the member answering).
-                let pushed: Vec<(MemberName, u64, Status)> = if reply {
-                    Vec::new()
-                } else {
-                    records
-                        .iter()
-                        .map(|r| (r.name.clone(), r.clock, r.status))
-                        .collect()
-                };
-                // A full reply is state transfer, not news: re-gossiping a whole member list
-                // to every joiner would flood the cluster when many join at once.
-                let rebroadcast = !(reply && full);
-                let changes = self.events.len();
-                for record in records {
-                    correct_sender |= self.apply_from(now, sender, record, rebroadcast);
-                }
                 if reply {
-                    if full {
-                        if std::mem::take(&mut self.catching_up) {
-                            self.caught_up(now);
-                        }
-                        self.joined_with(now, self.events.len() > changes);
-                    } else {
-                        self.redirected(now);
-                    }
+                    self.sync_reply_arrived(now, sender, full, records, &mut correct_sender);
                     false
+                } else if !good && full {
+                    // The list goes once the sender proves it receives at its address (what
+                    // the request pushed is applied; nothing else goes back to a stranger).
+                    for record in records {
+                        self.apply_from(now, sender, record, true);
+                    }
+                    self.challenge(now);
+                    self.members.owe_full(sender);
+                    return self.finish_packet(now, sender);
                 } else {
-                    // The list goes once the sender proves it can receive at its address:
-                    // a stranger gets the challenge, then a partial reply in the room left.
-                    if !good && full {
-                        // The list goes once the sender proves it receives at its address.
-                        self.challenge(now);
-                        self.table.entries[sender].reach.owed_full = true;
-                        return self.finish_packet(now, sender);
-                    }
-                    let mut message = self.sync_reply(now, full, &pushed);
-                    if !good {
-                        // A push-pull answer in the room of its request.
-                        self.fit_answer(&mut message);
-                    }
-                    self.send(sender, message, correct_sender);
+                    self.sync_requested(now, sender, full, good, records, &mut correct_sender);
                     true
                 }
             }
@@ -351,61 +249,94 @@ impl<R: Rng> Swim<R> {
             self.send(sender, Message::GossipOnly, true);
         }
         if greet {
-            self.seed_greet(sender);
+            // Seed rules: the first packet from a process (a new member or a restart) is
+            // answered with our whole member list, as the seed resends all gossip to a new
+            // validity.
+            let records = self.full_list();
+            let message = Message::Sync {
+                reply: true,
+                full: true,
+                records,
+            };
+            self.send(sender, message, false);
         }
         self.finish_packet(now, sender);
     }
 
     /// The end of every packet handled: the challenge it called for, and eager fanout.
     fn finish_packet(&mut self, now: Duration, sender: usize) {
-        self.finish_answer(now);
+        if self.standing.wants_challenge() {
+            self.challenge(now);
+        }
+        self.standing.end();
         self.fan_out(now, Some(sender));
     }
 
     /// Lets the machine act on every deadline up to `now`.
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.leaving.is_some() {
-            self.leaving_timeout(now);
+            if self
+                .leaving
+                .as_ref()
+                .and_then(Leaving::deadline)
+                .is_some_and(|at| now >= at)
+            {
+                self.leave_round(now);
+            }
             return;
         }
-        self.reap(now);
-        self.advance_probes(now);
-        self.send_nacks(now);
-        while self.relays.front().is_some_and(|r| r.expires <= now) {
-            self.relays.pop_front();
+        if now >= self.timers.at(Timer::Reap) {
+            self.reap(now);
         }
-        while let Some(&(deadline, index)) = self.suspects.first() {
-            if deadline > now {
-                break;
+        self.advance_probes(now);
+        for nack in self.detector.take_due_nacks(now) {
+            self.out.tally().counters.nacks_sent += 1;
+            self.send(nack.requester, Message::Nack { seq: nack.seq }, false);
+            if self.suspicions.relay_unanswered(nack.target, now)
+                && self.members.status(nack.target) == Status::Suspect
+            {
+                self.confirm_suspicion(nack.target, LOCAL, now);
             }
-            self.suspects.pop_first();
-            self.table.set_suspect_deadline(index, None);
-            self.end_suspicion(index);
-            if self.verdict(index, Status::Offline, now) {
-                self.tally.counters.offline_declared += 1;
-                self.changed(index);
+        }
+        self.detector.expire_relays(now);
+        while let Some(suspect) = self.suspicions.take_expired(now) {
+            if self.members.verdict(suspect, Status::Offline, now) {
+                self.out.tally().counters.offline_declared += 1;
+                self.changed(suspect);
             }
         }
         let due = self.probe_due();
         if now >= due {
             self.start_probe(now);
-            self.push_pull_unridden();
-            self.next_probe = (due + self.config.ping_interval).max(now);
+            // A push-pull still waiting found no probe to ride on: it goes alone.
+            if self.sync.take_push_pull() {
+                self.push_pull_alone();
+            }
+            let next = (due + self.config.ping_interval).max(now);
+            self.timers.set(Timer::Probe, next);
         }
-        if now >= self.next_gossip {
-            if !self.broadcasts.is_empty() {
-                if let Some(target) = self.find_index(StatusSet::AVAILABLE, None) {
+        if now >= self.timers.at(Timer::Gossip) {
+            if !self.gossip.is_empty() {
+                if let Some(target) = self.pick_one(StatusSet::AVAILABLE, None) {
                     self.send(target, Message::GossipOnly, false);
                 }
             }
-            self.next_gossip = now + self.config.sync_interval;
+            self.timers
+                .set(Timer::Gossip, now + self.config.sync_interval);
         }
-        if now >= self.next_push_pull {
-            self.push_pull_due();
+        if now >= self.timers.at(Timer::PushPull) {
+            // Under the seed's clock rules every member speaks the Python wire, which
+            // carries no window on a probe: the push-pull goes alone, now.
+            if self.members.home_wire() == PeerWire::Python {
+                self.push_pull_alone();
+            } else {
+                self.sync.push_pull_due();
+            }
             let jitter = 0.5 + self.rng.random::<f64>();
-            self.next_push_pull = now + self.config.push_pull_interval.mul_f64(jitter);
+            let next = now + self.config.push_pull_interval.mul_f64(jitter);
+            self.timers.set(Timer::PushPull, next);
         }
-        if self.wants_join() && now >= self.next_join {
+        if self.wants_join() && now >= self.timers.at(Timer::Join) {
             self.send_join(now);
         }
         self.fan_out(now, None);
@@ -413,57 +344,45 @@ impl<R: Rng> Swim<R> {
 
     /// The next packet to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.out.poll_transmit()
     }
 
     /// The earliest time at which [`Swim::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        if self.leaving.is_some() {
-            return self.leaving_deadline();
+        if let Some(leaving) = &self.leaving {
+            return leaving.deadline();
         }
-        let mut next = self
-            .probe_due()
-            .min(self.next_push_pull)
-            .min(self.next_reap);
-        if !self.broadcasts.is_empty() {
-            next = next.min(self.next_gossip);
+        let timers = Timer::ALL.into_iter().filter_map(|t| self.timer_due(t));
+        timers
+            .chain(self.detector.next_deadline())
+            .chain(self.suspicions.next_deadline())
+            .min()
+    }
+
+    /// When `timer` needs the machine, if it is armed.
+    fn timer_due(&self, timer: Timer) -> Option<Duration> {
+        let at = self.timers.at(timer);
+        match timer {
+            Timer::Probe => Some(self.probe_due()),
+            Timer::PushPull | Timer::Reap => Some(at),
+            Timer::Gossip => (!self.gossip.is_empty()).then_some(at),
+            Timer::Join => self.wants_join().then_some(at),
+            Timer::Fanout => self.gossip.fanout_pending().then_some(at),
         }
-        if self.wants_join() {
-            next = next.min(self.next_join);
-        }
-        if let Some(fanout) = self.fanout_due() {
-            next = next.min(fanout);
-        }
-        for probe in &self.probes {
-            next = next.min(probe.next_round_at.min(probe.suspect_at));
-        }
-        if let Some(relay) = self.relays.front() {
-            next = next.min(relay.expires);
-        }
-        for nack in self.relays.iter().filter_map(|r| r.nack_at) {
-            next = next.min(nack);
-        }
-        if let Some(&(deadline, _)) = self.suspects.first() {
-            next = next.min(deadline);
-        }
-        Some(next)
     }
 
     /// The next membership event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > EVENTS_KEPT {
-            self.events.shrink_to(EVENTS_KEPT);
-        }
-        event
+        self.out.poll_event()
     }
 
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.leaving.is_none() && self.table.entries[LOCAL].metadata.as_ref() != Some(&metadata)
+        if self.leaving.is_none() && self.members.entry(LOCAL).metadata.as_ref() != Some(&metadata)
         {
-            self.change_local(now, Some(metadata));
+            self.members.change_local(now, Some(metadata));
+            self.changed(LOCAL);
             self.fan_out(now, None);
         }
     }
@@ -474,69 +393,87 @@ impl<R: Rng> Swim<R> {
     /// that a member that lost everyone finds the cluster through a peer found later (a
     /// DNS name re-resolved to the service's new addresses).
     pub fn add_peer(&mut self, now: Duration, name: MemberName) {
-        if self.is_local(&name) || self.peers.contains(&name) {
+        if self.members.is_local(&name) || self.sync.peers().contains(&name) {
             return;
         }
         self.member_index(&name, now);
-        self.peers.push(name);
-        let alone = self.find_index(StatusSet::AVAILABLE, None).is_none();
-        if self.joined && alone && self.leaving.is_none() {
-            self.rejoin();
-        }
-        if !self.joined {
-            self.next_join = now;
-            self.next_join_all = true;
+        self.sync.add_peer(name);
+        let alone = self.pick_one(StatusSet::AVAILABLE, None).is_none();
+        if !self.sync.joined() || (alone && self.leaving.is_none()) {
+            self.sync.join_again();
+            self.timers.set(Timer::Join, now);
         }
     }
 
     /// Forgets `name` as a configured peer: it is no longer asked when joining. A member
     /// already known stays in the table and is probed as any other.
     pub fn remove_peer(&mut self, name: &MemberName) {
-        self.peers.retain(|peer| peer != name);
+        self.sync.remove_peer(name);
+    }
+
+    /// Leaves the cluster: the local member becomes OFFLINE with a newer clock and the left
+    /// flag, and that record is sent at once, in a ping, to a few available members (again
+    /// to others every `ping_timeout`, at most 3 rounds, until one acknowledges). They mark
+    /// the member OFFLINE without a suspicion and gossip the leave on. From then on the
+    /// member is silent: it answers nothing, probes nobody, and ignores metadata changes; the
+    /// driver should stop it once [`Swim::leave_acknowledged`] or after a timeout. Calling
+    /// it again does nothing. A new process under the same name rejoins as usual.
+    pub fn leave(&mut self, now: Duration) {
+        if self.leaving.is_some() {
+            return;
+        }
+        self.members.leave(now);
+        self.changed(LOCAL);
+        self.detector.stop();
+        self.leaving = Some(Leaving::new(now));
+        self.leave_round(now);
+    }
+
+    /// Whether [`Swim::leave`] was called.
+    pub fn has_left(&self) -> bool {
+        self.leaving.is_some()
+    }
+
+    /// Whether the leave reached at least one member (an ack of a ping that carried it), or
+    /// there was no available member to tell. False before [`Swim::leave`].
+    pub fn leave_acknowledged(&self) -> bool {
+        self.leaving.as_ref().is_some_and(Leaving::acknowledged)
     }
 
     /// The local member's name.
     pub fn local_name(&self) -> &MemberName {
-        &self.table.entries[LOCAL].name
+        self.members.name(LOCAL)
     }
 
     /// The local member's validity bytes.
     pub fn validity(&self) -> Validity {
-        self.validity
+        self.members.validity()
     }
 
     /// A snapshot of the local member.
     pub fn local(&self) -> MemberSnapshot {
-        self.table.entries[LOCAL].snapshot()
+        self.members.entry(LOCAL).snapshot()
     }
 
     /// A snapshot of the member called `name`, if known.
     pub fn member(&self, name: &str) -> Option<MemberSnapshot> {
-        let index = self.table.get(name)?;
-        Some(self.table.entries[index].snapshot())
+        let index = self.members.get(name)?;
+        Some(self.members.entry(index).snapshot())
     }
 
     /// Snapshots of every member, the local one included, sorted by name.
     pub fn members(&self) -> Vec<MemberSnapshot> {
-        let mut all: Vec<_> = self.table.entries.iter().map(|e| e.snapshot()).collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
+        self.members.snapshots(None)
     }
 
     /// Snapshots of the non-local members whose status is in `statuses`, sorted by name.
     pub fn members_with(&self, statuses: StatusSet) -> Vec<MemberSnapshot> {
-        let mut found: Vec<_> = self.table.entries[LOCAL + 1..]
-            .iter()
-            .filter(|e| statuses.contains(e.status))
-            .map(|e| e.snapshot())
-            .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        found
+        self.members.snapshots(Some(statuses))
     }
 
     /// The number of members known, the local one included.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.members.len()
     }
 
     /// Always false: the local member is always known.
@@ -552,10 +489,11 @@ impl<R: Rng> Swim<R> {
         statuses: StatusSet,
         exclude: &[MemberName],
     ) -> Vec<MemberName> {
-        let excluded: Vec<usize> = exclude.iter().filter_map(|n| self.table.get(n)).collect();
-        self.find_indices(count, statuses, &excluded)
+        let excluded: Vec<usize> = exclude.iter().filter_map(|n| self.members.get(n)).collect();
+        let found = self.members.pick(&mut self.rng, count, statuses, &excluded);
+        found
             .into_iter()
-            .map(|i| self.table.entries[i].name.clone())
+            .map(|i| self.members.name(i).clone())
             .collect()
     }
 
@@ -566,15 +504,15 @@ impl<R: Rng> Swim<R> {
 
     /// The number of records waiting to be piggybacked (zero when the cluster is quiet).
     pub fn pending_gossip(&self) -> usize {
-        self.broadcasts.len()
+        self.gossip.len()
     }
 
     /// Counts of protocol events so far (probes, suspicions, OFFLINE verdicts, round trips,
     /// nacks), and the local health score.
     pub fn counters(&self) -> Counters {
         Counters {
-            local_health: self.health.score(),
-            ..self.tally.counters
+            local_health: self.detector.health(),
+            ..self.out.counters()
         }
     }
 
@@ -583,37 +521,976 @@ impl<R: Rng> Swim<R> {
     /// nacks or we keep refuting suspicions of ourselves. Probe timeouts and the probe
     /// interval are `(score + 1)` times their configured values. Always 0 without Lifeguard.
     pub fn local_health(&self) -> u32 {
-        self.health.score()
+        self.detector.health()
     }
+
+    /// How many forgotten members are remembered by a tombstone.
+    pub fn tombstones(&self) -> usize {
+        self.members.tombstones()
+    }
+
+    // ---- members and records ----
+
+    /// The index of `name`, adding it if new (to the table and the probe round). A forgotten
+    /// member comes back from its tombstone and is reported.
+    fn member_index(&mut self, name: &MemberName, now: Duration) -> usize {
+        let known = self.members.index_of(name, now);
+        if known.added {
+            self.detector.insert(known.index, &mut self.rng);
+        }
+        if known.unburied {
+            self.report(known.index, false);
+        }
+        known.index
+    }
+
+    /// The record of member `index` as we disseminate it.
+    fn record(&self, index: usize) -> Update {
+        self.members.record(index, self.suspicions.accuser(index))
+    }
+
+    /// The whole member list as records, for a full sync.
+    fn full_list(&self) -> Vec<Update> {
+        let max = self.config.max_sync_records;
+        self.members.full_list(max, |i| self.suspicions.accuser(i))
+    }
+
+    /// Records a visible change of member `index`: gossip it and report it.
+    fn changed(&mut self, index: usize) {
+        self.report(index, true);
+    }
+
+    /// Reports the latest change of member `index`, and queues its record for gossip if
+    /// `rebroadcast`.
+    fn report(&mut self, index: usize, rebroadcast: bool) {
+        if rebroadcast {
+            self.gossip.push(index);
+        }
+        self.out.event(Event::MemberChanged(MemberChange {
+            member: self.members.entry(index).snapshot(),
+            previous: self.members.previous(index),
+        }));
+    }
+
+    /// Applies a record that came in a packet from member `sender`. Returns true when the
+    /// sender holds older news about the local member than ours (it should get our record).
+    fn apply_from(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        mut update: Update,
+        rebroadcast: bool,
+    ) -> bool {
+        let from_itself = update.name == *self.members.name(sender);
+        // A member calls itself OFFLINE only when it leaves: that is how a leave reads on the
+        // Python wire, which has no left flag.
+        if from_itself && update.status == Status::Offline {
+            update.left = true;
+        }
+        if self.members.seed_rules(sender) && from_itself {
+            self.members.observe(update.clock);
+            if let Some(metadata) = self.members.first_hand(sender, &update) {
+                self.mark_online(sender, metadata, now);
+                return false;
+            }
+        }
+        let join_news = self.members.is_join_news(&update);
+        let name = join_news.then(|| update.name.clone());
+        let held = (join_news && !from_itself)
+            .then(|| self.gossip.hold_fresh())
+            .flatten();
+        let correct = self.apply_update(now, update, rebroadcast);
+        if let Some(held) = held {
+            self.gossip.not_fanned_out(held);
+        }
+        if let Some(index) = name.and_then(|name| self.members.get(&name)) {
+            self.gossip.join_news(index, self.members.len());
+        }
+        correct
+    }
+
+    /// Applies one disseminated record. Returns true when the sender holds older news about
+    /// the local member than ours, so it should be sent our record.
+    fn apply_update(&mut self, now: Duration, update: Update, rebroadcast: bool) -> bool {
+        self.members.observe(update.clock);
+        if self.members.is_local(&update.name) {
+            return match self.members.news_about_local(now, &update) {
+                LocalNews::Agrees => false,
+                LocalNews::Outdated => true,
+                LocalNews::Refuted { suspected } => {
+                    if suspected {
+                        self.out.tally().counters.suspicions_refuted += 1;
+                        // Lifeguard: others could not hear from us in time; likely we are slow.
+                        self.detector.worse(1);
+                    }
+                    self.changed(LOCAL);
+                    true
+                }
+            };
+        }
+        if self.members.buried(&update) {
+            return false;
+        }
+        let index = self.member_index(&update.name, now);
+        // Only a member we know, other than us and the suspect, can be an accuser.
+        let accuser = (update.accuser.as_ref())
+            .and_then(|a| self.members.get(a))
+            .filter(|&a| a != LOCAL && a != index);
+        match self.members.apply(index, &update, now) {
+            Applied::Stale => self.maybe_confirmation(index, &update, now),
+            Applied::ClockOnly => {
+                if rebroadcast {
+                    self.gossip.push(index);
+                }
+                self.maybe_confirmation(index, &update, now);
+            }
+            Applied::Changed => {
+                self.follow_suspicion(index, now, accuser);
+                self.report(index, rebroadcast);
+                if self.members.seed_rules(index) && self.members.suspicion_cleared(index) {
+                    // Seed rules: gossip cleared a suspicion we may have passed on to the
+                    // member (every packet to a member we do not see ONLINE carries its
+                    // record); a Python member that heard it was suspect marks *itself*
+                    // SUSPECT when its suspect timeout expires unless told it is ONLINE.
+                    let record = self.record(index);
+                    self.send(index, Message::Gossip(record), false);
+                }
+            }
+        }
+        false
+    }
+
+    /// Starts or ends the suspicion of member `index` after its status changed; `accuser` is
+    /// the member whose probe found it unresponsive, if known.
+    fn follow_suspicion(&mut self, index: usize, now: Duration, accuser: Option<usize>) {
+        let suspect = self.members.status(index) == Status::Suspect;
+        match (suspect, self.suspicions.contains(index)) {
+            (true, false) => {
+                let available = self.members.not_offline();
+                let members = &self.members;
+                self.suspicions
+                    .start(index, now, accuser, available, LOCAL, |i| {
+                        members.name(i).clone()
+                    });
+            }
+            (false, true) => self.suspicions.end(index),
+            _ => {}
+        }
+    }
+
+    /// A record about `index` arrived: if it is a suspicion naming an accuser, not older
+    /// than ours, while we hold `index` SUSPECT, it may confirm our suspicion.
+    fn maybe_confirmation(&mut self, index: usize, update: &Update, now: Duration) {
+        let current = self.members.entry(index);
+        if update.status != Status::Suspect
+            || current.status != Status::Suspect
+            || update.clock < current.clock
+        {
+            return;
+        }
+        // Only an accuser we know counts (a made-up name must not add a member), and never
+        // ourselves: we know our own accusations.
+        let Some(accuser) = update.accuser.as_ref().and_then(|a| self.members.get(a)) else {
+            return;
+        };
+        if accuser != LOCAL {
+            self.confirm_suspicion(index, accuser, now);
+        }
+    }
+
+    /// `accuser` found `index`, which we hold SUSPECT, unresponsive too: a new confirmation
+    /// is passed on, naming `accuser`.
+    fn confirm_suspicion(&mut self, index: usize, accuser: usize, now: Duration) {
+        let members = &self.members;
+        let name = || members.name(accuser).clone();
+        if self.suspicions.confirm(index, accuser, now, name) {
+            self.gossip.push(index);
+        }
+    }
+
+    /// Seed rules: member `index` is ONLINE again with our next clock and `metadata`; it is
+    /// gossiped and told (which stops a Python member's own suspect timer).
+    fn mark_online(&mut self, index: usize, metadata: Option<Metadata>, now: Duration) {
+        self.members.mark_online(index, metadata, now);
+        self.follow_suspicion(index, now, None);
+        self.changed(index);
+        let record = self.record(index);
+        self.send(index, Message::Gossip(record), false);
+    }
+
+    /// Random available members, or by status.
+    fn pick(&mut self, count: usize, statuses: StatusSet, exclude: &[usize]) -> Vec<usize> {
+        self.members.pick(&mut self.rng, count, statuses, exclude)
+    }
+
+    fn pick_one(&mut self, statuses: StatusSet, exclude: Option<usize>) -> Option<usize> {
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        self.pick(1, statuses, &exclude).pop()
+    }
+
+    // ---- building packets ----
+
+    /// Builds and queues a packet to member `to`, piggybacking gossip: first the receiver's
+    /// own record if we do not see it ONLINE (so it can refute), then ours if `with_local`,
+    /// then pending records by priority within the byte budget. Returns whether it was
+    /// queued (an answer to a stranger that does not fit is not).
+    fn send(&mut self, to: usize, message: Message, with_local: bool) -> bool {
+        let wire = self.members.wire_of(to);
+        self.send_on(to, wire, message, with_local)
+    }
+
+    /// [`Swim::send`] in the wire format `wire`. What the Python format cannot carry is
+    /// never sent in it: a nack is dropped here, a probe's push-pull window is left out
+    /// (see `docs/python-wire.md`).
+    fn send_on(&mut self, to: usize, wire: PeerWire, message: Message, with_local: bool) -> bool {
+        if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
+            return false;
+        }
+        let message = match wire {
+            PeerWire::Python => message.split_window().0,
+            PeerWire::Native => message,
+        };
+        let mut packet = Packet {
+            source: self.members.source(),
+            message,
+            gossip: Vec::new(),
+        };
+        // To a source not in good standing, no more than it sent (machine/standing.rs).
+        let bare = crate::wire::encoded_len(&packet);
+        let room = match self.standing.room(to, bare) {
+            Room::Nothing => return false,
+            Room::Gossip(bytes) => Some(bytes),
+            Room::Unlimited => None,
+        };
+        let mut gossip = Vec::new();
+        // A sync's own records (or a window riding on a probe) share the budget, so that a
+        // window and its gossip still fit in one datagram.
+        let carried: usize = (packet.message.records().iter())
+            .map(crate::wire::update_len)
+            .sum();
+        let mut budget = self.config.piggyback_budget.saturating_sub(carried);
+        if let Some(room) = room {
+            // The gossip count prefix may take a byte more than the records.
+            budget = budget.min(room.saturating_sub(1));
+        }
+        // Members whose record is already in the packet (at most the receiver and us).
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut first =
+            |swim: &Self, index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
+                let record = swim.record(index);
+                *budget = budget.saturating_sub(crate::wire::update_len(&record));
+                gossip.push(record);
+                firsts.push(index);
+            };
+        let dest_first = self.members.status(to) != Status::Online;
+        let limit = self.gossip.limit(self.members.len());
+        // Our own record goes first while it is news: it is usually a refutation. (It goes
+        // before the receiver's only when room is short: a stranger's answer is cut.)
+        let local_first = self.gossip.take_one(LOCAL, limit) || with_local;
+        if local_first && room.is_some() {
+            first(self, LOCAL, &mut gossip, &mut budget);
+        }
+        if dest_first {
+            first(self, to, &mut gossip, &mut budget);
+        }
+        if local_first && room.is_none() {
+            first(self, LOCAL, &mut gossip, &mut budget);
+        }
+        let (members, suspicions) = (&self.members, &self.suspicions);
+        let mut taken = gossip.len();
+        let chosen = self.gossip.take(limit, |index| {
+            let accuser = suspicions.accuser(index).map(|a| &**a);
+            let len = crate::wire::snapshot_len(members.entry(index), accuser);
+            // A record larger than the whole budget still goes, alone (over TCP if need be).
+            if len <= budget || taken == 0 {
+                budget = budget.saturating_sub(len);
+                taken += 1;
+                true
+            } else {
+                false
+            }
+        });
+        for index in chosen {
+            if !firsts.contains(&index) {
+                gossip.push(self.record(index));
+            }
+        }
+        packet.gossip = gossip;
+        if let Some(room) = room {
+            // A record larger than the budget may still have been taken: cut to the room.
+            while crate::wire::encoded_len(&packet) > bare + room {
+                packet.gossip.pop();
+            }
+            self.standing.sent(to, crate::wire::encoded_len(&packet));
+        }
+        self.transmit(to, wire, packet);
+        true
+    }
+
+    /// Queues `packet` to member `to` in `wire`.
+    fn transmit(&mut self, to: usize, wire: PeerWire, packet: Packet) {
+        let to = self.members.name(to).clone();
+        self.out.send(Transmit { to, packet, wire });
+    }
+
+    /// Eager fanout: if news was queued, passes it on at once to `fanout` random available
+    /// members (not `exclude`, the member it came from); at most one batch per
+    /// `sync_interval / 4` (see `machine/gossip/`).
+    fn fan_out(&mut self, now: Duration, exclude: Option<usize>) {
+        let gate_open = now >= self.timers.at(Timer::Fanout);
+        let Some(count) = self.gossip.fanout_now(gate_open) else {
+            return;
+        };
+        self.timers
+            .set(Timer::Fanout, now + self.config.sync_interval / 4);
+        let exclude: Vec<usize> = exclude.into_iter().collect();
+        for target in self.pick(count, StatusSet::AVAILABLE, &exclude) {
+            if self.gossip.is_empty() {
+                break;
+            }
+            self.send(target, Message::GossipOnly, false);
+        }
+    }
+
+    // ---- failure detection ----
 
     /// When the next probe is due: Lifeguard stretches the wait to `(score + 1)` intervals,
     /// with the score as it is when the wait ends.
     fn probe_due(&self) -> Duration {
-        let extra = self.health.scale(self.config.ping_interval) - self.config.ping_interval;
-        self.next_probe + extra
+        let interval = self.config.ping_interval;
+        self.timers.at(Timer::Probe) + (self.detector.scaled(interval) - interval)
     }
 
-    fn is_local(&self, name: &str) -> bool {
-        name == &**self.local_name()
-    }
-
-    fn source(&self) -> Source {
-        Source {
-            name: self.local_name().clone(),
-            validity: self.validity,
-        }
-    }
-
-    /// The index of `name`, adding it if new. A forgotten member comes back from its
-    /// tombstone (callers drop stale records about it first, see `buried`).
-    fn member_index(&mut self, name: &MemberName, now: Duration) -> usize {
-        let (index, added) = self.table.get_or_insert(name, false, now);
-        if added {
-            self.ring.insert(index, &mut self.rng);
-            if let Some(tombstone) = self.tombstones.take(name) {
-                self.unbury(index, tombstone);
+    /// Evidence that `index` is alive: completes probes of it and forwards acks to the
+    /// members that asked us to probe it.
+    fn heard_from(&mut self, now: Duration, index: usize, alive: &Source) {
+        let probed = self.detector.heard_from(index);
+        if probed {
+            self.out.tally().counters.probes_answered += 1;
+            if self.members.seed_rules(index) {
+                if let Some(metadata) = self.members.comes_back(index) {
+                    self.mark_online(index, metadata, now);
+                }
             }
         }
-        index
+        for relay in self.detector.take_relays_to(index) {
+            let message = Message::Ack {
+                seq: relay.seq,
+                alive: alive.clone(),
+                known: self.members.known(),
+            };
+            if relay.bare {
+                self.send_bare_ack(relay.requester, message);
+            } else {
+                self.send(relay.requester, message, false);
+            }
+        }
+    }
+
+    /// A ping-req from `requester`: ping `target` for it (or answer for ourselves).
+    fn relay(
+        &mut self,
+        now: Duration,
+        requester: usize,
+        seq: u32,
+        target: MemberName,
+        correct: bool,
+    ) {
+        if self.members.is_forgotten(&target) {
+            return; // the requester is out of date: we forgot that member
+        }
+        if self.members.is_local(&target) {
+            let alive = self.members.source();
+            let known = self.members.known();
+            self.send(requester, Message::Ack { seq, alive, known }, correct);
+            return;
+        }
+        let target = self.member_index(&target, now);
+        let ping = Message::Ping {
+            seq: self.detector.next_seq(),
+            known: self.members.known(),
+        };
+        self.send(target, ping, false);
+        // For a stranger, the ack relayed back goes bare (the ping goes to the target, a
+        // member we chose to know).
+        let nacks = self.nacks_with(requester);
+        let bare = self.standing.limited(requester);
+        self.detector
+            .relay(requester, seq, target, now, nacks, bare);
+        if correct {
+            self.send(requester, Message::GossipOnly, true);
+        }
+    }
+
+    /// Whether nacks are exchanged with member `index`: with Lifeguard, on the native wire
+    /// (members of the Python package neither send nor understand them).
+    fn nacks_with(&self, index: usize) -> bool {
+        self.config.lifeguard && !self.members.seed_rules(index)
+    }
+
+    /// The probes of one `ping_interval`: the next member of the round that is not OFFLINE
+    /// and, every few periods, a random OFFLINE member, so that a healed partition or a
+    /// restarted member is seen again (see "Failure detection" in `docs/PROTOCOL.md`).
+    fn start_probe(&mut self, now: Duration) {
+        let members = &self.members;
+        let (next, offline_turn) = self
+            .detector
+            .next_in_round(&mut self.rng, |i| members.status(i) != Status::Offline);
+        let offline = offline_turn
+            .then(|| self.pick_one(StatusSet::OFFLINE, None))
+            .flatten();
+        for target in next.into_iter().chain(offline) {
+            self.probe(now, target);
+        }
+    }
+
+    fn probe(&mut self, now: Duration, target: usize) {
+        if self.detector.probing(target) {
+            return;
+        }
+        let seq = self.detector.next_seq();
+        let known = self.members.known();
+        // A push-pull waiting rides on the ping if the target can answer it (AVAILABLE, on
+        // the native wire): anti-entropy costs no datagrams of its own.
+        let rides = self.sync.push_pull_pending()
+            && StatusSet::AVAILABLE.contains(self.members.status(target))
+            && self.members.wire_of(target) == PeerWire::Native;
+        let ping = if rides {
+            self.sync.take_push_pull();
+            let records = self.window();
+            Message::PingSync {
+                seq,
+                known,
+                records,
+            }
+        } else {
+            Message::Ping { seq, known }
+        };
+        self.send(target, ping, false);
+        self.out.tally().probe_started(seq, now);
+        self.detector.start(target, seq, now);
+    }
+
+    /// Moves every probe in flight on: indirect rounds when due, verdicts when time is up.
+    fn advance_probes(&mut self, now: Duration) {
+        let mut i = 0;
+        while i < self.detector.probe_count() {
+            match self.detector.probe_step(i, now) {
+                ProbeStep::Wait => i += 1,
+                ProbeStep::Round => {
+                    let owing = self.indirect_round(i);
+                    self.detector.round_sent(i, now, owing);
+                    i += 1;
+                }
+                ProbeStep::Expired if self.detector.second_chance(i) => {
+                    let owing = self.indirect_round(i);
+                    self.detector.second_round_sent(i, now, owing);
+                    i += 1;
+                }
+                ProbeStep::Expired => self.probe_failed(i, now),
+            }
+        }
+    }
+
+    /// One indirect round of probe `i`: a direct ping again (and, speaking both wires, in
+    /// the other one too) and ping-reqs through `ping_req_count` helpers. An OFFLINE member
+    /// cannot be made more offline: it only gets the ping. Returns the helpers that owe a
+    /// nack.
+    fn indirect_round(&mut self, i: usize) -> Vec<(usize, bool)> {
+        let (target, seq) = self.detector.probe_target(i);
+        let ping = Message::Ping {
+            seq,
+            known: self.members.known(),
+        };
+        self.send(target, ping.clone(), false);
+        if self.members.per_member() {
+            // A member restarted with the other format would otherwise be sent a format it
+            // drops until it happens to send us a packet, and be suspected meanwhile.
+            let other = self.members.wire_of(target).other();
+            self.send_on(target, other, ping, false);
+        }
+        if self.members.status(target) == Status::Offline {
+            return Vec::new();
+        }
+        let helpers = self.probe_helpers(self.config.ping_req_count, target);
+        let name = self.members.name(target).clone();
+        for &helper in &helpers {
+            let message = Message::PingReq {
+                seq,
+                target: name.clone(),
+            };
+            self.send(helper, message, false);
+        }
+        (helpers.into_iter())
+            .filter(|&h| self.nacks_with(h))
+            .map(|h| (h, false))
+            .collect()
+    }
+
+    /// Up to `count` available members other than `target` to relay a probe of it: with
+    /// Lifeguard recent responders first (in random order), then random available members.
+    fn probe_helpers(&mut self, count: usize, target: usize) -> Vec<usize> {
+        if !self.config.lifeguard {
+            return self.pick(count, StatusSet::AVAILABLE, &[target]);
+        }
+        let members = &self.members;
+        let mut chosen: Vec<usize> = (self.detector.recent_responders())
+            .filter(|&i| {
+                i != target
+                    && i != LOCAL
+                    && i < members.len()
+                    && StatusSet::AVAILABLE.contains(members.status(i))
+            })
+            .collect();
+        rand::seq::SliceRandom::shuffle(&mut chosen[..], &mut self.rng);
+        chosen.truncate(count);
+        if chosen.len() < count {
+            let mut exclude = chosen.clone();
+            exclude.push(target);
+            let more = self.pick(count - chosen.len(), StatusSet::AVAILABLE, &exclude);
+            chosen.extend(more);
+        }
+        chosen
+    }
+
+    /// Probe `i` ran out without an answer: local health, then the verdict.
+    fn probe_failed(&mut self, i: usize, now: Duration) {
+        let (target, _) = self.detector.probe_target(i);
+        let status = self.members.status(target);
+        self.detector.probe_failed(i, status == Status::Offline);
+        self.out.tally().counters.probes_failed += 1;
+        if status == Status::Offline {
+            return; // no answer was expected: nothing to learn, nothing to suspect
+        }
+        if self.members.verdict(target, Status::Suspect, now) {
+            self.out.tally().counters.suspicions_raised += 1;
+            self.follow_suspicion(target, now, Some(LOCAL));
+            self.changed(target);
+        } else if status == Status::Suspect {
+            // Already suspect: our own failure confirms it (Lifeguard).
+            self.confirm_suspicion(target, LOCAL, now);
+        } else {
+            return;
+        }
+        // Tell the suspect at once (the packet carries its record), so that a live member
+        // refutes before the suspicion spreads far.
+        self.send(target, Message::GossipOnly, false);
+    }
+
+    // ---- synchronisation ----
+
+    /// Whether a full sync is due (see [`Sync::wants_join`]).
+    fn wants_join(&self) -> bool {
+        self.sync
+            .wants_join(self.timers.at(Timer::Join) != Duration::MAX)
+    }
+
+    /// A full sync answered: we have joined (the first time, announce ourselves: our record
+    /// fanned out first-hand), and a follow-up with a random member is planned if it taught
+    /// us anything.
+    fn joined_with(&mut self, now: Duration, learned: bool) {
+        let (first, again) = self.sync.joined_with(learned);
+        if first {
+            self.gossip.push(LOCAL);
+        }
+        let next = if again {
+            now + self.config.ping_interval
+        } else {
+            Duration::MAX
+        };
+        self.timers.set(Timer::Join, next);
+    }
+
+    /// Asks for the whole member list: at first from every configured peer, later from one
+    /// (a random peer until joined, a random available member for follow-ups).
+    fn send_join(&mut self, now: Duration) {
+        let own = self.record(LOCAL);
+        let targets: Vec<usize> = match self.sync.next_join() {
+            JoinRequest::FollowUp { first } => {
+                // The configured peers saw every joiner's request: ask one first.
+                let peer = first.then(|| self.random_peer(now)).flatten();
+                peer.or_else(|| self.pick_one(StatusSet::AVAILABLE, None))
+                    .into_iter()
+                    .collect()
+            }
+            JoinRequest::AllPeers => {
+                // A peer may have been forgotten (reaped): it comes back as a placeholder.
+                let peers = self.sync.peers().to_vec();
+                peers.iter().map(|p| self.member_index(p, now)).collect()
+            }
+            JoinRequest::Retry => {
+                // Any member we heard of, so that joiners spread over the cluster.
+                (self.pick_one(StatusSet::AVAILABLE, None))
+                    .or_else(|| self.random_peer(now))
+                    .into_iter()
+                    .collect()
+            }
+        };
+        for target in targets {
+            let message = Message::Sync {
+                reply: false,
+                full: true,
+                records: vec![own.clone()],
+            };
+            self.send(target, message, false);
+        }
+        // Retry if the answer is lost; an answer reschedules. Jittered: members started
+        // together must not retry together.
+        let jitter = 0.5 + self.rng.random::<f64>();
+        let next = now + (self.config.ping_interval * 2).mul_f64(jitter);
+        self.timers.set(Timer::Join, next);
+    }
+
+    fn random_peer(&mut self, now: Duration) -> Option<usize> {
+        if self.sync.peers().is_empty() {
+            return None;
+        }
+        let pick = self.rng.random_range(0..self.sync.peers().len());
+        let name = self.sync.peers()[pick].clone();
+        Some(self.member_index(&name, now))
+    }
+
+    /// `sender` knows more members than we do: ask it for its whole list (see
+    /// [`Sync::catch_up_sent`]). A request that was not sent (`sender` is not in good
+    /// standing and the request is larger than its packet: it is challenged instead) spends
+    /// nothing, so the next member that knows more is asked.
+    fn catch_up(&mut self, now: Duration, sender: usize, their_known: u32) {
+        if !self
+            .sync
+            .should_catch_up(now, their_known, self.members.known())
+        {
+            return;
+        }
+        let records = vec![self.record(LOCAL)];
+        let message = Message::Sync {
+            reply: false,
+            full: true,
+            records,
+        };
+        if self.send(sender, message, false) {
+            self.sync.catch_up_sent(now);
+        }
+    }
+
+    /// A window of our records for push-pull.
+    fn window(&mut self) -> Vec<Update> {
+        let (members, suspicions) = (&self.members, &self.suspicions);
+        self.sync
+            .window(members, |i| members.record(i, suspicions.accuser(i)))
+    }
+
+    /// A push-pull that found no probe to ride on: a window in a `Sync` request to a random
+    /// AVAILABLE member (none: nobody to sync with).
+    fn push_pull_alone(&mut self) {
+        if let Some(target) = self.pick_one(StatusSet::AVAILABLE, None) {
+            let records = self.window();
+            let message = Message::Sync {
+                reply: false,
+                full: false,
+                records,
+            };
+            self.send(target, message, false);
+        }
+    }
+
+    /// Applies the records `sender` pushed (re-gossiping what is news) and returns our newer
+    /// versions of them, then (unless `full`) a window of ours: a push-pull's answer.
+    fn answer_push(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        records: Vec<Update>,
+        correct: &mut bool,
+    ) -> Vec<(MemberName, u64, Status)> {
+        let pushed = records
+            .iter()
+            .map(|r| (r.name.clone(), r.clock, r.status))
+            .collect();
+        for record in records {
+            *correct |= self.apply_from(now, sender, record, true);
+        }
+        pushed
+    }
+
+    /// Our newer versions of `pushed` records, then a window of our own.
+    fn pull(&mut self, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
+        let mut records: Vec<Update> = (pushed.iter())
+            .filter_map(|(name, clock, status)| self.members.newer_than(name, *clock, *status))
+            .map(|index| self.record(index))
+            .collect();
+        records.extend(self.window());
+        records
+    }
+
+    /// A window pushed by `sender` on its ping: what the ack carries back.
+    fn answer_window(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        records: Vec<Update>,
+        correct: &mut bool,
+    ) -> Vec<Update> {
+        let pushed = self.answer_push(now, sender, records, correct);
+        self.pull(&pushed)
+    }
+
+    /// A sync request from `sender` (a full one only in good standing, see the caller):
+    /// everything (full, within the full-sync budget), or ours where newer than what was
+    /// pushed plus a window of our own. A full request over budget gets a window in a
+    /// partial reply (one datagram), which sends the asker elsewhere.
+    fn sync_requested(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        full: bool,
+        good: bool,
+        records: Vec<Update>,
+        correct: &mut bool,
+    ) {
+        let pushed = self.answer_push(now, sender, records, correct);
+        let full = full && self.sync.take_full_answer(now);
+        let records = if full {
+            self.full_list()
+        } else {
+            self.pull(&pushed)
+        };
+        let mut message = Message::Sync {
+            reply: true,
+            full,
+            records,
+        };
+        if !good {
+            // A push-pull answer in the room of its request.
+            self.fit_answer(&mut message);
+        }
+        self.send(sender, message, *correct);
+    }
+
+    /// A sync reply from `sender`. A full reply is state transfer, not news: re-gossiping
+    /// a whole member list to every joiner would flood the cluster when many join at once.
+    fn sync_reply_arrived(
+        &mut self,
+        now: Duration,
+        sender: usize,
+        full: bool,
+        records: Vec<Update>,
+        correct: &mut bool,
+    ) {
+        let changes = self.out.events_queued();
+        for record in records {
+            *correct |= self.apply_from(now, sender, record, !full);
+        }
+        if full {
+            self.sync.full_list_arrived(now);
+            let learned = self.out.events_queued() > changes;
+            self.joined_with(now, learned);
+        } else if !self.sync.joined() {
+            // A partial answer while we wait to join (the member asked was over its
+            // budget): ask a member it named, at once.
+            self.timers.set(Timer::Join, now);
+        }
+    }
+
+    /// Answers the ping `seq` of `sender` (a source in `good` standing or not; `correct`:
+    /// it holds older news about us), with the push-pull `answer` to its window on the ack
+    /// if it carried one.
+    fn ack_probe(
+        &mut self,
+        sender: usize,
+        seq: u32,
+        answer: Option<Vec<Update>>,
+        good: bool,
+        correct: bool,
+    ) {
+        let alive = self.members.source();
+        let known = self.members.known();
+        let mut ack = match answer {
+            Some(records) => Message::AckSync {
+                seq,
+                alive,
+                known,
+                records,
+            },
+            None => Message::Ack { seq, alive, known },
+        };
+        if good {
+            self.send(sender, ack, correct);
+        } else {
+            // Probes must be answered, whoever sends them: a bare ack (with what fits of a
+            // push-pull answer in the room of the ping).
+            self.fit_answer(&mut ack);
+            self.send_bare_ack(sender, ack);
+        }
+    }
+
+    // ---- standing (see `machine/standing.rs`) ----
+
+    /// An ack from `sender` with `seq`: if it answers a probe or a challenge of ours sent to
+    /// it, its process can receive at its address. Called before the probes are completed.
+    fn confirm_by_ack(&mut self, sender: usize, seq: u32) {
+        let probed = self.detector.is_probe_of(sender, seq);
+        if probed || self.standing.answers_challenge(sender, seq) {
+            self.members.confirm_reach(sender);
+            self.standing.clear(sender);
+        }
+    }
+
+    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
+    /// good standing: its current process answered a ping of ours. Its status does not
+    /// matter: a restarted member we hold OFFLINE must get the list to refute.
+    fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
+        self.members.seed_rules(sender) || (!new_process && self.members.reachable(sender))
+    }
+
+    /// Cuts the records a sync answer (or an ack's push-pull answer) carries until it fits
+    /// the room of its request.
+    fn fit_answer(&self, message: &mut Message) {
+        let Some(left) = self.standing.left() else {
+            return;
+        };
+        let mut packet = Packet {
+            source: self.members.source(),
+            message: std::mem::replace(message, Message::GossipOnly),
+            gossip: Vec::new(),
+        };
+        while crate::wire::encoded_len(&packet) > left {
+            match &mut packet.message {
+                Message::Sync { records, .. } | Message::AckSync { records, .. }
+                    if !records.is_empty() =>
+                {
+                    records.pop();
+                }
+                _ => break,
+            }
+        }
+        // An ack whose answer was cut to nothing is a plain ack.
+        if matches!(&packet.message, Message::AckSync { records, .. } if records.is_empty()) {
+            packet.message = packet.message.split_window().0;
+        }
+        *message = packet.message;
+    }
+
+    /// Sends the limited source a challenge, if it fits in what is left and none is in
+    /// flight: a bare ping with a random sequence number, whose ack confirms it.
+    fn challenge(&mut self, now: Duration) {
+        let Some((to, left)) = self.standing.challenge_target() else {
+            return;
+        };
+        if !self
+            .standing
+            .may_challenge(to, now, self.config.ping_timeout)
+        {
+            return;
+        }
+        // Unguessable (one in 2^28), and four bytes long as a varint, so that it fits
+        // after the smallest request that can call for it (a ping-req).
+        let seq = self.rng.random_range(CHALLENGE_SEQS);
+        let packet = Packet {
+            source: self.members.source(),
+            message: Message::Ping {
+                seq,
+                known: self.members.known(),
+            },
+            gossip: Vec::new(),
+        };
+        let len = crate::wire::encoded_len(&packet);
+        if len > left {
+            return;
+        }
+        self.standing.sent(to, len);
+        self.standing.challenged(to, seq, now);
+        let wire = self.members.wire_of(to);
+        self.transmit(to, wire, packet);
+    }
+
+    /// The one answer sent to a stranger even if larger than its request: the ack to a
+    /// ping, without gossip (a probe unanswered would make a live member suspect).
+    fn send_bare_ack(&mut self, to: usize, ack: Message) {
+        let packet = Packet {
+            source: self.members.source(),
+            message: ack,
+            gossip: Vec::new(),
+        };
+        self.standing.sent(to, crate::wire::encoded_len(&packet));
+        let wire = self.members.wire_of(to);
+        self.transmit(to, wire, packet);
+    }
+
+    /// The whole list owed to `sender`, now confirmed, if it asked for one.
+    fn pay_owed_full(&mut self, now: Duration, sender: usize) {
+        if self.members.take_owed_full(sender) {
+            let full = self.sync.take_full_answer(now);
+            let records = if full {
+                self.full_list()
+            } else {
+                self.pull(&[])
+            };
+            let reply = Message::Sync {
+                reply: true,
+                full,
+                records,
+            };
+            self.send(sender, reply, false);
+        }
+    }
+
+    // ---- leave ----
+
+    /// One round of the leave: pings carrying it (our record first, whatever its send
+    /// count) to a few available members.
+    fn leave_round(&mut self, now: Duration) {
+        let targets = self.pick(LEAVE_FANOUT, StatusSet::AVAILABLE, &[]);
+        let known = self.members.known();
+        let mut seqs = Vec::with_capacity(targets.len());
+        for &target in &targets {
+            let seq = self.detector.next_seq();
+            seqs.push(seq);
+            self.send(target, Message::Ping { seq, known }, true);
+        }
+        if let Some(leaving) = self.leaving.as_mut() {
+            leaving.round_sent(now, seqs, self.config.ping_timeout);
+        }
+    }
+
+    // ---- reaping (see "Reaping" in `docs/PROTOCOL.md`) ----
+
+    /// Forgets the members OFFLINE for `offline_retention` and drops expired tombstones.
+    /// A scan of the table costs O(n), so it runs when the first member OFFLINE at the last
+    /// scan (or the first tombstone) expires, at most once per `ping_interval`.
+    fn reap(&mut self, now: Duration) {
+        self.members.expire_tombstones(now);
+        let retention = self.config.offline_retention;
+        let mut next = now.saturating_add(retention);
+        let mut from = LOCAL + 1;
+        while let Some(index) = self.members.next_expired(from, now, retention, &mut next) {
+            // The last entry moves into `index`: look at it next.
+            self.forget(index, now);
+            from = index;
+        }
+        if let Some(expiry) = self.members.next_tombstone_expiry() {
+            next = next.min(expiry);
+        }
+        let next = next.max(now + self.config.ping_interval);
+        self.timers.set(Timer::Reap, next);
+    }
+
+    /// Removes member `index` from the table and from every part that names it by index,
+    /// buries it, and reports it forgotten. The table moves its last entry into the freed
+    /// slot: every part renumbers it.
+    fn forget(&mut self, index: usize, now: Duration) {
+        self.detector.forget(index);
+        self.suspicions.forget(index);
+        self.gossip.forget(index);
+        self.standing.clear(index);
+        let expires = now.saturating_add(self.config.offline_retention);
+        let (member, moved) = self.members.remove(index, expires);
+        if let Some(from) = moved {
+            self.detector.renumber(from, index);
+            self.suspicions.renumber(from, index);
+            self.gossip.renumber(from, index);
+            self.standing.renumber(from, index);
+        }
+        self.sync.table_shrank(self.members.len());
+        self.out.event(Event::MemberForgotten(member));
     }
 }

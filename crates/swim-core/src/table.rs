@@ -2,8 +2,9 @@
 //!
 //! Every member holds an entry for every member, so at 10,000 members a cluster holds 10⁸
 //! entries: an entry keeps only what every member needs, and what few members have at any
-//! time (a suspicion deadline, an accuser, a challenge in flight, the seed rules' clock)
-//! lives in side maps keyed by index.
+//! time (the seed rules' clock)
+//! lives in side maps keyed by index, or in the part that owns it (suspicions in
+//! `machine/suspicion.rs`, challenges in `machine/standing.rs`).
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
@@ -43,7 +44,7 @@ fn nanos(time: Duration) -> u64 {
 }
 
 /// A member's standing with us: what we learned of its address (`machine/standing.rs`).
-/// The challenge in flight to it, if any, is in [`Table::challenge`].
+/// The challenge in flight to it, if any, is in the standing part (`machine/standing.rs`).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Reachability {
     /// Its current process answered a ping of ours.
@@ -162,7 +163,7 @@ pub(crate) enum Applied {
 /// (see `machine/reaping.rs`); the local member (index 0) never is.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    pub(crate) entries: Vec<Entry>,
+    entries: Vec<Entry>,
     /// Entry indices hashed by the entry's own name (no second copy of the name).
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
@@ -172,15 +173,9 @@ pub(crate) struct Table {
     /// change event, which is built right after the change (no entry keeps its previous
     /// snapshot: that was a third of every entry).
     last_change: Option<(usize, MemberSnapshot)>,
-    /// While SUSPECT: when it is declared OFFLINE.
-    suspect_deadlines: HashMap<usize, Duration>,
-    /// While SUSPECT: the accuser its record names when we pass it on (Lifeguard).
-    accusers: HashMap<usize, MemberName>,
     /// The highest clock of a record about itself that the member's current process sent
     /// us (used by the seed clock rules only).
     self_clocks: HashMap<usize, u64>,
-    /// The sequence number of the challenge in flight to the member, and when it was sent.
-    challenges: HashMap<usize, (u32, Duration)>,
 }
 
 impl Table {
@@ -226,15 +221,15 @@ impl Table {
         (i, true)
     }
 
-    /// The record disseminated for the member at `i`.
-    pub(crate) fn update(&self, i: usize) -> Update {
+    /// The record disseminated for the member at `i`, naming `accuser` (a suspicion's).
+    pub(crate) fn update(&self, i: usize, accuser: Option<&MemberName>) -> Update {
         let current = &self.entries[i];
         Update {
             name: current.name.clone(),
             clock: current.clock,
             status: current.status,
             metadata: current.metadata.clone(),
-            accuser: self.accuser(i).cloned(),
+            accuser: accuser.cloned(),
             left: current.left,
         }
     }
@@ -254,27 +249,6 @@ impl Table {
         }
     }
 
-    /// When the member at `i`, if SUSPECT, is declared OFFLINE.
-    pub(crate) fn suspect_deadline(&self, i: usize) -> Option<Duration> {
-        self.suspect_deadlines.get(&i).copied()
-    }
-
-    pub(crate) fn set_suspect_deadline(&mut self, i: usize, deadline: Option<Duration>) {
-        set_side(&mut self.suspect_deadlines, i, deadline);
-    }
-
-    /// The accuser the SUSPECT record of the member at `i` names, if any.
-    pub(crate) fn accuser(&self, i: usize) -> Option<&MemberName> {
-        if self.accusers.is_empty() {
-            return None; // the usual case: no suspicion anywhere
-        }
-        self.accusers.get(&i)
-    }
-
-    pub(crate) fn set_accuser(&mut self, i: usize, accuser: Option<MemberName>) {
-        set_side(&mut self.accusers, i, accuser);
-    }
-
     /// The highest clock of its own record the member at `i` sent us (seed rules).
     pub(crate) fn self_clock(&self, i: usize) -> Option<u64> {
         self.self_clocks.get(&i).copied()
@@ -284,13 +258,20 @@ impl Table {
         set_side(&mut self.self_clocks, i, clock);
     }
 
-    /// The challenge in flight to the member at `i`: its sequence number and when it went.
-    pub(crate) fn challenge(&self, i: usize) -> Option<(u32, Duration)> {
-        self.challenges.get(&i).copied()
+    /// The entry at `i`.
+    pub(crate) fn entry(&self, i: usize) -> &Entry {
+        &self.entries[i]
     }
 
-    pub(crate) fn set_challenge(&mut self, i: usize, challenge: Option<(u32, Duration)>) {
-        set_side(&mut self.challenges, i, challenge);
+    /// The entry at `i`, to change it (the caller keeps `known` right: see
+    /// [`Table::note_update`]).
+    pub(crate) fn entry_mut(&mut self, i: usize) -> &mut Entry {
+        &mut self.entries[i]
+    }
+
+    /// Every entry, in table order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -317,19 +298,13 @@ impl Table {
         {
             self.last_change = None;
         }
-        self.suspect_deadlines.remove(&i);
-        self.accusers.remove(&i);
         self.self_clocks.remove(&i);
-        self.challenges.remove(&i);
         let moved = (i != last).then(|| {
             let hash = self.hash(&self.entries[i].name);
             if let Some(slot) = self.index.find_mut(hash, |&j| j as usize == last) {
                 *slot = i as u32;
             }
-            move_side(&mut self.suspect_deadlines, last, i);
-            move_side(&mut self.accusers, last, i);
             move_side(&mut self.self_clocks, last, i);
-            move_side(&mut self.challenges, last, i);
             last
         });
         (entry, moved)
@@ -444,17 +419,14 @@ mod tests {
         for name in ["a", "b", "c"] {
             t.get_or_insert(&name.into(), false, now);
         }
-        t.set_suspect_deadline(2, Some(Duration::from_secs(3)));
-        t.set_accuser(2, Some("a".into()));
+        t.set_self_clock(2, Some(7));
         let (removed, moved) = t.remove(1);
         assert_eq!(&*removed.name, "b");
         assert_eq!(moved, Some(2));
         assert_eq!(t.get("c"), Some(1));
         assert_eq!(t.get("b"), None);
-        assert_eq!(t.suspect_deadline(1), Some(Duration::from_secs(3)));
-        assert_eq!(t.accuser(1).map(|a| &**a), Some("a"));
-        assert_eq!(t.suspect_deadline(2), None);
-        assert_eq!(t.update(1).accuser.as_deref(), Some("a"));
+        assert_eq!(t.self_clock(1), Some(7));
+        assert_eq!(t.self_clock(2), None);
     }
 
     #[test]

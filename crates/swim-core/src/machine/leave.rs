@@ -1,10 +1,12 @@
 //! Graceful leave: the local member says it is going, so that others mark it OFFLINE at
-//! once instead of suspecting it first (see "Graceful leave" in `docs/PROTOCOL.md`).
+//! once instead of suspecting it first (see "Graceful leave" in `docs/PROTOCOL.md`). Its
+//! record (OFFLINE, newer clock, left flag) goes in pings to a few members, round after
+//! round, until one acknowledges.
 
-use super::*;
+use std::time::Duration;
 
 /// Members sent the leave at once, in each round.
-const LEAVE_FANOUT: usize = 8;
+pub(super) const LEAVE_FANOUT: usize = 8;
 
 /// Rounds of leave notices, one per `ping_timeout`, while none has been acknowledged.
 const LEAVE_ROUNDS: u8 = 3;
@@ -20,94 +22,42 @@ pub(super) struct Leaving {
     next_round: Duration,
 }
 
-impl<R: Rng> Swim<R> {
-    /// Leaves the cluster: the local member becomes OFFLINE with a newer clock and the left
-    /// flag, and that record is sent at once, in a ping, to a few available members (again
-    /// to others every `ping_timeout`, at most 3 rounds, until one acknowledges). They mark
-    /// the member OFFLINE without a suspicion and gossip the leave on. From then on the
-    /// member is silent: it answers nothing, probes nobody, and ignores metadata changes; the
-    /// driver should stop it once [`Swim::leave_acknowledged`] or after a timeout. Calling
-    /// it again does nothing. A new process under the same name rejoins as usual.
-    pub fn leave(&mut self, now: Duration) {
-        if self.leaving.is_some() {
-            return;
-        }
-        let clock = self.take_clock();
-        self.table.before_change(LOCAL);
-        let entry = &mut self.table.entries[LOCAL];
-        entry.clock = clock;
-        entry.status = Status::Offline;
-        entry.set_status_time(now);
-        entry.left = true;
-        self.changed(LOCAL);
-        self.probes.clear();
-        self.relays.clear();
-        self.leaving = Some(Leaving {
+impl Leaving {
+    /// A leave starting at `now`: its first round is due.
+    pub(super) fn new(now: Duration) -> Leaving {
+        Leaving {
             seqs: Vec::new(),
             acknowledged: false,
             rounds_left: LEAVE_ROUNDS,
             next_round: now,
-        });
-        self.leave_round(now);
-    }
-
-    /// Whether [`Swim::leave`] was called.
-    pub fn has_left(&self) -> bool {
-        self.leaving.is_some()
-    }
-
-    /// Whether the leave reached at least one member (an ack of a ping that carried it), or
-    /// there was no available member to tell. False before [`Swim::leave`].
-    pub fn leave_acknowledged(&self) -> bool {
-        self.leaving.as_ref().is_some_and(|l| l.acknowledged)
-    }
-
-    /// A packet while leaving: only an ack of one of the leave's pings matters.
-    pub(super) fn leaving_packet(&mut self, message: &Message) {
-        if let (Some(leaving), Message::Ack { seq, .. }) = (self.leaving.as_mut(), message) {
-            if leaving.seqs.contains(seq) {
-                leaving.acknowledged = true;
-            }
         }
     }
 
-    /// Deadlines while leaving: the next round, if one is due.
-    pub(super) fn leaving_timeout(&mut self, now: Duration) {
-        if self
-            .leaving
-            .as_ref()
-            .is_some_and(|l| !l.acknowledged && l.rounds_left > 0 && now >= l.next_round)
-        {
-            self.leave_round(now);
+    /// Whether a member acknowledged the leave (or there was nobody to tell).
+    pub(super) fn acknowledged(&self) -> bool {
+        self.acknowledged
+    }
+
+    /// An ack of `seq` arrived: it acknowledges the leave if one of its pings had `seq`.
+    pub(super) fn ack(&mut self, seq: u32) {
+        if self.seqs.contains(&seq) {
+            self.acknowledged = true;
         }
     }
 
-    /// When the next leave round is due, if one is.
-    pub(super) fn leaving_deadline(&self) -> Option<Duration> {
-        self.leaving
-            .as_ref()
-            .filter(|l| !l.acknowledged && l.rounds_left > 0)
-            .map(|l| l.next_round)
+    /// When the next round is due, if one is.
+    pub(super) fn deadline(&self) -> Option<Duration> {
+        (!self.acknowledged && self.rounds_left > 0).then_some(self.next_round)
     }
 
-    fn leave_round(&mut self, now: Duration) {
-        let targets = self.find_indices(LEAVE_FANOUT, StatusSet::AVAILABLE, &[]);
-        let known = self.known();
-        let mut seqs = Vec::with_capacity(targets.len());
-        for &target in &targets {
-            let seq = self.next_seq();
-            seqs.push(seq);
-            // `with_local`: the leave goes first in the packet, whatever its send count.
-            self.send(target, Message::Ping { seq, known }, true);
+    /// A round went at `now` in pings `seqs` (none: nobody to tell); the next one, if still
+    /// unacknowledged, after `interval`.
+    pub(super) fn round_sent(&mut self, now: Duration, seqs: Vec<u32>, interval: Duration) {
+        if seqs.is_empty() {
+            self.acknowledged = true;
         }
-        let interval = self.config.ping_timeout;
-        if let Some(leaving) = self.leaving.as_mut() {
-            leaving.seqs.extend(seqs);
-            leaving.rounds_left -= 1;
-            leaving.next_round = now + interval;
-            if targets.is_empty() {
-                leaving.acknowledged = true;
-            }
-        }
+        self.seqs.extend(seqs);
+        self.rounds_left -= 1;
+        self.next_round = now + interval;
     }
 }

@@ -22,25 +22,27 @@
 //! Python wire) keep answering as the seed does: its members do not take a ping as the
 //! answer to a probe.
 
-use super::*;
+use std::collections::HashMap;
+use std::time::Duration;
 
 /// Challenge sequence numbers: random, and each four bytes long in the native encoding.
-const CHALLENGE_SEQS: std::ops::Range<u32> = 1 << 21..1 << 28;
+pub(super) const CHALLENGE_SEQS: std::ops::Range<u32> = 1 << 21..1 << 28;
 
 /// What may still be sent back to the source of the packet being handled.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct AnswerLimit {
+struct AnswerLimit {
     /// The source's table index.
-    pub to: usize,
+    to: usize,
     /// Bytes (native encoding) left of the request's size.
-    pub left: usize,
+    left: usize,
     /// Something was not sent for lack of room: challenge the source.
-    pub wants_challenge: bool,
+    wants_challenge: bool,
 }
 
 /// How much may be sent to a source now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Room {
-    /// No limit: the source is in good standing (or the packet is not being handled).
+    /// No limit: the source is in good standing (or no packet is being handled).
     Unlimited,
     /// The message fits, with this many bytes left for gossip.
     Gossip(usize),
@@ -48,31 +50,38 @@ pub(super) enum Room {
     Nothing,
 }
 
-impl<R: Rng> Swim<R> {
-    /// An ack from `sender` with `seq`: if it answers a probe or a challenge of ours sent to
-    /// it, its process can receive at its address. Called before the probes are completed.
-    pub(super) fn confirm_by_ack(&mut self, sender: usize, seq: u32) {
-        let probed = self
-            .probes
-            .iter()
-            .any(|p| p.target == sender && p.seq == seq);
-        let challenged = self.table.challenge(sender).is_some_and(|(s, _)| s == seq);
-        if probed || challenged {
-            self.table.entries[sender].reach.confirmed = true;
-            self.table.set_challenge(sender, None);
-        }
+/// The answer limit of the packet being handled, and the challenges in flight.
+#[derive(Debug, Default)]
+pub(super) struct Standing {
+    limit: Option<AnswerLimit>,
+    /// By member: the sequence number of the challenge in flight to it, and when it went.
+    challenges: HashMap<usize, (u32, Duration)>,
+}
+
+impl Standing {
+    /// A packet of `len` bytes from `to`, a source not in good standing, is being handled:
+    /// what goes back to it is limited to that size.
+    pub(super) fn limit(&mut self, to: usize, len: usize) {
+        self.limit = Some(AnswerLimit {
+            to,
+            left: len,
+            wants_challenge: false,
+        });
     }
 
-    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
-    /// good standing: its current process answered a ping of ours. Its status does not
-    /// matter: a restarted member we hold OFFLINE must get the list to refute.
-    pub(super) fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
-        self.seed_rules(sender) || (!new_process && self.table.entries[sender].reach.confirmed)
+    /// Whether answers to `to` are limited now.
+    pub(super) fn limited(&self, to: usize) -> bool {
+        self.limit.is_some_and(|l| l.to == to)
+    }
+
+    /// The bytes left for the limited source, if a limit holds.
+    pub(super) fn left(&self) -> Option<usize> {
+        self.limit.map(|l| l.left)
     }
 
     /// What may be sent to `to`, a message of `bare` bytes without gossip.
-    pub(super) fn answer_room(&mut self, to: usize, bare: usize) -> Room {
-        let Some(limit) = self.answer_limit.as_mut().filter(|l| l.to == to) else {
+    pub(super) fn room(&mut self, to: usize, bare: usize) -> Room {
+        let Some(limit) = self.limit.as_mut().filter(|l| l.to == to) else {
             return Room::Unlimited;
         };
         if bare > limit.left {
@@ -82,108 +91,54 @@ impl<R: Rng> Swim<R> {
         Room::Gossip(limit.left - bare)
     }
 
-    /// Cuts the records a sync answer (or an ack's push-pull answer) carries until it fits
-    /// the room of its request.
-    pub(super) fn fit_answer(&self, message: &mut Message) {
-        let Some(limit) = self.answer_limit else {
-            return;
-        };
-        let mut packet = Packet {
-            source: self.source(),
-            message: std::mem::replace(message, Message::GossipOnly),
-            gossip: Vec::new(),
-        };
-        while crate::wire::encoded_len(&packet) > limit.left {
-            match &mut packet.message {
-                Message::Sync { records, .. } | Message::AckSync { records, .. }
-                    if !records.is_empty() =>
-                {
-                    records.pop();
-                }
-                _ => break,
-            }
-        }
-        // An ack whose answer was cut to nothing is a plain ack.
-        if matches!(&packet.message, Message::AckSync { records, .. } if records.is_empty()) {
-            packet.message = packet.message.split_window().0;
-        }
-        *message = packet.message;
-    }
-
-    /// Accounts for `len` bytes sent to the limited source.
-    pub(super) fn answer_sent(&mut self, to: usize, len: usize) {
-        if let Some(limit) = self.answer_limit.as_mut().filter(|l| l.to == to) {
+    /// Accounts for `len` bytes sent to `to`, if limited.
+    pub(super) fn sent(&mut self, to: usize, len: usize) {
+        if let Some(limit) = self.limit.as_mut().filter(|l| l.to == to) {
             limit.left = limit.left.saturating_sub(len);
         }
     }
 
-    /// Ends the limit of the packet handled, first sending the challenge it called for.
-    pub(super) fn finish_answer(&mut self, now: Duration) {
-        if self.answer_limit.is_some_and(|l| l.wants_challenge) {
-            self.challenge(now);
-        }
-        self.answer_limit = None;
+    /// Whether something was not sent to the limited source for lack of room.
+    pub(super) fn wants_challenge(&self) -> bool {
+        self.limit.is_some_and(|l| l.wants_challenge)
     }
 
-    /// Sends the limited source a challenge, if it fits in what is left and none is in
-    /// flight: a bare ping with a random sequence number, whose ack confirms it.
-    pub(super) fn challenge(&mut self, now: Duration) {
-        let Some(limit) = self.answer_limit.as_mut() else {
-            return;
-        };
+    /// The limited source and the bytes left, to challenge it (the wish is cleared).
+    pub(super) fn challenge_target(&mut self) -> Option<(usize, usize)> {
+        let limit = self.limit.as_mut()?;
         limit.wants_challenge = false;
-        let (to, left) = (limit.to, limit.left);
-        if self
-            .table
-            .challenge(to)
-            .is_some_and(|(_, at)| now < at + self.config.ping_timeout)
-        {
-            return;
-        }
-        // Unguessable (one in 2^28), and four bytes long as a varint, so that it fits
-        // after the smallest request that can call for it (a ping-req).
-        let seq = self.rng.random_range(CHALLENGE_SEQS);
-        let packet = Packet {
-            source: self.source(),
-            message: Message::Ping {
-                seq,
-                known: self.known(),
-            },
-            gossip: Vec::new(),
-        };
-        let len = crate::wire::encoded_len(&packet);
-        if len > left {
-            return;
-        }
-        self.answer_sent(to, len);
-        self.table.set_challenge(to, Some((seq, now)));
-        let wire = self.wire_of(to);
-        let to = self.table.entries[to].name.clone();
-        self.transmits.push_back(Transmit { to, packet, wire });
+        Some((limit.to, limit.left))
     }
 
-    /// The one answer sent to a stranger even if larger than its request: the ack to a
-    /// ping, without gossip (a probe unanswered would make a live member suspect). It
-    /// exceeds the ping by at most the local member's name twice plus a few bytes (its
-    /// source in the header and as `alive`), never by a record or a list.
-    pub(super) fn send_bare_ack(&mut self, to: usize, ack: Message) {
-        let packet = Packet {
-            source: self.source(),
-            message: ack,
-            gossip: Vec::new(),
-        };
-        self.answer_sent(to, crate::wire::encoded_len(&packet));
-        let wire = self.wire_of(to);
-        let to = self.table.entries[to].name.clone();
-        self.transmits.push_back(Transmit { to, packet, wire });
+    /// Ends the limit of the packet handled.
+    pub(super) fn end(&mut self) {
+        self.limit = None;
     }
 
-    /// The whole list owed to `sender`, now confirmed, if it asked for one.
-    pub(super) fn pay_owed_full(&mut self, now: Duration, sender: usize) {
-        let reach = &mut self.table.entries[sender].reach;
-        if std::mem::take(&mut reach.owed_full) {
-            let reply = self.sync_reply(now, true, &[]);
-            self.send(sender, reply, false);
+    /// Whether a challenge may go to `to` at `now`: none in flight for `ping_timeout`.
+    pub(super) fn may_challenge(&self, to: usize, now: Duration, ping_timeout: Duration) -> bool {
+        (self.challenges.get(&to)).is_none_or(|&(_, at)| now >= at + ping_timeout)
+    }
+
+    /// A challenge `seq` went to `to` at `now`.
+    pub(super) fn challenged(&mut self, to: usize, seq: u32, now: Duration) {
+        self.challenges.insert(to, (seq, now));
+    }
+
+    /// An ack from `from` with `seq`: whether it answers our challenge in flight.
+    pub(super) fn answers_challenge(&self, from: usize, seq: u32) -> bool {
+        self.challenges.get(&from).is_some_and(|&(s, _)| s == seq)
+    }
+
+    /// Forgets the challenge to `index` (answered, or a new process).
+    pub(super) fn clear(&mut self, index: usize) {
+        self.challenges.remove(&index);
+    }
+
+    /// The member at table index `from` now lives at `to`.
+    pub(super) fn renumber(&mut self, from: usize, to: usize) {
+        if let Some(challenge) = self.challenges.remove(&from) {
+            self.challenges.insert(to, challenge);
         }
     }
 }

@@ -119,7 +119,7 @@ proptest! {
     fn a_snapshot_measures_as_its_update(u in update()) {
         let mut table = crate::table::Table::default();
         let (i, _) = table.get_or_insert(&u.name, false, std::time::Duration::ZERO);
-        let entry = &mut table.entries[i];
+        let entry = table.entry_mut(i);
         entry.clock = u.clock;
         entry.status = u.status;
         entry.metadata = u.metadata.clone();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// The order in which non-local members are probed.
 #[derive(Debug, Default)]
-pub(crate) struct ProbeRing {
+pub(super) struct ProbeRing {
     /// Table indices (32 bits: the ring holds every member).
     order: Vec<u32>,
     pos: usize,
@@ -18,15 +18,15 @@ impl ProbeRing {
     /// takes that place, and the member that held it moves to the end of the round. O(1):
     /// every member adds every other, so shifting the rest of the round (`Vec::insert`)
     /// cost O(n²) per member, O(n³) over a cluster that joins at once.
-    pub(crate) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
+    pub(super) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
         let end = self.order.len();
         let at = rng.random_range(self.pos..=end);
         self.order.push(index as u32);
         self.order.swap(at, end);
     }
 
-    /// Takes a forgotten member out of the order (see `machine/reaping.rs`).
-    pub(crate) fn remove(&mut self, index: usize) {
+    /// Takes a forgotten member out of the order (see `Swim::forget`).
+    pub(super) fn remove(&mut self, index: usize) {
         if let Some(at) = self.order.iter().position(|&i| i as usize == index) {
             self.order.remove(at);
             if at < self.pos {
@@ -36,19 +36,19 @@ impl ProbeRing {
     }
 
     /// The member at table index `from` moved to `to` (the table filled a removed slot).
-    pub(crate) fn rename(&mut self, from: usize, to: usize) {
+    pub(super) fn rename(&mut self, from: usize, to: usize) {
         if let Some(slot) = self.order.iter_mut().find(|i| **i as usize == from) {
             *slot = to as u32;
         }
     }
 
     /// How many members are in the order.
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.order.len()
     }
 
     /// The next member to probe; a new shuffled round starts after the last one.
-    pub(crate) fn next(&mut self, rng: &mut impl Rng) -> Option<usize> {
+    pub(super) fn next(&mut self, rng: &mut impl Rng) -> Option<usize> {
         if self.order.is_empty() {
             return None;
         }
@@ -64,34 +64,34 @@ impl ProbeRing {
 
 /// A probe in flight: a ping sent, waiting for the ack.
 #[derive(Debug, Clone)]
-pub(crate) struct Probe {
-    pub(crate) target: usize,
-    pub(crate) seq: u32,
+pub(super) struct Probe {
+    pub(super) target: usize,
+    pub(super) seq: u32,
     /// When the next indirect round is due: ping_timeout after the ping, then again every
     /// ping_timeout while no ack has come and time remains.
-    pub(crate) next_round_at: Duration,
+    pub(super) next_round_at: Duration,
     /// When to give up and suspect the target (ping_req_timeout after the first round).
-    pub(crate) suspect_at: Duration,
+    pub(super) suspect_at: Duration,
     /// Indirect rounds sent so far.
-    pub(crate) rounds: u32,
+    pub(super) rounds: u32,
     /// Lifeguard: whether the probe already got its second chance (every helper was silent).
-    pub(crate) extended: bool,
+    pub(super) extended: bool,
     /// Lifeguard: the helpers of the first indirect round, each owing us a nack (or the
     /// target's ack), and whether its nack came.
-    pub(crate) nacks: Vec<(usize, bool)>,
+    pub(super) nacks: Vec<(usize, bool)>,
 }
 
 /// A ping-req being served for another member: forward the target's ack to `requester`.
 #[derive(Debug, Clone)]
-pub(crate) struct Relay {
-    pub(crate) requester: usize,
-    pub(crate) seq: u32,
-    pub(crate) target: usize,
-    pub(crate) expires: Duration,
+pub(super) struct Relay {
+    pub(super) requester: usize,
+    pub(super) seq: u32,
+    pub(super) target: usize,
+    pub(super) expires: Duration,
     /// Lifeguard: when to tell `requester` the target has not answered yet, if still due.
-    pub(crate) nack_at: Option<Duration>,
-    /// The requester is not in good standing: its ack goes bare (`machine/standing.rs`).
-    pub(crate) bare: bool,
+    pub(super) nack_at: Option<Duration>,
+    /// The requester is not in good standing: its ack goes bare (see `machine/standing.rs`).
+    pub(super) bare: bool,
 }
 
 #[cfg(test)]

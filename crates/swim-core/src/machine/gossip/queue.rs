@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 /// member may queue a record of every member at once (a mass join), so the keys are small:
 /// 12 bytes in the ordered set, and 8 bytes per table index for the state of its record.
 #[derive(Debug, Default)]
-pub(crate) struct BroadcastQueue {
+pub(super) struct BroadcastQueue {
     /// (times sent, newest first, member index)
     order: BTreeSet<(u32, Reverse<u32>, u32)>,
     /// By member index: (times sent, insertion id) of its queued record, [`NOT_QUEUED`]
@@ -56,7 +56,7 @@ impl BroadcastQueue {
     }
 
     /// Queues (or re-queues, with a fresh count) the record of member `index`.
-    pub(crate) fn push(&mut self, index: usize) {
+    pub(super) fn push(&mut self, index: usize) {
         self.remove(index);
         if self.next_id == u32::MAX {
             self.renumber_ids();
@@ -85,18 +85,18 @@ impl BroadcastQueue {
     }
 
     /// Whether a record was queued since the last call (the news to fan out at once).
-    pub(crate) fn take_fresh(&mut self) -> bool {
+    pub(super) fn take_fresh(&mut self) -> bool {
         std::mem::take(&mut self.fresh)
     }
 
     /// Whether a record was queued since the last [`BroadcastQueue::take_fresh`].
-    pub(crate) fn has_fresh(&self) -> bool {
+    pub(super) fn has_fresh(&self) -> bool {
         self.fresh
     }
 
     /// The member at table index `from` moved to `to` (the table filled a removed slot);
     /// its queued record, if any, keeps its place.
-    pub(crate) fn rename(&mut self, from: usize, to: usize) {
+    pub(super) fn rename(&mut self, from: usize, to: usize) {
         if let Some((sent, id)) = self.clear(from) {
             self.order.remove(&(sent, Reverse(id), key(from)));
             self.order.insert((sent, Reverse(id), key(to)));
@@ -105,7 +105,7 @@ impl BroadcastQueue {
     }
 
     /// Drops the queued record of member `index`, if any (the member was forgotten).
-    pub(crate) fn remove(&mut self, index: usize) {
+    pub(super) fn remove(&mut self, index: usize) {
         if let Some((sent, id)) = self.clear(index) {
             self.order.remove(&(sent, Reverse(id), key(index)));
         }
@@ -113,7 +113,7 @@ impl BroadcastQueue {
 
     /// Counts one transmission of member `index`'s record if it is queued; returns whether
     /// it was (used to send the local member's own record first).
-    pub(crate) fn take_one(&mut self, index: usize, limit: u32) -> bool {
+    pub(super) fn take_one(&mut self, index: usize, limit: u32) -> bool {
         let Some((sent, id)) = self.get(index) else {
             return false;
         };
@@ -127,7 +127,7 @@ impl BroadcastQueue {
 
     /// Counts member `index`'s queued record as sent at least `sent` times (dropped if
     /// that reaches `limit`); nothing if it is not queued.
-    pub(crate) fn count_as_sent(&mut self, index: usize, sent: u32, limit: u32) {
+    pub(super) fn count_as_sent(&mut self, index: usize, sent: u32, limit: u32) {
         let Some((was, id)) = self.get(index) else {
             return;
         };
@@ -141,18 +141,18 @@ impl BroadcastQueue {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.queued == 0
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.queued
     }
 
     /// Picks records in priority order while `fits(index)` accepts them (it returns false
     /// once the packet is full), counting one transmission each and dropping those sent
     /// `limit` times. `skip` members are passed over (already in the packet).
-    pub(crate) fn take(
+    pub(super) fn take(
         &mut self,
         limit: u32,
         skip: Option<usize>,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The local health score, from 0 (healthy) to a configured maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Health {
+pub(super) struct Health {
     score: u32,
     max: u32,
 }
@@ -19,27 +19,27 @@ pub(crate) struct Health {
 impl Health {
     /// A healthy member whose score may rise to `max` (0: the score never moves, as without
     /// Lifeguard).
-    pub(crate) fn new(max: u32) -> Health {
+    pub(super) fn new(max: u32) -> Health {
         Health { score: 0, max }
     }
 
     /// The current score.
-    pub(crate) fn score(self) -> u32 {
+    pub(super) fn score(self) -> u32 {
         self.score
     }
 
     /// Evidence of poor local health: raises the score by `by`, up to the maximum.
-    pub(crate) fn worse(&mut self, by: u32) {
+    pub(super) fn worse(&mut self, by: u32) {
         self.score = self.score.saturating_add(by).min(self.max);
     }
 
     /// A probe of ours succeeded: one point back.
-    pub(crate) fn better(&mut self) {
+    pub(super) fn better(&mut self) {
         self.score = self.score.saturating_sub(1);
     }
 
     /// `timeout` scaled by `score + 1`.
-    pub(crate) fn scale(self, timeout: Duration) -> Duration {
+    pub(super) fn scale(self, timeout: Duration) -> Duration {
         timeout.saturating_mul(self.score + 1)
     }
 }

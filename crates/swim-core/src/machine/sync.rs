@@ -1,0 +1,268 @@
+//! Synchronisation: joining by full syncs (with follow-ups while they teach us members),
+//! catching up when a ping or ack shows the sender knows more members than we do, the
+//! bounded push-pull windows of anti-entropy (riding on probes), and the budget of full
+//! member lists answered (see "Joining and anti-entropy" and "Mass joins" in
+//! `docs/PROTOCOL.md`).
+
+use std::time::Duration;
+
+use super::membership::Membership;
+use crate::{MemberName, ProtocolConfig, Update};
+
+/// How many full syncs with random members follow the first one, while they teach us new
+/// members: when many members join at once, the first answers are partial.
+const JOIN_FOLLOWUPS: u8 = 4;
+
+/// Follow-ups made even when one teaches nothing (a random member may know less than us).
+const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
+
+/// Where the local member stands in joining the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JoinState {
+    /// No full list yet; `ask_all`: the next request goes to every configured peer (at
+    /// start, and after a peer is added).
+    Joining { ask_all: bool },
+    /// A full list arrived; `followups` more full syncs may follow.
+    Joined { followups: u8 },
+}
+
+/// Whom the next join request goes to (see [`Sync::next_join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JoinRequest {
+    /// Every configured peer.
+    AllPeers,
+    /// A retry: any member heard of, else a random peer.
+    Retry,
+    /// A follow-up; `first`: the first one, which asks a configured peer first.
+    FollowUp { first: bool },
+}
+
+/// The catch-up on the member-count digest.
+#[derive(Debug, Clone, Copy)]
+struct CatchUp {
+    /// No catch-up before this.
+    next: Duration,
+    backoff: Duration,
+    /// When the last catch-up was answered (the backoff's reference).
+    last_answered: Duration,
+    /// A catch-up was asked for and its full list has not arrived yet.
+    in_flight: bool,
+}
+
+/// Joining, catching up and push-pull.
+#[derive(Debug)]
+pub(super) struct Sync {
+    peers: Vec<MemberName>,
+    join: JoinState,
+    catch_up: CatchUp,
+    /// A push-pull is due: its window rides on the next probe.
+    push_pull_pending: bool,
+    /// Where the next window starts in the table.
+    cursor: usize,
+    /// Full member lists sent in the current `ping_interval` window, and when it began.
+    full_answers: (Duration, usize),
+    ping_interval: Duration,
+    push_pull_interval: Duration,
+    full_sync_budget: usize,
+    piggyback_budget: usize,
+}
+
+impl Sync {
+    /// Not joined, no peer yet.
+    pub(super) fn new(config: &ProtocolConfig, now: Duration) -> Sync {
+        Sync {
+            peers: Vec::new(),
+            join: JoinState::Joining { ask_all: true },
+            catch_up: CatchUp {
+                next: now,
+                backoff: Duration::ZERO,
+                last_answered: now,
+                in_flight: false,
+            },
+            push_pull_pending: false,
+            cursor: 0,
+            full_answers: (now, 0),
+            ping_interval: config.ping_interval,
+            push_pull_interval: config.push_pull_interval,
+            full_sync_budget: config.full_sync_budget,
+            piggyback_budget: config.piggyback_budget,
+        }
+    }
+
+    // --- peers and joining ---
+
+    /// Adds a configured peer; false if it was one already.
+    pub(super) fn add_peer(&mut self, name: MemberName) -> bool {
+        if self.peers.contains(&name) {
+            return false;
+        }
+        self.peers.push(name);
+        true
+    }
+
+    /// Forgets a configured peer.
+    pub(super) fn remove_peer(&mut self, name: &MemberName) {
+        self.peers.retain(|peer| peer != name);
+    }
+
+    /// The configured peers.
+    pub(super) fn peers(&self) -> &[MemberName] {
+        &self.peers
+    }
+
+    /// Whether a full list has arrived.
+    pub(super) fn joined(&self) -> bool {
+        matches!(self.join, JoinState::Joined { .. })
+    }
+
+    /// Whether a full sync is due at the join timer (`timer_armed`: it is not `MAX`): not
+    /// joined yet and someone to ask, or a follow-up.
+    pub(super) fn wants_join(&self, timer_armed: bool) -> bool {
+        match self.join {
+            JoinState::Joined { followups } => followups > 0 && timer_armed,
+            JoinState::Joining { .. } => !self.peers.is_empty(),
+        }
+    }
+
+    /// Join from scratch, asking every peer (the member lost every other one: the next full
+    /// syncs are a join again, with its follow-ups; or a peer was added before joining).
+    pub(super) fn join_again(&mut self) {
+        self.join = JoinState::Joining { ask_all: true };
+    }
+
+    /// A join request is due: whom it goes to.
+    pub(super) fn next_join(&mut self) -> JoinRequest {
+        match &mut self.join {
+            JoinState::Joined { followups } => {
+                *followups -= 1;
+                JoinRequest::FollowUp {
+                    first: *followups + 1 == JOIN_FOLLOWUPS,
+                }
+            }
+            JoinState::Joining { ask_all } => {
+                if std::mem::take(ask_all) {
+                    JoinRequest::AllPeers
+                } else {
+                    JoinRequest::Retry
+                }
+            }
+        }
+    }
+
+    /// A full sync was answered (`learned`: it taught us something). Returns whether this
+    /// is the first (we have joined: announce ourselves) and whether a follow-up follows.
+    pub(super) fn joined_with(&mut self, learned: bool) -> (bool, bool) {
+        let first = !self.joined();
+        let followups = match self.join {
+            JoinState::Joined { followups } => followups,
+            JoinState::Joining { .. } => JOIN_FOLLOWUPS,
+        };
+        self.join = JoinState::Joined { followups };
+        let done = JOIN_FOLLOWUPS - followups;
+        let again = (first || learned || done < JOIN_FOLLOWUPS_ALWAYS) && followups > 0;
+        (first, again)
+    }
+
+    // --- catch-up on the member-count digest ---
+
+    /// Whether to ask a member that knows `theirs` members (we know `ours`) for its list:
+    /// some record never reached us (gossip is probabilistic). Answered catch-ups back off.
+    pub(super) fn should_catch_up(&self, now: Duration, theirs: u32, ours: u32) -> bool {
+        theirs > ours && now >= self.catch_up.next && self.joined()
+    }
+
+    /// A catch-up request went at `now`. Until the answer comes, a lost request, or a window
+    /// instead of the list (the member asked was over its budget), is retried one
+    /// `ping_interval` later with the next member that knows more; only an answered
+    /// catch-up spends the backoff.
+    pub(super) fn catch_up_sent(&mut self, now: Duration) {
+        self.catch_up.next = now + self.ping_interval;
+        self.catch_up.in_flight = true;
+    }
+
+    /// A full list arrived at `now`: if a catch-up asked for it, the next one waits the
+    /// backoff, which doubles while catch-ups follow each other closely (members joining)
+    /// and starts again from one `ping_interval` after a quiet spell.
+    pub(super) fn full_list_arrived(&mut self, now: Duration) {
+        let c = &mut self.catch_up;
+        if !std::mem::take(&mut c.in_flight) {
+            return;
+        }
+        let longest = self.push_pull_interval / 2;
+        c.backoff = if now > c.last_answered + longest {
+            self.ping_interval
+        } else {
+            (c.backoff * 2).clamp(self.ping_interval, longest)
+        };
+        c.last_answered = now;
+        c.next = now + c.backoff;
+    }
+
+    // --- push-pull and full lists ---
+
+    /// The push-pull timer fired: the window waits for the next probe.
+    pub(super) fn push_pull_due(&mut self) {
+        self.push_pull_pending = true;
+    }
+
+    /// Takes the waiting push-pull, if one waits (it rides on a probe, or goes alone).
+    pub(super) fn take_push_pull(&mut self) -> bool {
+        std::mem::take(&mut self.push_pull_pending)
+    }
+
+    /// Whether a push-pull waits for a probe to ride on.
+    pub(super) fn push_pull_pending(&self) -> bool {
+        self.push_pull_pending
+    }
+
+    /// Counts one full member list against `full_sync_budget` per `ping_interval`; false
+    /// when the budget is spent. A list above the MTU goes over TCP: hundreds of members
+    /// joining at once would otherwise all ask the same seed member, whose answers pile up
+    /// until its sends are dropped, and whose joiners then retry together. Over budget, the
+    /// asker gets a window naming other members, whom its follow-ups and catch-ups ask.
+    pub(super) fn take_full_answer(&mut self, now: Duration) -> bool {
+        let (start, count) = &mut self.full_answers;
+        if now >= *start + self.ping_interval {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.full_sync_budget {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// A window of records, rotating through the table, for push-pull anti-entropy: as many
+    /// as fit in the piggyback budget (at least one). `record` builds member `i`'s record.
+    pub(super) fn window(
+        &mut self,
+        members: &Membership,
+        record: impl Fn(usize) -> Update,
+    ) -> Vec<Update> {
+        let n = members.len();
+        let mut budget = self.piggyback_budget;
+        let mut records = Vec::new();
+        for _ in 0..n {
+            self.cursor = (self.cursor + 1) % n;
+            if members.entry(self.cursor).is_placeholder() {
+                continue;
+            }
+            let record = record(self.cursor);
+            let len = crate::wire::update_len(&record);
+            if len > budget && !records.is_empty() {
+                break;
+            }
+            budget = budget.saturating_sub(len);
+            records.push(record);
+        }
+        records
+    }
+
+    /// A member was forgotten and the table has `len` entries left.
+    pub(super) fn table_shrank(&mut self, len: usize) {
+        if self.cursor >= len {
+            self.cursor = 0;
+        }
+    }
+}
