@@ -31,34 +31,25 @@ pub struct ProtocolConfig {
     pub max_sync_records: usize,
     /// Budget in bytes (native encoding) for the records piggybacked on one packet.
     pub piggyback_budget: usize,
-    /// Whose clock a local verdict (suspect, offline, alive again) carries. `Native` unless
-    /// the cluster has members of the Python package, which need `Seed`.
-    pub clock_rules: ClockRules,
+    /// The wire formats spoken, and with them whose clock a local verdict (suspect,
+    /// offline, alive again) carries: `Native` unless the cluster has members of the
+    /// Python package.
+    pub wire: Wire,
     /// How many random members a member passes a record to at once when it learns it (0: only
     /// piggybacking and periodic gossip, as in the seed). These sends count against the
     /// record's retransmission budget.
     pub fanout: usize,
-    /// Whether join news heard second-hand (the first record of a member, from another
-    /// member) is fanned out too. Off: it is only piggybacked and gossiped, and a mass join
-    /// of `n` members costs `fanout × n` eager packets instead of `fanout × n²` (see "Eager
-    /// fanout" in `docs/PROTOCOL.md`). On is the behaviour before that rule, kept for the
-    /// simulator's comparison.
-    pub fanout_joins: bool,
-    /// How many times join news (the first record of a member) is gossiped, at most, when
-    /// it arrives in a burst (at least 100 records already queued: a mass join), instead of
-    /// `retransmit_mult * ceil(log10(n + 1))`. 0 (the default): not at all; the joiner
-    /// announces itself and the member-count digest's catch-ups hand over the lists. A
-    /// burst re-gossiped the full number of times by every member costs `n²` times that
-    /// many record copies, more than the queues drain. See "Mass joins" in
-    /// `docs/PROTOCOL.md`.
-    pub join_news_retransmits: u32,
+    /// Rules switched off for comparisons (the simulator's A/B runs); only with the
+    /// `ablation` feature, never in a production build.
+    #[cfg(feature = "ablation")]
+    pub ablation: Ablation,
     /// Most full member lists (answers to joins and catch-ups) a member sends per
     /// `ping_interval`; requests beyond get a window of records instead.
     pub full_sync_budget: usize,
     /// Lifeguard (Dadgar et al., 2017): local health scales our own timeouts, relays send
     /// nacks, and a suspicion lasts longer until others confirm it. On by default; off gives
     /// plain SWIM. Nacks and confirmations need the native wire: under
-    /// [`ClockRules::Seed`] only local health applies (see `docs/PROTOCOL.md`).
+    /// the Python wire only local health applies (see `docs/PROTOCOL.md`).
     pub lifeguard: bool,
     /// Highest local health score (Lifeguard): at score `s` the probe timeouts and the
     /// wait before the next probe are `(s + 1)` times their configured value.
@@ -76,50 +67,93 @@ pub struct ProtocolConfig {
     pub offline_retention: Duration,
 }
 
-/// How a member stamps its verdicts about other members, and which first-hand records it
-/// trusts (see "Seed clock rules" in `docs/PROTOCOL.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClockRules {
-    /// Ours: a suspicion keeps the suspect's clock and wins by status precedence; only the
-    /// member itself refutes, with a newer clock.
+/// Rules that can be switched off to measure what they bring (the simulator's A/B runs,
+/// `ablation` feature). The defaults are the protocol's rules.
+#[cfg(feature = "ablation")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ablation {
+    /// Fan out join news heard second-hand too (the rule before "join news heard
+    /// second-hand is not fanned out"; see "Eager fanout" in `docs/PROTOCOL.md`): a mass
+    /// join of `n` members then costs `fanout × n²` eager packets instead of `fanout × n`.
+    pub fanout_joins: bool,
+    /// Gossip join news that arrives in a burst this many times at most, instead of not at
+    /// all (`u32::MAX`: the full retransmission limit, the rule before "Mass joins").
+    pub join_news_retransmits: u32,
+}
+
+/// The wire formats a member speaks, and with them the clock rules it follows: the one
+/// interoperation setting (see "Seed clock rules" and "Members that speak both wires" in
+/// `docs/PROTOCOL.md`). The driver encodes packets as [`Transmit::wire`](crate::Transmit)
+/// says, which follows from this setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Wire {
+    /// Our own compact format, and our rules: a suspicion keeps the suspect's clock and wins
+    /// by status precedence; only the member itself refutes, with a newer clock.
     #[default]
     Native,
-    /// The seed's (swim-protocol 0.6.3), required to interoperate with its members, which
-    /// ignore any record whose clock is not newer than theirs: suspicions and OFFLINE
-    /// verdicts take the detector's next clock; a member that answers a probe, or states
-    /// its own record ONLINE, is marked ONLINE again with the detector's next clock; a new
-    /// process is sent the whole member list.
-    Seed,
-    /// A member that speaks both wires (`--wire auto`), in a cluster that may hold members
-    /// of the Python package: each member is sent packets in the wire format last heard
-    /// from its current process, and the Python format until it is heard from. The seed's
-    /// rules about one member (an answered probe clears a verdict, a member's own word is
-    /// first-hand, the member is told it is ONLINE again, a new process gets the whole
-    /// list) apply toward the members addressed in the Python format; verdicts take the
-    /// detector's clock for every member, since records reach members through Python
-    /// members, which take only strictly newer clocks (see "Members that speak both wires"
-    /// in `docs/PROTOCOL.md`).
-    PerMember,
+    /// The format of the Python package swim-protocol 0.6.3, and its clock rules, which its
+    /// members need (they ignore any record whose clock is not newer than theirs):
+    /// suspicions and OFFLINE verdicts take the detector's next clock; a member that answers
+    /// a probe, or states its own record ONLINE, is marked ONLINE again with the detector's
+    /// next clock; a new process is sent the whole member list.
+    Python,
+    /// Both, for migrating a live cluster: each member is sent packets in the format last
+    /// heard from its current process, and the Python format until it is heard from. The
+    /// seed's rules about one member apply toward the members addressed in the Python
+    /// format; verdicts take the detector's clock for every member, since records reach
+    /// members through Python members, which take only strictly newer clocks.
+    Auto,
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Wire::Native => "native",
+            Wire::Python => "python",
+            Wire::Auto => "auto",
+        })
+    }
+}
+
+/// A wire format name that is not `native`, `python` or `auto`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown wire format {0:?}: expected native, python or auto")]
+pub struct UnknownWire(pub String);
+
+impl std::str::FromStr for Wire {
+    type Err = UnknownWire;
+
+    /// `native`, `python` or `auto`, in any case.
+    fn from_str(s: &str) -> Result<Self, UnknownWire> {
+        match s.to_ascii_lowercase().as_str() {
+            "native" => Ok(Wire::Native),
+            "python" => Ok(Wire::Python),
+            "auto" => Ok(Wire::Auto),
+            _ => Err(UnknownWire(s.to_owned())),
+        }
+    }
 }
 
 impl Default for ProtocolConfig {
-    /// The `lan` profile.
+    /// The `lan` profile. The timings come from the profiles' table alone (`profile.rs`):
+    /// they are zero here until the profile sets them.
     fn default() -> Self {
-        let seed = ProtocolConfig {
-            ping_interval: Duration::from_millis(1000),
-            ping_timeout: Duration::from_millis(300),
-            ping_req_count: 1,
-            ping_req_timeout: Duration::from_millis(900),
-            suspect_timeout: Duration::from_millis(5000),
-            sync_interval: Duration::from_millis(500),
-            push_pull_interval: Duration::from_secs(10),
-            retransmit_mult: 4,
+        let untimed = ProtocolConfig {
+            ping_interval: Duration::ZERO,
+            ping_timeout: Duration::ZERO,
+            ping_req_count: 0,
+            ping_req_timeout: Duration::ZERO,
+            suspect_timeout: Duration::ZERO,
+            sync_interval: Duration::ZERO,
+            push_pull_interval: Duration::ZERO,
+            retransmit_mult: 0,
             max_sync_records: 100_000,
             piggyback_budget: 1200,
-            clock_rules: ClockRules::Native,
+            wire: Wire::Native,
             fanout: 0,
-            fanout_joins: false,
-            join_news_retransmits: 0,
+            #[cfg(feature = "ablation")]
+            ablation: Ablation::default(),
             full_sync_budget: 16,
             lifeguard: true,
             awareness_max: 8,
@@ -127,7 +161,7 @@ impl Default for ProtocolConfig {
             suspicion_confirmations: 3,
             offline_retention: Duration::from_secs(600),
         };
-        seed.with_profile(Profile::Lan)
+        untimed.with_profile(Profile::Lan)
     }
 }
 
@@ -258,10 +292,16 @@ mod tests {
 
     #[test]
     fn default_is_lan_and_every_profile_is_valid() {
-        assert_eq!(
-            ProtocolConfig::default(),
-            ProtocolConfig::default().with_profile(Profile::Lan)
-        );
+        let c = ProtocolConfig::default();
+        assert_eq!(c.ping_interval, Duration::from_secs(1));
+        assert_eq!(c.ping_timeout, Duration::from_millis(200));
+        assert_eq!(c.ping_req_count, 3);
+        assert_eq!(c.ping_req_timeout, Duration::from_millis(600));
+        assert_eq!(c.suspect_timeout, Duration::from_secs(4));
+        assert_eq!(c.sync_interval, Duration::from_millis(200));
+        assert_eq!(c.push_pull_interval, Duration::from_secs(30));
+        assert_eq!(c.fanout, 3);
+        assert_eq!(c.wire, Wire::Native);
         for profile in Profile::ALL {
             let c = ProtocolConfig::default().with_profile(profile);
             assert_eq!(c.validate(), Ok(()), "{profile}");

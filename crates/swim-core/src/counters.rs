@@ -109,11 +109,11 @@ impl RoundTrips {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageKind {
-    /// [`Message::Ping`], and [`Message::PingSync`] (a ping carrying a push-pull window).
+    /// [`Message::Ping`], with or without a push-pull window.
     Ping,
     /// [`Message::PingReq`].
     PingReq,
-    /// [`Message::Ack`], and [`Message::AckSync`] (an ack carrying a push-pull answer).
+    /// [`Message::Ack`], with or without a push-pull answer.
     Ack,
     /// [`Message::Gossip`].
     Gossip,
@@ -169,9 +169,9 @@ impl Message {
     pub fn kind(&self) -> MessageKind {
         match self {
             // A window riding on a probe does not make it another kind of datagram.
-            Message::Ping { .. } | Message::PingSync { .. } => MessageKind::Ping,
+            Message::Ping { .. } => MessageKind::Ping,
             Message::PingReq { .. } => MessageKind::PingReq,
-            Message::Ack { .. } | Message::AckSync { .. } => MessageKind::Ack,
+            Message::Ack { .. } => MessageKind::Ack,
             Message::Gossip(_) => MessageKind::Gossip,
             Message::GossipAck { .. } => MessageKind::GossipAck,
             Message::GossipOnly => MessageKind::GossipOnly,

@@ -47,7 +47,9 @@ mod table;
 mod tombstone;
 pub mod wire;
 
-pub use config::{ClockRules, ConfigError, ProtocolConfig};
+#[cfg(feature = "ablation")]
+pub use config::Ablation;
+pub use config::{ConfigError, ProtocolConfig, UnknownWire, Wire};
 pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;

@@ -83,7 +83,7 @@ impl<R: Rng> Swim<R> {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let validity = Validity(rng.random());
-        let members = Membership::new(&local, validity, config.clock_rules, now);
+        let members = Membership::new(&local, validity, config.wire, now);
         let mut timers = Timers::new(now);
         timers.set(
             Timer::Probe,
@@ -118,7 +118,7 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Feeds a packet received from the network in the wire format of this member's
-    /// clock rules (the Python format under [`ClockRules::Seed`](crate::ClockRules::Seed),
+    /// clock rules (the Python format under [`Wire::Python`](crate::Wire::Python),
     /// ours otherwise). Packets that claim to come from the local member are ignored.
     pub fn handle_packet(&mut self, now: Duration, packet: Packet) {
         let wire = self.members.home_wire();
@@ -142,12 +142,12 @@ impl<R: Rng> Swim<R> {
         let request_len = crate::wire::encoded_len(&packet);
         let Packet {
             source,
-            message,
+            mut message,
             gossip,
         } = packet;
         // A push-pull window riding on a probe: the probe is handled as any other, and the
         // window beside it.
-        let (message, window) = message.split_window();
+        let window = message.take_window();
         let sender = self.member_index(&source.name, now);
         let (new_process, restarted) = self.members.heard_process(sender, source.validity, wire);
         if new_process {
@@ -173,7 +173,7 @@ impl<R: Rng> Swim<R> {
         }
         self.heard_from(now, sender, &source);
         let replied = match message {
-            Message::Ping { seq, known } => {
+            Message::Ping { seq, known, .. } => {
                 // The digest first: what a window teaches is a sample of the list, and
                 // must not hide that the sender knows more members than we do.
                 self.catch_up(now, sender, known);
@@ -214,8 +214,6 @@ impl<R: Rng> Swim<R> {
                 true
             }
             Message::GossipAck { .. } | Message::GossipOnly => false,
-            // `split_window` made these a ping or an ack.
-            Message::PingSync { .. } | Message::AckSync { .. } => false,
             Message::Nack { seq } => {
                 if self.detector.nacked(sender, seq) {
                     self.out.tally().counters.nacks_received += 1;
@@ -746,10 +744,10 @@ impl<R: Rng> Swim<R> {
         if wire == PeerWire::Python && matches!(message, Message::Nack { .. }) {
             return false;
         }
-        let message = match wire {
-            PeerWire::Python => message.split_window().0,
-            PeerWire::Native => message,
-        };
+        let mut message = message;
+        if wire == PeerWire::Python {
+            message.take_window();
+        }
         let mut packet = Packet {
             source: self.members.source(),
             message,
@@ -878,6 +876,7 @@ impl<R: Rng> Swim<R> {
                 seq: relay.seq,
                 alive: alive.clone(),
                 known: self.members.known(),
+                window: None,
             };
             if relay.bare {
                 self.send_bare_ack(relay.requester, message);
@@ -902,13 +901,23 @@ impl<R: Rng> Swim<R> {
         if self.members.is_local(&target) {
             let alive = self.members.source();
             let known = self.members.known();
-            self.send(requester, Message::Ack { seq, alive, known }, correct);
+            self.send(
+                requester,
+                Message::Ack {
+                    seq,
+                    alive,
+                    known,
+                    window: None,
+                },
+                correct,
+            );
             return;
         }
         let target = self.member_index(&target, now);
         let ping = Message::Ping {
             seq: self.detector.next_seq(),
             known: self.members.known(),
+            window: None,
         };
         self.send(target, ping, false);
         // For a stranger, the ack relayed back goes bare (the ping goes to the target, a
@@ -958,13 +967,13 @@ impl<R: Rng> Swim<R> {
         let ping = if rides {
             self.sync.take_push_pull();
             let records = self.window();
-            Message::PingSync {
+            Message::Ping {
                 seq,
                 known,
-                records,
+                window: Some(records),
             }
         } else {
-            Message::Ping { seq, known }
+            Message::ping(seq, known)
         };
         self.send(target, ping, false);
         self.out.tally().probe_started(seq, now);
@@ -1001,6 +1010,7 @@ impl<R: Rng> Swim<R> {
         let ping = Message::Ping {
             seq,
             known: self.members.known(),
+            window: None,
         };
         self.send(target, ping.clone(), false);
         if self.members.per_member() {
@@ -1304,14 +1314,11 @@ impl<R: Rng> Swim<R> {
     ) {
         let alive = self.members.source();
         let known = self.members.known();
-        let mut ack = match answer {
-            Some(records) => Message::AckSync {
-                seq,
-                alive,
-                known,
-                records,
-            },
-            None => Message::Ack { seq, alive, known },
+        let mut ack = Message::Ack {
+            seq,
+            alive,
+            known,
+            window: answer,
         };
         if good {
             self.send(sender, ack, correct);
@@ -1355,17 +1362,19 @@ impl<R: Rng> Swim<R> {
         };
         while crate::wire::encoded_len(&packet) > left {
             match &mut packet.message {
-                Message::Sync { records, .. } | Message::AckSync { records, .. }
-                    if !records.is_empty() =>
-                {
+                Message::Sync { records, .. }
+                | Message::Ack {
+                    window: Some(records),
+                    ..
+                } if !records.is_empty() => {
                     records.pop();
                 }
                 _ => break,
             }
         }
         // An ack whose answer was cut to nothing is a plain ack.
-        if matches!(&packet.message, Message::AckSync { records, .. } if records.is_empty()) {
-            packet.message = packet.message.split_window().0;
+        if packet.message.records().is_empty() && matches!(packet.message, Message::Ack { .. }) {
+            packet.message.take_window();
         }
         *message = packet.message;
     }
@@ -1390,6 +1399,7 @@ impl<R: Rng> Swim<R> {
             message: Message::Ping {
                 seq,
                 known: self.members.known(),
+                window: None,
             },
             gossip: Vec::new(),
         };
@@ -1445,7 +1455,15 @@ impl<R: Rng> Swim<R> {
         for &target in &targets {
             let seq = self.detector.next_seq();
             seqs.push(seq);
-            self.send(target, Message::Ping { seq, known }, true);
+            self.send(
+                target,
+                Message::Ping {
+                    seq,
+                    known,
+                    window: None,
+                },
+                true,
+            );
         }
         if let Some(leaving) = self.leaving.as_mut() {
             leaving.round_sent(now, seqs, self.config.ping_timeout);

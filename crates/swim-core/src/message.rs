@@ -2,7 +2,8 @@
 //!
 //! It expresses the seed's five packet kinds (ping, ping-req, ack, gossip, gossip-ack) plus
 //! the messages of our own protocol (gossip piggybacked on every packet, push-pull sync and
-//! its windows riding on probes, Lifeguard's nack).
+//! its windows riding on probes, Lifeguard's nack). How each is tagged on the wire is the
+//! codec's business (`docs/wire-format.md`).
 
 use crate::{MemberName, Metadata, Status, Validity};
 
@@ -46,6 +47,11 @@ pub enum Message {
         /// How many members the sender knows a record of (0: no hint). A cheap digest: a
         /// receiver that knows fewer asks the sender for its whole member list.
         known: u32,
+        /// A push-pull window riding on the probe (native wire only): records rotating
+        /// through the sender's table, which the receiver applies as pushed and answers in
+        /// its ack's window. Anti-entropy rides on probes, so it costs no datagrams of its
+        /// own (see "Joining and anti-entropy" in `docs/PROTOCOL.md`).
+        window: Option<Vec<Update>>,
     },
     /// Please ping `target` for me and forward its ack.
     PingReq {
@@ -62,6 +68,9 @@ pub enum Message {
         alive: Source,
         /// How many members the sender knows a record of (0: no hint), as in `Ping`.
         known: u32,
+        /// The answer to a ping's push-pull window (native wire only): the answering
+        /// member's newer versions of the records pushed, then a window of its own.
+        window: Option<Vec<Update>>,
     },
     /// The seed's dissemination: one record, to be acknowledged with [`Message::GossipAck`].
     Gossip(Update),
@@ -81,31 +90,6 @@ pub enum Message {
         /// The sequence number of the ping-req that is not answered yet.
         seq: u32,
     },
-    /// A probe carrying a push-pull window (native wire only): a [`Message::Ping`] in
-    /// every respect, whose receiver also applies `records` as pushed and answers with a
-    /// [`Message::AckSync`]. Anti-entropy rides on probes, so it costs no datagrams of its
-    /// own (see "Joining and anti-entropy" in `docs/PROTOCOL.md`).
-    PingSync {
-        /// As in [`Message::Ping`].
-        seq: u32,
-        /// As in [`Message::Ping`].
-        known: u32,
-        /// The window pushed: records rotating through the sender's table.
-        records: Vec<Update>,
-    },
-    /// The answer to a [`Message::PingSync`]: a [`Message::Ack`] in every respect, also
-    /// carrying the answering member's newer versions of the records pushed and a window
-    /// of its own (what a push-pull reply carries).
-    AckSync {
-        /// As in [`Message::Ack`].
-        seq: u32,
-        /// As in [`Message::Ack`].
-        alive: Source,
-        /// As in [`Message::Ack`].
-        known: u32,
-        /// The pull: newer versions of pushed records, then a window.
-        records: Vec<Update>,
-    },
     /// Push-pull anti-entropy: the sender's records; a request is answered with a reply.
     Sync {
         /// Whether this answers a sync request.
@@ -118,34 +102,42 @@ pub enum Message {
 }
 
 impl Message {
+    /// A ping without a window.
+    pub fn ping(seq: u32, known: u32) -> Message {
+        Message::Ping {
+            seq,
+            known,
+            window: None,
+        }
+    }
+
+    /// An ack without a window.
+    pub fn ack(seq: u32, alive: Source, known: u32) -> Message {
+        Message::Ack {
+            seq,
+            alive,
+            known,
+            window: None,
+        }
+    }
+
     /// The records the message itself carries (a sync's, or a window riding on a probe),
     /// besides the packet's gossip.
     pub fn records(&self) -> &[Update] {
         match self {
-            Message::Sync { records, .. }
-            | Message::PingSync { records, .. }
-            | Message::AckSync { records, .. } => records,
+            Message::Sync { records, .. } => records,
+            Message::Ping { window, .. } | Message::Ack { window, .. } => {
+                window.as_deref().unwrap_or_default()
+            }
             _ => &[],
         }
     }
 
-    /// Separates a window riding on a probe from the probe: a [`Message::PingSync`] becomes
-    /// the [`Message::Ping`] it is and its records, a [`Message::AckSync`] the
-    /// [`Message::Ack`] and its records; any other message is returned as it is, with none.
-    pub fn split_window(self) -> (Message, Option<Vec<Update>>) {
+    /// Takes the push-pull window off a ping or an ack, if it carries one.
+    pub fn take_window(&mut self) -> Option<Vec<Update>> {
         match self {
-            Message::PingSync {
-                seq,
-                known,
-                records,
-            } => (Message::Ping { seq, known }, Some(records)),
-            Message::AckSync {
-                seq,
-                alive,
-                known,
-                records,
-            } => (Message::Ack { seq, alive, known }, Some(records)),
-            other => (other, None),
+            Message::Ping { window, .. } | Message::Ack { window, .. } => window.take(),
+            _ => None,
         }
     }
 }
@@ -169,7 +161,7 @@ pub struct Transmit {
     /// The packet.
     pub packet: Packet,
     /// The wire format to send it in. A driver that speaks one format only may ignore it:
-    /// it differs from that format only under [`ClockRules::PerMember`](crate::ClockRules).
+    /// it differs from that format only under [`Wire::Auto`](crate::Wire).
     pub wire: PeerWire,
 }
 

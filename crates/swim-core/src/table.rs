@@ -35,7 +35,7 @@ pub(crate) struct Entry {
     /// Whether its current process can receive at its address (see `machine/standing.rs`).
     pub(crate) reach: Reachability,
     /// The wire format this member's current process last sent us a packet in (used by
-    /// [`ClockRules::PerMember`](crate::ClockRules::PerMember) only).
+    /// [`Wire::Auto`](crate::Wire::Auto) only).
     pub(crate) wire: Option<PeerWire>,
 }
 

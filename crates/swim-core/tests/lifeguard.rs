@@ -6,8 +6,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use swim_core::{
-    ClockRules, MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, Swim,
-    Update, Validity,
+    MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, Swim, Update, Validity,
+    Wire,
 };
 
 const T0: Duration = Duration::ZERO;
@@ -133,6 +133,7 @@ fn no_nack_once_the_target_answered() {
         seq: 1,
         alive: source("c:1"),
         known: 0,
+        window: None,
     };
     a.handle_packet(MS(100), packet("c:1", ack, vec![]));
     let forwarded = drain(&mut a);
@@ -145,7 +146,7 @@ fn no_nack_once_the_target_answered() {
 #[test]
 fn no_nack_on_the_python_wire_nor_without_lifeguard() {
     let seed_rules = ProtocolConfig {
-        clock_rules: ClockRules::Seed,
+        wire: Wire::Python,
         ..ProtocolConfig::default()
     };
     let off = ProtocolConfig {
@@ -173,7 +174,7 @@ fn next_probe(a: &mut Swim<StdRng>, from: Duration) -> (Duration, MemberName, u3
         now = at;
         a.handle_timeout(now);
         for (to, message) in drain(a) {
-            if let Message::Ping { seq, .. } | Message::PingSync { seq, .. } = message {
+            if let Message::Ping { seq, .. } = message {
                 return (now, to, seq);
             }
         }
@@ -199,6 +200,7 @@ fn answered_by_all(a: &mut Swim<StdRng>, mut now: Duration, others: usize) -> Du
             seq,
             alive: source(&target),
             known: 0,
+            window: None,
         };
         a.handle_packet(start + MS(5), packet(&target, ack, vec![]));
         now = start + MS(5);
@@ -256,6 +258,7 @@ fn health_is_capped_and_falls_with_each_answered_probe() {
             seq,
             alive: source(&target),
             known: 0,
+            window: None,
         };
         a.handle_packet(start + MS(5), packet(&target, ack, vec![]));
         assert_eq!(a.local_health(), expected);
@@ -386,7 +389,7 @@ fn without_lifeguard_or_on_seed_rules_the_suspicion_is_fixed() {
         ..ProtocolConfig::default()
     };
     let seed_rules = ProtocolConfig {
-        clock_rules: ClockRules::Seed,
+        wire: Wire::Python,
         ..ProtocolConfig::default()
     };
     for config in [off, seed_rules] {
@@ -458,6 +461,7 @@ fn a_member_woken_late_asks_helpers_before_it_judges() {
                 seq,
                 alive: source(&target),
                 known: 0,
+                window: None,
             };
             a.handle_packet(late + MS(1), packet(&target, ack, vec![]));
             run(&mut a, late, late + Duration::from_secs(3));

@@ -119,7 +119,11 @@ fn ping_is_acked_by_the_local_member() {
         T0,
         Packet {
             source: foreign("b:1"),
-            message: Message::Ping { seq: 77, known: 0 },
+            message: Message::Ping {
+                seq: 77,
+                known: 0,
+                window: None,
+            },
             gossip: vec![],
         },
     );
@@ -137,6 +141,7 @@ fn ping_is_acked_by_the_local_member() {
             },
             // Only the local member has a record yet.
             known: 1,
+            window: None
         }
     );
 }
@@ -163,6 +168,7 @@ fn ping_req_is_relayed_and_the_ack_forwarded() {
             seq: 1,
             alive: foreign("c:1"),
             known: 0,
+            window: None,
         },
         gossip: vec![],
     };
@@ -174,6 +180,7 @@ fn ping_req_is_relayed_and_the_ack_forwarded() {
                 seq: 5,
                 alive: foreign("c:1"),
                 known: 1,
+                window: None
             }));
 }
 
@@ -287,7 +294,11 @@ fn packets_claiming_to_be_local_are_ignored() {
         T0,
         Packet {
             source: foreign("a:1"),
-            message: Message::Ping { seq: 1, known: 0 },
+            message: Message::Ping {
+                seq: 1,
+                known: 0,
+                window: None,
+            },
             gossip: vec![],
         },
     );
@@ -479,10 +490,10 @@ fn a_window_on_a_ping_is_applied_and_answered_on_the_ack() {
                 name: "b:1".into(),
                 validity: b.validity(),
             },
-            message: Message::PingSync {
+            message: Message::Ping {
                 seq: 41,
                 known: 2,
-                records: vec![stale_a, x],
+                window: Some(vec![stale_a, x]),
             },
             gossip: vec![],
         },
@@ -501,7 +512,11 @@ fn a_window_on_a_ping_is_applied_and_answered_on_the_ack() {
     let answer = to_b
         .iter()
         .find_map(|p| match &p.message {
-            Message::AckSync { seq, records, .. } => Some((*seq, records.clone())),
+            Message::Ack {
+                seq,
+                window: Some(records),
+                ..
+            } => Some((*seq, records.clone())),
             _ => None,
         })
         .expect("an ack carrying the answer");
@@ -523,9 +538,8 @@ fn deliver_quiet(from: &mut Swim<StdRng>, to: &mut Swim<StdRng>, now: Duration) 
     let mut counts = (0, 0);
     for (_, packet) in drain(from) {
         match &packet.message {
-            Message::PingSync { .. } => counts.0 += 1,
-            Message::AckSync { .. } => counts.1 += 1,
-            Message::Ping { .. } | Message::Ack { .. } => {}
+            Message::Ping { window, .. } => counts.0 += u32::from(window.is_some()),
+            Message::Ack { window, .. } => counts.1 += u32::from(window.is_some()),
             other => panic!("a quiet pair sent {other:?}"),
         }
         to.handle_packet(now, packet);

@@ -1,4 +1,4 @@
-//! `ClockRules::PerMember` (a member speaking both wires, `--wire auto`): each member is sent
+//! `Wire::Auto` (a member speaking both wires, `--wire auto`): each member is sent
 //! the wire format last heard from it (the Python one until heard from), the seed's rules
 //! about one member apply only toward members addressed in the Python format, and verdicts
 //! take the detector's clock for everyone (see "Members that speak both wires" in
@@ -9,8 +9,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use swim_core::{
-    ClockRules, Message, Metadata, Packet, PeerWire, ProtocolConfig, Source, Status, Swim,
-    Transmit, Update, Validity,
+    Message, Metadata, Packet, PeerWire, ProtocolConfig, Source, Status, Swim, Transmit, Update,
+    Validity, Wire,
 };
 
 const T0: Duration = Duration::ZERO;
@@ -22,7 +22,7 @@ fn meta(v: &str) -> Metadata {
 
 fn member(peers: &[&str]) -> Swim<StdRng> {
     let config = ProtocolConfig {
-        clock_rules: ClockRules::PerMember,
+        wire: Wire::Auto,
         ..ProtocolConfig::default()
     };
     let rng = StdRng::seed_from_u64(5);
@@ -57,7 +57,11 @@ fn own_record(name: &str, clock: u64) -> Update {
 fn hello(a: &mut Swim<StdRng>, now: Duration, wire: PeerWire, name: &str, clock: u64) {
     let message = match wire {
         PeerWire::Python => Message::Gossip(own_record(name, clock)),
-        PeerWire::Native => Message::Ping { seq: 1, known: 0 },
+        PeerWire::Native => Message::Ping {
+            seq: 1,
+            known: 0,
+            window: None,
+        },
     };
     let mut p = packet(name, 1, message);
     if wire == PeerWire::Native {
@@ -185,6 +189,7 @@ fn seed_rules_apply_toward_python_members_only_but_verdicts_take_our_clock_for_a
             seq: seq.expect("pinged"),
             alive,
             known: 0,
+            window: None,
         };
         a.handle_packet_on(now, wire, packet(name, 1, ack));
     }
@@ -196,11 +201,22 @@ fn seed_rules_apply_toward_python_members_only_but_verdicts_take_our_clock_for_a
 fn the_python_format_is_followed_by_the_seeds_members_only() {
     // `handle_packet` without a format means the member's own: ours unless `Seed`.
     let mut a = member(&[]);
-    a.handle_packet(T0, packet("n:1", 1, Message::Ping { seq: 1, known: 0 }));
+    a.handle_packet(
+        T0,
+        packet(
+            "n:1",
+            1,
+            Message::Ping {
+                seq: 1,
+                known: 0,
+                window: None,
+            },
+        ),
+    );
     let sent = drain(&mut a);
     assert_eq!(wires_to(&sent, "n:1"), vec![PeerWire::Native]);
     let config = ProtocolConfig {
-        clock_rules: ClockRules::Seed,
+        wire: Wire::Python,
         ..ProtocolConfig::default()
     };
     let rng = StdRng::seed_from_u64(5);

@@ -1,4 +1,4 @@
-//! `ClockRules::Seed`: the clock rules members of the Python package swim-protocol 0.6.3
+//! `Wire::Python`: the clock rules members of the Python package swim-protocol 0.6.3
 //! expect, checked message by message against packets shaped as that package sends them
 //! (no sequence numbers, no piggybacked gossip, relayed acks naming the target as source).
 
@@ -7,8 +7,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use swim_core::{
-    ClockRules, MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, Swim,
-    Update, Validity,
+    MemberName, Message, Metadata, Packet, ProtocolConfig, Source, Status, Swim, Update, Validity,
+    Wire,
 };
 
 const T0: Duration = Duration::ZERO;
@@ -18,9 +18,9 @@ fn meta(v: &str) -> Metadata {
     [("k", v)].into_iter().collect()
 }
 
-fn member(rules: ClockRules) -> Swim<StdRng> {
+fn member(rules: Wire) -> Swim<StdRng> {
     let config = ProtocolConfig {
-        clock_rules: rules,
+        wire: rules,
         ..ProtocolConfig::default()
     };
     let rng = StdRng::seed_from_u64(3);
@@ -104,7 +104,7 @@ fn told(sent: &[(MemberName, Packet)], name: &str, status: Status, clock: u64) -
 }
 
 /// `a` knows `b` ONLINE at clock 5 and has seen clocks up to 40 (so its next clock is 41).
-fn knowing_b(rules: ClockRules) -> (Swim<StdRng>, Duration) {
+fn knowing_b(rules: Wire) -> (Swim<StdRng>, Duration) {
     let mut a = member(rules);
     announce(&mut a, T0, "b:1", 5, Status::Online);
     let third = record("c:1", 40, Status::Online, Some("c"));
@@ -122,14 +122,14 @@ fn suspect_b(a: &mut Swim<StdRng>, now: &mut Duration) -> Vec<(MemberName, Packe
 
 #[test]
 fn native_rules_suspect_at_the_suspects_own_clock() {
-    let (mut a, mut now) = knowing_b(ClockRules::Native);
+    let (mut a, mut now) = knowing_b(Wire::Native);
     suspect_b(&mut a, &mut now);
     assert_eq!(status_of(&a, "b:1"), (Status::Suspect, 5));
 }
 
 #[test]
 fn a_failed_probe_suspects_with_the_detectors_next_clock_and_tells_the_suspect() {
-    let (mut a, mut now) = knowing_b(ClockRules::Seed);
+    let (mut a, mut now) = knowing_b(Wire::Python);
     let sent = suspect_b(&mut a, &mut now);
     let (status, clock) = status_of(&a, "b:1");
     assert_eq!(status, Status::Suspect);
@@ -143,7 +143,7 @@ fn a_failed_probe_suspects_with_the_detectors_next_clock_and_tells_the_suspect()
 
 #[test]
 fn an_answered_probe_brings_a_suspect_back_online_with_a_newer_clock() {
-    let (mut a, mut now) = knowing_b(ClockRules::Seed);
+    let (mut a, mut now) = knowing_b(Wire::Python);
     suspect_b(&mut a, &mut now);
     let (_, suspected_at) = status_of(&a, "b:1");
     // The next probe of b gets the Python package's ack.
@@ -157,6 +157,7 @@ fn an_answered_probe_brings_a_suspect_back_online_with_a_newer_clock() {
                 seq: 0,
                 alive,
                 known: 0,
+                window: None,
             },
         ),
     );
@@ -188,7 +189,7 @@ fn wait_for_probe(a: &mut Swim<StdRng>, now: &mut Duration, name: &str) {
 
 #[test]
 fn an_ack_relayed_by_another_member_counts_as_an_answer() {
-    let (mut a, mut now) = knowing_b(ClockRules::Seed);
+    let (mut a, mut now) = knowing_b(Wire::Python);
     suspect_b(&mut a, &mut now);
     let (_, suspected_at) = status_of(&a, "b:1");
     // Wait for the next probe of b, then answer it through c as the package does:
@@ -200,6 +201,7 @@ fn an_ack_relayed_by_another_member_counts_as_an_answer() {
             seq: 0,
             alive: source("b:1", 9),
             known: 0,
+            window: None,
         },
         gossip: vec![],
     };
@@ -211,7 +213,7 @@ fn an_ack_relayed_by_another_member_counts_as_an_answer() {
 
 #[test]
 fn a_refutation_with_a_lower_clock_is_believed_first_hand_only() {
-    let (mut a, mut now) = knowing_b(ClockRules::Seed);
+    let (mut a, mut now) = knowing_b(Wire::Python);
     suspect_b(&mut a, &mut now);
     let (_, suspected_at) = status_of(&a, "b:1");
     // The package refutes with one past the highest clock it stores: here 7, below the
@@ -230,7 +232,7 @@ fn a_refutation_with_a_lower_clock_is_believed_first_hand_only() {
 
 #[test]
 fn old_first_hand_records_do_not_override_newer_ones() {
-    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let (mut a, now) = knowing_b(Wire::Python);
     // b changes its metadata at clock 9; then its older record (clock 8) arrives late.
     let newer = record("b:1", 9, Status::Online, Some("new"));
     a.handle_packet(now, py("b:1", Message::Gossip(newer)));
@@ -242,7 +244,7 @@ fn old_first_hand_records_do_not_override_newer_ones() {
 
 #[test]
 fn a_restarted_process_is_believed_and_sent_the_whole_list() {
-    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let (mut a, now) = knowing_b(Wire::Python);
     // b restarts (new validity) with new metadata; its clock starts over at 1.
     let restarted = Packet {
         source: source("b:1", 42),
@@ -280,7 +282,11 @@ fn a_restarted_process_is_believed_and_sent_the_whole_list() {
 fn announce_from(a: &mut Swim<StdRng>, now: Duration, validity: u8) {
     let ping = Packet {
         source: source("b:1", validity),
-        message: Message::Ping { seq: 0, known: 0 },
+        message: Message::Ping {
+            seq: 0,
+            known: 0,
+            window: None,
+        },
         gossip: vec![],
     };
     a.handle_packet(now, ping);
@@ -288,7 +294,7 @@ fn announce_from(a: &mut Swim<StdRng>, now: Duration, validity: u8) {
 
 #[test]
 fn an_expired_suspicion_is_declared_offline_with_a_newer_clock() {
-    let (mut a, mut now) = knowing_b(ClockRules::Seed);
+    let (mut a, mut now) = knowing_b(Wire::Python);
     suspect_b(&mut a, &mut now);
     let (_, suspected_at) = status_of(&a, "b:1");
     run_until(&mut a, &mut now, Duration::from_secs(10), |a| {
@@ -299,7 +305,7 @@ fn an_expired_suspicion_is_declared_offline_with_a_newer_clock() {
 
 #[test]
 fn python_accusations_are_refuted_above_their_clock_or_corrected() {
-    let mut a = member(ClockRules::Seed);
+    let mut a = member(Wire::Python);
     // A Python member suspects us with its own Lamport clock, far above ours.
     let accusation = record("a:1", 50, Status::Suspect, Some("a"));
     a.handle_packet(T0, py("b:1", Message::Gossip(accusation)));
@@ -326,7 +332,7 @@ fn told_about(sent: &[(MemberName, Packet)], to: &str, about: &str, clock: u64) 
 
 #[test]
 fn python_gossip_about_third_members_follows_their_clocks() {
-    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let (mut a, now) = knowing_b(Wire::Python);
     // c is ONLINE at 40; b's checks found it silent and suspect it at its clock 41.
     let suspicion = record("c:1", 41, Status::Suspect, None);
     a.handle_packet(now, py("b:1", Message::Gossip(suspicion)));
@@ -349,7 +355,7 @@ fn python_gossip_about_third_members_follows_their_clocks() {
 
 #[test]
 fn a_ping_req_from_python_is_relayed_on_any_packet_of_the_target() {
-    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let (mut a, now) = knowing_b(Wire::Python);
     let request = Message::PingReq {
         seq: 0,
         target: "c:1".into(),
@@ -370,7 +376,7 @@ fn a_ping_req_from_python_is_relayed_on_any_packet_of_the_target() {
 
 #[test]
 fn a_suspicion_cleared_by_gossip_is_passed_on_to_the_member() {
-    let (mut a, now) = knowing_b(ClockRules::Seed);
+    let (mut a, now) = knowing_b(Wire::Python);
     let suspicion = record("b:1", 50, Status::Suspect, None);
     a.handle_packet(now, py("c:1", Message::Gossip(suspicion)));
     assert_eq!(status_of(&a, "b:1"), (Status::Suspect, 50));
@@ -389,7 +395,7 @@ fn a_suspicion_cleared_by_gossip_is_passed_on_to_the_member() {
 #[test]
 fn gossip_from_a_python_peer_counts_as_joined() {
     let config = ProtocolConfig {
-        clock_rules: ClockRules::Seed,
+        wire: Wire::Python,
         ..ProtocolConfig::default()
     };
     let rng = StdRng::seed_from_u64(3);

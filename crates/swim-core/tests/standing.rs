@@ -164,6 +164,7 @@ fn a_joiner_that_answers_the_challenge_gets_the_whole_list() {
             seq: challenge,
             alive: source(joiner),
             known: 1,
+            window: None,
         },
         gossip: vec![],
     };
@@ -202,6 +203,7 @@ fn a_wrong_or_restarted_answer_does_not_confirm() {
             seq,
             alive: source(joiner),
             known: 1,
+            window: None,
         },
         gossip: vec![],
     };
@@ -230,10 +232,10 @@ fn a_strangers_window_on_a_ping_gets_an_answer_no_larger_than_the_ping() {
         .collect();
     let ping = Packet {
         source: source(stranger),
-        message: Message::PingSync {
+        message: Message::Ping {
             seq: 5,
             known: 1,
-            records,
+            window: Some(records),
         },
         gossip: vec![],
     };
@@ -242,7 +244,11 @@ fn a_strangers_window_on_a_ping_gets_an_answer_no_larger_than_the_ping() {
     let (bytes, packets) = sent_to(&mut a, stranger);
     assert!(bytes <= received, "{bytes} bytes sent for {received}");
     let answered = packets.iter().find_map(|p| match &p.message {
-        Message::AckSync { seq, records, .. } => Some((*seq, records.len())),
+        Message::Ack {
+            seq,
+            window: Some(records),
+            ..
+        } => Some((*seq, records.len())),
         _ => None,
     });
     let (seq, count) = answered.expect("the ack, with what fits of the answer");
@@ -264,7 +270,11 @@ fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() 
         now,
         Packet {
             source: source(stranger),
-            message: Message::Ping { seq: 5, known: 100 },
+            message: Message::Ping {
+                seq: 5,
+                known: 100,
+                window: None,
+            },
             gossip: vec![],
         },
     );
@@ -280,7 +290,7 @@ fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() 
         now += Duration::from_millis(50);
         a.handle_timeout(now);
         let ping = std::iter::from_fn(|| a.poll_transmit()).find_map(|t| match t.packet.message {
-            Message::Ping { seq, .. } | Message::PingSync { seq, .. } => Some((t.to, seq)),
+            Message::Ping { seq, .. } => Some((t.to, seq)),
             _ => None,
         });
         if let Some(ping) = ping {
@@ -297,6 +307,7 @@ fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() 
                 seq,
                 alive: source(&target),
                 known: 100,
+                window: None,
             },
             gossip: vec![],
         },
@@ -327,11 +338,12 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: bool) -> Vec<Duration
         let sent: Vec<_> = std::iter::from_fn(|| a.poll_transmit()).collect();
         for t in sent {
             match t.packet.message {
-                Message::Ping { seq, .. } | Message::PingSync { seq, .. } => {
+                Message::Ping { seq, .. } => {
                     let ack = Message::Ack {
                         seq,
                         alive: source(&t.to),
                         known: 100,
+                        window: None,
                     };
                     a.handle_packet(
                         now + Duration::from_millis(5),

@@ -27,6 +27,7 @@ fn ping(updates: usize) -> Packet {
         message: Message::Ping {
             seq: 123_456,
             known: 40,
+            window: None,
         },
         gossip: (0..updates)
             .map(|i| Update {

@@ -15,8 +15,8 @@ use crate::address::AddressParser;
 use crate::config::{parse_peer, Config, ResolvedConfig};
 use crate::error::{ConfigError, StartError};
 use crate::events::Events;
+use crate::events::{Sequenced, View};
 use crate::frame::keyring::LiveKeyring;
-use crate::runtime::publish::{Sequenced, View};
 use crate::runtime::{self, Command, Started};
 use crate::stats::{Stats, StatsSnapshot};
 

@@ -192,7 +192,11 @@ mod tests {
                 name: from.into(),
                 validity: Validity([3; 8]),
             },
-            message: Message::Ping { seq: 0, known: 0 },
+            message: Message::Ping {
+                seq: 0,
+                known: 0,
+                window: None,
+            },
             gossip: vec![],
         }
     }

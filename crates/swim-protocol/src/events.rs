@@ -7,8 +7,6 @@ use swim_core::{MemberChange, MemberName, MemberSnapshot, Status};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
 
-use crate::runtime::publish::{Sequenced, View, EVENT_BUFFER};
-
 /// A stream of membership changes, in the order they happened, from the moment of
 /// [`crate::Cluster::subscribe`]. Read it with `while let Some(change) = events.recv().await`.
 ///
@@ -219,6 +217,32 @@ impl std::fmt::Debug for Events {
             .field("pending", &self.pending.len())
             .field("resyncs", &self.resyncs)
             .finish_non_exhaustive()
+    }
+}
+
+/// Changes buffered per subscriber before it is declared lagging.
+pub(crate) const EVENT_BUFFER: usize = 1024;
+
+/// An event and its number in the stream (numbers start at 1 and have no gaps).
+#[derive(Debug)]
+pub(crate) struct Sequenced {
+    pub(crate) seq: u64,
+    pub(crate) event: MembershipEvent,
+}
+
+/// The member list at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    /// Number of the last change reflected (0: none yet).
+    pub(crate) seq: u64,
+    /// Every member, the local one included, sorted by name.
+    pub(crate) members: Vec<MemberSnapshot>,
+}
+
+impl View {
+    /// The local member, if present.
+    pub(crate) fn local(&self) -> Option<&MemberSnapshot> {
+        self.members.iter().find(|m| m.local)
     }
 }
 

@@ -196,7 +196,11 @@ fn the_longest_accepted_name_crosses_both_wires() {
             name: name.as_str().into(),
             validity: Validity([3; 8]),
         },
-        message: Message::Ping { seq: 1, known: 1 },
+        message: Message::Ping {
+            seq: 1,
+            known: 1,
+            window: None,
+        },
         gossip: vec![Update {
             name: name.as_str().into(),
             clock: 7,

@@ -122,7 +122,7 @@ fn defaults_when_nothing_is_given() {
     );
     assert!(!c.discovery);
     assert_eq!(c.mtu_size, 1500);
-    assert_eq!(c.wire, WireKind::Native);
+    assert_eq!(c.protocol.wire, WireKind::Native);
     assert_eq!(c.protocol, d.protocol);
 }
 
@@ -162,7 +162,7 @@ fn timing_size_and_wire_flags() {
     assert_eq!(c.protocol.sync_interval, Duration::from_millis(100));
     assert_eq!(c.protocol.offline_retention, Duration::from_secs(90));
     assert_eq!(c.mtu_size, 9000);
-    assert_eq!(c.wire, WireKind::Python);
+    assert_eq!(c.protocol.wire, WireKind::Python);
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn environment_fills_what_flags_leave_out() {
     assert_eq!(c.local_name, "127.0.0.1:2001");
     assert_eq!(c.secret.as_deref(), Some(&b"env secret"[..]));
     assert_eq!(c.peers, ["127.0.0.1:2002", "127.0.0.1:2003"]);
-    assert_eq!(c.wire, WireKind::Python);
+    assert_eq!(c.protocol.wire, WireKind::Python);
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn flags_beat_environment() {
     assert_eq!(c.secret.as_deref(), Some(&b"flag secret"[..]));
     // --peer replaces the environment's list, as in the seed.
     assert_eq!(c.peers, ["127.0.0.1:3002"]);
-    assert_eq!(c.wire, WireKind::Native);
+    assert_eq!(c.protocol.wire, WireKind::Native);
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn custom_prefix() {
     assert_eq!(c.local_name, "127.0.0.1:2001");
     assert_eq!(c.peers, ["127.0.0.1:2002"]);
     assert_eq!(c.secret.as_deref(), Some(&b"app secret"[..]));
-    assert_eq!(c.wire, WireKind::Python);
+    assert_eq!(c.protocol.wire, WireKind::Python);
 }
 
 #[test]
@@ -406,13 +406,10 @@ async fn wire_auto_by_flag_or_environment_runs_the_per_member_rules() {
     let by_flag = config(&["--name", "127.0.0.1:2001", "--wire", "auto"], &[]).unwrap();
     let by_env = config(&["--name", "127.0.0.1:2001"], &[("SWIM_WIRE", "AUTO")]).unwrap();
     for c in [by_flag, by_env] {
-        assert_eq!(c.wire, WireKind::Auto);
+        assert_eq!(c.protocol.wire, WireKind::Auto);
         // The package's timings, as with --wire python, while Python members may remain.
         assert_eq!(c.protocol.ping_interval, std::time::Duration::from_secs(1));
         let resolved = c.with_secret("s").resolve().await.unwrap();
-        assert_eq!(
-            resolved.protocol().clock_rules,
-            swim_protocol::config::ClockRules::PerMember
-        );
+        assert_eq!(resolved.protocol().wire, WireKind::Auto);
     }
 }

@@ -26,15 +26,23 @@ fn profile(p: Profile) -> ProtocolConfig {
     ProtocolConfig::default().with_profile(p)
 }
 
+/// The profile's timings on the Python wire.
+fn python(p: Profile) -> ProtocolConfig {
+    ProtocolConfig {
+        wire: WireKind::Python,
+        ..profile(p)
+    }
+}
+
 #[test]
 fn lan_for_the_native_wire_and_seed_for_the_python_wire() {
     assert_eq!(config(&[], &[]).unwrap().protocol, profile(Profile::Lan));
     assert_eq!(Config::new("a:1").protocol, profile(Profile::Lan));
-    let python = config(&["--wire", "python"], &[]).unwrap();
-    assert_eq!(python.protocol, profile(Profile::Seed));
-    assert_eq!(python.protocol.fanout, 0);
-    let python = Config::new("a:1").with_wire(WireKind::Python);
-    assert_eq!(python.protocol, profile(Profile::Seed));
+    let on_python = config(&["--wire", "python"], &[]).unwrap();
+    assert_eq!(on_python.protocol, python(Profile::Seed));
+    assert_eq!(on_python.protocol.fanout, 0);
+    let on_python = Config::new("a:1").with_wire(WireKind::Python);
+    assert_eq!(on_python.protocol, python(Profile::Seed));
 }
 
 #[test]
@@ -50,7 +58,7 @@ fn the_flag_the_variable_and_the_builder_choose_a_profile() {
     assert_eq!(Config::new("a:1").with_profile(Profile::Wan).protocol, wan);
     // An explicit profile beats the one the Python wire implies.
     let python_lan = config(&["--wire", "python", "--profile", "lan"], &[]).unwrap();
-    assert_eq!(python_lan.protocol, profile(Profile::Lan));
+    assert_eq!(python_lan.protocol, python(Profile::Lan));
 }
 
 #[test]

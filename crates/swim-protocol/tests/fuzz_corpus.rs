@@ -72,7 +72,11 @@ fn seed_packets() -> Vec<Packet> {
     ];
     let from = source("10.0.0.2:7946", 2);
     let messages = vec![
-        Message::Ping { seq: 1, known: 3 },
+        Message::Ping {
+            seq: 1,
+            known: 3,
+            window: None,
+        },
         Message::PingReq {
             seq: 7,
             target: MemberName::from("10.0.0.3:7946"),
@@ -81,6 +85,7 @@ fn seed_packets() -> Vec<Packet> {
             seq: 1,
             alive: source("10.0.0.3:7946", 3),
             known: 9,
+            window: None,
         },
         Message::Gossip(record("10.0.0.1:7946", 5, Status::Offline, true)),
         Message::GossipAck {

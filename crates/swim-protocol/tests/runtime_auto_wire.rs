@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(10);
 fn config(name: &str, peers: &[MemberName], wire: WireKind, tag: &str) -> Config {
     let mut config = member_config(SECRET, peers, Metadata::empty().with("name", tag));
     config.local_name = name.to_owned();
-    config.wire = wire;
+    config.protocol.wire = wire;
     config
 }
 

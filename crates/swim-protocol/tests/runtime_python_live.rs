@@ -94,7 +94,7 @@ async fn start_pair(python: &Path) -> (Cluster, PyMember, String, String) {
         &[MemberName::from(py_name.as_str())],
         Metadata::empty().with("name", "rust"),
     );
-    config.wire = WireKind::Python;
+    config.protocol.wire = WireKind::Python;
     let rust = Cluster::start(config).await.unwrap();
     let py = PyMember::start(python, &py_name, rust.name());
     let rust_name = rust.name().to_string();

@@ -137,6 +137,24 @@ pub fn member_name(i: usize) -> MemberName {
 }
 
 impl Simulation {
+    /// Advances in small steps until `done` holds or `deadline`; returns the time it held.
+    pub(crate) fn run_while<O: Observer>(
+        &mut self,
+        tracker: &mut O,
+        deadline: Duration,
+        done: impl Fn(&O) -> bool,
+    ) -> Option<Duration> {
+        let step = Duration::from_millis(10);
+        while self.now() < deadline {
+            if done(tracker) {
+                return Some(self.now());
+            }
+            let next = (self.now() + step).min(deadline);
+            self.run_until(next, tracker);
+        }
+        done(tracker).then(|| self.now())
+    }
+
     /// Creates `members` members, not yet started.
     pub fn new(
         members: usize,

@@ -62,13 +62,14 @@ impl Interner {
     pub(crate) fn packet(&mut self, packet: &mut Packet) {
         self.name(&mut packet.source.name);
         match &mut packet.message {
-            Message::Ping { .. } | Message::Nack { .. } | Message::GossipOnly => {}
+            Message::Ping { window, .. } => {
+                window.iter_mut().flatten().for_each(|u| self.update(u))
+            }
+            Message::Nack { .. } | Message::GossipOnly => {}
             Message::PingReq { target, .. } => self.name(target),
-            Message::Ack { alive, .. } => self.name(&mut alive.name),
-            Message::PingSync { records, .. } => records.iter_mut().for_each(|u| self.update(u)),
-            Message::AckSync { alive, records, .. } => {
+            Message::Ack { alive, window, .. } => {
                 self.name(&mut alive.name);
-                records.iter_mut().for_each(|u| self.update(u));
+                window.iter_mut().flatten().for_each(|u| self.update(u));
             }
             Message::Gossip(update) => self.update(update),
             Message::GossipAck { name, .. } => self.name(name),

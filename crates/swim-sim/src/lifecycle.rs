@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::engine::Simulation;
-use crate::scenario::run_while;
 use crate::tracker::Tracker;
 
 /// Member `leaver` leaves at the current time; runs until every live member sees it OFFLINE
@@ -18,7 +17,7 @@ pub(crate) fn leave_phase(
     tracker.set_alive(leaver, false);
     tracker.watch_leave(leaver, start);
     sim.leave(leaver, tracker);
-    run_while(sim, tracker, end, |t| t.all_left.is_some());
+    sim.run_while(tracker, end, |t| t.all_left.is_some());
     sim.crash(leaver);
     tracker.all_left
 }
@@ -41,7 +40,7 @@ pub(crate) fn partition_phase(
     let heal_at = (sim.now() + length).min(end);
     sim.run_until(heal_at, tracker);
     sim.partition.heal();
-    let healed = run_while(sim, tracker, end, Tracker::fully_joined);
+    let healed = sim.run_while(tracker, end, Tracker::fully_joined);
     tracker.count_false_alarms = true;
     healed.map(|at| at - heal_at)
 }

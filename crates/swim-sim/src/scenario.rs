@@ -192,24 +192,6 @@ fn secs(d: Option<Duration>) -> Option<f64> {
     d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
-/// Advances in small steps until `done` holds or `deadline`; returns the time it held.
-pub(crate) fn run_while(
-    sim: &mut Simulation,
-    tracker: &mut Tracker,
-    deadline: Duration,
-    done: impl Fn(&Tracker) -> bool,
-) -> Option<Duration> {
-    let step = Duration::from_millis(10);
-    while sim.now() < deadline {
-        if done(tracker) {
-            return Some(sim.now());
-        }
-        let next = (sim.now() + step).min(deadline);
-        sim.run_until(next, tracker);
-    }
-    done(tracker).then(|| sim.now())
-}
-
 fn total_traffic(sim: &Simulation) -> Traffic {
     (0..sim.len()).fold(Traffic::default(), |acc, i| {
         let t = sim.traffic(i);
@@ -281,7 +263,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
         sim.start(i, metadata("1"), peers, &mut tracker);
     }
     let last_start_s = secs(Some(sim.now())).unwrap_or_default();
-    let joined = run_while(&mut sim, &mut tracker, end, Tracker::fully_joined);
+    let joined = sim.run_while(&mut tracker, end, Tracker::fully_joined);
     let join_host_dropped = sim.host_dropped();
     phases.next();
     let join_traffic = total_traffic(&sim);
@@ -291,12 +273,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
     sim.set_metadata(0, metadata("2"), &mut tracker);
     tracker.watch_metadata(0, "version", b"2", changed_at);
     let spread_deadline = (changed_at + Duration::from_secs(60)).min(end);
-    run_while(
-        &mut sim,
-        &mut tracker,
-        spread_deadline,
-        Tracker::metadata_everywhere,
-    );
+    sim.run_while(&mut tracker, spread_deadline, Tracker::metadata_everywhere);
     let mut delays: Vec<Duration> = (1..n).filter_map(|o| tracker.metadata_delays[o]).collect();
     delays.sort_unstable();
     let informed_all = tracker.metadata_everywhere();
@@ -353,7 +330,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
         sim.crash(victim);
         tracker.set_alive(victim, false);
         tracker.watch_crash(victim, sim.now());
-        run_while(&mut sim, &mut tracker, end, |t| t.all_offline.is_some());
+        sim.run_while(&mut tracker, end, |t| t.all_offline.is_some());
     }
 
     // A member other than 0 and the crashed one leaves gracefully, once the crash's gossip

@@ -44,15 +44,13 @@ impl WireFormat for Watched {
     fn encode(&self, packet: &Packet) -> Vec<Vec<u8>> {
         let mut sent = self.sent.lock().unwrap();
         match &packet.message {
-            Message::Ping { .. } => sent.pings += 1,
-            Message::PingSync { .. } => {
+            Message::Ping { window, .. } => {
                 sent.pings += 1;
-                sent.windows += 1;
+                sent.windows += u64::from(window.is_some());
             }
-            Message::Ack { .. } => sent.acks += 1,
-            Message::AckSync { .. } => {
+            Message::Ack { window, .. } => {
                 sent.acks += 1;
-                sent.answers += 1;
+                sent.answers += u64::from(window.is_some());
             }
             Message::Sync { full: false, .. } => sent.syncs += 1,
             _ => sent.other += 1,

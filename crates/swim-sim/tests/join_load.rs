@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use swim_core::ProtocolConfig;
+use swim_core::{Ablation, ProtocolConfig};
 use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig};
 
 fn run(full_sync_budget: usize) -> Report {
@@ -59,7 +59,10 @@ fn on_one_host(fanout_joins: bool) -> Report {
     run_standard(&RunConfig {
         members: 150,
         protocol: ProtocolConfig {
-            fanout_joins,
+            ablation: Ablation {
+                fanout_joins,
+                ..Ablation::default()
+            },
             ..ProtocolConfig::default()
         },
         host: Some(HostCpu {

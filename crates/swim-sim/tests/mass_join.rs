@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use swim_core::ProtocolConfig;
+use swim_core::{Ablation, ProtocolConfig};
 use swim_sim::{run_standard, NetworkConfig, Report, RunConfig};
 
 fn run(join_news_retransmits: u32) -> Report {
@@ -18,7 +18,10 @@ fn run(join_news_retransmits: u32) -> Report {
             ..NetworkConfig::default()
         },
         protocol: ProtocolConfig {
-            join_news_retransmits,
+            ablation: Ablation {
+                join_news_retransmits,
+                ..Ablation::default()
+            },
             ..ProtocolConfig::default()
         },
         quiet: Duration::from_secs(2),
@@ -30,7 +33,7 @@ fn run(join_news_retransmits: u32) -> Report {
 #[test]
 fn join_news_in_a_burst_is_handed_over_by_catch_ups_and_the_queues_drain() {
     let before = run(u32::MAX);
-    let after = run(ProtocolConfig::default().join_news_retransmits);
+    let after = run(Ablation::default().join_news_retransmits);
     eprintln!("before {before:?}\nafter {after:?}");
     let (before_s, after_s) = (before.join_s.unwrap_or(60.0), after.join_s.unwrap());
     assert!(

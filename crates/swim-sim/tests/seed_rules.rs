@@ -1,15 +1,15 @@
-//! The seed's clock rules (`ClockRules::Seed`, used with the Python wire) on every member:
+//! The seed's clock rules (`Wire::Python`, used with the Python wire) on every member:
 //! the protocol still joins, spreads metadata, detects crashes and does not declare live
 //! members OFFLINE, with and without loss.
 
 use std::time::Duration;
 
-use swim_core::{ClockRules, Metadata, ProtocolConfig, Status};
+use swim_core::{Metadata, ProtocolConfig, Status, Wire};
 use swim_sim::{member_name, run_standard, NetworkConfig, RunConfig, Simulation, Tracker};
 
 fn seed_rules() -> ProtocolConfig {
     ProtocolConfig {
-        clock_rules: ClockRules::Seed,
+        wire: Wire::Python,
         ..ProtocolConfig::default()
     }
 }

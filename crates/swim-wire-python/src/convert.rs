@@ -17,7 +17,14 @@ use crate::PyWireError;
 /// `GossipAck` → `Message::GossipAck`. Fails if a validity is not 8 bytes.
 pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
     let (source, message) = match packet {
-        PyPacket::Ping { source } => (core_source(source)?, Message::Ping { seq: 0, known: 0 }),
+        PyPacket::Ping { source } => (
+            core_source(source)?,
+            Message::Ping {
+                seq: 0,
+                known: 0,
+                window: None,
+            },
+        ),
         PyPacket::PingReq { source, target } => (
             core_source(source)?,
             Message::PingReq {
@@ -33,6 +40,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
                     seq: 0,
                     alive,
                     known: 0,
+                    window: None,
                 },
             )
         }
@@ -85,35 +93,31 @@ fn core_source(source: PySource) -> Result<Source, PyWireError> {
 ///
 /// The main message first (`Ack { alive }` becomes `Ack(source=alive)`; `GossipOnly` and
 /// `Nack` have none; `Sync` becomes one `Gossip` per record, as the package has no sync, and
-/// `PingSync`/`AckSync` a `Ping`/`Ack` followed by those), then one `Gossip` per piggybacked
+/// a window on a `Ping`/`Ack` goes as such records after it), then one `Gossip` per piggybacked
 /// update. All come from `packet.source`, except the ack.
 pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
     let source = py_source(&packet.source);
     let mut out = Vec::with_capacity(1 + packet.gossip.len());
     match &packet.message {
-        Message::Ping { .. } => out.push(PyPacket::Ping {
-            source: source.clone(),
-        }),
         // The core never sends a window on this wire; were one given, it goes as a sync's.
-        Message::PingSync { records, .. } => {
+        Message::Ping { window, .. } => {
             out.push(PyPacket::Ping {
                 source: source.clone(),
             });
-            out.extend(records.iter().map(|update| gossip(&source, update)));
-        }
-        Message::AckSync { alive, records, .. } => {
-            out.push(PyPacket::Ack {
-                source: py_source(alive),
-            });
-            out.extend(records.iter().map(|update| gossip(&source, update)));
+            let records = window.iter().flatten();
+            out.extend(records.map(|update| gossip(&source, update)));
         }
         Message::PingReq { target, .. } => out.push(PyPacket::PingReq {
             source: source.clone(),
             target: target.to_string(),
         }),
-        Message::Ack { alive, .. } => out.push(PyPacket::Ack {
-            source: py_source(alive),
-        }),
+        Message::Ack { alive, window, .. } => {
+            out.push(PyPacket::Ack {
+                source: py_source(alive),
+            });
+            let records = window.iter().flatten();
+            out.extend(records.map(|update| gossip(&source, update)));
+        }
         Message::Gossip(update) => out.push(gossip(&source, update)),
         Message::GossipAck { name, clock } => out.push(PyPacket::GossipAck {
             source: source.clone(),

@@ -116,7 +116,11 @@ fn core_packets() -> Vec<Packet> {
     };
     vec![
         packet(
-            Message::Ping { seq: 17, known: 0 },
+            Message::Ping {
+                seq: 17,
+                known: 0,
+                window: None,
+            },
             vec![
                 update("127.0.0.1:9002", 3, Status::Suspect, None),
                 update("127.0.0.1:9003", 4, Status::Online, Some(big.clone())),
@@ -134,6 +138,7 @@ fn core_packets() -> Vec<Packet> {
                 seq: 2,
                 alive: source("[::1]:9004", 0x11),
                 known: 0,
+                window: None,
             },
             vec![update("x", 1, Status::Offline, Some(Metadata::empty()))],
         ),

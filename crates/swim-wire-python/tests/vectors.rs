@@ -70,7 +70,14 @@ fn python_packets_map_to_core_messages() {
         wire.decode(&unhex(&item["pickle"])).unwrap()
     };
     let ping = by_name("ping");
-    assert_eq!(ping.message, Message::Ping { seq: 0, known: 0 });
+    assert_eq!(
+        ping.message,
+        Message::Ping {
+            seq: 0,
+            known: 0,
+            window: None
+        }
+    );
     assert_eq!(ping.source.name.as_str(), "127.0.0.1:2001");
     assert_eq!(ping.source.validity.0, [1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(ping.gossip.is_empty());
@@ -83,6 +90,7 @@ fn python_packets_map_to_core_messages() {
             seq: 0,
             alive: ack.source.clone(),
             known: 0,
+            window: None
         }
     );
 

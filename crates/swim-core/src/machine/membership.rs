@@ -20,8 +20,8 @@ use rand::Rng;
 use crate::table::{compare, compare_with, Applied, Entry, Table};
 use crate::tombstone::Tombstones;
 use crate::{
-    ClockRules, MemberName, MemberSnapshot, Metadata, PeerWire, Source, Status, StatusSet, Update,
-    Validity,
+    MemberName, MemberSnapshot, Metadata, PeerWire, Source, Status, StatusSet, Update, Validity,
+    Wire,
 };
 
 /// The local member's index in the table.
@@ -62,7 +62,7 @@ pub(super) struct Membership {
     /// Lamport clock: greater than every clock seen; the local member's changes use it.
     next_clock: u64,
     validity: Validity,
-    rules: ClockRules,
+    wire: Wire,
 }
 
 impl Membership {
@@ -71,7 +71,7 @@ impl Membership {
     pub(super) fn new(
         local: &MemberName,
         validity: Validity,
-        rules: ClockRules,
+        wire: Wire,
         now: Duration,
     ) -> Membership {
         let mut table = Table::default();
@@ -81,7 +81,7 @@ impl Membership {
             tombstones: Tombstones::default(),
             next_clock: 1,
             validity,
-            rules,
+            wire,
         }
     }
 
@@ -185,8 +185,8 @@ impl Membership {
 
     // --- the wire and the clock rules ---
 
-    /// Whether the seed's rules about one member apply to member `index`: always under
-    /// `Seed`, toward members addressed in the Python format under `PerMember`.
+    /// Whether the seed's rules about one member apply to member `index`: always with the
+    /// Python wire, toward members addressed in the Python format with both.
     pub(super) fn seed_rules(&self, index: usize) -> bool {
         self.wire_of(index) == PeerWire::Python
     }
@@ -195,37 +195,37 @@ impl Membership {
     /// present: a verdict about any member must be news to the Python members it passes
     /// through on its way to the member, which refutes it.
     fn verdicts_take_our_clock(&self) -> bool {
-        self.rules != ClockRules::Native
+        self.wire != Wire::Native
     }
 
     /// Whether every member speaks our wire: Lifeguard's dynamic suspicion needs accusers,
     /// which the Python wire cannot carry, and verdicts that keep the suspect's clock.
     pub(super) fn all_native(&self) -> bool {
-        self.rules == ClockRules::Native
+        self.wire == Wire::Native
     }
 
     /// Whether both wires are spoken, each member in the one it last used.
     pub(super) fn per_member(&self) -> bool {
-        self.rules == ClockRules::PerMember
+        self.wire == Wire::Auto
     }
 
-    /// The wire format in which the member at `index` is sent packets: the one of our
-    /// clock rules, or under `PerMember` the one its current process last used, and the
+    /// The wire format in which the member at `index` is sent packets: the one we
+    /// speak, or speaking both, the one its current process last used, and the
     /// Python format until it is heard from (the cluster may hold Python members, which
     /// drop our format; one of ours speaking both answers either).
     pub(super) fn wire_of(&self, index: usize) -> PeerWire {
-        match self.rules {
-            ClockRules::Native => PeerWire::Native,
-            ClockRules::Seed => PeerWire::Python,
-            ClockRules::PerMember => self.entry(index).wire.unwrap_or(PeerWire::Python),
+        match self.wire {
+            Wire::Native => PeerWire::Native,
+            Wire::Python => PeerWire::Python,
+            Wire::Auto => self.entry(index).wire.unwrap_or(PeerWire::Python),
         }
     }
 
     /// The wire format of packets fed without one.
     pub(super) fn home_wire(&self) -> PeerWire {
-        match self.rules {
-            ClockRules::Seed => PeerWire::Python,
-            ClockRules::Native | ClockRules::PerMember => PeerWire::Native,
+        match self.wire {
+            Wire::Python => PeerWire::Python,
+            Wire::Native | Wire::Auto => PeerWire::Native,
         }
     }
 

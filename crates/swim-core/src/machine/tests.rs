@@ -7,12 +7,12 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::*;
-use crate::ClockRules;
+use crate::Wire;
 
 #[test]
 fn a_nack_is_never_sent_in_the_python_format() {
     let config = ProtocolConfig {
-        clock_rules: ClockRules::PerMember,
+        wire: Wire::Auto,
         ..ProtocolConfig::default()
     };
     let rng = StdRng::seed_from_u64(1);

@@ -152,6 +152,7 @@ impl<'a> Reader<'a> {
             tag::PING => Message::Ping {
                 seq: self.seq()?,
                 known: self.seq()?,
+                window: None,
             },
             tag::PING_REQ => Message::PingReq {
                 seq: self.seq()?,
@@ -161,17 +162,18 @@ impl<'a> Reader<'a> {
                 seq: self.seq()?,
                 alive: self.source()?,
                 known: self.seq()?,
+                window: None,
             },
-            tag::PING_SYNC => Message::PingSync {
+            tag::PING_SYNC => Message::Ping {
                 seq: self.seq()?,
                 known: self.seq()?,
-                records: self.records()?,
+                window: Some(self.records()?),
             },
-            tag::ACK_SYNC => Message::AckSync {
+            tag::ACK_SYNC => Message::Ack {
                 seq: self.seq()?,
                 alive: self.source()?,
                 known: self.seq()?,
-                records: self.records()?,
+                window: Some(self.records()?),
             },
             tag::GOSSIP => Message::Gossip(self.update()?),
             tag::GOSSIP_ACK => Message::GossipAck {

@@ -25,43 +25,41 @@ fn put_source(out: &mut Vec<u8>, source: &Source) {
 
 fn put_message(out: &mut Vec<u8>, message: &Message) {
     match message {
-        Message::Ping { seq, known } => {
-            out.push(tag::PING);
+        Message::Ping { seq, known, window } => {
+            // A ping carrying a window has a tag of its own.
+            out.push(if window.is_some() {
+                tag::PING_SYNC
+            } else {
+                tag::PING
+            });
             put_varint(out, u64::from(*seq));
             put_varint(out, u64::from(*known));
+            if let Some(records) = window {
+                put_records(out, records);
+            }
         }
         Message::PingReq { seq, target } => {
             out.push(tag::PING_REQ);
             put_varint(out, u64::from(*seq));
             put_bytes(out, target.as_bytes());
         }
-        Message::Ack { seq, alive, known } => {
-            out.push(tag::ACK);
-            put_varint(out, u64::from(*seq));
-            put_source(out, alive);
-            put_varint(out, u64::from(*known));
-        }
-        Message::PingSync {
-            seq,
-            known,
-            records,
-        } => {
-            out.push(tag::PING_SYNC);
-            put_varint(out, u64::from(*seq));
-            put_varint(out, u64::from(*known));
-            put_records(out, records);
-        }
-        Message::AckSync {
+        Message::Ack {
             seq,
             alive,
             known,
-            records,
+            window,
         } => {
-            out.push(tag::ACK_SYNC);
+            out.push(if window.is_some() {
+                tag::ACK_SYNC
+            } else {
+                tag::ACK
+            });
             put_varint(out, u64::from(*seq));
             put_source(out, alive);
             put_varint(out, u64::from(*known));
-            put_records(out, records);
+            if let Some(records) = window {
+                put_records(out, records);
+            }
         }
         Message::Gossip(update) => {
             out.push(tag::GOSSIP);
@@ -186,28 +184,27 @@ fn source_len(source: &Source) -> usize {
     bytes_len(source.name.len()) + VALIDITY_LEN
 }
 
+/// The bytes of a probe's window, if it carries one.
+fn window_len(window: &Option<Vec<Update>>) -> usize {
+    window.as_deref().map_or(0, records_len)
+}
+
 fn message_len(message: &Message) -> usize {
     let body = match message {
-        Message::Ping { seq, known } => varint_len(u64::from(*seq)) + varint_len(u64::from(*known)),
-        Message::PingReq { seq, target } => varint_len(u64::from(*seq)) + bytes_len(target.len()),
-        Message::Ack { seq, alive, known } => {
-            varint_len(u64::from(*seq)) + source_len(alive) + varint_len(u64::from(*known))
+        Message::Ping { seq, known, window } => {
+            varint_len(u64::from(*seq)) + varint_len(u64::from(*known)) + window_len(window)
         }
-        Message::PingSync {
-            seq,
-            known,
-            records,
-        } => varint_len(u64::from(*seq)) + varint_len(u64::from(*known)) + records_len(records),
-        Message::AckSync {
+        Message::PingReq { seq, target } => varint_len(u64::from(*seq)) + bytes_len(target.len()),
+        Message::Ack {
             seq,
             alive,
             known,
-            records,
+            window,
         } => {
             varint_len(u64::from(*seq))
                 + source_len(alive)
                 + varint_len(u64::from(*known))
-                + records_len(records)
+                + window_len(window)
         }
         Message::Gossip(update) => update_len(update),
         Message::GossipAck { name, clock } => bytes_len(name.len()) + varint_len(*clock),

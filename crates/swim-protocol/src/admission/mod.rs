@@ -8,8 +8,10 @@
 //!   member list), a push-pull sync (a window of records), a ping-req (a ping sent on the
 //!   sender's behalf) and a ping (an ack with piggybacked records), each limited per source
 //!   and in total; and the names never seen before, which grow the member table.
-//!   Members in good standing (ONLINE in our table) have a total budget of their own for
-//!   full syncs, so strangers (joiners, or a flood under made-up names) cannot starve them.
+//!   Senders ONLINE in our table have a total budget of their own for full syncs, so
+//!   strangers (joiners, or a flood under made-up names) cannot starve them. (Whether a
+//!   sender may get answers larger than its request is another matter, the core's "good
+//!   standing": `docs/PROTOCOL.md`.)
 //!
 //! The budgets only drop requests: the protocol copes with a lost request as with a lost
 //! datagram (it asks again later). What is answered is decided by the core, as always.
@@ -35,7 +37,7 @@ pub struct Limits {
     pub allow: Vec<Cidr>,
     /// Full-sync requests answered per source name.
     pub full_sync_per_source: Rate,
-    /// Full-sync requests answered in total from members in good standing.
+    /// Full-sync requests answered in total from senders ONLINE in our table.
     pub full_sync_members: Rate,
     /// Full-sync requests answered in total from anyone else (joiners included).
     pub full_sync_strangers: Rate,
@@ -93,24 +95,24 @@ impl Limits {
     }
 }
 
-/// What the sender of a packet is to us.
+/// What the sender of a packet is in our member table (its status, for the budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Standing {
+pub(crate) enum Listing {
     /// Not in our member table.
     Unknown,
     /// Known, but not ONLINE.
     Known,
-    /// ONLINE in our table: a member in good standing.
+    /// ONLINE in our table.
     Online,
 }
 
-impl Standing {
-    /// The standing of a member of this status (`None`: not in the table).
-    pub fn of(status: Option<Status>) -> Standing {
+impl Listing {
+    /// The listing of a member of this status (`None`: not in the table).
+    pub fn of(status: Option<Status>) -> Listing {
         match status {
-            None => Standing::Unknown,
-            Some(Status::Online) => Standing::Online,
-            Some(_) => Standing::Known,
+            None => Listing::Unknown,
+            Some(Status::Online) => Listing::Online,
+            Some(_) => Listing::Known,
         }
     }
 }
@@ -158,9 +160,9 @@ impl Admission {
         }
     }
 
-    /// Whether `packet`, from a sender of `standing`, may reach the state machine now.
-    pub fn admit(&mut self, packet: &Packet, standing: Standing, now: Instant) -> bool {
-        if standing == Standing::Unknown {
+    /// Whether `packet`, from a sender so listed, may reach the state machine now.
+    pub fn admit(&mut self, packet: &Packet, listing: Listing, now: Instant) -> bool {
+        if listing == Listing::Unknown {
             let (rate, bucket) = &mut self.new_names;
             if !bucket.take(*rate, now) {
                 return false;
@@ -172,7 +174,7 @@ impl Admission {
                 full: true,
                 ..
             } => {
-                let (rate, total) = if standing == Standing::Online {
+                let (rate, total) = if listing == Listing::Online {
                     &mut self.full_sync_members
                 } else {
                     &mut self.full_sync_strangers
@@ -183,7 +185,7 @@ impl Admission {
             Message::PingReq { .. } => self.ping_req.take(packet, now),
             // A ping carrying a push-pull window is a probe: it must be answered, so it has
             // the pings' budget (its answer is one window, as an ack's gossip is one budget).
-            Message::Ping { .. } | Message::PingSync { .. } => self.ping.take(packet, now),
+            Message::Ping { .. } => self.ping.take(packet, now),
             _ => true,
         }
     }
@@ -222,20 +224,20 @@ mod tests {
         let t0 = Instant::now();
         let mut admission = Admission::new(&Limits::default(), t0);
         let served = (0..50)
-            .filter(|_| admission.admit(&full_sync("a:1"), Standing::Online, t0))
+            .filter(|_| admission.admit(&full_sync("a:1"), Listing::Online, t0))
             .count();
         assert_eq!(served, 5, "the per-source burst");
         // Strangers under ever new names: the strangers' total budget.
         let served = (0..1000)
-            .filter(|i| admission.admit(&full_sync(&format!("x:{i}")), Standing::Known, t0))
+            .filter(|i| admission.admit(&full_sync(&format!("x:{i}")), Listing::Known, t0))
             .count();
         assert_eq!(served, 100);
-        // Members in good standing still have their own budget.
-        assert!(admission.admit(&full_sync("b:1"), Standing::Online, t0));
+        // Senders ONLINE in our table still have their own budget.
+        assert!(admission.admit(&full_sync("b:1"), Listing::Online, t0));
         // A second later the rates allow more.
         let t1 = t0 + Duration::from_secs(1);
-        assert!(admission.admit(&full_sync("a:1"), Standing::Online, t1));
-        assert!(!admission.admit(&full_sync("a:1"), Standing::Online, t1));
+        assert!(admission.admit(&full_sync("a:1"), Listing::Online, t1));
+        assert!(!admission.admit(&full_sync("a:1"), Listing::Online, t1));
     }
 
     #[test]
@@ -246,14 +248,14 @@ mod tests {
             .filter(|i| {
                 admission.admit(
                     &packet(&format!("n:{i}"), Message::GossipOnly),
-                    Standing::Unknown,
+                    Listing::Unknown,
                     t0,
                 )
             })
             .count();
         assert_eq!(served, 1000);
         let gossip = packet("a:1", Message::GossipOnly);
-        assert!((0..10_000).all(|_| admission.admit(&gossip, Standing::Online, t0)));
+        assert!((0..10_000).all(|_| admission.admit(&gossip, Listing::Online, t0)));
     }
 
     #[test]
@@ -268,22 +270,29 @@ mod tests {
             },
         );
         let served = (0..1000)
-            .filter(|_| admission.admit(&req, Standing::Online, t0))
+            .filter(|_| admission.admit(&req, Listing::Online, t0))
             .count();
         assert_eq!(served, 20);
-        let ping = packet("a:1", Message::Ping { seq: 1, known: 0 });
+        let ping = packet(
+            "a:1",
+            Message::Ping {
+                seq: 1,
+                known: 0,
+                window: None,
+            },
+        );
         let window = packet(
             "a:1",
-            Message::PingSync {
+            Message::Ping {
                 seq: 2,
                 known: 0,
-                records: vec![],
+                window: Some(vec![]),
             },
         );
         let served = (0..1000)
             .filter(|i| {
                 let probe = if i % 2 == 0 { &ping } else { &window };
-                admission.admit(probe, Standing::Online, t0)
+                admission.admit(probe, Listing::Online, t0)
             })
             .count();
         assert_eq!(

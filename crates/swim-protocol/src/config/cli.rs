@@ -189,10 +189,13 @@ impl Args {
         let wire = match self.wire {
             Some(wire) => wire,
             None => match env_text(prefix, "WIRE", &mut env)? {
-                Some(text) => text.parse().map_err(|e: ConfigError| ConfigError::Env {
-                    var: format!("{prefix}_WIRE"),
-                    reason: e.to_string(),
-                })?,
+                Some(text) => {
+                    text.parse()
+                        .map_err(|e: swim_core::UnknownWire| ConfigError::Env {
+                            var: format!("{prefix}_WIRE"),
+                            reason: e.to_string(),
+                        })?
+                }
                 None => WireKind::default(),
             },
         };

@@ -10,7 +10,6 @@ pub mod secret;
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +25,6 @@ use crate::address::{
 };
 use crate::error::ConfigError;
 use crate::security::Security;
-pub use swim_core::ClockRules;
 
 /// Smallest allowed `mtu_size`: every IPv4 host must accept datagrams this large.
 pub const MIN_MTU_SIZE: usize = 576;
@@ -40,52 +38,12 @@ pub const MAX_PEERS: usize = 10_000;
 /// Default of how often `dns+`/`dnssrv+` peers are looked up again (`Config::peer_refresh`).
 pub const DEFAULT_PEER_REFRESH: Duration = Duration::from_secs(10);
 
-/// Which wire format a member speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum WireKind {
-    /// Our own compact format (default).
-    #[default]
-    Native,
-    /// The format of the Python package swim-protocol 0.6.3. The member then also follows
-    /// the package's clock rules ([`ClockRules::Seed`]),
-    /// whatever `protocol.clock_rules` says: its members need them.
-    Python,
-    /// Both, for migrating a live cluster (see `docs/migration.md`): accepts either format
-    /// on UDP and TCP, answers each member in the format it last heard from it, and
-    /// sends the Python format to members not heard from yet (the cluster may hold Python
-    /// members). The member follows [`ClockRules::PerMember`]: the package's clock rules
-    /// toward the members it addresses in the Python format. Python members cannot take
-    /// encryption, so a keyring with keys is refused; the frames in our format still carry
-    /// the label and replay protection.
-    Auto,
-}
-
-impl fmt::Display for WireKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WireKind::Native => "native",
-            WireKind::Python => "python",
-            WireKind::Auto => "auto",
-        })
-    }
-}
-
-impl FromStr for WireKind {
-    type Err = ConfigError;
-
-    /// `native`, `python` or `auto`, in any case.
-    fn from_str(s: &str) -> Result<Self, ConfigError> {
-        match s.to_ascii_lowercase().as_str() {
-            "native" => Ok(WireKind::Native),
-            "python" => Ok(WireKind::Python),
-            "auto" => Ok(WireKind::Auto),
-            _ => Err(ConfigError::Invalid(format!(
-                "unknown wire format {s:?}: expected native, python or auto"
-            ))),
-        }
-    }
-}
+/// Which wire formats a member speaks, and with them the clock rules it follows (the one
+/// interoperation setting, held in [`ProtocolConfig::wire`]): `native` (default), `python`
+/// (the package swim-protocol 0.6.3) or `auto` (both, to migrate a live cluster: see
+/// `docs/migration.md`; it cannot be combined with encryption, which Python members cannot
+/// take; the frames in our format still carry the label and replay protection).
+pub use swim_core::Wire as WireKind;
 
 /// Everything needed to start a member. Build it in code, or (with the `cli` feature) from
 /// the command line and `SWIM_*` environment variables with `Args`.
@@ -125,8 +83,6 @@ pub struct Config {
     pub discovery: bool,
     /// Packets larger than this many bytes go over TCP.
     pub mtu_size: usize,
-    /// The wire format.
-    pub wire: WireKind,
     /// Resolves host names: at start, and for every name the member sends to afterwards.
     pub resolver: Arc<dyn Resolver>,
     /// How long the running member trusts a looked-up address before asking again.
@@ -154,7 +110,6 @@ impl Config {
             default_port: 9999,
             discovery: false,
             mtu_size: 1500,
-            wire: WireKind::Native,
             resolver: Arc::new(SystemResolver),
             name_ttl: DEFAULT_NAME_TTL,
             peer_refresh: DEFAULT_PEER_REFRESH,
@@ -214,11 +169,11 @@ impl Config {
 
     /// Sets the wire format. [`WireKind::Python`] and [`WireKind::Auto`] also take the
     /// [`Profile::Seed`] timings (the package's members run with them); choose another
-    /// profile or timings afterwards to change them. Setting the `wire` field directly
+    /// profile or timings afterwards to change them. Setting `protocol.wire` directly
     /// changes only the format.
     #[must_use]
     pub fn with_wire(mut self, wire: WireKind) -> Self {
-        self.wire = wire;
+        self.protocol.wire = wire;
         if wire != WireKind::Native {
             self.protocol = self.protocol.with_profile(Profile::Seed);
         }
@@ -385,7 +340,6 @@ impl fmt::Debug for Config {
             .field("default_port", &self.default_port)
             .field("discovery", &self.discovery)
             .field("mtu_size", &self.mtu_size)
-            .field("wire", &self.wire)
             .field("resolver", &self.resolver)
             .field("name_ttl", &self.name_ttl)
             .field("peer_refresh", &self.peer_refresh)

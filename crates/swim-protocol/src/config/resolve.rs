@@ -4,8 +4,6 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use swim_core::ClockRules;
-
 use super::secret::default_secret;
 use super::ResolvedConfig;
 use super::{parse_peer_spec, Config, WireKind};
@@ -93,16 +91,9 @@ impl Config {
                 default_secret()?
             }
         };
-        let mut protocol = self.protocol.clone();
-        match self.wire {
-            // Members of the Python package ignore verdicts that do not carry a newer clock.
-            WireKind::Python => protocol.clock_rules = ClockRules::Seed,
-            // The same, toward the members addressed in the Python format.
-            WireKind::Auto => protocol.clock_rules = ClockRules::PerMember,
-            WireKind::Native => {}
-        }
+        let protocol = self.protocol.clone();
         let keyring = self.security.initial_keyring()?;
-        if self.wire == WireKind::Auto && keyring != Keyring::signed_only() {
+        if self.protocol.wire == WireKind::Auto && keyring != Keyring::signed_only() {
             return Err(ConfigError::Invalid(
                 "--wire auto cannot be combined with encryption: members of the Python format \
                  cannot take it, and accepting their signed frames would bypass it; enable \
@@ -119,7 +110,7 @@ impl Config {
             secret,
             protocol,
             mtu_size: self.mtu_size,
-            wire: self.wire,
+            wire: self.protocol.wire,
             resolver: self.resolver.clone(),
             name_ttl: self.name_ttl,
             peer_sources,

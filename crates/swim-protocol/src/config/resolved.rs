@@ -134,13 +134,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_python_wire_implies_the_seeds_clock_rules() {
-        use crate::config::{ClockRules, WireKind};
+    async fn the_wire_chosen_is_the_one_the_core_runs() {
+        use crate::config::WireKind;
         let native = Config::new("127.0.0.1:1").with_secret("s");
         let python = native.clone().with_wire(WireKind::Python);
         let native = native.resolve().await.unwrap();
-        assert_eq!(native.protocol().clock_rules, ClockRules::Native);
+        assert_eq!(native.protocol().wire, WireKind::Native);
         let python = python.resolve().await.unwrap();
-        assert_eq!(python.protocol().clock_rules, ClockRules::Seed);
+        assert_eq!(python.protocol().wire, WireKind::Python);
     }
 }

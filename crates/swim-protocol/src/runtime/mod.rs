@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::address::cache::{Lookup, NameCache, Resolved};
-use crate::admission::{Admission, Limits, Standing};
+use crate::admission::{Admission, Limits, Listing};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
@@ -301,7 +301,7 @@ impl Driver {
         let status = self.swim.member(&packet.source.name).map(|m| m.status);
         if !self
             .admission
-            .admit(&packet, Standing::of(status), Instant::now())
+            .admit(&packet, Listing::of(status), Instant::now())
         {
             stats::incr(&self.stats.dropped_rate_limited);
             debug!(from = %packet.source.name, "request dropped: over budget");

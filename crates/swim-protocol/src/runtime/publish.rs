@@ -10,34 +10,8 @@ use std::sync::Arc;
 
 use swim_core::MemberSnapshot;
 
-use crate::events::MembershipEvent;
+use crate::events::{MembershipEvent, Sequenced, View, EVENT_BUFFER};
 use tokio::sync::{broadcast, watch};
-
-/// Changes buffered per subscriber before it is declared lagging.
-pub(crate) const EVENT_BUFFER: usize = 1024;
-
-/// An event and its number in the stream (numbers start at 1 and have no gaps).
-#[derive(Debug)]
-pub(crate) struct Sequenced {
-    pub seq: u64,
-    pub event: MembershipEvent,
-}
-
-/// The member list at one moment.
-#[derive(Debug, Clone)]
-pub(crate) struct View {
-    /// Number of the last change reflected (0: none yet).
-    pub seq: u64,
-    /// Every member, the local one included, sorted by name.
-    pub members: Vec<MemberSnapshot>,
-}
-
-impl View {
-    /// The local member, if present.
-    pub fn local(&self) -> Option<&MemberSnapshot> {
-        self.members.iter().find(|m| m.local)
-    }
-}
 
 /// The receiving ends given to the handle.
 pub(crate) struct Subscription {

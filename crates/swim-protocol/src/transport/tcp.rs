@@ -364,7 +364,11 @@ mod tests {
                 name: "127.0.0.1:1".into(),
                 validity: swim_core::Validity([1; 8]),
             },
-            message: swim_core::Message::Ping { seq: 0, known: 0 },
+            message: swim_core::Message::Ping {
+                seq: 0,
+                known: 0,
+                window: None,
+            },
             gossip: vec![],
         };
         let to = swim_core::MemberName::from("127.0.0.1:2");

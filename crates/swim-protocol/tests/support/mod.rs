@@ -49,7 +49,7 @@ pub async fn start_members_speaking(n: usize, secret: &[u8], wire: WireKind) -> 
             .collect();
         let metadata = Metadata::empty().with("name", format!("member{i}"));
         let mut config = member_config(secret, &peers, metadata);
-        config.wire = wire;
+        config.protocol.wire = wire;
         members.push(Cluster::start(config).await.unwrap());
     }
     members

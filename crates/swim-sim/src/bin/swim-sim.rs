@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use swim_core::{Profile, ProtocolConfig};
+use swim_core::{Ablation, Profile, ProtocolConfig};
 use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig, SimWire};
 
 /// Simulate a SWIM cluster in virtual time and report join, spread, detection and traffic.
@@ -147,9 +147,11 @@ fn main() -> anyhow::Result<()> {
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
             full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
-            fanout_joins: args.fanout_joins,
-            join_news_retransmits: (args.join_news_retransmits)
-                .unwrap_or(profile.join_news_retransmits),
+            ablation: Ablation {
+                fanout_joins: args.fanout_joins,
+                join_news_retransmits: (args.join_news_retransmits)
+                    .unwrap_or(profile.ablation.join_news_retransmits),
+            },
             lifeguard: args.lifeguard == "on",
             suspicion_max_mult: args
                 .suspicion_max_mult

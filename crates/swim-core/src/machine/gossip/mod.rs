@@ -19,7 +19,9 @@ pub(super) struct Gossip {
     queue: BroadcastQueue,
     retransmit_mult: u32,
     fanout: usize,
+    /// Join news heard second-hand is fanned out too (an ablation).
     fanout_joins: bool,
+    /// Most sendings of join news in a burst (0: none; an ablation may raise it).
     join_news_retransmits: u32,
 }
 
@@ -30,8 +32,14 @@ impl Gossip {
             queue: BroadcastQueue::default(),
             retransmit_mult: config.retransmit_mult,
             fanout: config.fanout,
-            fanout_joins: config.fanout_joins,
-            join_news_retransmits: config.join_news_retransmits,
+            #[cfg(feature = "ablation")]
+            fanout_joins: config.ablation.fanout_joins,
+            #[cfg(not(feature = "ablation"))]
+            fanout_joins: false,
+            #[cfg(feature = "ablation")]
+            join_news_retransmits: config.ablation.join_news_retransmits,
+            #[cfg(not(feature = "ablation"))]
+            join_news_retransmits: 0,
         }
     }
 

@@ -169,6 +169,35 @@ fn unknown_tags_and_flags_are_invalid() {
     );
 }
 
+/// The versioning rule (docs/wire-format.md): every value not assigned today is rejected, so
+/// an addition within version 1 (a tag, a status bit) is refused by an older decoder, never
+/// read as something else.
+#[test]
+fn every_unassigned_tag_and_status_byte_is_rejected() {
+    let tags = 0x01..=0x0a;
+    for tag in (0..=u8::MAX).filter(|t| !tags.contains(t)) {
+        assert_eq!(
+            decode(&payload(&[&[tag, 0x00]])),
+            invalid("message tag", u64::from(tag)),
+            "tag {tag:#x}"
+        );
+    }
+    // ONLINE, SUSPECT, OFFLINE; bit 7 (metadata) on any; bit 5 (accuser) with SUSPECT only;
+    // bit 6 (left) with OFFLINE only.
+    let valid = |b: u8| {
+        let (status, flags) = (b & 0x1f, b & 0x60);
+        status <= 2
+            && (flags == 0 || (flags == 0x20 && status == 1) || (flags == 0x40 && status == 2))
+    };
+    for state in (0..=u8::MAX).filter(|&b| !valid(b)) {
+        assert_eq!(
+            decode(&gossip_with_state(state, &[])),
+            invalid("status byte", u64::from(state)),
+            "state byte {state:#x}"
+        );
+    }
+}
+
 #[test]
 fn bad_status_bytes_are_invalid() {
     // Bit 6 (left) is valid with OFFLINE only (0x42, 0xc2); bit 5 (accuser) with SUSPECT

@@ -61,30 +61,35 @@ pub(super) fn update() -> impl Strategy<Value = Update> {
 
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<u32>(), any::<u32>()).prop_map(|(seq, known)| Message::Ping { seq, known }),
+        (any::<u32>(), any::<u32>()).prop_map(|(seq, known)| Message::Ping {
+            seq,
+            known,
+            window: None
+        }),
         (any::<u32>(), name()).prop_map(|(seq, target)| Message::PingReq { seq, target }),
         (any::<u32>(), source(), any::<u32>()).prop_map(|(seq, alive, known)| Message::Ack {
             seq,
             alive,
-            known
+            known,
+            window: None
         }),
         update().prop_map(Message::Gossip),
         (name(), clock()).prop_map(|(name, clock)| Message::GossipAck { name, clock }),
         Just(Message::GossipOnly),
         any::<u32>().prop_map(|seq| Message::Nack { seq }),
         (any::<u32>(), any::<u32>(), vec(update(), 0..6)).prop_map(|(seq, known, records)| {
-            Message::PingSync {
+            Message::Ping {
                 seq,
                 known,
-                records,
+                window: Some(records),
             }
         }),
         (any::<u32>(), source(), any::<u32>(), vec(update(), 0..6)).prop_map(
-            |(seq, alive, known, records)| Message::AckSync {
+            |(seq, alive, known, records)| Message::Ack {
                 seq,
                 alive,
                 known,
-                records,
+                window: Some(records),
             }
         ),
         (any::<bool>(), any::<bool>(), vec(update(), 0..6)).prop_map(|(reply, full, records)| {

@@ -46,13 +46,13 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
     vec![
         (
             "ping",
-            packet(Message::Ping { seq: 1, known: 0 }, vec![]),
+            packet(Message::Ping { seq: 1, known: 0, window: None }, vec![]),
             "53570103613a31010203040506070801010000",
         ),
         (
             "ping with gossip",
             packet(
-                Message::Ping { seq: 300, known: 0 },
+                Message::Ping { seq: 300, known: 0, window: None },
                 vec![
                     record("b:2", 5, Status::Online, None),
                     record("c:3", 200, Status::Suspect, Some(Metadata::empty())),
@@ -81,8 +81,7 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                         name: "b:2".into(),
                         validity: Validity([0xff; 8]),
                     },
-                known: 0,
-                },
+                known: 0, window: None },
                 vec![],
             ),
             "53570103613a310102030405060708030703623a32ffffffffffffffff0000",
@@ -141,13 +140,13 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
         (
             "ping with a push-pull window",
             packet(
-                Message::PingSync {
+                Message::Ping {
                     seq: 7,
                     known: 2,
-                    records: vec![
+                    window: Some(vec![
                         record("a:1", 4, Status::Online, None),
                         record("b:2", 3, Status::Suspect, None),
-                    ],
+                    ]),
                 },
                 vec![record("c:3", 1, Status::Online, None)],
             ),
@@ -156,11 +155,11 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
         (
             "ack with a push-pull answer",
             packet(
-                Message::AckSync {
+                Message::Ack {
                     seq: 7,
                     alive: source(),
                     known: 2,
-                    records: vec![record("b:2", 5, Status::Online, None)],
+                    window: Some(vec![record("b:2", 5, Status::Online, None)]),
                 },
                 vec![],
             ),
