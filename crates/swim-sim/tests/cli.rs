@@ -1,8 +1,8 @@
 //! The `swim-sim` command line, on the binary: bad values are usage errors (exit status 2,
 //! clap's message naming the option), negative numbers are values, a run that cannot write
 //! its output exits 1 before running, a one-member run says what it cannot report, the report
-//! for people is grouped and aligned with units, and every field of the JSON report is
-//! explained in docs/simulator.md.
+//! for people is grouped and aligned with units, progress shows on a terminal only (and not
+//! with `--json`), and every field of the JSON report is explained in docs/simulator.md.
 
 use std::process::{Command, Output};
 
@@ -121,6 +121,41 @@ fn the_report_is_grouped_and_aligned_with_units() {
         assert!(report.contains(unit), "no {unit:?}:\n{report}");
     }
     assert!(report.contains("12 members, 5% loss"), "{report}");
+    assert!(
+        out.stderr.is_empty(),
+        "progress off a terminal: {}",
+        text(&out.stderr)
+    );
+}
+
+/// Runs `swim-sim ARGS` on a pseudo-terminal (util-linux's `script`); what it showed.
+fn on_a_terminal(args: &str) -> Option<String> {
+    let found = Command::new("script").arg("--version").output();
+    if found.is_err() {
+        eprintln!("notice: progress on a terminal not checked: no `script` (util-linux)");
+        return None;
+    }
+    let out = Command::new("script")
+        .args(["-qec", &format!("{SIM} {args}"), "/dev/null"])
+        .output()
+        .expect("script runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(text(&out.stdout))
+}
+
+#[test]
+fn progress_shows_on_a_terminal_and_not_with_json() {
+    if let Some(screen) = on_a_terminal("--members 300 --quiet 1") {
+        assert!(
+            screen.contains("start: 0.0 s virtual, 1 of 300 members started"),
+            "{screen}"
+        );
+        assert!(screen.contains("Join (every member starts"), "{screen}");
+    }
+    if let Some(screen) = on_a_terminal("--members 300 --quiet 1 --json") {
+        assert!(!screen.contains("members started"), "{screen}");
+        assert!(screen.trim_start().starts_with('{'), "{screen}");
+    }
 }
 
 #[test]

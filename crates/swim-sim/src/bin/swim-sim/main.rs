@@ -3,13 +3,14 @@
 //! (every field: docs/simulator.md).
 
 mod args;
+mod progress;
 mod report;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use swim_core::ProtocolConfig;
-use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig, SimWire};
+use swim_sim::{run_standard_with_progress, HostCpu, NetworkConfig, Report, RunConfig, SimWire};
 
 use crate::args::Args;
 
@@ -49,7 +50,9 @@ fn main() -> ExitCode {
         None => None,
     };
     let config = run_config(&args);
-    let report = run_standard(&config);
+    let mut display = progress::Display::new(!args.json);
+    let report = run_standard_with_progress(&config, &mut |phase, p| display.observe(phase, p));
+    display.finish();
     match write_output(&args, report, samples) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
