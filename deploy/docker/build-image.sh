@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds the image swim-rs:VERSION (VERSION: the crates' version) from nothing: the release
-# binaries swim-protocol-sync and swim-protocol-demo, the shared libraries they load, and a
+# Builds the image swim-rs:VERSION (VERSION: the crates' version) from nothing: the binaries
+# swim-protocol-sync and swim-protocol-demo of the `dist` profile (stripped, no debug info), the shared libraries they load, and a
 # static busybox, in an image with no base, run as the unprivileged user swim (uid 10001).
 # No registry is involved.
 #
 #   deploy/docker/build-image.sh [--tag NAME:TAG] [--no-cargo]
 #
 # --tag       the image name (default swim-rs:VERSION)
-# --no-cargo  use target/release as it is instead of running `cargo build --release`
+# --no-cargo  use target/dist as it is instead of running `cargo build --profile dist`
 # Prints the tag on standard output; progress goes to standard error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,16 +30,16 @@ done
 target_dir=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 if [ "$cargo_build" = 1 ]; then
-  echo "build: cargo build --release -p swim-tools" >&2
-  cargo build --quiet --release -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+  echo "build: cargo build --locked --profile dist -p swim-tools" >&2
+  cargo build --quiet --locked --profile dist -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
 fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 rootfs_init "$root"
 for bin in swim-protocol-sync swim-protocol-demo; do
-  # Debug info stays in target/; the image gets stripped copies.
-  rootfs_add_elf "$root" "$target_dir/release/$bin" "usr/local/bin/$bin"
+  # The dist profile strips them already; strip again in case a build did not.
+  rootfs_add_elf "$root" "$target_dir/dist/$bin" "usr/local/bin/$bin"
   strip "$root/usr/local/bin/$bin"
 done
 rootfs_add_busybox "$root"

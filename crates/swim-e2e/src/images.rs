@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::docker::{run_for, unique_name, CommandError};
 use crate::resources::Resources;
 
-/// Longest image build: the first one compiles the release binaries (`.ci/run` builds them
+/// Longest image build: the first one compiles the `dist` binaries (`.ci/run` builds them
 /// beforehand, so there it takes seconds).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
 
@@ -20,7 +20,7 @@ pub fn repo_file(relative: &str) -> String {
     repo_root().join(relative).to_string_lossy().into_owned()
 }
 
-/// Builds our image with `deploy/docker/build-image.sh` (which builds the release binaries
+/// Builds our image with `deploy/docker/build-image.sh` (which builds the `dist` binaries
 /// first) as `swim-e2e-…:VERSION`, registered for removal.
 pub fn build_ours(resources: &mut Resources) -> Result<String, CommandError> {
     let tag = format!("{}:{}", unique_name("rs"), env!("CARGO_PKG_VERSION"));

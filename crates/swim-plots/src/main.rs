@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod charts;
+mod font;
 mod real;
 
 use std::path::{Path, PathBuf};
@@ -38,10 +39,15 @@ struct Args {
     /// Cluster size of the detection histogram (default: the largest up to 1,000).
     #[arg(long)]
     detection: Option<usize>,
+    /// TrueType font of the text (default: the first of DejaVu Sans, Liberation Sans or
+    /// Arial found in the usual places; Debian's `fonts-dejavu-core` has the first).
+    #[arg(long, env = "SWIM_PLOTS_FONT")]
+    font: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    font::register(&font::locate(args.font.as_deref())?)?;
     let data = args.dir.join("data");
     std::fs::create_dir_all(&data).with_context(|| data.display().to_string())?;
     for &members in &args.simulate {

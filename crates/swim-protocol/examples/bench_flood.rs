@@ -234,7 +234,7 @@ impl Received {
 }
 
 fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> Packet {
-    let message = if i.is_multiple_of(2) {
+    let message = if i % 2 == 0 {
         Message::Sync {
             reply: false,
             full: true,

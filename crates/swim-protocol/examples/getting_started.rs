@@ -12,6 +12,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_secret("my secret");
 
     let cluster = Cluster::start(config).await?;
+    eprintln!(
+        "{} started: waiting for 127.0.0.1:2002 (Ctrl-C stops)",
+        cluster.name()
+    );
     cluster.on_change(|change| {
         let member = change.member; // and change.previous: the snapshot before
         println!("{} {} {:?}", member.name, member.status, member.metadata);

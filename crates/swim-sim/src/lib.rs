@@ -23,6 +23,6 @@ pub use engine::{
 pub use host::HostCpu;
 pub use network::{NetworkConfig, Partition};
 pub use samples::Samples;
-pub use scenario::{run_standard, Report, RunConfig};
+pub use scenario::{run_standard, run_standard_with_progress, Phase, Progress, Report, RunConfig};
 pub use tracker::Tracker;
 pub use wire::SimWire;

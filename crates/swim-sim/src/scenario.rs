@@ -192,6 +192,103 @@ fn secs(d: Option<Duration>) -> Option<f64> {
     d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
+/// [`Simulation::run_while`], calling `tick` after every step (it only looks: a progress
+/// display).
+fn run_while_observed(
+    sim: &mut Simulation,
+    tracker: &mut Tracker,
+    deadline: Duration,
+    done: impl Fn(&Tracker) -> bool,
+    tick: &mut dyn FnMut(&Simulation, &Tracker),
+) -> Option<Duration> {
+    let step = Duration::from_millis(10);
+    while sim.now() < deadline {
+        if done(tracker) {
+            return Some(sim.now());
+        }
+        let next = (sim.now() + step).min(deadline);
+        sim.run_until(next, tracker);
+        tick(sim, tracker);
+    }
+    done(tracker).then(|| sim.now())
+}
+
+/// The phases of the standard run, in order (docs/simulator.md describes each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Members are being started.
+    Start,
+    /// Waiting until every member sees every other ONLINE.
+    Join,
+    /// Member 0's metadata change spreading.
+    Spread,
+    /// Waiting until no member has gossip left to send.
+    Settle,
+    /// Measuring the quiet traffic.
+    Quiet,
+    /// A member crashed: waiting until every live member sees it OFFLINE.
+    Detect,
+    /// A member leaves, and (with a partition) the cluster is cut and healed.
+    Leave,
+}
+
+impl Phase {
+    /// The phase's name, as docs/simulator.md spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Start => "start",
+            Phase::Join => "join",
+            Phase::Spread => "spread",
+            Phase::Settle => "settle",
+            Phase::Quiet => "quiet",
+            Phase::Detect => "detection",
+            Phase::Leave => "leave",
+        }
+    }
+}
+
+/// Where a standard run is, handed to the observer of [`run_standard_with_progress`].
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// The phase going on.
+    pub phase: Phase,
+    /// Virtual time.
+    pub now: Duration,
+    /// Members in the run.
+    pub members: usize,
+    /// Members done with this phase, where the phase counts them: started (start), seeing
+    /// every other member ONLINE, counted in views (join: ONLINE views over the views a
+    /// member needs), informed of the change (spread), seeing the crashed member OFFLINE
+    /// (detection).
+    pub settled: Option<usize>,
+}
+
+/// What [`run_standard_with_progress`] calls its observer with, cheaply: the counts are
+/// only computed when the observer asks for them.
+struct Observer<'a> {
+    observe: &'a mut dyn FnMut(Phase, &dyn Fn() -> Progress),
+    members: usize,
+}
+
+impl Observer<'_> {
+    fn tell(&mut self, phase: Phase, sim: &Simulation, tracker: &Tracker, started: usize) {
+        let n = self.members;
+        let progress = || Progress {
+            phase,
+            now: sim.now(),
+            members: n,
+            settled: match phase {
+                Phase::Start => Some(started),
+                Phase::Join => Some(tracker.online_views() / n.saturating_sub(1).max(1)),
+                Phase::Spread => Some(tracker.metadata_delays.iter().flatten().count()),
+                Phase::Detect => Some(tracker.offline_delays.iter().flatten().count()),
+                _ => None,
+            },
+        };
+        (self.observe)(phase, &progress);
+    }
+}
+
 fn total_traffic(sim: &Simulation) -> Traffic {
     (0..sim.len()).fold(Traffic::default(), |acc, i| {
         let t = sim.traffic(i);
@@ -228,6 +325,22 @@ fn make_slow(sim: &mut Simulation, tracker: &mut Tracker, config: &RunConfig) ->
 /// everyone, member 0 changes its metadata; `slow` members turn slow; a quiet period is
 /// measured; then one member crashes and its detection is timed.
 pub fn run_standard(config: &RunConfig) -> Report {
+    run_standard_with_progress(config, &mut |_, _| {})
+}
+
+/// [`run_standard`], telling `observe` where the run is: at the start of each phase and as
+/// it goes (every 10 ms of virtual time while waiting for a phase to end, every member
+/// started). `observe` gets the phase and a function that computes the [`Progress`] (a
+/// pass over the members): a display calls it only when it redraws. Observing changes
+/// nothing in the run.
+pub fn run_standard_with_progress(
+    config: &RunConfig,
+    observe: &mut dyn FnMut(Phase, &dyn Fn() -> Progress),
+) -> Report {
+    let mut observer = Observer {
+        observe,
+        members: config.members,
+    };
     let wall = Instant::now();
     let mut phases = Phases::new();
     let n = config.members;
@@ -261,9 +374,16 @@ pub fn run_standard(config: &RunConfig) -> Report {
         }
         let peers: &[usize] = if i == 0 { &[] } else { &[0] };
         sim.start(i, metadata("1"), peers, &mut tracker);
+        observer.tell(Phase::Start, &sim, &tracker, i + 1);
     }
     let last_start_s = secs(Some(sim.now())).unwrap_or_default();
-    let joined = sim.run_while(&mut tracker, end, Tracker::fully_joined);
+    let joined = run_while_observed(
+        &mut sim,
+        &mut tracker,
+        end,
+        Tracker::fully_joined,
+        &mut |sim, tracker| observer.tell(Phase::Join, sim, tracker, n),
+    );
     let join_host_dropped = sim.host_dropped();
     phases.next();
     let join_traffic = total_traffic(&sim);
@@ -273,7 +393,13 @@ pub fn run_standard(config: &RunConfig) -> Report {
     sim.set_metadata(0, metadata("2"), &mut tracker);
     tracker.watch_metadata(0, "version", b"2", changed_at);
     let spread_deadline = (changed_at + Duration::from_secs(60)).min(end);
-    sim.run_while(&mut tracker, spread_deadline, Tracker::metadata_everywhere);
+    run_while_observed(
+        &mut sim,
+        &mut tracker,
+        spread_deadline,
+        Tracker::metadata_everywhere,
+        &mut |sim, tracker| observer.tell(Phase::Spread, sim, tracker, n),
+    );
     let mut delays: Vec<Duration> = (1..n).filter_map(|o| tracker.metadata_delays[o]).collect();
     delays.sort_unstable();
     let informed_all = tracker.metadata_everywhere();
@@ -289,12 +415,14 @@ pub fn run_standard(config: &RunConfig) -> Report {
     // Quiet period: wait until no member has gossip left to send (at most 60 s; a fixed
     // 60 s with slow members), then measure traffic.
     phases.next();
+    observer.tell(Phase::Settle, &sim, &tracker, n);
     let settle_start = sim.now();
     let settle = (settle_start + Duration::from_secs(60)).min(end);
     if slow.is_empty() {
         while sim.now() < settle && sim.pending_gossip() > 0 {
             let next = sim.now() + Duration::from_millis(100);
             sim.run_until(next, &mut tracker);
+            observer.tell(Phase::Settle, &sim, &tracker, n);
         }
     } else {
         sim.run_until((settle_start + SLOW_PHASE).min(end), &mut tracker);
@@ -303,6 +431,7 @@ pub fn run_standard(config: &RunConfig) -> Report {
     phases.next();
     let before = total_traffic(&sim);
     let quiet_start = sim.now();
+    observer.tell(Phase::Quiet, &sim, &tracker, n);
     sim.run_until((quiet_start + config.quiet).min(end), &mut tracker);
     let quiet_s = (sim.now() - quiet_start).as_secs_f64();
     let after = total_traffic(&sim);
@@ -330,11 +459,18 @@ pub fn run_standard(config: &RunConfig) -> Report {
         sim.crash(victim);
         tracker.set_alive(victim, false);
         tracker.watch_crash(victim, sim.now());
-        sim.run_while(&mut tracker, end, |t| t.all_offline.is_some());
+        run_while_observed(
+            &mut sim,
+            &mut tracker,
+            end,
+            |t| t.all_offline.is_some(),
+            &mut |sim, tracker| observer.tell(Phase::Detect, sim, tracker, n),
+        );
     }
 
     // A member other than 0 and the crashed one leaves gracefully, once the crash's gossip
     // has died down (as the metadata change is timed on a quiet cluster).
+    observer.tell(Phase::Leave, &sim, &tracker, n);
     let settle = (sim.now() + Duration::from_secs(30)).min(end);
     while sim.now() < settle && sim.pending_gossip() > 0 {
         let next = sim.now() + Duration::from_millis(100);

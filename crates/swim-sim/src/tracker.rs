@@ -98,6 +98,12 @@ impl Tracker {
         self.alive.iter().filter(|a| **a).count()
     }
 
+    /// How many (live observer, other live member) views are ONLINE: every live member
+    /// sees every other ONLINE when this is live × (live − 1).
+    pub fn online_views(&self) -> usize {
+        self.online_pairs
+    }
+
     /// Whether every live member sees every other live member ONLINE.
     pub fn fully_joined(&self) -> bool {
         let live = self.live_count();

@@ -45,10 +45,28 @@ where
     match runtime.block_on(main) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{name}: {err:#}");
+            eprintln!("{name}: {}", error_message(&err));
             ExitCode::from(exit_status(&err))
         }
     }
+}
+
+/// The error and its causes on one line, `outer: cause: cause`, each said once: a cause whose
+/// text the line already holds (an error that prints its source as part of its own message)
+/// is left out.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// 2 for a configuration error (retrying will not help), 1 for anything else.
@@ -218,6 +236,68 @@ pub async fn start_member(
     Cluster::start_with_retry(config, async move { stopped(&mut stop).await }).await
 }
 
+/// What a command says once its member started, taken from the configuration before it is
+/// handed to [`start_member`]: see [`start_line`].
+#[derive(Debug, Clone)]
+pub struct StartPlan {
+    peers: Vec<String>,
+    discovery: bool,
+    wire: String,
+}
+
+impl StartPlan {
+    /// The peers, discovery and wire format of `config`.
+    pub fn of(config: &Config) -> StartPlan {
+        StartPlan {
+            peers: config.peers.clone(),
+            discovery: config.discovery,
+            wire: config.protocol.wire.to_string(),
+        }
+    }
+
+    /// The start line of `cluster`, which is `doing` (such as `mirroring the cluster into
+    /// DIR`).
+    pub fn line(&self, cluster: &Cluster, doing: &str) -> String {
+        start_line(
+            cluster.name().as_ref(),
+            &cluster.addr().to_string(),
+            &self.wire,
+            &self.peers,
+            self.discovery,
+            doing,
+        )
+    }
+
+    /// Logs [`StartPlan::line`] at info level, once the command is ready.
+    pub fn log_started(&self, cluster: &Cluster, doing: &str) {
+        tracing::info!("{}", self.line(cluster, doing));
+    }
+}
+
+/// The line a command logs once its member started, as in `member 127.0.0.1:2001 started
+/// on 127.0.0.1:2001 (UDP and TCP, native wire), mirroring the cluster into /srv/swim;
+/// peers 127.0.0.1:2002: waiting for them to answer`.
+pub fn start_line(
+    name: &str,
+    addr: &str,
+    wire: &str,
+    peers: &[String],
+    discovery: bool,
+    doing: &str,
+) -> String {
+    let waits = match (peers.is_empty(), discovery) {
+        (_, true) => format!("discovering the others through the addresses of {name}"),
+        (true, false) => "no peers: waiting for others to join it".to_owned(),
+        (false, false) => format!("peers {}: waiting for them to answer", peers.join(", ")),
+    };
+    let doing = if doing.is_empty() {
+        String::new()
+    } else {
+        format!(", {doing}")
+    };
+    format!("member {name} started on {addr} (UDP and TCP, {wire} wire){doing}; {waits}")
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;
@@ -251,6 +331,54 @@ mod tests {
         assert_eq!(log_level(LevelFilter::INFO, &args(0, 1)), LevelFilter::WARN);
         assert_eq!(log_level(LevelFilter::WARN, &args(0, 2)), LevelFilter::OFF);
         assert_eq!(log_level(LevelFilter::WARN, &args(0, 9)), LevelFilter::OFF);
+    }
+
+    #[test]
+    fn the_start_line_says_where_and_what_it_waits_for() {
+        let peers = ["127.0.0.1:2002".to_owned()];
+        assert_eq!(
+            start_line(
+                "a:1",
+                "127.0.0.1:1",
+                "native",
+                &peers,
+                false,
+                "showing the cluster"
+            ),
+            "member a:1 started on 127.0.0.1:1 (UDP and TCP, native wire), showing the \
+             cluster; peers 127.0.0.1:2002: waiting for them to answer"
+        );
+        let alone = start_line("a:1", "127.0.0.1:1", "python", &[], false, "");
+        assert!(
+            alone.ends_with("(UDP and TCP, python wire); no peers: waiting for others to join it"),
+            "{alone}"
+        );
+        let found = start_line("swim:9000", "10.0.0.2:9000", "native", &[], true, "");
+        assert!(
+            found.contains("discovering the others through the addresses of swim:9000"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{path}: {source}")]
+        struct Read {
+            path: String,
+            source: io::Error,
+        }
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let err = anyhow::Error::from(Read {
+            path: "/d/f".into(),
+            source: denied(),
+        });
+        assert_eq!(error_message(&err), format!("/d/f: {}", denied()));
+        let err = anyhow::Error::from(denied()).context("cannot create /d");
+        assert_eq!(
+            error_message(&err),
+            format!("cannot create /d: {}", denied())
+        );
     }
 
     #[test]

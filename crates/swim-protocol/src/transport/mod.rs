@@ -25,19 +25,25 @@ const BIND_ATTEMPTS: usize = 8;
 pub(crate) async fn bind(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
     let mut attempts = if addr.port() == 0 { BIND_ATTEMPTS } else { 1 };
     loop {
-        let udp = UdpSocket::bind(addr).await?;
-        match TcpListener::bind(udp.local_addr()?).await {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(|e| naming(e, "UDP", addr))?;
+        let local = udp.local_addr()?;
+        match TcpListener::bind(local).await {
             Ok(tcp) => return Ok((udp, tcp)),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse && attempts > 1 => {
                 attempts -= 1;
-                debug!(
-                    "tcp port {} taken, binding another",
-                    udp.local_addr()?.port()
-                );
+                debug!("tcp port {} taken, binding another", local.port());
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(naming(e, "TCP", local)),
         }
     }
+}
+
+/// `err` with the protocol and address it happened on in its message, as in
+/// `UDP 127.0.0.1:2001: Address already in use (os error 98)` (the kind is kept).
+fn naming(err: io::Error, protocol: &str, addr: SocketAddr) -> io::Error {
+    io::Error::new(err.kind(), format!("{protocol} {addr}: {err}"))
 }
 
 /// Resolves once `shutdown` holds `true` or its sender is gone.

@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use swim_tools::cmd;
 use swim_tools::ops::query::{self, MembersArgs};
@@ -63,14 +64,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let stop = cmd::stop_signals()?;
     let mut config = cli.swim.into_config()?;
     let endpoint = Endpoint::bind(&cli.ops).await?;
-    std::fs::create_dir_all(&cli.sync.directory)?;
+    std::fs::create_dir_all(&cli.sync.directory).with_context(|| {
+        format!(
+            "cannot create the base directory {}",
+            cli.sync.directory.display()
+        )
+    })?;
     config.local_metadata =
         daemon::initial_metadata(&cli.sync.directory, &config.local_name, cli.sync.limits())?;
+    let plan = cmd::StartPlan::of(&config);
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
     let server = ops::attach(&cluster, endpoint, &stop);
-    daemon::run(cluster, cli.sync, stop).await?;
+    daemon::run(cluster, cli.sync, stop, plan).await?;
     if let Some(server) = server {
         let _ = server.await;
     }

@@ -35,15 +35,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // SIGHUP: the terminal went away; stop cleanly rather than die mid-draw.
     let stop = cmd::stop_signals_and(&[SignalKind::hangup()])?;
     let endpoint = Endpoint::bind(&args.ops).await?;
+    let plan = cmd::StartPlan::of(&config);
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
     let server = ops::attach(&cluster, endpoint, &stop);
     let mut output = if io::stdout().is_terminal() {
-        // Log lines would garble the full-screen view.
+        // Log lines would garble the full-screen view (which shows the member itself).
         log.mute(true);
         Output::screen()?
     } else {
+        // The demo logs warnings only by default; its start line is said all the same,
+        // on standard error beside the log, unless -q.
+        if args.ops.log.quiet == 0 {
+            eprintln!("{}", plan.line(&cluster, "printing one line per change"));
+        }
         Output::Plain
     };
     let result = run_loop(&cluster, &mut output, stop, args.token_interval).await;

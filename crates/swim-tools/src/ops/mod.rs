@@ -22,11 +22,29 @@ use tracing::{info, warn};
 pub struct OpsArgs {
     /// Serve Prometheus metrics (/metrics), the members as JSON (/members) and a status page
     /// (/) over HTTP on this address; off when not given
-    #[arg(long, value_name = "HOST:PORT", env = "SWIM_METRICS_ADDR")]
+    #[arg(long, value_name = "HOST:PORT", env = "SWIM_METRICS_ADDR", value_parser = parse_listen_addr)]
     pub metrics_addr: Option<String>,
     /// The logging options.
     #[command(flatten)]
     pub log: crate::cmd::LogArgs,
+}
+
+/// Checks that `text` is `HOST:PORT` (a name or an address, IPv6 in brackets, and a port
+/// number), so that a bad `--metrics-addr` is a usage error (exit status 2) found before
+/// anything starts. The host is resolved when the address is bound.
+pub fn parse_listen_addr(text: &str) -> Result<String, String> {
+    let expected = "expected HOST:PORT, such as 127.0.0.1:9100 or localhost:9100";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("no port: {expected}"));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!("{port:?} is not a port number: {expected}"));
+    }
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    if host.is_empty() || (host.contains(':') && !bracketed) {
+        return Err(format!("no host: {expected}"));
+    }
+    Ok(text.to_owned())
 }
 
 /// What the operations options add to a started member: a log line per status change, and
@@ -77,5 +95,33 @@ impl Endpoint {
                 warn!("the metrics server failed: {e}");
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen_addr;
+
+    #[test]
+    fn listen_addresses_need_a_host_and_a_port() {
+        for good in [
+            "127.0.0.1:9100",
+            "localhost:0",
+            "[::1]:9100",
+            "0.0.0.0:65535",
+        ] {
+            assert_eq!(parse_listen_addr(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "localhost",
+            "9100",
+            ":9100",
+            "host:",
+            "host:70000",
+            "::1:9100",
+            "h:p",
+        ] {
+            assert!(parse_listen_addr(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use super::local::{copy_metadata, read_local_metadata, LocalError, LocalLimits};
 use super::mirror::{Mirror, MirrorError, Outcome};
 use super::names::HOOK_NAME;
 use super::watch::LocalWatcher;
-use crate::cmd::stopped;
+use crate::cmd::{stopped, StartPlan};
 
 /// Why the tool stopped other than by a signal.
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +56,13 @@ const MAX_WARNED: usize = 1024;
 /// Runs until `stop` is set (SIGINT or SIGTERM, see [`stop_signals`](crate::cmd::stop_signals)):
 /// mirrors every remote member into `args.directory`, runs the hook after each change, and
 /// re-reads the local directory on SIGHUP and on edits. On the way out the member is shut
-/// down and the mirror cleaned up as the seed does.
+/// down and the mirror cleaned up as the seed does. Once the mirror is written and the
+/// directory watched, logs the start line of `started`.
 pub async fn run(
     cluster: Cluster,
     args: SyncArgs,
     mut stop: watch::Receiver<bool>,
+    started: StartPlan,
 ) -> Result<(), SyncError> {
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(hangup) => hangup,
@@ -115,15 +117,18 @@ pub async fn run(
         match LocalWatcher::start(&local_dir) {
             Ok(watcher) => Some(watcher),
             Err(err) => {
-                tracing::warn!("cannot watch {}: {err}; use SIGHUP", local_dir.display());
+                tracing::warn!(
+                    "cannot watch {}: {err}{}; edits are read on SIGHUP only",
+                    local_dir.display(),
+                    super::watch::limit_hint(&err)
+                );
                 None
             }
         }
     };
-    tracing::info!(
-        "member {} mirrors the cluster into {}",
-        cluster.local().name,
-        base.display()
+    started.log_started(
+        &cluster,
+        &format!("mirroring the cluster into {}", base.display()),
     );
     let quiet = args.watch_delay;
     let max_wait = quiet.saturating_mul(10).max(Duration::from_secs(1));
@@ -301,8 +306,12 @@ impl Tool {
                 for (name, reason) in &read.skipped {
                     tracing::debug!("local file {name:?} is not metadata: {reason:?}");
                 }
-                if read.metadata != self.cluster.local().metadata_or_empty() {
-                    tracing::info!("local metadata changed: {} keys", read.metadata.len());
+                let before = self.cluster.local().metadata_or_empty();
+                if read.metadata != before {
+                    tracing::info!(
+                        "local metadata changed: {}",
+                        describe_change(&before, &read.metadata)
+                    );
                     self.cluster.set_local_metadata(read.metadata);
                 }
             }
@@ -320,6 +329,33 @@ impl Tool {
             tracing::debug!("{message}");
         }
     }
+}
+
+/// What changed between two versions of the local metadata, said once, as in
+/// `a.txt set; old removed (1 key in all)`.
+pub fn describe_change(before: &Metadata, after: &Metadata) -> String {
+    let set: Vec<&str> = after
+        .iter()
+        .filter(|(key, value)| before.get(*key) != Some(*value))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    let removed: Vec<&str> = before
+        .keys()
+        .filter(|key| !after.contains_key(*key))
+        .map(String::as_str)
+        .collect();
+    let mut parts = Vec::new();
+    if !set.is_empty() {
+        parts.push(format!("{} set", set.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("{} removed", removed.join(", ")));
+    }
+    let keys = match after.len() {
+        1 => "1 key".to_owned(),
+        n => format!("{n} keys"),
+    };
+    format!("{} ({keys} in all)", parts.join("; "))
 }
 
 fn lock(mirror: &Mutex<Mirror>) -> MutexGuard<'_, Mirror> {
@@ -340,5 +376,29 @@ async fn blocking<T: Send + 'static>(
             tracing::error!("file-system task failed: {err}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_names_the_keys_set_and_removed_with_the_right_plural() {
+        let before: Metadata = [("a", "1"), ("b", "2")].into_iter().collect();
+        let after: Metadata = [("a", "1"), ("c", "3")].into_iter().collect();
+        assert_eq!(
+            describe_change(&before, &after),
+            "c set; b removed (2 keys in all)"
+        );
+        let one: Metadata = [("a", "9")].into_iter().collect();
+        assert_eq!(
+            describe_change(&before, &one),
+            "a set; b removed (1 key in all)"
+        );
+        assert_eq!(
+            describe_change(&one, &Metadata::empty()),
+            "a removed (0 keys in all)"
+        );
     }
 }

@@ -12,6 +12,33 @@ use tokio::time::Instant;
 
 use super::names::is_editor_temporary;
 
+/// What to do about a watch that could not start because a limit was reached, as a clause
+/// to append to the error (empty for other errors). inotify fails with "Too many open files"
+/// when the user's inotify instances (`fs.inotify.max_user_instances`, 128 by default) or the
+/// process's file descriptors are used up, and with "No space left on device" when the
+/// user's watches are (`fs.inotify.max_user_watches`).
+pub fn limit_hint(err: &notify::Error) -> &'static str {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    const ENOSPC: i32 = 28;
+    match &err.kind {
+        notify::ErrorKind::MaxFilesWatch => WATCHES_HINT,
+        notify::ErrorKind::Io(io) => match io.raw_os_error() {
+            Some(EMFILE) | Some(ENFILE) => {
+                " (inotify instances or file descriptors used up: raise the sysctl \
+                 fs.inotify.max_user_instances, 128 by default, or the open-file limit, \
+                 ulimit -n)"
+            }
+            Some(ENOSPC) => WATCHES_HINT,
+            _ => "",
+        },
+        _ => "",
+    }
+}
+
+const WATCHES_HINT: &str =
+    " (the inotify watches of this user are used up: raise the sysctl fs.inotify.max_user_watches)";
+
 /// Watches one directory; [`LocalWatcher::changed`] resolves once edits have settled. A
 /// directory removed or renamed away (an editor or a deployment replacing it) is looked for
 /// again until it is back, then watched again, instead of silently lost. Its parent, the
@@ -146,6 +173,16 @@ mod tests {
         let mut event = Event::new(kind);
         event.paths = names.iter().map(|n| PathBuf::from("/d").join(n)).collect();
         event
+    }
+
+    #[test]
+    fn a_reached_limit_names_the_sysctl() {
+        let io = |code| notify::Error::io(std::io::Error::from_raw_os_error(code));
+        assert!(limit_hint(&io(24)).contains("fs.inotify.max_user_instances"));
+        assert!(limit_hint(&io(28)).contains("fs.inotify.max_user_watches"));
+        let watches = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
+        assert!(limit_hint(&watches).contains("fs.inotify.max_user_watches"));
+        assert_eq!(limit_hint(&io(2)), "");
     }
 
     #[test]

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds the Debian package of the tools, swim-tools_VERSION_ARCH.deb, with dpkg-deb: the
+# binaries swim-protocol-sync and swim-protocol-demo (the `dist` profile: stripped, no debug
+# information), their man pages and bash completions, and the systemd unit
+# swim-protocol-sync@.service (one member per instance, see the unit's comments).
+#
+#   deploy/debian/build-deb.sh [--profile dist|release] [--no-cargo] [--out DIR] [--fast]
+#
+# --profile   the Cargo profile whose binaries are packaged (default dist)
+# --no-cargo  package target/PROFILE as it is instead of running `cargo build`
+# --out       where the .deb goes (default target/debian)
+# --fast      compress with gzip -1 instead of xz (for tests)
+# Prints the path of the package on standard output; progress goes to standard error.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+profile=dist
+cargo_build=1
+out=""
+compression=(-Zxz)
+while [ $# -gt 0 ]; do
+  case $1 in
+    --profile) profile=$2; shift 2 ;;
+    --no-cargo) cargo_build=0; shift ;;
+    --out) out=$2; shift 2 ;;
+    --fast) compression=(-Zgzip -z1); shift ;;
+    *) echo "usage: $0 [--profile dist|release] [--no-cargo] [--out DIR] [--fast]" >&2; exit 2 ;;
+  esac
+done
+
+metadata=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1)
+version=$(python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "swim-tools"))' <<<"$metadata")
+target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' <<<"$metadata")
+out=${out:-$target_dir/debian}
+arch=$(dpkg --print-architecture)
+if [ "$cargo_build" = 1 ]; then
+  echo "build: cargo build --locked --profile $profile -p swim-tools" >&2
+  cargo build --quiet --locked --profile "$profile" -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+fi
+bins="$target_dir/$profile"
+for bin in swim-protocol-sync swim-protocol-demo; do
+  [ -x "$bins/$bin" ] || { echo "build: $bins/$bin is missing" >&2; exit 1; }
+done
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
+install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" \
+  "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions" \
+  "$root/usr/share/doc/swim-tools" "$root/etc/swim"
+for bin in swim-protocol-sync swim-protocol-demo; do
+  install -m 0755 "$bins/$bin" "$root/usr/bin/$bin"
+  strip --strip-unneeded "$root/usr/bin/$bin" 2>/dev/null || true
+  "$bins/$bin" man | gzip -9n > "$root/usr/share/man/man1/$bin.1.gz"
+  "$bins/$bin" completions bash > "$root/usr/share/bash-completion/completions/$bin"
+done
+install -m 0644 "$here/swim-protocol-sync@.service" "$root/lib/systemd/system/"
+install -m 0644 "$here/example.env" "$root/usr/share/doc/swim-tools/example.env"
+cat > "$root/usr/share/doc/swim-tools/copyright" <<COPYRIGHT
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: swim-rs
+Source: https://example.invalid/swim-rs
+
+Files: *
+License: MIT
+COPYRIGHT
+chmod 0755 "$root/etc/swim"
+
+# The newest glibc symbol version the binaries need.
+glibc=$(objdump -T "$root"/usr/bin/* | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -1)
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: swim-tools
+Version: $version
+Architecture: $arch
+Maintainer: swim-rs <swim-rs@example.invalid>
+Installed-Size: $size
+Depends: libc6 (>= $glibc), libgcc-s1
+Recommends: systemd
+Section: net
+Priority: optional
+Homepage: https://example.invalid/swim-rs
+Description: SWIM cluster membership: the cluster as files, and a live view
+ swim-protocol-sync runs a cluster member and mirrors the cluster into a
+ directory (one sub-directory per member, the local member's files being its
+ metadata); swim-protocol-demo shows the cluster live in a terminal.
+ .
+ The unit swim-protocol-sync@.service runs one member per instance with the
+ settings of /etc/swim/INSTANCE.env and the secret of /etc/swim/INSTANCE.secret,
+ as a user of its own, with no capabilities and a read-only system.
+CONTROL
+# The unit's instances are enabled by the administrator; only tell systemd it is there.
+cat > "$root/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+set -e
+if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload >/dev/null || true
+fi
+POSTINST
+cat > "$root/DEBIAN/postrm" <<'POSTRM'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload >/dev/null || true
+fi
+POSTRM
+chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/postrm"
+
+mkdir -p "$out"
+deb="$out/swim-tools_${version}_${arch}.deb"
+dpkg-deb --root-owner-group "${compression[@]}" --build "$root" "$deb" >&2
+echo "build: $deb, $(du -k "$deb" | cut -f1) KiB" >&2
+echo "$deb"
