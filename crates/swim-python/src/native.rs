@@ -14,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use swim_protocol::address::AddressParser;
 use swim_protocol::admission::cidr::Cidr;
 use swim_protocol::{
     Cluster, Config, Events, MemberSnapshot, Metadata, Profile, ProtocolConfig, StartError, Status,
@@ -346,7 +347,7 @@ fn bind_address(host: &str) -> PyResult<IpAddr> {
 }
 
 /// A running member. Made by [`start`]; stopped with `shutdown()`.
-#[pyclass(frozen, module = "swimprotocol._native")]
+#[pyclass(frozen, weakref, module = "swimprotocol._native")]
 struct Engine {
     cluster: Cluster,
     /// The task handing changes to the event loop; taken by `shutdown`.
@@ -383,42 +384,53 @@ impl Engine {
         Ok(())
     }
 
-    /// Adds a peer to contact (awaitable); `ConfigError` for a bad name.
-    fn add_peer<'py>(&self, py: Python<'py>, peer: String) -> PyResult<Bound<'py, PyAny>> {
+    /// Adds a peer to contact; `ConfigError` for a name that is not `host:port` (port 0
+    /// included). The member asks it shortly after.
+    fn add_peer(&self, peer: String) -> PyResult<()> {
+        let address = AddressParser::new()
+            .parse(&peer)
+            .map_err(|error| config_error(format!("peer {peer:?}: {error}")))?;
+        if address.port == 0 {
+            return Err(config_error(format!("peer {peer:?}: the port is 0")));
+        }
         let cluster = self.cluster.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            cluster.add_peer(&peer).await.map_err(config_error)
-        })
+        runtime().spawn(async move {
+            // Checked above; it fails only once the member has stopped.
+            let _ = cluster.add_peer(&peer).await;
+        });
+        Ok(())
     }
 
-    /// Leaves the cluster gracefully (awaitable): `True` once a member acknowledged the
-    /// leave, `False` after `timeout` seconds.
-    fn leave<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+    /// Leaves the cluster gracefully, blocking (without the GIL): `True` once a member
+    /// acknowledged the leave, `False` after `timeout` seconds. The Python side runs it
+    /// on the event loop's executor.
+    fn leave(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
         let timeout = seconds("timeout", timeout)?;
         let cluster = self.cluster.clone();
-        pyo3_async_runtimes::tokio::future_into_py(
-            py,
-            async move { Ok(cluster.leave(timeout).await) },
-        )
+        Ok(py.detach(|| runtime().block_on(cluster.leave(timeout))))
     }
 
-    /// Stops the member and the delivery of changes (awaitable); returns once every task
-    /// has ended. Calling it again does nothing.
-    fn shutdown<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let cluster = self.cluster.clone();
+    /// Stops the member and the delivery of changes, blocking (without the GIL) until
+    /// every task of the member has ended, the last delivery included. Calling it again
+    /// does nothing.
+    fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
         let delivery = self
             .delivery
             .lock()
             .map_err(|_| PyRuntimeError::new_err("engine state poisoned"))?
             .take();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            cluster.shutdown().await;
-            if let Some(task) = delivery {
+        let Some(delivery) = delivery else {
+            return Ok(());
+        };
+        let cluster = self.cluster.clone();
+        py.detach(|| {
+            runtime().block_on(async move {
+                cluster.shutdown().await;
                 // The stream ends with the member, so the task ends on its own.
-                let _ = task.await;
-            }
-            Ok(())
-        })
+                let _ = delivery.await;
+            })
+        });
+        Ok(())
     }
 
     /// The traffic counters so far, as a `dict` of `str` to `int`.
@@ -460,31 +472,44 @@ impl Engine {
     }
 }
 
-/// Starts a member with `config` (awaitable, resolving to an [`Engine`]). Each batch of
-/// changes is passed as a list of snapshot tuples to `deliver`, called in `event_loop`
-/// with `call_soon_threadsafe`.
+/// Starts a member with `config`, blocking (without the GIL) until its sockets are open;
+/// the Python side runs it on the event loop's executor. Each batch of changes is then
+/// passed as a list of snapshot tuples to `deliver`, called in `event_loop` with
+/// `call_soon_threadsafe`.
+///
+/// Why blocking calls on the executor rather than `future_into_py`: the awaitable's
+/// completion runs Python code on a runtime thread, and when the application exits right
+/// after (Ctrl-C, a failed start) the interpreter may be finalizing before that thread
+/// has let go of it, which aborts the process. Executor threads are Python's own, and
+/// `asyncio.run` joins them before the interpreter exits.
 #[pyfunction]
-fn start<'py>(
-    py: Python<'py>,
+fn start(
+    py: Python<'_>,
     config: &NativeConfig,
     deliver: Py<PyAny>,
     event_loop: Py<PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Engine> {
     let config = config.config.clone();
-    pyo3_async_runtimes::tokio::future_into_py(py, async move {
-        let cluster = Cluster::start(config).await.map_err(start_error)?;
-        let events = cluster.subscribe();
-        let task = tokio::spawn(deliver_changes(
-            cluster.clone(),
-            events,
-            deliver,
-            event_loop,
-        ));
-        Ok(Engine {
-            cluster,
-            delivery: Mutex::new(Some(task)),
-        })
+    let cluster = py
+        .detach(|| runtime().block_on(Cluster::start(config)))
+        .map_err(start_error)?;
+    let events = cluster.subscribe();
+    let task = runtime().spawn(deliver_changes(
+        cluster.clone(),
+        events,
+        deliver,
+        event_loop,
+    ));
+    Ok(Engine {
+        cluster,
+        delivery: Mutex::new(Some(task)),
     })
+}
+
+/// The engine's runtime (two worker threads, see the module's init), which
+/// pyo3-async-runtimes holds.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
 }
 
 /// Hands every change to the event loop, in batches, until the member stops or the loop
@@ -525,6 +550,10 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder
         .worker_threads(2)
+        // Blocking work (name lookups, keyring files) runs on a few threads that end soon
+        // after, so that a stopped member leaves no thread behind for long.
+        .max_blocking_threads(8)
+        .thread_keep_alive(Duration::from_secs(2))
         .thread_name("swim-engine")
         .enable_all();
     pyo3_async_runtimes::tokio::init(builder);

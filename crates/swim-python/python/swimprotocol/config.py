@@ -43,6 +43,22 @@ def _explicit(value: Any) -> Any:
     return None if isinstance(value, (_Default, _DefaultCount)) else value
 
 
+def _check_metadata(metadata: Any) -> dict[str, bytes]:
+    """``metadata`` as a new ``dict``; ``TypeError`` unless it maps ``str`` to ``bytes``."""
+    if not isinstance(metadata, Mapping):
+        raise TypeError(
+            f'metadata must be a mapping of str to bytes, not {type(metadata).__name__}')
+    checked: dict[str, bytes] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise TypeError(f'metadata keys must be str, not {type(key).__name__}')
+        if not isinstance(value, bytes):
+            raise TypeError(f'metadata value of {key!r} must be bytes, '
+                            f'not {type(value).__name__}')
+        checked[key] = value
+    return checked
+
+
 class BaseConfig:
     """What every transport's configuration holds: the member's name, its peers, its
     metadata, the shared secret and the protocol timings. The timings' defaults are the
@@ -84,6 +100,7 @@ class BaseConfig:
         elif secret is not None and not isinstance(secret, bytes):
             raise ConfigError(
                 f'the secret must be str or bytes, not {type(secret).__name__}')
+        _check_metadata(local_metadata)
         if isinstance(peers, str):
             raise ConfigError('peers must be a sequence of names, not one str')
         self._secret: Final = secret

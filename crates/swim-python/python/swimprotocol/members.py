@@ -15,7 +15,7 @@ from functools import total_ordering
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Optional
 
-from .config import BaseConfig
+from .config import BaseConfig, ConfigError, _check_metadata
 from .listener import Listener
 from .shuffle import IndexedShuffle, Shuffle
 from .status import Status
@@ -43,22 +43,6 @@ class MemberSnapshot:
     status: Status
     status_time: float
     metadata: Mapping[str, bytes]
-
-
-def _check_metadata(metadata: Any) -> dict[str, bytes]:
-    """``metadata`` as a new ``dict``; ``TypeError`` unless it maps ``str`` to ``bytes``."""
-    if not isinstance(metadata, Mapping):
-        raise TypeError(
-            f'metadata must be a mapping of str to bytes, not {type(metadata).__name__}')
-    checked: dict[str, bytes] = {}
-    for key, value in metadata.items():
-        if not isinstance(key, str):
-            raise TypeError(f'metadata keys must be str, not {type(key).__name__}')
-        if not isinstance(value, bytes):
-            raise TypeError(f'metadata value of {key!r} must be bytes, '
-                            f'not {type(value).__name__}')
-        checked[key] = value
-    return checked
 
 
 @total_ordering
@@ -228,10 +212,10 @@ class Members(Set[Member]):
         if engine is None:
             return
         try:
-            future = engine.add_peer(name)
-        except Exception:
-            return
-        future.add_done_callback(_ignore_result)
+            engine.add_peer(name)
+        except ConfigError:
+            # Not an address: known to the application, never contacted.
+            pass
 
     def update(self, member: Member, *,
                new_status: Optional[Status] = None,
@@ -335,7 +319,3 @@ class Members(Set[Member]):
         self._refresh_statuses(member)
         return member
 
-
-def _ignore_result(future: Any) -> None:
-    if not future.cancelled():
-        future.exception()

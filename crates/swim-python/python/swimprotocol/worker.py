@@ -9,6 +9,8 @@ cluster gracefully and stops the engine.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import weakref
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Optional
@@ -21,6 +23,16 @@ if TYPE_CHECKING:
     from ._native import Engine
 
 __all__ = ['Worker']
+
+#: Engines started and not stopped yet, stopped at interpreter exit (before it finalizes,
+#: so that no engine thread delivers a change to an interpreter that is going away).
+_RUNNING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_engines_at_exit() -> None:
+    for engine in list(_RUNNING):
+        engine.shutdown()
 
 
 class Worker(AbstractAsyncContextManager['asyncio.Task[None]']):
@@ -67,6 +79,7 @@ class Worker(AbstractAsyncContextManager['asyncio.Task[None]']):
             await asyncio.wait([task])
 
     def _attach(self, engine: Engine) -> None:
+        _RUNNING.add(engine)
         self._engine = engine
         self._stopping = None
         self._done.clear()
@@ -80,7 +93,8 @@ class Worker(AbstractAsyncContextManager['asyncio.Task[None]']):
         if engine is None or not self.members.get_status(Status.AVAILABLE):
             return False
         timeout = float(getattr(self.config, 'leave_timeout', 2.0))
-        left: bool = await engine.leave(timeout)
+        loop = asyncio.get_running_loop()
+        left: bool = await loop.run_in_executor(None, engine.leave, timeout)
         return left
 
     def stats(self) -> dict[str, int]:
@@ -108,8 +122,9 @@ class Worker(AbstractAsyncContextManager['asyncio.Task[None]']):
             try:
                 await self.leave()
             finally:
-                await engine.shutdown()
+                await asyncio.get_running_loop().run_in_executor(None, engine.shutdown)
         finally:
+            _RUNNING.discard(engine)
             self.members._detach()
             self._done.set()
             stopping.set_result(None)

@@ -56,9 +56,15 @@ class UdpTransport(Transport[UdpConfig]):
             raise RuntimeError('this member is already running')
         loop = asyncio.get_running_loop()
         members = self.worker.members
-        engine = await _native.start(self.config._native, members._deliver, loop)
-        members._attach(engine)
-        self.worker._attach(engine)
+        # A blocking call, on the loop's executor: see `_native.start`.
+        engine = await loop.run_in_executor(
+            None, _native.start, self.config._native, members._deliver, loop)
+        try:
+            self.worker._attach(engine)
+            members._attach(engine)
+        except BaseException:
+            await self.worker.stop()
+            raise
 
     async def __aexit__(self, exc_type: Optional[type[BaseException]],
                         exc_value: Optional[BaseException],
