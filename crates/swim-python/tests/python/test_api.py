@@ -263,3 +263,20 @@ async def test_listener_poll_and_callbacks_plain_and_async() -> None:
     listener.notify(99)  # nobody listens any more
     await asyncio.sleep(0.01)
     assert plain == [0, 1, 2, 3, 4]
+
+
+def test_the_console_scripts_are_our_rust_tools() -> None:
+    import subprocess
+    import sys
+
+    from conftest import rust_tool
+    for tool in ('swim-protocol-sync', 'swim-protocol-demo'):
+        script = Path(sys.executable).parent / tool
+        assert script.exists(), f'{script} is not installed with the wheel'
+        done = subprocess.run([script, '--help'], capture_output=True, text=True,
+                              timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert '--name' in done.stdout and '--wire' in done.stdout
+        built = subprocess.run([rust_tool(tool), '--help'], capture_output=True,
+                               text=True, timeout=30)
+        assert done.stdout == built.stdout
