@@ -82,12 +82,19 @@ class Member:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def quit(self) -> None:
+        """Asks the member to leave (without waiting)."""
+        try:
+            self.send('quit')
+        except OSError:
+            pass
+
     def stop(self) -> None:
+        """Waits for the member to exit, killing it after 10 s."""
         if self.process.poll() is None:
             try:
-                self.send('quit')
                 self.process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
 
@@ -149,6 +156,8 @@ def run(python: Path, count: int, idle: float, join_timeout: float) -> dict[str,
         result['rss_mib_per_member'] = round(statistics.mean(m.rss_mib() for m in members), 1)
         result['idle_window_s'] = round(elapsed, 1)
     finally:
+        for m in members:
+            m.quit()
         for m in members:
             m.stop()
     return result
