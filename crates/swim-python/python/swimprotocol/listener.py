@@ -77,6 +77,17 @@ class Listener(Generic[ListenT]):
     def __init__(self) -> None:
         super().__init__()
         self._waiters: set[_Waiter[ListenT]] = set()
+        # Items notified while held and before anyone listened: the last notification of
+        # each item, by identity, in order (see `_hold`).
+        self._backlog: Optional[dict[int, ListenT]] = None
+
+    def _hold(self) -> None:
+        """Until the first :meth:`poll` (or callback), keeps what is notified instead of
+        dropping it, and hands it to that first consumer. The members' listener holds
+        from the moment the engine runs: the engine works on threads of its own, and
+        members can join between entering the transport and entering ``on_notify``."""
+        if not self._waiters:
+            self._backlog = {}
 
     def on_notify(self, callback: ListenerCallback[ListenT, ListenP],
                   *args: ListenP.args, **kwargs: ListenP.kwargs) \
@@ -88,6 +99,9 @@ class Listener(Generic[ListenT]):
     async def poll(self) -> Sequence[ListenT]:
         """Waits for the next :meth:`notify` and returns every item notified until this
         coroutine resumed (one or more)."""
+        backlog, self._backlog = self._backlog, None
+        if backlog:
+            return list(backlog.values())
         waiter: _Waiter[ListenT] = _Waiter()
         self._waiters.add(waiter)
         try:
@@ -98,6 +112,11 @@ class Listener(Generic[ListenT]):
 
     def notify(self, item: ListenT) -> None:
         """Hands ``item`` to every waiting :meth:`poll` and callback."""
+        backlog = self._backlog
+        if backlog is not None and not self._waiters:
+            backlog.pop(id(item), None)
+            backlog[id(item)] = item
+            return
         for waiter in self._waiters:
             waiter.items.append(item)
             waiter.event.set()

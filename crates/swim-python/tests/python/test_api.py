@@ -92,6 +92,11 @@ def test_timings_default_to_the_seed_and_a_profile_replaces_them() -> None:
     ({'label': 'x' * 256}, 'label'),
     ({'allow_cidr': ['10.0.0.0/33']}, 'allow_cidr'),
     ({'keyring_file': '/nonexistent/swim-keyring'}, '/nonexistent/swim-keyring'),
+    ({'mtu_size': 2 ** 70}, '.+'),
+    ({'ping_req_count': 2 ** 70}, '.+'),
+    ({'default_port': -1}, 'default_port'),
+    ({'peers': ['127.0.0.1:2002', '']}, 'peer'),
+    ({'local_name': 'x' * 300 + ':1'}, 'local name'),
 ])
 def test_bad_configuration_raises_config_error(kwargs: dict[str, object],
                                                message: str) -> None:

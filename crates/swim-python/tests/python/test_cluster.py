@@ -166,3 +166,19 @@ def test_a_fresh_interpreter_imports_the_udp_module() -> None:
                           capture_output=True, text=True, timeout=30,
                           env={**os.environ, 'PYTHONPATH': ''})
     assert done.stdout.strip() == 'ok', done.stderr
+
+
+async def test_changes_before_on_notify_reach_the_first_callback() -> None:
+    # The engine runs from the moment the transport is entered, so members can join
+    # before the application enters on_notify: the first callback still gets them.
+    first, second = free_name(), free_name()
+    async with running(config(second, [])):
+        node = Node(config(first, [second]))
+        async with node.transport, node.worker:
+            await until(lambda: node.sees(second), what='the join')
+            seen: list[tuple[str, str]] = []
+            async with node.members.listener.on_notify(
+                    lambda m: seen.append((m.name, m.status.name))):
+                await until(lambda: (second, 'ONLINE') in seen,
+                            what='the held change to reach the callback')
+            assert seen.count((second, 'ONLINE')) == 1
