@@ -96,6 +96,10 @@ class Listener(Generic[ListenT]):
         ``callback(item, *args, **kwargs)`` for each notified item."""
         return CallbackPoll(self, callback, *args, **kwargs)
 
+    def _release(self) -> None:
+        """Stops holding (see :meth:`_hold`) and drops what was kept."""
+        self._backlog = None
+
     async def poll(self) -> Sequence[ListenT]:
         """Waits for the next :meth:`notify` and returns every item notified until this
         coroutine resumed (one or more)."""

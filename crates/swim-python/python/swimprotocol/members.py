@@ -269,7 +269,6 @@ class Members(Set[Member]):
         local member (a name ending in ``:0`` takes the bound port), pushes metadata
         changed before start, and applies the engine's current member list."""
         self._engine = engine
-        self.listener._hold()
         local = self._local
         if engine.name != local.name:
             del self._members[local.name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -182,3 +183,28 @@ async def test_changes_before_on_notify_reach_the_first_callback() -> None:
                 await until(lambda: (second, 'ONLINE') in seen,
                             what='the held change to reach the callback')
             assert seen.count((second, 'ONLINE')) == 1
+
+
+async def test_cancelling_the_start_stops_the_engine() -> None:
+    name = free_name()
+    node = Node(config(name, []))
+    entering = asyncio.ensure_future(node.transport.__aenter__())
+    await asyncio.sleep(0)
+    entering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await entering
+    # The engine that started anyway was stopped before the cancellation came through.
+    assert port_free(name)
+    async with running(config(name, [])) as again:
+        assert again.name == name
+
+
+def port_free(name: str) -> bool:
+    host, _, port = name.rpartition(':')
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind((host, int(port)))
+            except OSError:
+                return False
+    return True

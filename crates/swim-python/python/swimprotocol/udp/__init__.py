@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 from typing import Optional
 
@@ -56,9 +57,24 @@ class UdpTransport(Transport[UdpConfig]):
             raise RuntimeError('this member is already running')
         loop = asyncio.get_running_loop()
         members = self.worker.members
+        # Changes can come before the application listens: keep them (see Listener._hold).
+        members.listener._hold()
         # A blocking call, on the loop's executor: see `_native.start`.
-        engine = await loop.run_in_executor(
+        starting = loop.run_in_executor(
             None, _native.start, self.config._native, members._deliver, loop)
+        try:
+            engine = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # Cancelled (Ctrl-C) while the engine starts: stop it once started, then give
+            # the cancellation its way.
+            with contextlib.suppress(Exception):
+                started = await starting
+                await loop.run_in_executor(None, started.shutdown)
+            members.listener._release()
+            raise
+        except BaseException:
+            members.listener._release()
+            raise
         try:
             self.worker._attach(engine)
             members._attach(engine)
@@ -70,3 +86,4 @@ class UdpTransport(Transport[UdpConfig]):
                         exc_value: Optional[BaseException],
                         traceback: Optional[TracebackType]) -> None:
         await self.worker.stop()
+
