@@ -6,7 +6,7 @@
 //! [`Cluster`]; a task of the engine's runtime forwards each batch of changes to the event
 //! loop with `loop.call_soon_threadsafe`.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
@@ -20,6 +20,8 @@ use swim_protocol::{
     Cluster, Config, Events, MemberSnapshot, Metadata, Profile, ProtocolConfig, StartError, Status,
     WireKind,
 };
+use swim_tools::ops::{Endpoint, OpsArgs};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The Python exceptions of `swimprotocol.config`, raised from here.
@@ -160,6 +162,8 @@ fn snapshot_to_py<'py>(
 #[pyclass(frozen, module = "swimprotocol._native")]
 struct NativeConfig {
     config: Config,
+    /// Where to serve the tools' metrics and status page, if anywhere.
+    metrics_addr: Option<String>,
 }
 
 #[pymethods]
@@ -209,7 +213,7 @@ impl NativeConfig {
     suspect_timeout=None, sync_interval=None, profile=None, wire="native",
     bind_host=None, bind_port=None, default_host=None, default_port=None, discovery=false,
     mtu_size=1500, label=None, keyring_file=None, allow_cidr=Vec::new(), lifeguard=None,
-    offline_retention=None,
+    offline_retention=None, metrics_addr=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn make_config(
@@ -236,6 +240,7 @@ fn make_config(
     allow_cidr: Vec<String>,
     lifeguard: Option<bool>,
     offline_retention: Option<f64>,
+    metrics_addr: Option<String>,
 ) -> PyResult<NativeConfig> {
     let mut config = Config::new(local_name)
         .with_peers(peers)
@@ -316,7 +321,10 @@ fn make_config(
     security.initial_keyring().map_err(config_error)?;
     config.security = security;
     config.validate().map_err(config_error)?;
-    Ok(NativeConfig { config })
+    Ok(NativeConfig {
+        config,
+        metrics_addr,
+    })
 }
 
 /// A port number from Python: 0 to 65535.
@@ -352,6 +360,11 @@ struct Engine {
     cluster: Cluster,
     /// The task handing changes to the event loop; taken by `shutdown`.
     delivery: Mutex<Option<JoinHandle<()>>>,
+    /// The metrics/status server's address and task, if it runs; the task is taken by
+    /// `shutdown`, which stops it with `stop_server`.
+    server: Option<SocketAddr>,
+    server_task: Mutex<Option<JoinHandle<()>>>,
+    stop_server: watch::Sender<bool>,
 }
 
 #[pymethods]
@@ -366,6 +379,12 @@ impl Engine {
     #[getter]
     fn addr(&self) -> String {
         self.cluster.addr().to_string()
+    }
+
+    /// The address of the metrics/status server (`host:port`), or `None`.
+    #[getter]
+    fn metrics_addr(&self) -> Option<String> {
+        self.server.map(|addr| addr.to_string())
     }
 
     /// Every member (the local one included), sorted by name, as snapshot tuples.
@@ -422,9 +441,18 @@ impl Engine {
         let Some(delivery) = delivery else {
             return Ok(());
         };
+        let server = self
+            .server_task
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("engine state poisoned"))?
+            .take();
+        self.stop_server.send_replace(true);
         let cluster = self.cluster.clone();
         py.detach(|| {
             runtime().block_on(async move {
+                if let Some(server) = server {
+                    let _ = server.await;
+                }
                 cluster.shutdown().await;
                 // The stream ends with the member, so the task ends on its own.
                 let _ = delivery.await;
@@ -489,10 +517,39 @@ fn start(
     deliver: Py<PyAny>,
     event_loop: Py<PyAny>,
 ) -> PyResult<Engine> {
+    let metrics_addr = config.metrics_addr.clone();
     let config = config.config.clone();
-    let cluster = py
-        .detach(|| runtime().block_on(Cluster::start(config)))
-        .map_err(start_error)?;
+    let (stop_server, stop_rx) = watch::channel(false);
+    let (cluster, server) = py.detach(|| {
+        runtime().block_on(async move {
+            // Bound before the member starts, so that a taken port fails at once.
+            let endpoint = match metrics_addr {
+                Some(addr) => {
+                    let args = OpsArgs {
+                        metrics_addr: Some(addr),
+                        ..OpsArgs::default()
+                    };
+                    Endpoint::bind(&args)
+                        .await
+                        .map_err(|error| PyOSError::new_err(format!("{error:#}")))?
+                }
+                None => None,
+            };
+            let cluster = Cluster::start(config).await.map_err(start_error)?;
+            let server = match endpoint {
+                Some(endpoint) => {
+                    let addr = endpoint.local_addr().ok();
+                    Some((addr, endpoint.spawn(cluster.clone(), &stop_rx)))
+                }
+                None => None,
+            };
+            Ok::<_, PyErr>((cluster, server))
+        })
+    })?;
+    let (server, server_task) = match server {
+        Some((addr, task)) => (addr, Some(task)),
+        None => (None, None),
+    };
     let events = cluster.subscribe();
     let task = runtime().spawn(deliver_changes(
         cluster.clone(),
@@ -503,6 +560,9 @@ fn start(
     Ok(Engine {
         cluster,
         delivery: Mutex::new(Some(task)),
+        server,
+        server_task: Mutex::new(server_task),
+        stop_server,
     })
 }
 

@@ -102,6 +102,12 @@ class Worker(AbstractAsyncContextManager['asyncio.Task[None]']):
         engine = self._engine
         return {} if engine is None else engine.stats()
 
+    @property
+    def metrics_addr(self) -> Optional[str]:
+        """Where the metrics/status server listens (``host:port``), if it runs."""
+        engine = self._engine
+        return None if engine is None else engine.metrics_addr
+
     def metrics(self) -> str:
         """The engine's metrics as OpenMetrics text (empty before start)."""
         engine = self._engine

@@ -208,3 +208,37 @@ def port_free(name: str) -> bool:
             except OSError:
                 return False
     return True
+
+
+async def test_the_metrics_and_status_server() -> None:
+    import json
+    import urllib.request
+
+    def get(url: str) -> str:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body: bytes = response.read()
+            return body.decode()
+
+    first, second = free_name(), free_name()
+    async with running(config(first, [second], metrics_addr='127.0.0.1:0')) as a, \
+            running(config(second, [first])):
+        await until(lambda: a.sees(second))
+        addr = a.worker.metrics_addr
+        assert addr is not None and addr.startswith('127.0.0.1:')
+        metrics = await asyncio.to_thread(get, f'http://{addr}/metrics')
+        assert 'swim_' in metrics and metrics.rstrip().endswith('# EOF')
+        members = await asyncio.to_thread(get, f'http://{addr}/members')
+        assert second in json.dumps(json.loads(members))
+    # Stopped with the member: nothing listens there any more.
+    host, _, port = addr.rpartition(':')
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5).close()
+
+
+async def test_a_metrics_address_in_use_is_an_os_error() -> None:
+    taken = free_name()
+    async with running(config(taken, [])):
+        node = Node(config(free_name(), [], metrics_addr=taken))
+        with pytest.raises(OSError, match='metrics'):
+            await node.transport.__aenter__()
+        assert not node.worker.running

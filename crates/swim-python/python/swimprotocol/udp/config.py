@@ -40,6 +40,8 @@ class UdpConfig(BaseConfig):
         lifeguard: Lifeguard's local health and suspicion confirmations (on by default).
         offline_retention: Seconds a member stays listed OFFLINE before it is forgotten.
         leave_timeout: Seconds leaving the cluster waits for an acknowledgement.
+        metrics_addr: ``host:port`` to serve our tools' metrics (``/metrics``), members
+            (``/members``) and status page (``/``) on while the member runs.
         kwargs: The :class:`~swimprotocol.config.BaseConfig` arguments.
     """
 
@@ -57,6 +59,7 @@ class UdpConfig(BaseConfig):
                  lifeguard: Optional[bool] = None,
                  offline_retention: Optional[float] = None,
                  leave_timeout: float = 2.0,
+                 metrics_addr: Optional[str] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if bind_port is not None:
@@ -76,7 +79,7 @@ class UdpConfig(BaseConfig):
                 mtu_size=int(mtu_size), label=label,
                 keyring_file=keyring_file, allow_cidr=list(allow_cidr),
                 lifeguard=lifeguard, offline_retention=offline_retention,
-                **self._timing_kwargs())
+                metrics_addr=metrics_addr, **self._timing_kwargs())
         except (ValueError, OverflowError) as exc:
             raise ConfigError(str(exc)) from exc
         timings = self._native.timings()
@@ -101,13 +104,15 @@ class UdpConfig(BaseConfig):
         self.lifeguard: Final[bool] = timings['lifeguard']
         self.offline_retention: Final[float] = timings['offline_retention']
         self.leave_timeout: Final = float(leave_timeout)
+        self.metrics_addr: Final = metrics_addr
 
     @classmethod
     def add_arguments(cls, parser: ArgumentParser, *,
                       prefix: str = '--') -> None:
         """The seed's options (``--udp-bind``, ``--udp-bind-port``, ``--udp-host``,
         ``--udp-port``, ``--udp-discovery``) and ours (``--wire``, ``--profile``,
-        ``--label``, ``--keyring-file``, ``--allow-cidr``), as the Rust tools name them."""
+        ``--label``, ``--keyring-file``, ``--allow-cidr``, ``--metrics-addr``), as the Rust
+        tools name them."""
         super().add_arguments(parser, prefix=prefix)
         group = parser.add_argument_group('swim udp options')
         group.add_argument(f'{prefix}udp-bind', metavar='INTERFACE',
@@ -135,6 +140,9 @@ class UdpConfig(BaseConfig):
         group.add_argument(f'{prefix}keyring-file', metavar='PATH',
                            dest='swim_keyring_file',
                            help='Keyring file (base64 keys): encryption.')
+        group.add_argument(f'{prefix}metrics-addr', metavar='HOST:PORT',
+                           dest='swim_metrics_addr',
+                           help='Serve metrics and a status page here.')
         group.add_argument(f'{prefix}allow-cidr', metavar='CIDR',
                            dest='swim_allow_cidr', action='append',
                            default=[], help='Allowed source network.')
@@ -143,7 +151,8 @@ class UdpConfig(BaseConfig):
     def parse_args(cls, args: Namespace, *, env_prefix: str = 'SWIM') \
             -> dict[str, Any]:
         """The seed's keyword arguments and ours from ``args``; ours also fall back to
-        ``SWIM_WIRE``, ``SWIM_PROFILE``, ``SWIM_LABEL`` and ``SWIM_KEYRING_FILE``."""
+        ``SWIM_WIRE``, ``SWIM_PROFILE``, ``SWIM_LABEL``, ``SWIM_KEYRING_FILE`` and
+        ``SWIM_METRICS_ADDR``."""
         kwargs = super().parse_args(args, env_prefix=env_prefix)
         kwargs |= {
             'bind_host': args.swim_udp_bind,
@@ -157,6 +166,8 @@ class UdpConfig(BaseConfig):
             'label': (getattr(args, 'swim_label', None), 'LABEL'),
             'keyring_file': (getattr(args, 'swim_keyring_file', None),
                              'KEYRING_FILE'),
+            'metrics_addr': (getattr(args, 'swim_metrics_addr', None),
+                             'METRICS_ADDR'),
         }
         for key, (value, env) in extras.items():
             value = value or cls._env_value(env_prefix, env)
