@@ -6,7 +6,8 @@
 //! [`swim_protocol::Config`], starts the member on a tokio runtime of its own (two worker
 //! threads shared by every member of the process, which never hold the GIL while the
 //! protocol runs), and hands every batch of membership changes to the application's event
-//! loop with `loop.call_soon_threadsafe`. The seed's classes (`Members`, `Member`, `Worker`,
+//! loop with `loop.call_soon_threadsafe`; with `metrics_addr` it also serves the tools'
+//! metrics/status server (`swim_tools::ops`). The seed's classes (`Members`, `Member`, `Worker`,
 //! `UdpTransport`, `Listener`, `Status`, the configs) are Python, in `python/swimprotocol`,
 //! and hold no protocol logic.
 //!
