@@ -187,7 +187,7 @@ impl NativeConfig {
         dict.set_item("sync_interval", p.sync_interval.as_secs_f64())?;
         dict.set_item("offline_retention", p.offline_retention.as_secs_f64())?;
         dict.set_item("lifeguard", p.lifeguard)?;
-        dict.set_item("wire", self.config.wire.to_string())?;
+        dict.set_item("wire", self.config.protocol.wire.to_string())?;
         Ok(dict)
     }
 
@@ -247,12 +247,12 @@ fn make_config(
         .with_metadata(metadata_from_py(local_metadata)?)
         .with_discovery(discovery);
     config.secret = secret;
-    config.wire = wire.parse::<WireKind>().map_err(config_error)?;
     let profile = match profile {
         Some(name) => name.parse::<Profile>().map_err(config_error)?,
         None => Profile::Seed,
     };
     let mut protocol = ProtocolConfig::default().with_profile(profile);
+    protocol.wire = wire.parse::<WireKind>().map_err(config_error)?;
     let timings = [
         ("ping_interval", ping_interval, &mut protocol.ping_interval),
         ("ping_timeout", ping_timeout, &mut protocol.ping_timeout),
