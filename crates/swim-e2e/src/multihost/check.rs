@@ -345,6 +345,47 @@ pub fn converged_at(samples: &[Sample], truth: &Truth, from: Duration) -> Option
     None
 }
 
+/// Why the latest views do not agree (for a failure message): per alive observer, the alive
+/// members it does not show ONLINE with at least the last write before `from`.
+pub fn disagreements(samples: &[Sample], truth: &Truth, from: Duration) -> Vec<String> {
+    let mut latest: BTreeMap<&str, &Sample> = BTreeMap::new();
+    for sample in samples {
+        latest.insert(sample.observer.as_str(), sample);
+    }
+    let at = samples.last().map_or(from, |s| s.at);
+    let alive = truth.alive_at(at);
+    let mut out = Vec::new();
+    for observer in &alive {
+        let Some(view) = latest.get(observer.as_str()) else {
+            out.push(format!("{observer}: no view read"));
+            continue;
+        };
+        for member in alive.iter().filter(|m| *m != observer) {
+            let want = truth.last_write(member, from);
+            match view.members.iter().find(|s| s.name == *member) {
+                None => out.push(format!(
+                    "{observer} (at {:.1} s): {member} missing",
+                    view.at.as_secs_f64()
+                )),
+                Some(s)
+                    if s.status != Status::Online
+                        || want.is_some_and(|w| s.seq.is_none_or(|v| v < w)) =>
+                {
+                    out.push(format!(
+                        "{observer} (at {:.1} s): {member} {:?} clock {} seq {:?} (last written before: {want:?})",
+                        view.at.as_secs_f64(),
+                        s.status,
+                        s.clock,
+                        s.seq
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
 /// How long after `killed_at` every member alive then (and sampled afterwards) showed
 /// `member` OFFLINE; `None` if some never did. Observers paused or killed meanwhile, or
 /// that never knew the member, are left out.
@@ -392,7 +433,8 @@ pub fn percentiles(values: &[Duration]) -> Option<(f64, f64, f64)> {
     }
     let mut v: Vec<f64> = values.iter().map(Duration::as_secs_f64).collect();
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    // Nearest rank: the smallest value with at least a fraction q of the values at or below.
+    let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
     Some((at(0.5), at(0.99), v[v.len() - 1]))
 }
 
@@ -523,6 +565,14 @@ mod tests {
         let mut more = samples.clone();
         more.push(sample(29, "c", vec![seen("b", Status::Offline, 1, None)]));
         assert_eq!(detected_after(&more, &truth, "b", s(20)), Some(s(9)));
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(s).collect();
+        assert_eq!(percentiles(&v), Some((50.0, 99.0, 100.0)));
+        assert_eq!(percentiles(&[s(1), s(9)]), Some((1.0, 9.0, 9.0)));
+        assert_eq!(percentiles(&[]), None);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use crate::docker::{one_at_a_time, CommandError};
 use crate::images::build_ours;
 use crate::multihost::check::{
-    check_accuracy, check_monotonic, converged_at, detected_after, percentiles, Bounds, Life,
-    Timings, Truth, Violation,
+    check_accuracy, check_monotonic, converged_at, detected_after, disagreements, percentiles,
+    Bounds, Life, Timings, Truth, Violation,
 };
 use crate::multihost::hosts::Hosts;
 use crate::multihost::nemesis::{end_network, start_network, Fault, Scheduled, SplitMix};
@@ -176,17 +176,21 @@ fn wait_converged(
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         refresh(hosts, obs, record);
-        let answering = {
-            let names = lock(&obs.names);
-            lock(&obs.tasks)
+        // The running members that answered, and when the last of them first did: a
+        // replacement counts from then on (before, the views could not have it).
+        let (answering, newest) = {
+            let first = lock(&obs.first_answer);
+            let answered: Vec<Duration> = lock(&obs.tasks)
                 .iter()
-                .filter(|t| t.state == "running" && names.contains_key(&t.id))
-                .count()
+                .filter(|t| t.state == "running")
+                .filter_map(|t| first.get(&t.id).copied())
+                .collect();
+            (answered.len(), answered.into_iter().max().unwrap_or(from))
         };
         if answering == replicas {
             let truth = truth(obs, &lock(record));
             let samples = obs.samples();
-            if let Some(at) = converged_at(&samples, &truth, from) {
+            if let Some(at) = converged_at(&samples, &truth, from.max(newest)) {
                 return Some(at);
             }
         }
@@ -418,6 +422,10 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                         window.as_secs_f64()
                     ),
                 );
+                let truth = truth(&obs, &lock(&record));
+                for line in disagreements(&obs.samples(), &truth, end) {
+                    log(&obs, &format!("  {line}"));
+                }
                 violations.push(Violation {
                     at: obs.now(),
                     invariant: "no convergence",
