@@ -12,8 +12,10 @@ use swim_e2e::multihost::nemesis::{schedule, Fault, ScheduleSpec, Scheduled};
 use swim_e2e::multihost::run::{run, RunSpec};
 use swim_e2e::multihost::stack::PER_HOST;
 
-/// The short schedule's seed (chosen for its mix: a partition, a link cut, a pause, a kill).
-const SEED: u64 = 5;
+/// The short schedule's seed, chosen for its mix: two pauses, every member of a host killed,
+/// a partition, a link cut (`swim-multihost --print-schedule --seed 6 --length 280 --settle
+/// 40 --longest 20` prints it).
+const SEED: u64 = 6;
 const HOSTS: usize = 3;
 
 fn short_schedule() -> Vec<Scheduled> {
@@ -23,6 +25,8 @@ fn short_schedule() -> Vec<Scheduled> {
             hosts: HOSTS,
             per_host: PER_HOST,
             length: Duration::from_secs(280),
+            // 40 s of quiet after each fault: the views must converge within it, which is
+            // stricter than the convergence bound (79.6 s) but fits the CI budget.
             settle: Duration::from_secs(40),
             longest: Duration::from_secs(20),
         },
@@ -53,7 +57,7 @@ fn the_short_schedule_is_the_seeds_and_mixes_faults() {
     for (i, f) in s.iter().enumerate() {
         eprintln!("#{i} at {:?} for {:?}: {}", f.at, f.duration, f.fault);
     }
-    assert!(s.len() >= 4, "{s:?}");
+    assert_eq!(s.len(), 5, "{s:?}");
     assert!(
         s.iter().any(|f| !f.fault.cut_hosts(HOSTS).is_empty()),
         "a network cut"

@@ -72,8 +72,12 @@ fn main() {
             other => usage(&format!("unknown argument {other:?}")),
         }
     }
-    if !(1..=5).contains(&hosts) || !(write_every > 0.0) {
-        usage("--hosts must be 1 to 5 and --write-every positive");
+    if !(1..=5).contains(&hosts)
+        || write_every.is_nan()
+        || write_every <= 0.0
+        || write_every > 3600.0
+    {
+        usage("--hosts must be 1 to 5 and --write-every between 0 and 3600 s");
     }
     let length = Duration::from_secs(length);
     let faults: Vec<Scheduled> = match steady {

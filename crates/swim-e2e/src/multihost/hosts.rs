@@ -467,8 +467,11 @@ fn owner_pid(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// Whether `pid` is a live harness process (a test or `swim-multihost`); a reused PID of
+/// anything else does not count.
 fn process_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("multihost"))
 }
 
 /// Everything of the harness on this machine: (what, owning PID).
@@ -536,7 +539,7 @@ pub fn clean_leftovers() -> Result<(), CommandError> {
                     nix::sys::signal::Signal::SIGTERM,
                 );
                 let deadline = Instant::now() + ENGINE_STOP;
-                while process_alive(engine as u32) && Instant::now() < deadline {
+                while Path::new(&format!("/proc/{engine}")).exists() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(200));
                 }
             }
