@@ -235,6 +235,8 @@ pub struct Accuracy {
     pub false_suspect_episodes: usize,
     /// Samples in which a protected member was SUSPECT.
     pub false_suspect_samples: usize,
+    /// (view, member) pairs checked: the member was protected at that view.
+    pub checked: usize,
 }
 
 /// No protected member is ever OFFLINE in a view; SUSPECT ones are counted.
@@ -245,6 +247,7 @@ pub fn check_accuracy(samples: &[Sample], truth: &Truth, grace: Duration) -> Acc
         for seen in &sample.members {
             let key = (sample.observer.clone(), seen.name.clone());
             let protected = truth.protected(&sample.observer, &seen.name, sample.at, grace);
+            out.checked += usize::from(protected);
             match seen.status {
                 Status::Offline if protected => out.violations.push(Violation {
                     at: sample.at,
@@ -514,6 +517,7 @@ mod tests {
         assert!(found.violations.is_empty());
         assert_eq!(found.false_suspect_episodes, 2);
         assert_eq!(found.false_suspect_samples, 3);
+        assert_eq!(found.checked, 4, "all but the one in the pause");
     }
 
     #[test]

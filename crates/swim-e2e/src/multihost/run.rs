@@ -319,9 +319,10 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
         log(
             &obs,
             &format!(
-                "nemesis: start #{i} {fault} for {:.0} s (offset {:.0} s)",
+                "nemesis: start #{i} {fault} for {:.0} s (offset {:.0} s, started at {:.1} s of the schedule)",
                 scheduled.duration.as_secs_f64(),
-                scheduled.at.as_secs_f64()
+                scheduled.at.as_secs_f64(),
+                (start - schedule_start).as_secs_f64()
             ),
         );
         let mut targets: Vec<(String, String)> = Vec::new();
@@ -562,8 +563,8 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     }
     let _ = writeln!(
         text,
-        "\nFalse suspicions (a member up and connected shown SUSPECT): {} episodes, {} views.\n",
-        accuracy.false_suspect_episodes, accuracy.false_suspect_samples
+        "\nFalse OFFLINE checked on {} (view, member) pairs whose member was up and connected to the observer for the last convergence bound. False suspicions (such a member shown SUSPECT): {} episodes, {} views.\n",
+        accuracy.checked, accuracy.false_suspect_episodes, accuracy.false_suspect_samples
     );
     let _ = writeln!(text, "Invariant violations: **{}**", violations.len());
     for v in violations.iter().take(30) {
