@@ -390,11 +390,14 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                 (end - start).as_secs_f64()
             ),
         );
-        let next = spec
-            .faults
-            .get(i + 1)
-            .map_or(schedule_start + spec.length, |n| schedule_start + n.at);
-        let window = next.saturating_sub(obs.now());
+        // Until the next fault starts; after the last one, until the schedule's end but at
+        // least the convergence bound (a steady fault may fill the whole schedule).
+        let window = match spec.faults.get(i + 1) {
+            Some(next) => (schedule_start + next.at).saturating_sub(obs.now()),
+            None => (schedule_start + spec.length)
+                .saturating_sub(obs.now())
+                .max(bounds.convergence),
+        };
         match wait_converged(&obs, &record, replicas, end, window, &hosts) {
             Some(at) => {
                 let took = at - end;
