@@ -58,6 +58,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Sets the flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// What the nemesis and the workload record, shared with the workload thread.
 #[derive(Debug, Default)]
 struct Record {
@@ -257,6 +266,8 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
 
     // The workload: one write every `write_every`, to a member chosen by the seed.
     let stop = Arc::new(AtomicBool::new(false));
+    // Also stops the workload when the run returns early with an error.
+    let _stop_workload = StopOnDrop(Arc::clone(&stop));
     let counter = Arc::new(AtomicU64::new(0));
     let workload = {
         let (obs, record, stop, counter) = (
@@ -335,6 +346,16 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
             }
             Fault::KillHost { host } => targets = members_of(&obs, *host),
             _ => {}
+        }
+        let member_fault = matches!(
+            fault,
+            Fault::Pause { .. } | Fault::Kill { .. } | Fault::KillHost { .. }
+        );
+        if member_fault && targets.is_empty() {
+            log(
+                &obs,
+                "nemesis: no member answers on that host: nothing done",
+            );
         }
         match fault {
             Fault::Pause { host, .. } => {
