@@ -486,6 +486,7 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
             ),
         }),
     }
+    let protocol_counters = counters(&hosts, &obs);
     observer.stop();
     let record = lock(&record);
     let truth = truth(&obs, &record);
@@ -590,6 +591,16 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
         "\nFalse OFFLINE checked on {} (view, member) pairs whose member was up and connected to the observer for the last convergence bound. False suspicions (such a member shown SUSPECT): {} episodes, {} views.\n",
         accuracy.checked, accuracy.false_suspect_episodes, accuracy.false_suspect_samples
     );
+    let _ = writeln!(
+        text,
+        "The members' own counters at the end (summed over the {} running then; a replaced member's are gone): {}.\n",
+        replicas,
+        COUNTERS
+            .iter()
+            .map(|c| format!("`{c}` {}", protocol_counters.get(c).copied().unwrap_or(0.0)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = writeln!(text, "Invariant violations: **{}**", violations.len());
     for v in violations.iter().take(30) {
         let _ = writeln!(
@@ -605,6 +616,39 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     drop(observer);
     drop(hosts);
     Ok(Report { violations, text })
+}
+
+/// The protocol's own counters that say whether anybody was wrongly suspected, summed over
+/// the members running at the end (read from their `/metrics` with `docker exec`): the
+/// observer samples views 4 times a second and may miss a suspicion refuted in between.
+const COUNTERS: [&str; 4] = [
+    "swim_probes_failed_total",
+    "swim_suspicions_raised_total",
+    "swim_suspicions_refuted_total",
+    "swim_offline_declared_total",
+];
+
+fn counters(hosts: &Hosts, obs: &Observation) -> BTreeMap<&'static str, f64> {
+    let mut sums = BTreeMap::new();
+    let tasks = lock(&obs.tasks).clone();
+    for task in tasks.iter().filter(|t| t.state == "running") {
+        let url = format!("http://127.0.0.1:{}/metrics", stack::METRICS_PORT);
+        let Ok(text) = hosts.docker(
+            task.host,
+            &["exec", &task.id, "/bin/busybox", "wget", "-qO-", &url],
+        ) else {
+            continue;
+        };
+        for name in COUNTERS {
+            let value: f64 = text
+                .lines()
+                .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            *sums.entry(name).or_default() += value;
+        }
+    }
+    sums
 }
 
 /// The per-member CPU/RSS table, and leak violations: a member that lived at least half the
