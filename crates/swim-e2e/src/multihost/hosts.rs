@@ -574,6 +574,14 @@ pub fn clean_leftovers() -> Result<(), CommandError> {
         }
         unmount_under(&dir);
         let _ = fs::remove_dir_all(&dir);
+        // The image that run built on the machine's own engine (`images::build_ours` tags it
+        // `swim-e2e-PID-…`); only for a PID that owned a multi-host run.
+        let images = crate::docker::docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .unwrap_or_default();
+        let prefix = format!("swim-e2e-{pid}-");
+        for image in images.lines().filter(|i| i.starts_with(&prefix)) {
+            report(crate::docker::docker(&["image", "rm", "-f", image]));
+        }
     }
     let left: Vec<String> = leftovers()
         .into_iter()
