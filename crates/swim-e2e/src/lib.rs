@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod deployment;
 pub mod docker;
 pub mod images;
+pub mod multihost;
 pub mod poll;
 pub mod resources;
 pub mod view;
