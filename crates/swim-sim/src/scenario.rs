@@ -3,10 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use swim_core::{Metadata, ProtocolConfig};
 
 use crate::engine::{Simulation, Traffic};
+use crate::faults::Faults;
 use crate::host::HostCpu;
 use crate::network::NetworkConfig;
 use crate::samples::Samples;
@@ -246,6 +249,12 @@ fn make_slow(sim: &mut Simulation, tracker: &mut Tracker, config: &RunConfig) ->
 /// everyone, member 0 changes its metadata; `slow` members turn slow; a quiet period is
 /// measured; then one member crashes and its detection is timed.
 pub fn run_standard(config: &RunConfig) -> Report {
+    run_standard_with(config, &Faults::default())
+}
+
+/// [`run_standard`] with more faults: the partition phase shaped by `faults.cut`, and each
+/// member's clock skewed by up to `faults.skew`.
+pub fn run_standard_with(config: &RunConfig, faults: &Faults) -> Report {
     let wall = Instant::now();
     let mut phases = Phases::new();
     let n = config.members;
@@ -261,6 +270,14 @@ pub fn run_standard(config: &RunConfig) -> Report {
     }
     if let Some(host) = &config.host {
         sim = sim.with_host_cpu(host.clone());
+    }
+    if faults.skew > 0.0 {
+        // A generator of its own, so that runs without skew draw exactly as before.
+        let mut rng = StdRng::seed_from_u64(config.seed ^ 0x5c3e_cafe);
+        let skew = faults.skew.min(0.5);
+        for i in 0..n {
+            sim.set_clock_rate(i, 1.0 + skew * (rng.random::<f64>() * 2.0 - 1.0));
+        }
     }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
@@ -377,7 +394,13 @@ pub fn run_standard(config: &RunConfig) -> Report {
         // The phase has its own bound, beyond `duration`: the partition, then up to four
         // push-pull periods to heal.
         let limit = sim.now() + config.partition + config.protocol.push_pull_interval * 4;
-        crate::lifecycle::partition_phase(&mut sim, &mut tracker, config.partition, limit)
+        crate::lifecycle::partition_phase(
+            &mut sim,
+            &mut tracker,
+            config.partition,
+            limit,
+            &faults.cut,
+        )
     } else {
         None
     };
