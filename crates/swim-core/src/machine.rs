@@ -592,7 +592,9 @@ impl<R: Rng> Swim<R> {
         }
         let member = self.members.entry(index).snapshot();
         let previous = self.members.previous(index);
-        if member.status != previous.status && index != LOCAL {
+        // Join news (a first record) is not among them: the member-count digest's
+        // catch-ups repair missed joins, and a mass join would crowd the changes out.
+        if member.status != previous.status && index != LOCAL && previous.clock > 0 {
             self.sync
                 .status_changed(member.name.clone(), member.status_time);
         }

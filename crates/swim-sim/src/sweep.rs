@@ -604,10 +604,19 @@ fn ci_plan() -> Vec<Case> {
 }
 
 fn long_plan() -> Vec<Case> {
-    let mut cases = Vec::new();
+    // The largest first, so that both cores are busy with them while the small ones fill in.
+    let mut cases: Vec<Case> = (1..=6u64)
+        .map(|seed| Case {
+            members: 1000,
+            seed,
+            loss: 0.05,
+            partition_s: 60.0,
+            ..Case::default()
+        })
+        .collect();
     let mut i = 0u64;
     // (members, seeds per loss and latency)
-    for (members, seeds) in [(20usize, 1000u64), (50, 200), (200, 12), (1000, 1)] {
+    for (members, seeds) in [(200usize, 12u64), (50, 200), (20, 1100)] {
         for loss in [0.0, 0.01, 0.05, 0.1] {
             for (latency_ms, jitter_ms) in [(5.0, 2.0), (30.0, 20.0)] {
                 for seed in 1..=seeds {
@@ -631,16 +640,6 @@ fn long_plan() -> Vec<Case> {
                 }
             }
         }
-    }
-    // Heal at 1,000 members with 5% loss, the target: more seeds.
-    for seed in 2..=6u64 {
-        cases.push(Case {
-            members: 1000,
-            seed,
-            loss: 0.05,
-            partition_s: 60.0,
-            ..Case::default()
-        });
     }
     cases
 }
