@@ -162,6 +162,9 @@ impl<R: Rng> Swim<R> {
         if !good {
             self.standing.limit(sender, request_len);
         }
+        // A stranger's ping is answered bare: if it holds older news about us, our own
+        // probe of it carries the correction (see `correct_stranger`).
+        let stranger_ping = !good && matches!(message, Message::Ping { .. });
         let greet = new_process
             && self.members.seed_rules(sender)
             && !matches!(message, Message::Sync { full: true, .. });
@@ -259,6 +262,22 @@ impl<R: Rng> Swim<R> {
             self.send(sender, message, false);
         }
         self.finish_packet(now, sender);
+        if stranger_ping && correct_sender {
+            self.correct_stranger(now, sender);
+        }
+    }
+
+    /// `sender`, a member not in good standing (it never answered a ping of ours), pinged
+    /// us holding older news about us (after a healed partition: that we are OFFLINE). The
+    /// bare ack to a stranger has no room for our record, and pinging us again would never
+    /// teach it more, so we probe it, our record in the ping: a probe of a member we know
+    /// is ours to send (at most one in flight per member), not an answer that a forged
+    /// source could inflate, and its ack puts the member in good standing.
+    fn correct_stranger(&mut self, now: Duration, sender: usize) {
+        if self.members.seed_rules(sender) || self.detector.probing(sender) {
+            return;
+        }
+        self.probe_with(now, sender, true);
     }
 
     /// The end of every packet handled: the challenge it called for, and eager fanout.
@@ -287,6 +306,11 @@ impl<R: Rng> Swim<R> {
             self.reap(now);
         }
         self.advance_probes(now);
+        if self.detector.take_sweep(now) {
+            for target in self.members.doubted() {
+                self.probe(now, target);
+            }
+        }
         for nack in self.detector.take_due_nacks(now) {
             self.out.tally().counters.nacks_sent += 1;
             self.send(nack.requester, Message::Nack { seq: nack.seq }, false);
@@ -308,7 +332,7 @@ impl<R: Rng> Swim<R> {
             self.start_probe(now);
             // A push-pull still waiting found no probe to ride on: it goes alone.
             if self.sync.take_push_pull() {
-                self.push_pull_alone();
+                self.push_pull_alone(now);
             }
             let next = (due + self.config.ping_interval).max(now);
             self.timers.set(Timer::Probe, next);
@@ -326,7 +350,7 @@ impl<R: Rng> Swim<R> {
             // Under the seed's clock rules every member speaks the Python wire, which
             // carries no window on a probe: the push-pull goes alone, now.
             if self.members.home_wire() == PeerWire::Python {
-                self.push_pull_alone();
+                self.push_pull_alone(now);
             } else {
                 self.sync.push_pull_due();
             }
@@ -564,10 +588,16 @@ impl<R: Rng> Swim<R> {
         if rebroadcast {
             self.gossip.push(index);
         }
-        self.out.event(Event::MemberChanged(MemberChange {
-            member: self.members.entry(index).snapshot(),
-            previous: self.members.previous(index),
-        }));
+        let member = self.members.entry(index).snapshot();
+        let previous = self.members.previous(index);
+        // Join news (a first record) is not among them: the member-count digest's
+        // catch-ups repair missed joins, and a mass join would crowd the changes out.
+        if member.status != previous.status && index != LOCAL && previous.clock > 0 {
+            self.sync
+                .status_changed(member.name.clone(), member.status_time);
+        }
+        self.out
+            .event(Event::MemberChanged(MemberChange { member, previous }));
     }
 
     /// Applies a record that came in a packet from member `sender`. Returns true when the
@@ -616,6 +646,10 @@ impl<R: Rng> Swim<R> {
                 LocalNews::Agrees => false,
                 LocalNews::Outdated => true,
                 LocalNews::Refuted { suspected } => {
+                    if update.status == Status::Offline {
+                        // Held OFFLINE: we were cut off, and may hold the others OFFLINE.
+                        self.detector.comeback(now);
+                    }
                     if suspected {
                         self.out.tally().counters.suspicions_refuted += 1;
                         // Lifeguard: others could not hear from us in time; likely we are slow.
@@ -643,6 +677,15 @@ impl<R: Rng> Swim<R> {
                 self.maybe_confirmation(index, &update, now);
             }
             Applied::Changed => {
+                let previous = self.members.previous(index);
+                if previous.status == Status::Offline
+                    && !previous.left
+                    && previous.clock > 0
+                    && self.members.status(index) == Status::Online
+                {
+                    // A member we held OFFLINE refuted it: a healed partition, or a restart.
+                    self.detector.comeback(now);
+                }
                 self.follow_suspicion(index, now, accuser);
                 self.report(index, rebroadcast);
                 if self.members.seed_rules(index) && self.members.suspicion_cleared(index) {
@@ -879,7 +922,7 @@ impl<R: Rng> Swim<R> {
                 window: None,
             };
             if relay.bare {
-                self.send_bare_ack(relay.requester, message);
+                self.send_bare_ack(relay.requester, message, false);
             } else {
                 self.send(relay.requester, message, false);
             }
@@ -954,6 +997,11 @@ impl<R: Rng> Swim<R> {
     }
 
     fn probe(&mut self, now: Duration, target: usize) {
+        self.probe_with(now, target, false);
+    }
+
+    /// A probe of `target`, our own record in the ping if `with_local`.
+    fn probe_with(&mut self, now: Duration, target: usize, with_local: bool) {
         if self.detector.probing(target) {
             return;
         }
@@ -966,7 +1014,7 @@ impl<R: Rng> Swim<R> {
             && self.members.wire_of(target) == PeerWire::Native;
         let ping = if rides {
             self.sync.take_push_pull();
-            let records = self.window();
+            let records = self.window(now);
             Message::Ping {
                 seq,
                 known,
@@ -975,7 +1023,7 @@ impl<R: Rng> Swim<R> {
         } else {
             Message::ping(seq, known)
         };
-        self.send(target, ping, false);
+        self.send(target, ping, with_local);
         self.out.tally().probe_started(seq, now);
         self.detector.start(target, seq, now);
     }
@@ -1183,17 +1231,17 @@ impl<R: Rng> Swim<R> {
     }
 
     /// A window of our records for push-pull.
-    fn window(&mut self) -> Vec<Update> {
+    fn window(&mut self, now: Duration) -> Vec<Update> {
         let (members, suspicions) = (&self.members, &self.suspicions);
         self.sync
-            .window(members, |i| members.record(i, suspicions.accuser(i)))
+            .window(members, now, |i| members.record(i, suspicions.accuser(i)))
     }
 
     /// A push-pull that found no probe to ride on: a window in a `Sync` request to a random
     /// AVAILABLE member (none: nobody to sync with).
-    fn push_pull_alone(&mut self) {
+    fn push_pull_alone(&mut self, now: Duration) {
         if let Some(target) = self.pick_one(StatusSet::AVAILABLE, None) {
-            let records = self.window();
+            let records = self.window(now);
             let message = Message::Sync {
                 reply: false,
                 full: false,
@@ -1223,12 +1271,12 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Our newer versions of `pushed` records, then a window of our own.
-    fn pull(&mut self, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
+    fn pull(&mut self, now: Duration, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
         let mut records: Vec<Update> = (pushed.iter())
             .filter_map(|(name, clock, status)| self.members.newer_than(name, *clock, *status))
             .map(|index| self.record(index))
             .collect();
-        records.extend(self.window());
+        records.extend(self.window(now));
         records
     }
 
@@ -1241,7 +1289,7 @@ impl<R: Rng> Swim<R> {
         correct: &mut bool,
     ) -> Vec<Update> {
         let pushed = self.answer_push(now, sender, records, correct);
-        self.pull(&pushed)
+        self.pull(now, &pushed)
     }
 
     /// A sync request from `sender` (a full one only in good standing, see the caller):
@@ -1262,7 +1310,7 @@ impl<R: Rng> Swim<R> {
         let records = if full {
             self.full_list()
         } else {
-            self.pull(&pushed)
+            self.pull(now, &pushed)
         };
         let mut message = Message::Sync {
             reply: true,
@@ -1326,7 +1374,7 @@ impl<R: Rng> Swim<R> {
             // Probes must be answered, whoever sends them: a bare ack (with what fits of a
             // push-pull answer in the room of the ping).
             self.fit_answer(&mut ack);
-            self.send_bare_ack(sender, ack);
+            self.send_bare_ack(sender, ack, correct);
         }
     }
 
@@ -1414,13 +1462,28 @@ impl<R: Rng> Swim<R> {
     }
 
     /// The one answer sent to a stranger even if larger than its request: the ack to a
-    /// ping, without gossip (a probe unanswered would make a live member suspect).
-    fn send_bare_ack(&mut self, to: usize, ack: Message) {
-        let packet = Packet {
+    /// ping, without gossip (a probe unanswered would make a live member suspect). If the
+    /// stranger holds older news about us (`correct`), our record goes with it when it fits
+    /// in what is left of the request's size (when it does not, `handle_packet_on` probes
+    /// the stranger with our record instead: see [`Swim::correct_stranger`]).
+    fn send_bare_ack(&mut self, to: usize, ack: Message, correct: bool) {
+        let mut packet = Packet {
             source: self.members.source(),
             message: ack,
             gossip: Vec::new(),
         };
+        if correct {
+            let record = self.record(LOCAL);
+            let bare = crate::wire::encoded_len(&packet);
+            match self.standing.room(to, bare) {
+                // The gossip count prefix may take a byte more than the record.
+                Room::Gossip(left) if crate::wire::update_len(&record) < left => {
+                    packet.gossip.push(record);
+                }
+                Room::Unlimited => packet.gossip.push(record),
+                Room::Gossip(_) | Room::Nothing => {}
+            }
+        }
         self.standing.sent(to, crate::wire::encoded_len(&packet));
         let wire = self.members.wire_of(to);
         self.transmit(to, wire, packet);
@@ -1433,7 +1496,7 @@ impl<R: Rng> Swim<R> {
             let records = if full {
                 self.full_list()
             } else {
-                self.pull(&[])
+                self.pull(now, &[])
             };
             let reply = Message::Sync {
                 reply: true,

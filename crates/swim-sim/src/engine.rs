@@ -91,6 +91,7 @@ struct Wake {
 }
 
 /// What travels: the bytes the wire format made, or (direct delivery) the packet itself.
+#[derive(Clone)]
 enum Payload {
     Bytes(Vec<u8>),
     Packet(Box<Packet>),
@@ -105,6 +106,9 @@ struct Node {
     incarnation: u64,
     traffic: Traffic,
     tcp: TcpSender,
+    /// How fast this member's clock runs against virtual time (1.0: exactly; 1.05: 5% fast,
+    /// its timers fire early). The member is given its own clock's readings.
+    rate: f64,
 }
 
 /// A simulated cluster.
@@ -171,6 +175,7 @@ impl Simulation {
                 incarnation: 0,
                 traffic: Traffic::default(),
                 tcp: TcpSender::default(),
+                rate: 1.0,
             })
             .collect();
         let by_name = nodes
@@ -303,6 +308,7 @@ impl Simulation {
                     .map_or_else(|| member_name(p), |n| n.name.clone())
             })
             .collect();
+        let local_now = self.local_time(i, self.now);
         let node = &mut self.nodes[i];
         let swim = Swim::new(
             self.protocol.clone(),
@@ -310,7 +316,7 @@ impl Simulation {
             self.interner.shared_metadata(metadata),
             peers,
             rng,
-            self.now,
+            local_now,
         )
         .expect("the simulation's protocol config is valid");
         node.swim = Some(swim);
@@ -331,6 +337,40 @@ impl Simulation {
         self.nodes[i].slow = delay.filter(|d| !d.is_zero());
     }
 
+    /// Makes member `i`'s clock run `rate` times as fast as virtual time (1.0: exact; must
+    /// be positive): it reads its own clock, so its timers (probe periods, timeouts,
+    /// suspicions) fire early (fast clock) or late (slow clock). Set before it starts.
+    pub fn set_clock_rate(&mut self, i: usize, rate: f64) {
+        if rate.is_finite() && rate > 0.0 {
+            self.nodes[i].rate = rate;
+        }
+    }
+
+    /// Member `i`'s clock at virtual time `t` (whole nanoseconds, rounded down).
+    fn local_time(&self, i: usize, t: Duration) -> Duration {
+        let rate = self.nodes[i].rate;
+        if rate == 1.0 {
+            return t;
+        }
+        Duration::from_nanos((t.as_nanos() as f64 * rate).floor() as u64)
+    }
+
+    /// The first virtual time at which member `i`'s clock reads `local` or later (rounded
+    /// up, plus a nanosecond: the member must find its deadline passed when woken, or it
+    /// would ask again for the same instant).
+    fn global_time(&self, i: usize, local: Duration) -> Duration {
+        let rate = self.nodes[i].rate;
+        if rate == 1.0 || local == Duration::MAX {
+            return local;
+        }
+        let nanos = (local.as_nanos() as f64 / rate).ceil() + 1.0;
+        if nanos >= u64::MAX as f64 {
+            Duration::MAX
+        } else {
+            Duration::from_nanos(nanos as u64)
+        }
+    }
+
     /// Whether member `i` is slow.
     pub fn is_slow(&self, i: usize) -> bool {
         self.nodes[i].slow.is_some()
@@ -347,7 +387,7 @@ impl Simulation {
     /// Makes member `i` leave the cluster gracefully (see `Swim::leave`). It goes on running
     /// (silent, but for its leave) until [`Simulation::crash`] stops it.
     pub fn leave(&mut self, i: usize, obs: &mut impl Observer) {
-        let now = self.now;
+        let now = self.local_time(i, self.now);
         if let Some(swim) = self.nodes[i].swim.as_mut() {
             swim.leave(now);
             self.after_input(i, obs);
@@ -356,7 +396,7 @@ impl Simulation {
 
     /// Changes member `i`'s metadata.
     pub fn set_metadata(&mut self, i: usize, metadata: Metadata, obs: &mut impl Observer) {
-        let now = self.now;
+        let now = self.local_time(i, self.now);
         if let Some(swim) = self.nodes[i].swim.as_mut() {
             swim.set_local_metadata(now, self.interner.shared_metadata(metadata));
             self.after_input(i, obs);
@@ -390,7 +430,7 @@ impl Simulation {
                     self.schedule(at, Scheduled::Deliver { to, payload, late });
                 }
                 Scheduled::Deliver { to, payload, .. } => {
-                    let now = self.now;
+                    let now = self.local_time(to, self.now);
                     if let Some(cpu) = self.cpu.as_mut() {
                         cpu.handled(to, payload_len(&payload));
                     }
@@ -420,7 +460,7 @@ impl Simulation {
                         continue; // superseded by an earlier or later deadline
                     }
                     self.nodes[node].wake = None;
-                    let now = self.now;
+                    let now = self.local_time(node, self.now);
                     if let Some(swim) = self.nodes[node].swim.as_mut() {
                         swim.handle_timeout(now);
                         self.after_input(node, obs);
@@ -442,6 +482,7 @@ impl Simulation {
     /// and its next deadline into the queue.
     fn after_input(&mut self, i: usize, obs: &mut impl Observer) {
         let now = self.now;
+        let rate = self.nodes[i].rate;
         let Some(swim) = self.nodes[i].swim.as_mut() else {
             return;
         };
@@ -458,7 +499,7 @@ impl Simulation {
                 _ => {}
             }
         }
-        let deadline = swim.poll_timeout().map(|t| t.max(now));
+        let deadline = swim.poll_timeout();
         if let Some(cpu) = self.cpu.as_mut() {
             let cost = cpu.output_cost(outgoing.len(), changes);
             cpu.run(now, cost);
@@ -476,6 +517,14 @@ impl Simulation {
                 self.send_payload(i, &transmit.to, len, Payload::Bytes(bytes));
             }
         }
+        let deadline = deadline.map(|t| {
+            if rate == 1.0 {
+                t
+            } else {
+                self.global_time(i, t)
+            }
+            .max(now)
+        });
         if let Some(deadline) = deadline {
             let pending = self.nodes[i].wake;
             if pending.is_none_or(|w| deadline < w.deadline || w.fires < now) {
@@ -527,6 +576,12 @@ impl Simulation {
         };
         if let Some(delay) = delay {
             let late = false;
+            if len <= self.network.mtu && self.network.duplicated(&mut self.net_rng) {
+                if let Some(again) = self.network.delivery_delay(&mut self.net_rng) {
+                    let payload = payload.clone();
+                    self.schedule(now + again, Scheduled::Deliver { to, payload, late });
+                }
+            }
             self.schedule(now + delay, Scheduled::Deliver { to, payload, late });
         }
     }

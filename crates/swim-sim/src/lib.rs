@@ -8,21 +8,26 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+pub mod faults;
 pub mod host;
 mod intern;
 mod lifecycle;
 pub mod network;
 pub mod samples;
 pub mod scenario;
+pub mod sweep;
 pub mod tracker;
 pub mod wire;
 
 pub use engine::{
     member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
 };
+pub use faults::{Cut, Faults};
 pub use host::HostCpu;
 pub use network::{NetworkConfig, Partition};
 pub use samples::Samples;
-pub use scenario::{run_standard, run_standard_with_progress, Phase, Progress, Report, RunConfig};
+pub use scenario::{
+    run_standard, run_standard_with, run_standard_with_progress, Phase, Progress, Report, RunConfig,
+};
 pub use tracker::Tracker;
 pub use wire::SimWire;

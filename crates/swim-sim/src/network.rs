@@ -24,6 +24,14 @@ pub struct NetworkConfig {
     /// How fast one member pushes TCP payloads out, one after the other: a real member's
     /// sends share its CPU with everything else on the host.
     pub tcp_bytes_per_s: f64,
+    /// Probability that a datagram that got through is delivered twice (the copy with its
+    /// own latency), 0.0 to 1.0.
+    pub duplicate: f64,
+    /// Probability that a datagram is held back by up to `reorder_delay` more, so that
+    /// datagrams sent after it arrive first, 0.0 to 1.0.
+    pub reorder: f64,
+    /// The most a reordered datagram is held back (uniform).
+    pub reorder_delay: Duration,
 }
 
 impl Default for NetworkConfig {
@@ -36,6 +44,9 @@ impl Default for NetworkConfig {
             tcp_max_in_flight: 64,
             tcp_setup: Duration::from_millis(2),
             tcp_bytes_per_s: 3e6,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay: Duration::from_millis(50),
         }
     }
 }
@@ -47,8 +58,16 @@ impl NetworkConfig {
             return None;
         }
         let jitter = self.jitter.as_secs_f64() * (rng.random::<f64>() * 2.0 - 1.0);
-        let delay = (self.latency.as_secs_f64() + jitter).max(0.0);
+        let mut delay = (self.latency.as_secs_f64() + jitter).max(0.0);
+        if self.reorder > 0.0 && rng.random::<f64>() < self.reorder {
+            delay += self.reorder_delay.as_secs_f64() * rng.random::<f64>();
+        }
         Some(Duration::from_secs_f64(delay))
+    }
+
+    /// Whether a datagram that got through is delivered a second time.
+    pub fn duplicated(&self, rng: &mut impl Rng) -> bool {
+        self.duplicate > 0.0 && rng.random::<f64>() < self.duplicate
     }
 }
 
@@ -83,21 +102,32 @@ impl TcpSender {
     }
 }
 
-/// Which members can reach which: members in different groups cannot talk.
+/// Which members can reach which: members in different groups cannot talk (or, cut one
+/// way, a lower group cannot reach a higher one, while the higher one reaches it).
 #[derive(Debug, Clone, Default)]
 pub struct Partition {
     groups: Option<Vec<u32>>,
+    one_way: bool,
 }
 
 impl Partition {
     /// Splits the members: `group_of[i]` is member i's group.
     pub fn split(&mut self, group_of: Vec<u32>) {
         self.groups = Some(group_of);
+        self.one_way = false;
+    }
+
+    /// Cuts one way: a packet from member `a` to member `b` is lost when `a`'s group is
+    /// lower than `b`'s; the other way it goes through (an asymmetric route or firewall).
+    pub fn split_one_way(&mut self, group_of: Vec<u32>) {
+        self.groups = Some(group_of);
+        self.one_way = true;
     }
 
     /// Heals every partition.
     pub fn heal(&mut self) {
         self.groups = None;
+        self.one_way = false;
     }
 
     /// Whether a partition is in force.
@@ -109,6 +139,7 @@ impl Partition {
     pub fn connected(&self, a: usize, b: usize) -> bool {
         match &self.groups {
             None => true,
+            Some(groups) if self.one_way => groups.get(a) >= groups.get(b),
             Some(groups) => groups.get(a) == groups.get(b),
         }
     }

@@ -3,10 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use swim_core::{Metadata, ProtocolConfig};
 
 use crate::engine::{Simulation, Traffic};
+use crate::faults::Faults;
 use crate::host::HostCpu;
 use crate::network::NetworkConfig;
 use crate::samples::Samples;
@@ -325,7 +328,13 @@ fn make_slow(sim: &mut Simulation, tracker: &mut Tracker, config: &RunConfig) ->
 /// everyone, member 0 changes its metadata; `slow` members turn slow; a quiet period is
 /// measured; then one member crashes and its detection is timed.
 pub fn run_standard(config: &RunConfig) -> Report {
-    run_standard_with_progress(config, &mut |_, _| {})
+    run_standard_with(config, &Faults::default())
+}
+
+/// [`run_standard`] with more faults: the partition phase shaped by `faults.cut`, and each
+/// member's clock skewed by up to `faults.skew`.
+pub fn run_standard_with(config: &RunConfig, faults: &Faults) -> Report {
+    run_observed(config, faults, &mut |_, _| {})
 }
 
 /// [`run_standard`], telling `observe` where the run is: at the start of each phase and as
@@ -335,6 +344,15 @@ pub fn run_standard(config: &RunConfig) -> Report {
 /// nothing in the run.
 pub fn run_standard_with_progress(
     config: &RunConfig,
+    observe: &mut dyn FnMut(Phase, &dyn Fn() -> Progress),
+) -> Report {
+    run_observed(config, &Faults::default(), observe)
+}
+
+/// The standard run with `faults`, observed by `observe`.
+fn run_observed(
+    config: &RunConfig,
+    faults: &Faults,
     observe: &mut dyn FnMut(Phase, &dyn Fn() -> Progress),
 ) -> Report {
     let mut observer = Observer {
@@ -356,6 +374,14 @@ pub fn run_standard_with_progress(
     }
     if let Some(host) = &config.host {
         sim = sim.with_host_cpu(host.clone());
+    }
+    if faults.skew > 0.0 {
+        // A generator of its own, so that runs without skew draw exactly as before.
+        let mut rng = StdRng::seed_from_u64(config.seed ^ 0x5c3e_cafe);
+        let skew = faults.skew.min(0.5);
+        for i in 0..n {
+            sim.set_clock_rate(i, 1.0 + skew * (rng.random::<f64>() * 2.0 - 1.0));
+        }
     }
     let mut tracker = Tracker::new(n);
     let end = config.duration;
@@ -490,7 +516,13 @@ pub fn run_standard_with_progress(
         // The phase has its own bound, beyond `duration`: the partition, then up to four
         // push-pull periods to heal.
         let limit = sim.now() + config.partition + config.protocol.push_pull_interval * 4;
-        crate::lifecycle::partition_phase(&mut sim, &mut tracker, config.partition, limit)
+        crate::lifecycle::partition_phase(
+            &mut sim,
+            &mut tracker,
+            config.partition,
+            limit,
+            &faults.cut,
+        )
     } else {
         None
     };

@@ -442,6 +442,16 @@ impl Membership {
         std::mem::take(&mut self.table.entry_mut(index).reach.owed_full)
     }
 
+    /// The members a sweep pings (see `Detector::comeback`): SUSPECT, or OFFLINE by a
+    /// verdict (not because they left), and known by more than their name.
+    pub(super) fn doubted(&self) -> Vec<usize> {
+        (self.table.entries().iter().enumerate())
+            .filter(|(_, e)| e.status != Status::Online && !e.left && !e.is_placeholder())
+            .map(|(i, _)| i)
+            .filter(|&i| i != LOCAL)
+            .collect()
+    }
+
     // --- choosing members ---
 
     /// Random distinct non-local members by status: rejection sampling first (cheap in large

@@ -4,6 +4,7 @@
 //! member lists answered (see "Joining and anti-entropy" and "Mass joins" in
 //! `docs/PROTOCOL.md`).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::membership::Membership;
@@ -15,6 +16,9 @@ const JOIN_FOLLOWUPS: u8 = 4;
 
 /// Follow-ups made even when one teaches nothing (a random member may know less than us).
 const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
+
+/// Status changes remembered for push-pull windows (the oldest is dropped beyond).
+const RECENT_MAX: usize = 128;
 
 /// Where the local member stands in joining the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,11 @@ pub(super) struct Sync {
     push_pull_pending: bool,
     /// Where the next window starts in the table.
     cursor: usize,
+    /// Members whose status changed lately, with when, oldest first: a window carries
+    /// them first while they are younger than two push-pull periods (see [`Sync::window`]).
+    recent: VecDeque<(Duration, MemberName)>,
+    /// Where the next window starts among `recent`.
+    recent_cursor: usize,
     /// Full member lists sent in the current `ping_interval` window, and when it began.
     full_answers: (Duration, usize),
     ping_interval: Duration,
@@ -81,6 +90,8 @@ impl Sync {
             },
             push_pull_pending: false,
             cursor: 0,
+            recent: VecDeque::new(),
+            recent_cursor: 0,
             full_answers: (now, 0),
             ping_interval: config.ping_interval,
             push_pull_interval: config.push_pull_interval,
@@ -233,19 +244,61 @@ impl Sync {
         true
     }
 
-    /// A window of records, rotating through the table, for push-pull anti-entropy: as many
-    /// as fit in the piggyback budget (at least one). `record` builds member `i`'s record.
+    /// The status of member `name` changed at `at`: its record is news that gossip may not
+    /// have brought to every member (gossip is probabilistic), so windows carry it first for
+    /// two push-pull periods.
+    pub(super) fn status_changed(&mut self, name: MemberName, at: Duration) {
+        if self.recent.len() == RECENT_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((at, name));
+    }
+
+    /// A window of records for push-pull anti-entropy, as many as fit in the piggyback
+    /// budget (at least one): first, in up to half the budget, members whose status changed
+    /// in the last two push-pull periods (rotating among them), so that a change gossip
+    /// missed somewhere (a leave, a refutation after a partition) reaches every member by its
+    /// next push-pull, either way; then records rotating through the table. `record` builds
+    /// member `i`'s record.
     pub(super) fn window(
         &mut self,
         members: &Membership,
+        now: Duration,
         record: impl Fn(usize) -> Update,
     ) -> Vec<Update> {
-        let n = members.len();
+        let since = now.saturating_sub(self.push_pull_interval * 2);
+        while self.recent.front().is_some_and(|(at, _)| *at < since) {
+            self.recent.pop_front();
+            self.recent_cursor = self.recent_cursor.saturating_sub(1);
+        }
         let mut budget = self.piggyback_budget;
         let mut records = Vec::new();
+        let mut taken: Vec<usize> = Vec::new();
+        let recent_budget = self.piggyback_budget / 2;
+        let mut spent = 0;
+        for _ in 0..self.recent.len() {
+            self.recent_cursor = (self.recent_cursor + 1) % self.recent.len();
+            let name = &self.recent[self.recent_cursor].1;
+            let Some(index) = members.get(name) else {
+                continue;
+            };
+            if taken.contains(&index) || members.entry(index).is_placeholder() {
+                continue;
+            }
+            let record = record(index);
+            let len = crate::wire::update_len(&record);
+            if spent + len > recent_budget {
+                break;
+            }
+            spent += len;
+            budget = budget.saturating_sub(len);
+            taken.push(index);
+            records.push(record);
+        }
+        let n = members.len();
         for _ in 0..n {
             self.cursor = (self.cursor + 1) % n;
-            if members.entry(self.cursor).is_placeholder() {
+            if members.entry(self.cursor).is_placeholder() || taken.contains(&self.cursor) {
                 continue;
             }
             let record = record(self.cursor);

@@ -26,6 +26,12 @@ const NACK_AT: f64 = 0.8;
 /// the other about every 4 s, so the halves find each other again within seconds.
 const OFFLINE_PROBE_EVERY: u32 = 4;
 
+/// A sweep of the OFFLINE members starts this many probe periods after the comeback that
+/// called for it: long enough for gossip to bring most of the other comebacks first (each
+/// one is a member the sweep need not ping), short enough that the rest are found in
+/// seconds. Sweeps are at least [`OFFLINE_PROBE_EVERY`] periods apart.
+const SWEEP_AFTER: u32 = 2;
+
 /// What a probe in flight needs now (see [`Detector::probe_step`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ProbeStep {
@@ -70,6 +76,11 @@ pub(super) struct Detector {
     seq: u32,
     /// Counts probe periods, to ping an OFFLINE member every few of them.
     offline_turn: u32,
+    /// When the sweep of the OFFLINE members called for by a comeback is due, if one is.
+    sweep_due: Option<Duration>,
+    /// When the last sweep ran.
+    last_sweep: Option<Duration>,
+    ping_interval: Duration,
     lifeguard: bool,
     ping_timeout: Duration,
     ping_req_timeout: Duration,
@@ -91,6 +102,9 @@ impl Detector {
             responders: Responders::default(),
             seq: 0,
             offline_turn: 0,
+            sweep_due: None,
+            last_sweep: None,
+            ping_interval: config.ping_interval,
             lifeguard: config.lifeguard,
             ping_timeout: config.ping_timeout,
             ping_req_timeout: config.ping_req_timeout,
@@ -143,6 +157,35 @@ impl Detector {
         }
         self.offline_turn = (self.offline_turn + 1) % OFFLINE_PROBE_EVERY;
         (chosen, self.offline_turn == 0)
+    }
+
+    /// A member we held OFFLINE came back (it refuted with a newer clock), or we heard that
+    /// we were held OFFLINE: a partition has likely healed, so other OFFLINE verdicts may be
+    /// stale too. Every member still OFFLINE is pinged once, [`SWEEP_AFTER`] periods from
+    /// `now` (see [`Detector::take_sweep`]), instead of waiting for its turn among the
+    /// OFFLINE members pinged one every [`OFFLINE_PROBE_EVERY`] periods: that turn comes
+    /// `OFFLINE_PROBE_EVERY × k` periods apart for each of `k` OFFLINE members, and gossip
+    /// alone misses a few members of a large heal (see "Partitions" in `docs/PROTOCOL.md`).
+    pub(super) fn comeback(&mut self, now: Duration) {
+        if self.sweep_due.is_some() {
+            return;
+        }
+        let mut due = now + self.ping_interval * SWEEP_AFTER;
+        if let Some(last) = self.last_sweep {
+            due = due.max(last + self.ping_interval * OFFLINE_PROBE_EVERY);
+        }
+        self.sweep_due = Some(due);
+    }
+
+    /// Whether the sweep is due at `now` (it is then taken: the caller pings every member
+    /// still OFFLINE).
+    pub(super) fn take_sweep(&mut self, now: Duration) -> bool {
+        if self.sweep_due.is_some_and(|due| now >= due) {
+            self.sweep_due = None;
+            self.last_sweep = Some(now);
+            return true;
+        }
+        false
     }
 
     /// Whether a probe of `target` is in flight.
@@ -384,13 +427,18 @@ impl Detector {
             .map(|p| p.next_round_at.min(p.suspect_at));
         let expiry = self.relays.front().map(|r| r.expires);
         let nacks = self.relays.iter().filter_map(|r| r.nack_at);
-        probes.chain(expiry).chain(nacks).min()
+        probes
+            .chain(expiry)
+            .chain(nacks)
+            .chain(self.sweep_due)
+            .min()
     }
 
     /// The local member leaves: it probes and relays no more.
     pub(super) fn stop(&mut self) {
         self.probes.clear();
         self.relays.clear();
+        self.sweep_due = None;
     }
 
     /// The member at `index` was forgotten: nothing names it any more.
