@@ -117,7 +117,7 @@ impl FromStr for Case {
             };
             let non_negative = |v: &str| -> Result<f64, BadCase> {
                 let x: f64 = v.parse().map_err(|e| bad(&e))?;
-                if x.is_finite() && x >= 0.0 && x <= 1e6 {
+                if x.is_finite() && (0.0..=1e6).contains(&x) {
                     Ok(x)
                 } else {
                     Err(bad(&"must be between 0 and 1e6"))
