@@ -117,7 +117,7 @@ impl FromStr for Case {
             };
             let non_negative = |v: &str| -> Result<f64, BadCase> {
                 let x: f64 = v.parse().map_err(|e| bad(&e))?;
-                if x.is_finite() && (0.0..=1e6).contains(&x) {
+                if (0.0..=1e6).contains(&x) {
                     Ok(x)
                 } else {
                     Err(bad(&"must be between 0 and 1e6"))
@@ -604,7 +604,7 @@ fn ci_plan() -> Vec<Case> {
                         ..Case::default()
                     };
                     fault_of(i, &mut case);
-                    if i % 7 == 0 {
+                    if i.is_multiple_of(7) {
                         case.slow = 2;
                     }
                     cases.push(case);
@@ -663,7 +663,7 @@ fn long_plan() -> Vec<Case> {
                     };
                     if members < 200 {
                         fault_of(i, &mut case);
-                        if i % 11 == 0 {
+                        if i.is_multiple_of(11) {
                             case.slow = 2;
                         }
                     }

@@ -165,3 +165,21 @@ fn a_fast_clock_fires_its_timers_early() {
         "fast {fast}, normal {normal}"
     );
 }
+
+/// The runs of the long sweep (`swim-sim-sweep --plan long`, docs/accuracy.md) that still
+/// break an invariant: a slow member missing a leave, a metadata change missed at 10% loss
+/// with reordering. Open; run with `--ignored` to see them fail.
+#[test]
+#[ignore = "open findings of the long sweep (docs/accuracy.md)"]
+fn open_sweep_failures() {
+    for case in [
+        "members=50 seed=122 loss=0.1 latency_ms=30 jitter_ms=20 partition_s=20 slow=2 cut=oneway skew=0 duplicate=0 reorder=0.1",
+        "members=50 seed=137 loss=0.1 latency_ms=30 jitter_ms=20 partition_s=20 slow=0 cut=halves skew=0 duplicate=0 reorder=0.1",
+        "members=20 seed=241 loss=0.05 latency_ms=5 jitter_ms=2 partition_s=20 slow=2 cut=halves skew=0 duplicate=0.05 reorder=0",
+        "members=20 seed=527 loss=0.1 latency_ms=5 jitter_ms=2 partition_s=20 slow=2 cut=islands3 skew=0 duplicate=0 reorder=0.1",
+        "members=20 seed=901 loss=0.1 latency_ms=30 jitter_ms=20 partition_s=20 slow=2 cut=halves skew=0 duplicate=0.05 reorder=0",
+    ] {
+        let case: Case = case.parse().expect("a valid case");
+        assert_passes(&case);
+    }
+}
