@@ -1,5 +1,6 @@
-//! Named sets of timings for the networks a cluster runs on. The values, and the simulator
-//! figures behind them, are in the defaults table of `docs/PROTOCOL.md`.
+//! Named sets of timings for the networks a cluster runs on. The values, and why, are in
+//! "Defaults and profiles" in `docs/PROTOCOL.md`; the simulator figures behind them are in
+//! `docs/benchmarks.md`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,7 @@
-//! A member's security settings: cluster label, keyring (or keyring file), allowed clock
-//! skew for replay protection, source allow-list and request budgets. See
-//! `docs/SECURITY.md` for what each protects against.
+//! A member's security settings, all in one place: the shared secret, cluster label,
+//! keyring (or keyring file), allowed clock skew for replay protection, source allow-list
+//! and request budgets. They are settings only: the frame layer (`frame/`) and admission
+//! (`admission/`) enforce them. See `docs/SECURITY.md` for what each protects against.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,8 +12,9 @@ use crate::error::ConfigError;
 use crate::frame::keyring::{read_keyring_file, Keyring};
 use crate::frame::{DEFAULT_MAX_CLOCK_SKEW, MAX_LABEL_LEN};
 
-/// The security settings of a member. `Default`: no label, frames signed with the shared
-/// secret (no encryption), every source address allowed, the default budgets.
+/// The security settings of a member. `Default`: no secret (one derived from the machine,
+/// loopback only), no label, frames signed with the secret (no encryption), every source
+/// address allowed, the default budgets.
 ///
 /// ```
 /// use swim_protocol::frame::keyring::{Key, Keyring};
@@ -23,9 +25,13 @@ use crate::frame::{DEFAULT_MAX_CLOCK_SKEW, MAX_LABEL_LEN};
 ///     .with_allow(vec!["10.0.0.0/8".parse().unwrap()]);
 /// assert!(security.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Security {
+    /// Shared secret signing every frame (and keying the replay window); `None` derives
+    /// one from the machine (loopback only). With a keyring that has keys, frames are
+    /// encrypted with the keys instead.
+    pub secret: Option<Vec<u8>>,
     /// The cluster label, bound into every frame: clusters with other labels (or none)
     /// ignore this member even with the same secret or key. At most 255 bytes.
     pub label: String,
@@ -43,6 +49,7 @@ pub struct Security {
 impl Default for Security {
     fn default() -> Self {
         Security {
+            secret: None,
             label: String::new(),
             keyring: Keyring::signed_only(),
             keyring_file: None,
@@ -52,7 +59,28 @@ impl Default for Security {
     }
 }
 
+impl std::fmt::Debug for Security {
+    /// Like a derived `Debug`, but the secret is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("label", &self.label)
+            .field("keyring", &self.keyring)
+            .field("keyring_file", &self.keyring_file)
+            .field("max_clock_skew", &self.max_clock_skew)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
 impl Security {
+    /// Sets the shared secret.
+    #[must_use]
+    pub fn with_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
     /// Sets the cluster label.
     #[must_use]
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
@@ -90,6 +118,13 @@ impl Security {
 
     /// Checks what can be checked without the file system.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.secret.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::Invalid(
+                "the secret is empty: give a non-empty secret, or none to derive one from this \
+                 machine (loopback only)"
+                    .to_owned(),
+            ));
+        }
         if self.label.len() > MAX_LABEL_LEN {
             return Err(ConfigError::Invalid(format!(
                 "the cluster label is {} bytes long, at most {MAX_LABEL_LEN} are allowed",

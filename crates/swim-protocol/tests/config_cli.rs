@@ -99,7 +99,7 @@ fn the_seeds_flags() {
         &[],
     )
     .unwrap();
-    assert_eq!(c.secret.as_deref(), Some(&b"s3"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"s3"[..]));
     assert_eq!(c.local_name, "10.0.0.1:2001");
     assert_eq!(c.peers, ["10.0.0.2:2001", "10.0.0.3"]);
     assert_eq!(c.bind_host, Some("0.0.0.0".parse().unwrap()));
@@ -113,7 +113,7 @@ fn the_seeds_flags() {
 fn defaults_when_nothing_is_given() {
     let c = config(&["--name", "127.0.0.1:2001"], &[]).unwrap();
     let d = Config::new("127.0.0.1:2001");
-    assert_eq!(c.secret, None);
+    assert_eq!(c.security.secret, None);
     assert!(c.peers.is_empty());
     assert_eq!((c.bind_host, c.bind_port), (None, None));
     assert_eq!(
@@ -194,7 +194,7 @@ fn environment_fills_what_flags_leave_out() {
     )
     .unwrap();
     assert_eq!(c.local_name, "127.0.0.1:2001");
-    assert_eq!(c.secret.as_deref(), Some(&b"env secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"env secret"[..]));
     assert_eq!(c.peers, ["127.0.0.1:2002", "127.0.0.1:2003"]);
     assert_eq!(c.protocol.wire, WireKind::Python);
 }
@@ -222,7 +222,7 @@ fn flags_beat_environment() {
     )
     .unwrap();
     assert_eq!(c.local_name, "127.0.0.1:3001");
-    assert_eq!(c.secret.as_deref(), Some(&b"flag secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"flag secret"[..]));
     // --peer replaces the environment's list, as in the seed.
     assert_eq!(c.peers, ["127.0.0.1:3002"]);
     assert_eq!(c.protocol.wire, WireKind::Native);
@@ -236,9 +236,9 @@ fn empty_values_count_as_unset() {
     )
     .unwrap();
     assert_eq!(c.local_name, "127.0.0.1:2001");
-    assert_eq!(c.secret.as_deref(), Some(&b"e"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"e"[..]));
     let c = config(&["--name", "127.0.0.1:2001"], &[("SWIM_SECRET", "")]).unwrap();
-    assert_eq!(c.secret, None);
+    assert_eq!(c.security.secret, None);
 }
 
 #[test]
@@ -249,7 +249,7 @@ fn secret_file_is_read_without_trailing_newlines() {
         &[("SWIM_SECRET_FILE", file.path())],
     )
     .unwrap();
-    assert_eq!(c.secret.as_deref(), Some(&b"file secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"file secret"[..]));
 }
 
 #[test]
@@ -262,10 +262,10 @@ fn secret_precedence_flag_then_file_then_variable() {
     ];
     // The file wins over the plain variable, as in the seed.
     let c = config(&[], &both).unwrap();
-    assert_eq!(c.secret.as_deref(), Some(&b"file secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"file secret"[..]));
     // The flag wins over both.
     let c = config(&["--secret", "flag secret"], &both).unwrap();
-    assert_eq!(c.secret.as_deref(), Some(&b"flag secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"flag secret"[..]));
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn secret_file_with_home() {
         &[("HOME", dir), ("SWIM_SECRET_FILE", &tilde)],
     )
     .unwrap();
-    assert_eq!(c.secret.as_deref(), Some(&b"home secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"home secret"[..]));
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn custom_prefix() {
     let c = config_with_prefix("APP", &[], &env).unwrap();
     assert_eq!(c.local_name, "127.0.0.1:2001");
     assert_eq!(c.peers, ["127.0.0.1:2002"]);
-    assert_eq!(c.secret.as_deref(), Some(&b"app secret"[..]));
+    assert_eq!(c.security.secret.as_deref(), Some(&b"app secret"[..]));
     assert_eq!(c.protocol.wire, WireKind::Python);
 }
 

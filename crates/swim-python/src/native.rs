@@ -246,7 +246,7 @@ fn make_config(
         .with_peers(peers)
         .with_metadata(metadata_from_py(local_metadata)?)
         .with_discovery(discovery);
-    config.secret = secret;
+    config.security.secret = secret;
     let profile = match profile {
         Some(name) => name.parse::<Profile>().map_err(config_error)?,
         None => Profile::Seed,

@@ -213,7 +213,7 @@ impl Args {
         if let Some(profile) = profile {
             config = config.with_profile(profile);
         }
-        config.secret = secret;
+        config.security.secret = secret;
         config.bind_host = self.udp_bind;
         config.bind_port = self.udp_bind_port;
         if let Some(host) = non_empty(self.udp_host) {

@@ -67,8 +67,6 @@ pub struct Config {
     pub peers: Vec<String>,
     /// The local member's metadata at start.
     pub local_metadata: Metadata,
-    /// Shared secret signing every packet; `None` derives one from the machine (loopback only).
-    pub secret: Option<Vec<u8>>,
     /// Protocol timings: the `lan` profile unless changed ([`Config::with_profile`]).
     pub protocol: ProtocolConfig,
     /// Address to bind the UDP and TCP sockets to; `None` binds the name's host address.
@@ -102,7 +100,6 @@ impl Config {
             local_name: local_name.into(),
             peers: Vec::new(),
             local_metadata: Metadata::empty(),
-            secret: None,
             protocol: ProtocolConfig::default(),
             bind_host: None,
             bind_port: None,
@@ -134,7 +131,7 @@ impl Config {
     /// Sets the shared secret.
     #[must_use]
     pub fn with_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
-        self.secret = Some(secret.into());
+        self.security.secret = Some(secret.into());
         self
     }
 
@@ -276,13 +273,6 @@ impl Config {
                 self.mtu_size
             )));
         }
-        if self.secret.as_ref().is_some_and(Vec::is_empty) {
-            return Err(ConfigError::Invalid(
-                "the secret is empty: give a non-empty secret, or none to derive one from this \
-                 machine (loopback only)"
-                    .to_owned(),
-            ));
-        }
         if self.name_ttl.is_zero() {
             return Err(ConfigError::Invalid(
                 "name_ttl must be greater than zero".to_owned(),
@@ -332,7 +322,6 @@ impl fmt::Debug for Config {
             .field("local_name", &self.local_name)
             .field("peers", &self.peers)
             .field("local_metadata", &self.local_metadata)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("protocol", &self.protocol)
             .field("bind_host", &self.bind_host)
             .field("bind_port", &self.bind_port)

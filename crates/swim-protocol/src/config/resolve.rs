@@ -80,7 +80,7 @@ impl Config {
             .filter(|peer| peer.to_string() != local_name)
             .collect();
         check_peers_resolve(resolver, &peers).await;
-        let secret = match &self.secret {
+        let secret = match &self.security.secret {
             Some(secret) => secret.clone(),
             None => {
                 tracing::warn!(
