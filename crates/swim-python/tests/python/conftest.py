@@ -108,8 +108,8 @@ def need_file(path: Optional[Path], what: str, require_var: str) -> Path:
 
 
 def rust_tool(name: str) -> Path:
-    """A binary of crates/swim-tools: ``$SWIM_TOOLS_DIR`` or target/release."""
-    directory = Path(os.environ.get('SWIM_TOOLS_DIR', REPO / 'target' / 'release'))
+    """A binary of crates/swim-tools: ``$SWIM_TOOLS_DIR`` or target/dist (the binaries .ci/run builds and the README installs)."""
+    directory = Path(os.environ.get('SWIM_TOOLS_DIR', REPO / 'target' / 'dist'))
     return need_file(directory / name, f'the Rust tool {name}', 'SWIM_REQUIRE_PYTHON_WHEEL')
 
 
