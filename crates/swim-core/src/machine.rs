@@ -915,12 +915,7 @@ impl<R: Rng> Swim<R> {
             }
         }
         for relay in self.detector.take_relays_to(index) {
-            let message = Message::Ack {
-                seq: relay.seq,
-                alive: alive.clone(),
-                known: self.members.known(),
-                window: None,
-            };
+            let message = Message::ack(relay.seq, alive.clone(), self.members.known());
             if relay.bare {
                 self.send_bare_ack(relay.requester, message, false);
             } else {
@@ -944,24 +939,11 @@ impl<R: Rng> Swim<R> {
         if self.members.is_local(&target) {
             let alive = self.members.source();
             let known = self.members.known();
-            self.send(
-                requester,
-                Message::Ack {
-                    seq,
-                    alive,
-                    known,
-                    window: None,
-                },
-                correct,
-            );
+            self.send(requester, Message::ack(seq, alive, known), correct);
             return;
         }
         let target = self.member_index(&target, now);
-        let ping = Message::Ping {
-            seq: self.detector.next_seq(),
-            known: self.members.known(),
-            window: None,
-        };
+        let ping = Message::ping(self.detector.next_seq(), self.members.known());
         self.send(target, ping, false);
         // For a stranger, the ack relayed back goes bare (the ping goes to the target, a
         // member we chose to know).
@@ -1055,11 +1037,7 @@ impl<R: Rng> Swim<R> {
     /// nack.
     fn indirect_round(&mut self, i: usize) -> Vec<(usize, bool)> {
         let (target, seq) = self.detector.probe_target(i);
-        let ping = Message::Ping {
-            seq,
-            known: self.members.known(),
-            window: None,
-        };
+        let ping = Message::ping(seq, self.members.known());
         self.send(target, ping.clone(), false);
         if self.members.per_member() {
             // A member restarted with the other format would otherwise be sent a format it
@@ -1444,11 +1422,7 @@ impl<R: Rng> Swim<R> {
         let seq = self.rng.random_range(CHALLENGE_SEQS);
         let packet = Packet {
             source: self.members.source(),
-            message: Message::Ping {
-                seq,
-                known: self.members.known(),
-                window: None,
-            },
+            message: Message::ping(seq, self.members.known()),
             gossip: Vec::new(),
         };
         let len = crate::wire::encoded_len(&packet);
@@ -1518,15 +1492,7 @@ impl<R: Rng> Swim<R> {
         for &target in &targets {
             let seq = self.detector.next_seq();
             seqs.push(seq);
-            self.send(
-                target,
-                Message::Ping {
-                    seq,
-                    known,
-                    window: None,
-                },
-                true,
-            );
+            self.send(target, Message::ping(seq, known), true);
         }
         if let Some(leaving) = self.leaving.as_mut() {
             leaving.round_sent(now, seqs, self.config.ping_timeout);

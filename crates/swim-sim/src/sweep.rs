@@ -434,6 +434,16 @@ impl Times {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The summary's cells: runs, p50, p99 and max (`-` where none was recorded).
+    fn row(&self) -> String {
+        let cell = |p: f64| {
+            self.quantile(p)
+                .map_or("-".to_owned(), |x| format!("{x:.2}"))
+        };
+        let (p50, p99, max) = (cell(0.5), cell(0.99), cell(1.0));
+        format!("{} | {p50} | {p99} | {max}", self.len())
+    }
 }
 
 /// What a sweep found: runs, failures by invariant, the failing reproducers, and the heal
@@ -502,7 +512,6 @@ impl Summary {
     /// The summary as Markdown tables (what `docs/accuracy.md` quotes).
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let fmt = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{x:.2}"));
         out += &format!(
             "{} runs, {} failed.\n\n| invariant | violations |\n| --- | --- |\n",
             self.runs, self.failed
@@ -531,26 +540,16 @@ impl Summary {
                 | --- | --- | --- | --- | --- | --- | --- |\n";
         for ((members, loss, cut), t) in &self.heal {
             out += &format!(
-                "| {members} | {}% | {cut} | {} | {} | {} | {} |\n",
+                "| {members} | {}% | {cut} | {} |\n",
                 *loss as f64 / 10.0,
-                t.len(),
-                fmt(t.quantile(0.5)),
-                fmt(t.quantile(0.99)),
-                fmt(t.quantile(1.0))
+                t.row()
             );
         }
         out += "\nLeave (s, from the leave until every member sees it OFFLINE with the left flag):\n\n\
                 | members | loss | runs | p50 | p99 | max |\n\
                 | --- | --- | --- | --- | --- | --- |\n";
         for ((members, loss), t) in &self.leave {
-            out += &format!(
-                "| {members} | {}% | {} | {} | {} | {} |\n",
-                *loss as f64 / 10.0,
-                t.len(),
-                fmt(t.quantile(0.5)),
-                fmt(t.quantile(0.99)),
-                fmt(t.quantile(1.0))
-            );
+            out += &format!("| {members} | {}% | {} |\n", *loss as f64 / 10.0, t.row());
         }
         out
     }
