@@ -90,22 +90,40 @@ Description: SWIM cluster membership: the cluster as files, and a live view
  settings of /etc/swim/INSTANCE.env and the secret of /etc/swim/INSTANCE.secret,
  as a user of its own, with no capabilities and a read-only system.
 CONTROL
-# The unit's instances are enabled by the administrator; only tell systemd it is there.
+# The unit's instances are enabled by the administrator, so the scripts handle them by
+# pattern: an upgrade restarts the running ones, a removal stops them (their enablement
+# stays, as Debian keeps it for a reinstall), a purge forgets them and their state. The
+# administrator's files in /etc/swim are left alone.
 cat > "$root/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e
 if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
+  if [ -n "$2" ]; then
+    systemctl try-restart 'swim-protocol-sync@*.service' >/dev/null || true
+  fi
 fi
 POSTINST
+cat > "$root/DEBIAN/prerm" <<'PRERM'
+#!/bin/sh
+set -e
+if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+  systemctl stop 'swim-protocol-sync@*.service' >/dev/null || true
+fi
+PRERM
 cat > "$root/DEBIAN/postrm" <<'POSTRM'
 #!/bin/sh
 set -e
+if [ "$1" = purge ]; then
+  find /etc/systemd/system -name 'swim-protocol-sync@*.service' -type l -delete
+  rm -rf /var/lib/swim /var/lib/private/swim
+fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
+  systemctl reset-failed 'swim-protocol-sync@*.service' >/dev/null 2>&1 || true
 fi
 POSTRM
-chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/postrm"
+chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 
 mkdir -p "$out"
 deb="$out/swim-tools_${version}_${arch}.deb"
