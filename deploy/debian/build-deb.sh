@@ -29,9 +29,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-metadata=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1)
-version=$(python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "swim-tools"))' <<<"$metadata")
-target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' <<<"$metadata")
+# shellcheck source=../cargo.sh
+source "$here/../cargo.sh"
+version=$(swim_tools_version)
+target_dir=$(cargo_target_dir)
+[ -n "$version" ] && [ -n "$target_dir" ] || { echo "build: cargo gave no version or target directory" >&2; exit 1; }
 out=${out:-$target_dir/debian}
 arch=$(dpkg --print-architecture)
 if [ "$cargo_build" = 1 ]; then
