@@ -1,7 +1,8 @@
 //! The Debian package of `deploy/debian/build-deb.sh`, installed with `dpkg -i` on a clean
 //! Debian with systemd as PID 1 (the image of `scripts/debian-systemd-image.sh`, built once
 //! per machine): two instances of `swim-protocol-sync@.service` start from their env and
-//! secret files, run unprivileged, join each other and answer the `members` query; `systemctl
+//! secret files, run unprivileged, join each other and answer the `members` query; the
+//! commands of deploy/README.md's Debian section, pasted, start a third; `systemctl
 //! stop` is a clean leave (status 0, the other member sees OFFLINE at once); `dpkg -r` stops
 //! the running instances and removes the package's files but keeps the administrator's, and
 //! `dpkg --purge` forgets the instances and their state.
@@ -92,6 +93,30 @@ fn property(container: &str, unit: &str, property: &str) -> String {
 
 fn unit(instance: &str) -> String {
     format!("swim-protocol-sync@{instance}.service")
+}
+
+/// The commands of deploy/README.md's Debian section that set up and start an instance, as
+/// written (the package's build and install lines aside: this test installs the package it
+/// built with `dpkg -i`).
+fn readme_instance_commands() -> String {
+    let readme = std::fs::read_to_string(repo_file("deploy/README.md")).unwrap();
+    let section = readme
+        .split("\n## Debian package and systemd\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("deploy/README.md has a Debian section");
+    let commands: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("    "))
+        .filter(|line| !line.contains("build-deb.sh") && !line.contains("apt install"))
+        .collect();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("systemctl enable --now")),
+        "no instance is started in deploy/README.md's Debian section:\n{section}"
+    );
+    commands.join("\n")
 }
 
 /// The journal of the package's units, for failure messages.
@@ -231,6 +256,20 @@ fn the_package_installs_starts_leaves_and_purges_under_systemd() {
     assert!(!uid.is_empty() && uid != "0", "{status}");
     assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
 
+    // deploy/README.md's commands, pasted as root (with `sudo` doing nothing more), all
+    // succeed and start a lone member on the container's address, whose mirror appears.
+    let pasted = format!("sudo() {{ \"$@\"; }}\n{}", readme_instance_commands());
+    docker(&["exec", &c, "bash", "-e", "-c", &pasted])
+        .unwrap_or_else(|e| panic!("deploy/README.md's commands: {e}\n{}", journal(&c)()));
+    assert_eq!(property(&c, &unit("web"), "ActiveState"), "active");
+    wait_for(
+        "the README's member has its mirror",
+        JOIN_TIMEOUT,
+        || Ok(sh(&c, "test -d /var/lib/swim/web/.online").ok()),
+        journal(&c),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
     // `systemctl stop`: a clean leave, which the other member sees at once.
     sh(&c, &format!("systemctl stop {}", unit("b"))).unwrap();
     assert_eq!(property(&c, &unit("b"), "Result"), "success");
@@ -254,6 +293,8 @@ fn the_package_installs_starts_leaves_and_purges_under_systemd() {
         .unwrap(),
         "gone"
     );
+    let web_state = sh(&c, &format!("systemctl is-active {} || true", unit("web"))).unwrap();
+    assert_eq!(web_state, "inactive", "the README's instance after dpkg -r");
     let left = |paths: &str| {
         sh(&c, &format!("for p in {paths}; do if test -e \"$p\" || test -L \"$p\"; then echo \"$p\"; fi; done"))
             .unwrap()
@@ -263,8 +304,9 @@ fn the_package_installs_starts_leaves_and_purges_under_systemd() {
         ""
     );
     let kept = "/etc/swim/a.env /etc/swim/a.secret /var/lib/private/swim/a \
+                /etc/swim/web.env /var/lib/private/swim/web \
                 /etc/systemd/system/multi-user.target.wants/swim-protocol-sync@a.service";
-    assert_eq!(left(kept).lines().count(), 4, "{}", left(kept));
+    assert_eq!(left(kept).lines().count(), 6, "{}", left(kept));
 
     // `dpkg --purge`: the instances' enablement and state are forgotten; the
     // administrator's files in /etc/swim stay theirs.
