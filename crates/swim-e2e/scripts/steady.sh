@@ -13,7 +13,6 @@ percent=${1:-10}
 minutes=${2:-10}
 delay=${3:-}
 cd "$repo"
-nice -n 10 cargo build --quiet --release -p swim-tools
 nice -n 10 cargo build --quiet -p swim-e2e --bin swim-multihost --bin swim-netdelay
 mkdir -p crates/swim-e2e/reports
 if [ -n "$delay" ]; then
