@@ -461,6 +461,8 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     let mut learned: Vec<Duration> = Vec::new();
     // Faults after which the views took longer than the quiet time before the next one.
     let mut late: Vec<usize> = Vec::new();
+    // What the delayers of each delay fault say they held.
+    let mut delayed: Vec<String> = Vec::new();
     // The wall clock at the observer's start (Docker's events carry wall-clock times).
     let wall0 = SystemTime::now()
         .checked_sub(obs.now())
@@ -602,6 +604,7 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                 )?;
                 for summary in end_network(&hosts, network, active)? {
                     log(&obs, &format!("nemesis: delayer: {summary}"));
+                    delayed.push(format!("#{i}: {summary}"));
                 }
                 let end = obs.now();
                 let mut rec = lock(&record);
@@ -836,6 +839,13 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                 .join(", ")
         }
     );
+    if !delayed.is_empty() {
+        let _ = writeln!(
+            text,
+            "The delayers (one per delayed host): {}.\n",
+            delayed.join("; ")
+        );
+    }
     let _ = writeln!(text, "Invariant violations: **{}**", violations.len());
     for v in violations.iter().take(30) {
         let _ = writeln!(
