@@ -9,8 +9,7 @@ repo=$(cd "$(dirname "$0")/../../.." && pwd)
 seed=${1:-1}
 minutes=${2:-30}
 cd "$repo"
-nice -n 10 cargo build --quiet --release -p swim-tools
-nice -n 10 cargo build --quiet -p swim-e2e --bin swim-multihost
+nice -n 10 cargo build --quiet -p swim-e2e --bin swim-multihost --bin swim-netdelay
 mkdir -p crates/swim-e2e/reports
 # settle 80 s: at least the convergence bound (79.6 s for 6 members with the lan timings).
 exec target/debug/swim-multihost --hosts 3 --seed "$seed" --length $((minutes * 60)) \

@@ -2,18 +2,21 @@
 //!
 //! ```text
 //! swim-multihost [--hosts 3] [--seed 1] [--length 1800] [--settle 90] [--longest 30]
-//!                [--write-every 2] [--steady-loss PERCENT] [--report FILE] [--name TEXT]
+//!                [--write-every 2] [--steady-loss PERCENT] [--steady-delay MS:JITTER]
+//!                [--report FILE] [--name TEXT]
 //! swim-multihost --cleanup        # removes what killed runs left behind, and says what is left
 //! swim-multihost --print-schedule # prints the seed's schedule and exits
 //! ```
 //!
-//! `--steady-loss P`: instead of a random schedule, P% loss into every host for the whole
-//! `--length`. Exit status: 0 with no invariant violation, 1 with some, 2 on a usage error or
+//! `--steady-loss P` and/or `--steady-delay MS:JITTER`: instead of a random schedule, P% loss
+//! into every host and MS ± JITTER ms delay out of every host for the whole `--length`.
+//! Delays run `swim-netdelay`, found beside this program. Exit status: 0 with no invariant violation, 1 with some, 2 on a usage error or
 //! when the harness itself failed.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
 
+use swim_e2e::multihost::delay::netdelay_beside_current_exe;
 use swim_e2e::multihost::hosts::{clean_leftovers, leftovers};
 use swim_e2e::multihost::nemesis::{schedule, Fault, ScheduleSpec, Scheduled};
 use swim_e2e::multihost::run::{replicas, run, RunSpec};
@@ -32,6 +35,7 @@ fn main() {
     let mut longest = 30u64;
     let mut write_every = 2.0f64;
     let mut steady: Option<u32> = None;
+    let mut steady_delay: Option<(u32, u32)> = None;
     let mut report: Option<String> = None;
     let mut name: Option<String> = None;
     let mut print_only = false;
@@ -53,6 +57,11 @@ fn main() {
             "--longest" => longest = num(&arg, value()),
             "--write-every" => write_every = num(&arg, value()),
             "--steady-loss" => steady = Some(num(&arg, value())),
+            "--steady-delay" => {
+                let v = value();
+                let (ms, jitter) = v.split_once(':').unwrap_or((&v, "0"));
+                steady_delay = Some((num(&arg, ms.to_owned()), num(&arg, jitter.to_owned())));
+            }
             "--report" => report = Some(value()),
             "--name" => name = Some(value()),
             "--print-schedule" => print_only = true,
@@ -80,14 +89,12 @@ fn main() {
         usage("--hosts must be 1 to 5 and --write-every between 0 and 3600 s");
     }
     let length = Duration::from_secs(length);
-    let faults: Vec<Scheduled> = match steady {
-        Some(percent) if percent > 100 => usage("--steady-loss is a percentage"),
-        Some(percent) => vec![Scheduled {
-            at: Duration::ZERO,
-            duration: length,
-            fault: Fault::LossEverywhere { percent },
-        }],
-        None => schedule(
+    let faults: Vec<Scheduled> = match (steady, steady_delay) {
+        (Some(percent), _) if percent > 100 => usage("--steady-loss is a percentage"),
+        (_, Some((ms, jitter))) if ms > 10_000 || jitter > ms => {
+            usage("--steady-delay: at most 10000 ms, jitter at most the delay")
+        }
+        (None, None) => schedule(
             seed,
             &ScheduleSpec {
                 hosts,
@@ -97,6 +104,15 @@ fn main() {
                 longest: Duration::from_secs(longest),
             },
         ),
+        (loss, delay) => vec![Scheduled {
+            at: Duration::ZERO,
+            duration: length,
+            fault: Fault::Everywhere {
+                loss_percent: loss.unwrap_or(0),
+                delay_ms: delay.map_or(0, |d| d.0),
+                jitter_ms: delay.map_or(0, |d| d.1),
+            },
+        }],
     };
     for f in &faults {
         println!(
@@ -117,6 +133,7 @@ fn main() {
         faults,
         length: length.max(Duration::from_secs(1)),
         write_every: Duration::from_secs_f64(write_every),
+        netdelay: netdelay_beside_current_exe(),
     };
     match run(&spec) {
         Ok(outcome) => {

@@ -23,6 +23,8 @@ pub struct Seen {
     pub name: String,
     /// Its status.
     pub status: Status,
+    /// Whether it is OFFLINE because it said it left (its own graceful leave).
+    pub left: bool,
     /// Its clock.
     pub clock: u64,
     /// Its `seq` metadata key (the workload's counter), if it has one.
@@ -237,6 +239,9 @@ pub struct Accuracy {
     pub false_suspect_samples: usize,
     /// (view, member) pairs checked: the member was protected at that view.
     pub checked: usize,
+    /// Views that showed a protected member OFFLINE with the left flag: its own leave, seen
+    /// before the engine logged the stop signal that caused it (not a false verdict).
+    pub left_early: usize,
 }
 
 /// No protected member is ever OFFLINE in a view; SUSPECT ones are counted.
@@ -249,6 +254,7 @@ pub fn check_accuracy(samples: &[Sample], truth: &Truth, grace: Duration) -> Acc
             let protected = truth.protected(&sample.observer, &seen.name, sample.at, grace);
             out.checked += usize::from(protected);
             match seen.status {
+                Status::Offline if protected && seen.left => out.left_early += 1,
                 Status::Offline if protected => out.violations.push(Violation {
                     at: sample.at,
                     invariant: "false OFFLINE",
@@ -453,6 +459,7 @@ mod tests {
         Seen {
             name: name.to_owned(),
             status,
+            left: false,
             clock,
             seq,
         }
@@ -500,6 +507,12 @@ mod tests {
         // Long after the heal it counts again.
         let late = vec![sample(200, "a", vec![seen("b", Status::Offline, 1, None)])];
         assert_eq!(check_accuracy(&late, &truth, s(10)).violations.len(), 1);
+        // Unless b said it left: its own leave, seen before its stop was recorded.
+        let mut left = seen("b", Status::Offline, 2, None);
+        left.left = true;
+        let found = check_accuracy(&[sample(200, "a", vec![left])], &truth, s(10));
+        assert!(found.violations.is_empty());
+        assert_eq!(found.left_early, 1);
     }
 
     #[test]

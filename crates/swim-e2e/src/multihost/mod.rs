@@ -6,11 +6,13 @@
 //! - [`hosts`]: the engines, the namespaces, the bridge, the Swarm, and their teardown;
 //! - [`stack`]: the stack, and the members' containers on each host;
 //! - [`observe`]: the readers of every member's `/members` and cgroup;
+//! - [`delay`]: the packet delayer behind the delay faults (`swim-netdelay`);
 //! - [`nemesis`]: the faults and the schedules;
 //! - [`check`]: the invariants;
 //! - [`run`]: a whole run and its report.
 
 pub mod check;
+pub mod delay;
 pub mod hosts;
 pub mod nemesis;
 pub mod observe;

@@ -211,6 +211,7 @@ pub fn parse_members(body: &str) -> Result<(String, Vec<Seen>), String> {
         out.push(Seen {
             name: m["name"].as_str().ok_or("no name")?.to_owned(),
             status,
+            left: m["left"].as_bool().unwrap_or(false),
             clock: m["clock"].as_u64().ok_or("no clock")?,
             seq: m["metadata"]["seq"]["text"]
                 .as_str()
@@ -265,7 +266,7 @@ mod tests {
         let body = r#"{"local":"10.0.1.3:9000","members":[
             {"name":"10.0.1.3:9000","local":true,"status":"ONLINE","clock":4,"changed_at":"x","metadata":{"seq":{"text":"12"}}},
             {"name":"10.0.1.4:9000","local":false,"status":"SUSPECT","clock":2,"changed_at":"x","metadata":{"role":{"text":"member\n"}}},
-            {"name":"10.0.1.5:9000","local":false,"status":"OFFLINE","clock":1,"changed_at":"x","metadata":null}]}"#;
+            {"name":"10.0.1.5:9000","local":false,"status":"OFFLINE","left":true,"clock":1,"changed_at":"x","metadata":null}]}"#;
         let (local, members) = parse_members(body).unwrap();
         assert_eq!(local, "10.0.1.3:9000");
         assert_eq!(
@@ -274,12 +275,14 @@ mod tests {
                 Seen {
                     name: "10.0.1.4:9000".into(),
                     status: Status::Suspect,
+                    left: false,
                     clock: 2,
                     seq: None
                 },
                 Seen {
                     name: "10.0.1.5:9000".into(),
                     status: Status::Offline,
+                    left: true,
                     clock: 1,
                     seq: None
                 },

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::docker::{one_at_a_time, CommandError};
 use crate::images::build_ours;
@@ -14,7 +15,7 @@ use crate::multihost::check::{
     Bounds, Life, Timings, Truth, Violation,
 };
 use crate::multihost::hosts::Hosts;
-use crate::multihost::nemesis::{end_network, start_network, Fault, Scheduled, SplitMix};
+use crate::multihost::nemesis::{end_network, start_network, Active, Fault, Scheduled, SplitMix};
 use crate::multihost::observe::{Observation, Observer};
 use crate::multihost::stack::{self, PER_HOST};
 use crate::resources::Resources;
@@ -39,6 +40,8 @@ pub struct RunSpec {
     pub length: Duration,
     /// Time between two metadata writes (each to one member).
     pub write_every: Duration,
+    /// The `swim-netdelay` program, for delay faults.
+    pub netdelay: Option<PathBuf>,
 }
 
 /// A run's outcome.
@@ -74,6 +77,10 @@ struct Record {
     killed: BTreeMap<String, Duration>,
     /// Container id → when it vanished without being killed.
     vanished: BTreeMap<String, Duration>,
+    /// Whether Swarm is stopping members on purpose now (rolling update, scaling).
+    retiring: bool,
+    /// Container id → when Swarm stopped it on purpose (its stop signal, once known).
+    retired: BTreeMap<String, Duration>,
     /// Container ids paused now.
     paused_now: BTreeSet<String>,
     /// Container id, from, to.
@@ -102,6 +109,7 @@ fn truth(obs: &Observation, record: &Record) -> Truth {
         let killed = record
             .killed
             .get(id)
+            .or_else(|| record.retired.get(id))
             .or_else(|| record.vanished.get(id))
             .copied();
         t.lives.push(Life {
@@ -145,7 +153,17 @@ fn refresh(hosts: &Hosts, obs: &Observation, record: &Mutex<Record>) {
         rec.host_of.insert(t.id.clone(), t.host);
     }
     for gone in before.iter().filter(|t| !listed.contains(t.id.as_str())) {
-        if !rec.killed.contains_key(&gone.id) && !rec.vanished.contains_key(&gone.id) {
+        let known = rec.killed.contains_key(&gone.id)
+            || rec.vanished.contains_key(&gone.id)
+            || rec.retired.contains_key(&gone.id);
+        if !known && rec.retiring {
+            // Its stop signal's time replaces this one after the fault (`note_retired`).
+            rec.retired.insert(gone.id.clone(), now);
+            log(
+                obs,
+                &format!("member container {} stopped by Swarm", &gone.id[..12]),
+            );
+        } else if !known {
             rec.vanished.insert(gone.id.clone(), now);
             log(
                 obs,
@@ -206,6 +224,130 @@ fn wait_converged(
         std::thread::sleep(Duration::from_secs(1));
     }
     None
+}
+
+/// Runs `swarm_command` (which waits for Swarm) while keeping the task list fresh, so that
+/// the observer reads the new members and sees the old ones go meanwhile.
+fn refreshing<T: Send>(
+    hosts: &Hosts,
+    obs: &Observation,
+    record: &Mutex<Record>,
+    swarm_command: impl FnOnce() -> T + Send,
+) -> T {
+    std::thread::scope(|scope| {
+        let command = scope.spawn(swarm_command);
+        while !command.is_finished() {
+            refresh(hosts, obs, record);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        match command.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Keeps the task list fresh until `until` (from the run's start).
+fn hold_until(hosts: &Hosts, obs: &Observation, record: &Mutex<Record>, until: Duration) {
+    while obs.now() < until {
+        refresh(hosts, obs, record);
+        std::thread::sleep(Duration::from_millis(500).min(until.saturating_sub(obs.now())));
+    }
+}
+
+/// [`hold_until`] while a network fault lasts; an error if one of its delayers died (its
+/// packets would then pass undelayed, and the run would not be what it says).
+fn hold_network(
+    hosts: &Hosts,
+    obs: &Observation,
+    record: &Mutex<Record>,
+    until: Duration,
+    active: &mut Active,
+) -> Result<(), CommandError> {
+    while obs.now() < until {
+        hold_until(
+            hosts,
+            obs,
+            record,
+            (obs.now() + Duration::from_secs(2)).min(until),
+        );
+        if !active.healthy() {
+            return Err(CommandError(
+                "a swim-netdelay died during its fault".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Longest wait for the members Swarm stops on purpose to be gone.
+const RETIRE_WAIT: Duration = Duration::from_secs(60);
+
+/// After a rolling update or a scaling that began at `from`: waits (bounded) until every
+/// container Swarm signalled to stop is gone, records each one's end as the time of its stop
+/// signal (its leave starts then), and ends the retiring. Returns the retired members'
+/// names and stop times.
+fn settle_retirements(
+    hosts: &Hosts,
+    obs: &Observation,
+    record: &Mutex<Record>,
+    wall0: SystemTime,
+    from: Duration,
+) -> Vec<(String, Duration)> {
+    let unix = |d: Duration| {
+        (wall0 + d)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |u| u.as_secs_f64())
+    };
+    let run_time = |nanos: u128| {
+        let at = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        at.saturating_sub(wall0.duration_since(UNIX_EPOCH).unwrap_or_default())
+    };
+    let deadline = Instant::now() + RETIRE_WAIT;
+    let signals = loop {
+        refresh(hosts, obs, record);
+        let signals = stack::stop_signals(
+            hosts,
+            unix(from.saturating_sub(Duration::from_secs(2))),
+            unix(obs.now() + Duration::from_secs(1)),
+        );
+        let listed: BTreeSet<String> = lock(&obs.tasks).iter().map(|t| t.id.clone()).collect();
+        if signals.iter().all(|(id, _)| !listed.contains(id)) || Instant::now() > deadline {
+            break signals;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let names = lock(&obs.names).clone();
+    let mut rec = lock(record);
+    rec.retiring = false;
+    let mut out = Vec::new();
+    for (id, nanos) in signals {
+        if rec.killed.contains_key(&id) {
+            continue;
+        }
+        let at = run_time(nanos);
+        rec.vanished.remove(&id);
+        let entry = rec.retired.entry(id.clone()).or_insert(at);
+        *entry = (*entry).min(at);
+        if let Some(name) = names.get(&id) {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.clone(), *entry));
+            }
+        }
+    }
+    drop(rec);
+    log(
+        obs,
+        &format!(
+            "nemesis: {} members stopped by Swarm: {}",
+            out.len(),
+            out.iter()
+                .map(|(n, at)| format!("{n} at {:.1} s", at.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    out
 }
 
 /// Runs `spec` and returns the report; an error if the harness itself failed (no hosts, no
@@ -313,6 +455,18 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     let mut convergence: Vec<(String, Duration)> = Vec::new();
     let mut violations: Vec<Violation> = Vec::new();
     let mut kills: Vec<(String, Duration)> = Vec::new();
+    // Members Swarm stopped on purpose (name, stop signal), and how long new members of a
+    // scale-up took to be ONLINE everywhere.
+    let mut retired: Vec<(String, Duration)> = Vec::new();
+    let mut learned: Vec<Duration> = Vec::new();
+    // Faults after which the views took longer than the quiet time before the next one.
+    let mut late: Vec<usize> = Vec::new();
+    // What the delayers of each delay fault say they held.
+    let mut delayed: Vec<String> = Vec::new();
+    // The wall clock at the observer's start (Docker's events carry wall-clock times).
+    let wall0 = SystemTime::now()
+        .checked_sub(obs.now())
+        .unwrap_or(UNIX_EPOCH);
     let schedule_start = obs.now() + Duration::from_secs(5);
     log(
         &obs,
@@ -382,17 +536,76 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                     kills.push((name.clone(), when));
                 }
             }
-            network => {
-                start_network(&hosts, network)?;
-                let deadline = Instant::now() + scheduled.duration;
-                while Instant::now() < deadline {
-                    refresh(&hosts, &obs, &record);
-                    std::thread::sleep(
-                        Duration::from_millis(500)
-                            .min(deadline.saturating_duration_since(Instant::now())),
-                    );
+            Fault::RollingUpdate => {
+                lock(&record).retiring = true;
+                let done = refreshing(&hosts, &obs, &record, || {
+                    stack::rolling_update(&hosts, scheduled.duration)
+                });
+                if let Err(e) = done {
+                    violations.push(Violation {
+                        at: obs.now(),
+                        invariant: "rolling update not done",
+                        detail: e.to_string(),
+                    });
                 }
-                end_network(&hosts, network)?;
+                retired.extend(settle_retirements(&hosts, &obs, &record, wall0, start));
+            }
+            Fault::ScaleUp { count } | Fault::ScaleDown { count } => {
+                let up = matches!(fault, Fault::ScaleUp { .. });
+                let during = if up {
+                    replicas + count
+                } else {
+                    replicas.saturating_sub(*count).max(1)
+                };
+                lock(&record).retiring = true;
+                refreshing(&hosts, &obs, &record, || stack::scale(&hosts, during))?;
+                log(&obs, &format!("nemesis: {during} replicas running"));
+                let until = start + scheduled.duration;
+                if up {
+                    let within = until.saturating_sub(obs.now());
+                    match wait_converged(&obs, &record, during, start, within, &hosts) {
+                        Some(at) => {
+                            log(
+                                &obs,
+                                &format!(
+                                    "nemesis: the {count} new members ONLINE everywhere {:.1} s after the scale-up",
+                                    (at - start).as_secs_f64()
+                                ),
+                            );
+                            learned.push(at - start);
+                        }
+                        None => violations.push(Violation {
+                            at: obs.now(),
+                            invariant: "new members not learned",
+                            detail: format!(
+                                "{during} members not converged {:.1} s after {fault}",
+                                within.as_secs_f64()
+                            ),
+                        }),
+                    }
+                }
+                hold_until(&hosts, &obs, &record, until);
+                refreshing(&hosts, &obs, &record, || stack::scale(&hosts, replicas))?;
+                retired.extend(settle_retirements(&hosts, &obs, &record, wall0, start));
+            }
+            network => {
+                let mut active = start_network(
+                    &hosts,
+                    network,
+                    spec.netdelay.as_deref(),
+                    spec.seed ^ i as u64,
+                )?;
+                hold_network(
+                    &hosts,
+                    &obs,
+                    &record,
+                    start + scheduled.duration,
+                    &mut active,
+                )?;
+                for summary in end_network(&hosts, network, active)? {
+                    log(&obs, &format!("nemesis: delayer: {summary}"));
+                    delayed.push(format!("#{i}: {summary}"));
+                }
                 let end = obs.now();
                 let mut rec = lock(&record);
                 for h in network.cut_hosts(spec.hosts) {
@@ -419,7 +632,27 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                 .saturating_sub(obs.now())
                 .max(bounds.convergence),
         };
-        match wait_converged(&obs, &record, replicas, end, window, &hosts) {
+        let mut converged = wait_converged(&obs, &record, replicas, end, window, &hosts);
+        if converged.is_none() && window < bounds.convergence {
+            // The quiet time before the next fault is shorter than the bound: not converging
+            // within it breaks nothing yet. The next fault waits (it starts late, and its log
+            // line says so) until the views converge or the bound has passed.
+            log(
+                &obs,
+                &format!(
+                    "not converged within the {:.1} s before the next fault; the views that disagree:",
+                    window.as_secs_f64()
+                ),
+            );
+            let truth = truth(&obs, &lock(&record));
+            for line in disagreements(&obs.samples(), &truth, end) {
+                log(&obs, &format!("  {line}"));
+            }
+            late.push(i);
+            let rest = bounds.convergence.saturating_sub(obs.now() - end);
+            converged = wait_converged(&obs, &record, replicas, end, rest, &hosts);
+        }
+        match converged {
             Some(at) => {
                 let took = at - end;
                 log(
@@ -444,7 +677,7 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                     &obs,
                     &format!(
                         "NOT converged within {:.1} s after #{i} ended",
-                        window.as_secs_f64()
+                        (obs.now() - end).as_secs_f64()
                     ),
                 );
                 let truth = truth(&obs, &lock(&record));
@@ -456,7 +689,7 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
                     invariant: "no convergence",
                     detail: format!(
                         "not converged {:.1} s after {fault} ended (bound {:.1} s)",
-                        window.as_secs_f64(),
+                        (obs.now() - end).as_secs_f64(),
                         bounds.convergence.as_secs_f64()
                     ),
                 });
@@ -495,34 +728,17 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     let accuracy = check_accuracy(&samples, &truth, bounds.convergence);
     violations.extend(accuracy.violations.iter().cloned());
     violations.extend(check_monotonic(&samples, &truth));
-    let mut detections = Vec::new();
-    for (name, at) in &kills {
-        // The address may come back with the replacement before everyone saw it OFFLINE.
-        match detected_after(&samples, &truth, name, *at) {
-            Some(took) => {
-                if took > bounds.detection {
-                    violations.push(Violation {
-                        at: *at + took,
-                        invariant: "slow detection",
-                        detail: format!(
-                            "{name} OFFLINE everywhere {:.1} s after its kill, bound {:.1} s",
-                            took.as_secs_f64(),
-                            bounds.detection.as_secs_f64()
-                        ),
-                    });
-                }
-                detections.push(took);
-            }
-            None => violations.push(Violation {
-                at: *at,
-                invariant: "crash not detected",
-                detail: format!(
-                    "{name}, killed at {:.1} s, not OFFLINE at every member",
-                    at.as_secs_f64()
-                ),
-            }),
-        }
-    }
+    let (detections, slow) =
+        time_to_offline(&samples, &truth, &kills, bounds.detection, "its kill");
+    violations.extend(slow);
+    let (departures, slow) = time_to_offline(
+        &samples,
+        &truth,
+        &retired,
+        bounds.detection,
+        "Swarm stopped it",
+    );
+    violations.extend(slow);
     for (id, at) in &record.vanished {
         violations.push(Violation {
             at: *at,
@@ -576,6 +792,16 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     );
     let _ = writeln!(
         text,
+        "| stopped by Swarm (rolling update, scale-down, end of a scale-up) → OFFLINE at every member | {} |",
+        fmt_p(&departures)
+    );
+    let _ = writeln!(
+        text,
+        "| scale-up → the new members ONLINE everywhere | {} |",
+        fmt_p(&learned)
+    );
+    let _ = writeln!(
+        text,
         "| fault end → every view converged (all ONLINE, latest metadata) | {} |",
         fmt_p(&conv)
     );
@@ -588,8 +814,8 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     }
     let _ = writeln!(
         text,
-        "\nFalse OFFLINE checked on {} (view, member) pairs whose member was up and connected to the observer for the last convergence bound. False suspicions (such a member shown SUSPECT): {} episodes, {} views.\n",
-        accuracy.checked, accuracy.false_suspect_episodes, accuracy.false_suspect_samples
+        "\nFalse OFFLINE checked on {} (view, member) pairs whose member was up and connected to the observer for the last convergence bound. False suspicions (such a member shown SUSPECT): {} episodes, {} views. Such a member shown OFFLINE with the left flag (its own leave, seen before the engine logged the stop signal that caused it; not a violation): {} views.\n",
+        accuracy.checked, accuracy.false_suspect_episodes, accuracy.false_suspect_samples, accuracy.left_early
     );
     let _ = writeln!(
         text,
@@ -601,6 +827,25 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let _ = writeln!(
+        text,
+        "Faults after which the views took longer to converge than the quiet time before the next fault (which then started late, at most the convergence bound after): {}.\n",
+        if late.is_empty() {
+            "none".to_owned()
+        } else {
+            late.iter()
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if !delayed.is_empty() {
+        let _ = writeln!(
+            text,
+            "The delayers (one per delayed host): {}.\n",
+            delayed.join("; ")
+        );
+    }
     let _ = writeln!(text, "Invariant violations: **{}**", violations.len());
     for v in violations.iter().take(30) {
         let _ = writeln!(
@@ -616,6 +861,47 @@ pub fn run(spec: &RunSpec) -> Result<Report, CommandError> {
     drop(observer);
     drop(hosts);
     Ok(Report { violations, text })
+}
+
+/// For each member that ended (`name`, when), how long until it was OFFLINE (or gone) at
+/// every member alive then; violations where that took longer than `bound` or never came.
+/// `cause` ends the sentences ("its kill").
+fn time_to_offline(
+    samples: &[crate::multihost::check::Sample],
+    truth: &Truth,
+    ends: &[(String, Duration)],
+    bound: Duration,
+    cause: &str,
+) -> (Vec<Duration>, Vec<Violation>) {
+    let (mut times, mut violations) = (Vec::new(), Vec::new());
+    for (name, at) in ends {
+        // The address may come back with a replacement before everyone saw it OFFLINE.
+        match detected_after(samples, truth, name, *at) {
+            Some(took) => {
+                if took > bound {
+                    violations.push(Violation {
+                        at: *at + took,
+                        invariant: "slow detection",
+                        detail: format!(
+                            "{name} OFFLINE everywhere {:.1} s after {cause}, bound {:.1} s",
+                            took.as_secs_f64(),
+                            bound.as_secs_f64()
+                        ),
+                    });
+                }
+                times.push(took);
+            }
+            None => violations.push(Violation {
+                at: *at,
+                invariant: "end not detected",
+                detail: format!(
+                    "{name}, ended at {:.1} s ({cause}), not OFFLINE at every member",
+                    at.as_secs_f64()
+                ),
+            }),
+        }
+    }
+    (times, violations)
 }
 
 /// The protocol's own counters that say whether anybody was wrongly suspected, summed over

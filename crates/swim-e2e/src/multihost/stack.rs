@@ -1,7 +1,8 @@
 //! The stack of `deploy/swarm/stack.yml` on the hosts, with two additions made to a copy of
 //! the file: every member serves `/members` on port [`METRICS_PORT`] (the
-//! `SWIM_METRICS_ADDR` variable), and at most [`PER_HOST`] replicas run on one host, so that
-//! `PER_HOST × H` replicas are spread evenly and a replaced task comes back on its own host.
+//! `SWIM_METRICS_ADDR` variable), and at most [`MAX_PER_HOST`] replicas run on one host:
+//! Swarm spreads the `PER_HOST × H` replicas evenly (a replaced task goes to the host with
+//! the fewest, its own), and a scale-up by up to H still fits.
 
 use std::fs;
 use std::path::Path;
@@ -14,6 +15,8 @@ use crate::multihost::hosts::Hosts;
 pub const METRICS_PORT: u16 = 9100;
 /// Replicas per host.
 pub const PER_HOST: usize = 2;
+/// Most replicas on one host (room for a scale-up by one per host).
+pub const MAX_PER_HOST: usize = PER_HOST + 1;
 /// The stack's name (one stack per run: the Swarm is the run's own).
 pub const STACK: &str = "mh";
 /// The service every member belongs to.
@@ -39,7 +42,7 @@ pub fn stack_variant(original: &str) -> Result<String, CommandError> {
         if trimmed == "endpoint_mode: dnsrr" {
             let indent = &line[..line.len() - line.trim_start().len()];
             out.push_str(&format!(
-                "{indent}placement:\n{indent}  max_replicas_per_node: {PER_HOST}\n"
+                "{indent}placement:\n{indent}  max_replicas_per_node: {MAX_PER_HOST}\n"
             ));
             placement = true;
         }
@@ -84,6 +87,61 @@ pub fn deploy(hosts: &Hosts, image: &str, dir: &Path) -> Result<usize, CommandEr
         ],
     )?;
     Ok(replicas)
+}
+
+/// `docker service scale` to `replicas`, waiting (bounded) until Swarm has them running.
+pub fn scale(hosts: &Hosts, replicas: usize) -> Result<(), CommandError> {
+    let target = format!("{SERVICE}={replicas}");
+    hosts.docker(0, &["service", "scale", "--detach=false", &target])?;
+    Ok(())
+}
+
+/// `docker service update --force`: Swarm replaces every task under the service's
+/// `update_config`; waits until the update is done, at most `within`.
+pub fn rolling_update(hosts: &Hosts, within: std::time::Duration) -> Result<(), CommandError> {
+    crate::docker::run_for(
+        within,
+        "docker",
+        &["service", "update", "--force", "--detach=false", SERVICE],
+        &[("DOCKER_HOST", hosts.hosts[0].socket.as_str())],
+    )?;
+    Ok(())
+}
+
+/// When the service's containers were sent a signal to stop (`kill` events: Swarm's stop
+/// sends SIGTERM) between `since` and `until` (Unix seconds), on every host: (container id,
+/// Unix time in ns).
+pub fn stop_signals(hosts: &Hosts, since: f64, until: f64) -> Vec<(String, u128)> {
+    let label = format!("label=com.docker.swarm.service.name={SERVICE}");
+    let (since, until) = (format!("{since:.3}"), format!("{until:.3}"));
+    let mut out = Vec::new();
+    for host in &hosts.hosts {
+        let Ok(text) = hosts.docker(
+            host.index,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=container",
+                "--filter",
+                "event=kill",
+                "--filter",
+                &label,
+                "--format",
+                "{{.Actor.ID}} {{.TimeNano}}",
+            ],
+        ) else {
+            continue;
+        };
+        out.extend(text.lines().filter_map(|line| {
+            let (id, nanos) = line.split_once(' ')?;
+            Some((id.to_owned(), nanos.trim().parse().ok()?))
+        }));
+    }
+    out
 }
 
 /// A member's container as its host's engine lists it.
@@ -161,7 +219,7 @@ mod tests {
         let variant = stack_variant(&original).unwrap();
         assert!(variant.contains("      SWIM_METRICS_ADDR: \"0.0.0.0:9100\"\n"));
         assert!(variant.contains(
-            "      endpoint_mode: dnsrr\n      placement:\n        max_replicas_per_node: 2\n"
+            "      endpoint_mode: dnsrr\n      placement:\n        max_replicas_per_node: 3\n"
         ));
         assert_eq!(
             variant.lines().count(),
