@@ -374,9 +374,16 @@ impl<R: Rng> Swim<R> {
             }
             // The application's messages need more sendings than piggybacking gives them
             // (each member passes each message on `limit` times): while some wait, every
-            // tick also sends them, a datagram's worth, to `fanout` members.
+            // tick also sends them to random members, enough packets to give each waiting
+            // message one sending, at least `fanout` and at most `4 × fanout` (a bounded
+            // traffic budget: beyond it the queue waits, and fills up to `max_pending`).
             if self.messaging.has_pending() {
-                let count = self.config.fanout.max(1);
+                let fanout = self.config.fanout.max(1);
+                let needed = self
+                    .messaging
+                    .pending_bytes()
+                    .div_ceil(self.config.piggyback_budget.max(1));
+                let count = needed.clamp(fanout, 4 * fanout);
                 for target in self.pick(count, StatusSet::AVAILABLE, &[]) {
                     if !self.messaging.has_pending() {
                         break;

@@ -211,6 +211,13 @@ impl Messaging {
         !self.queue.is_empty()
     }
 
+    /// The encoded size of every message waiting to be gossiped.
+    pub(super) fn pending_bytes(&self) -> usize {
+        (self.queue.iter())
+            .map(|q| crate::wire::app_message_len(&q.message))
+            .sum()
+    }
+
     /// Picks queued messages, least sent first, while `fits` accepts their encoded size,
     /// counting one sending each; a message sent `limit` times leaves the queue.
     pub(super) fn take(
