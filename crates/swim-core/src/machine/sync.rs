@@ -372,3 +372,50 @@ impl Sync {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sync() -> Sync {
+        Sync::new(&ProtocolConfig::default(), Duration::ZERO)
+    }
+
+    #[test]
+    fn an_unanswered_window_is_pushed_again_at_most_twice() {
+        let mut sync = sync();
+        sync.push_pull_due();
+        assert!(sync.take_push_pull());
+        for _ in 0..WINDOW_RETRIES {
+            sync.window_sent();
+            sync.retry_unanswered();
+            assert!(sync.take_push_pull(), "tried again");
+        }
+        sync.window_sent();
+        sync.retry_unanswered();
+        assert!(!sync.take_push_pull(), "given up until the timer");
+        // The next push-pull has its own retries; an answered one has none.
+        sync.push_pull_due();
+        assert!(sync.take_push_pull());
+        sync.window_sent();
+        sync.retry_unanswered();
+        assert!(sync.take_push_pull());
+        sync.window_sent();
+        sync.window_answered();
+        sync.retry_unanswered();
+        assert!(!sync.take_push_pull());
+    }
+
+    #[test]
+    fn a_member_is_listed_once_among_recent_changes_at_its_latest() {
+        let mut sync = sync();
+        let at = Duration::from_secs;
+        sync.recent_change(MemberName::from("a:1"), at(1));
+        sync.recent_change(MemberName::from("b:1"), at(2));
+        sync.recent_change(MemberName::from("a:1"), at(3));
+        let listed: Vec<(u64, &str)> = (sync.recent.iter())
+            .map(|(t, n)| (t.as_secs(), n.as_str()))
+            .collect();
+        assert_eq!(listed, [(2, "b:1"), (3, "a:1")]);
+    }
+}
