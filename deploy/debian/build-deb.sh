@@ -29,9 +29,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-metadata=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1)
-version=$(python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "swim-tools"))' <<<"$metadata")
-target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' <<<"$metadata")
+# shellcheck source=../cargo.sh
+source "$here/../cargo.sh"
+version=$(swim_tools_version)
+target_dir=$(cargo_target_dir)
+[ -n "$version" ] && [ -n "$target_dir" ] || { echo "build: cargo gave no version or target directory" >&2; exit 1; }
 out=${out:-$target_dir/debian}
 arch=$(dpkg --print-architecture)
 if [ "$cargo_build" = 1 ]; then
@@ -90,22 +92,40 @@ Description: SWIM cluster membership: the cluster as files, and a live view
  settings of /etc/swim/INSTANCE.env and the secret of /etc/swim/INSTANCE.secret,
  as a user of its own, with no capabilities and a read-only system.
 CONTROL
-# The unit's instances are enabled by the administrator; only tell systemd it is there.
+# The unit's instances are enabled by the administrator, so the scripts handle them by
+# pattern: an upgrade restarts the running ones, a removal stops them (their enablement
+# stays, as Debian keeps it for a reinstall), a purge forgets them and their state. The
+# administrator's files in /etc/swim are left alone.
 cat > "$root/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 set -e
 if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
+  if [ -n "$2" ]; then
+    systemctl try-restart 'swim-protocol-sync@*.service' >/dev/null || true
+  fi
 fi
 POSTINST
+cat > "$root/DEBIAN/prerm" <<'PRERM'
+#!/bin/sh
+set -e
+if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+  systemctl stop 'swim-protocol-sync@*.service' >/dev/null || true
+fi
+PRERM
 cat > "$root/DEBIAN/postrm" <<'POSTRM'
 #!/bin/sh
 set -e
+if [ "$1" = purge ]; then
+  find /etc/systemd/system -name 'swim-protocol-sync@*.service' -type l -delete
+  rm -rf /var/lib/swim /var/lib/private/swim
+fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
+  systemctl reset-failed 'swim-protocol-sync@*.service' >/dev/null 2>&1 || true
 fi
 POSTRM
-chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/postrm"
+chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 
 mkdir -p "$out"
 deb="$out/swim-tools_${version}_${arch}.deb"

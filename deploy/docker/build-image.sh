@@ -15,8 +15,9 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=rootfs.sh
 source "$here/rootfs.sh"
 
-version=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
-  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "swim-tools"))')
+# shellcheck source=../cargo.sh
+source "$here/../cargo.sh"
+version=$(swim_tools_version)
 tag="swim-rs:$version"
 cargo_build=1
 while [ $# -gt 0 ]; do
@@ -27,8 +28,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-target_dir=$(cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(cargo_target_dir)
 if [ "$cargo_build" = 1 ]; then
   echo "build: cargo build --locked --profile dist -p swim-tools" >&2
   cargo build --quiet --locked --profile dist -p swim-tools --manifest-path "$repo/Cargo.toml" >&2

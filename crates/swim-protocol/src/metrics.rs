@@ -215,6 +215,22 @@ impl Collector for ClusterCollector {
                 "Nacks received from the helpers of this member's probes (Lifeguard).",
                 p.nacks_received,
             ),
+            (
+                "swim_app_messages_delivered",
+                "The application's messages (events, queries, direct) handed to it by the protocol.",
+                p.app_delivered,
+            ),
+            (
+                "swim_app_messages_duplicate",
+                "The application's messages received again and suppressed.",
+                p.app_duplicates,
+            ),
+            (
+                "swim_app_messages_dropped",
+                "The application's messages dropped: a full queue, a query over the answer rate, \
+                 a handler or reader that did not keep up.",
+                p.app_dropped + stats.app_dropped,
+            ),
         ];
         for (name, help, value) in counters {
             let metric = ConstCounter::new(value);

@@ -9,7 +9,10 @@ mod checks;
 use std::path::{Path, PathBuf};
 
 use swim_core::wire::encode;
-use swim_core::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use swim_core::{
+    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, Metadata, Packet, QueryFilter,
+    ReplyKind, Source, Status, Update, Validity,
+};
 
 type Check = fn(&[u8]);
 
@@ -108,17 +111,65 @@ fn seed_packets() -> Vec<Packet> {
             full: false,
             records: gossip.clone(),
         },
+        Message::QueryReply {
+            querier: MemberName::from("10.0.0.3:7946"),
+            seq: 4,
+            responder: MemberName::from("10.0.0.2:7946"),
+            reply: ReplyKind::Response(b"shard-7".as_slice().into()),
+        },
+        Message::Direct {
+            id: 3,
+            payload: b"hello".as_slice().into(),
+        },
+        Message::DirectAck { id: 3 },
     ];
     let mut packets = Vec::new();
     for message in messages {
         for with_gossip in [false, true] {
             packets.push(Packet {
+                app: Default::default(),
                 source: from.clone(),
                 message: message.clone(),
                 gossip: if with_gossip { gossip.clone() } else { vec![] },
             });
         }
     }
+    // The application's section: an event, a query with a filter, and a digest.
+    let app = AppSection {
+        messages: vec![
+            AppMessage {
+                origin: source("10.0.0.3:7946", 3),
+                seq: 1,
+                body: AppBody::Event {
+                    name: "reload".to_owned(),
+                    payload: b"v42".as_slice().into(),
+                    coalesce: true,
+                },
+            },
+            AppMessage {
+                origin: source("10.0.0.4:7946", 4),
+                seq: 9,
+                body: AppBody::Query {
+                    name: "who".to_owned(),
+                    payload: b"?".as_slice().into(),
+                    filter: QueryFilter {
+                        names: vec![MemberName::from("10.0.0.1:7946")],
+                        metadata: vec![("role".to_owned(), KeyTest::Matches("d*".to_owned()))],
+                    },
+                    timeout: std::time::Duration::from_secs(2),
+                    ack: true,
+                    relay: 2,
+                },
+            },
+        ],
+        digest: vec![(source("10.0.0.3:7946", 3), 1)],
+    };
+    packets.push(Packet {
+        app,
+        source: from.clone(),
+        message: Message::GossipOnly,
+        gossip: gossip.clone(),
+    });
     packets
 }
 

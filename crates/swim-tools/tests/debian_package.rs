@@ -5,9 +5,8 @@
 //! an env file, the secret from a credential file), joins a cluster.
 //!
 //! Skipped with a notice without `dpkg-deb` or `systemd-analyze`; with
-//! `SWIM_REQUIRE_DEB=1` (set by `.ci/run`) it fails instead. Not covered here: installing
-//! the package with `dpkg -i` and starting the unit under a running systemd (no image with
-//! systemd is available to the tests).
+//! `SWIM_REQUIRE_DEB=1` (set by `.ci/run`) it fails instead. Installing the package with
+//! `dpkg` and running the unit under systemd: `crates/swim-e2e/tests/debian_package.rs`.
 
 mod support;
 

@@ -165,6 +165,16 @@ async fn scrape_and_check(
             b.nacks_received,
             a.nacks_received,
         ),
+        (
+            "swim_app_messages_delivered_total",
+            b.app_delivered,
+            a.app_delivered,
+        ),
+        (
+            "swim_app_messages_duplicate_total",
+            b.app_duplicates,
+            a.app_duplicates,
+        ),
     ];
     for (name, b, a) in protocol {
         between(name, sample(&samples, name, &[]), b, a);

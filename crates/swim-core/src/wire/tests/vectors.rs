@@ -2,7 +2,10 @@
 //! `docs/wire-format.md`. A change here is a change of the format: bump the version.
 
 use super::super::{decode, encode};
-use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use crate::{
+    AppBody, AppMessage, AppSection, MemberName, Message, Metadata, Packet, Source, Status, Update,
+    Validity,
+};
 
 fn source() -> Source {
     Source {
@@ -32,6 +35,7 @@ fn leave(name: &str, clock: u64, metadata: Option<Metadata>) -> Update {
 
 fn packet(message: Message, gossip: Vec<Update>) -> Packet {
     Packet {
+        app: Default::default(),
         source: source(),
         message,
         gossip,
@@ -176,6 +180,36 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                 vec![],
             ),
             "53570103613a31010203040506070807030103623a32030000",
+        ),
+        (
+            "user event",
+            Packet {
+                app: AppSection {
+                    messages: vec![AppMessage {
+                        origin: source(),
+                        seq: 1,
+                        body: AppBody::Event {
+                            name: "e".to_owned(),
+                            payload: b"hi".as_slice().into(),
+                            coalesce: false,
+                        },
+                    }],
+                    digest: vec![],
+                },
+                ..packet(Message::GossipOnly, vec![])
+            },
+            "53570103613a3101020304050607080600010103613a31010203040506070801010165026869",
+        ),
+        (
+            "direct message",
+            packet(
+                Message::Direct {
+                    id: 5,
+                    payload: b"hi".as_slice().into(),
+                },
+                vec![],
+            ),
+            "53570103613a3101020304050607080c0502686900",
         ),
     ]
 }
