@@ -210,6 +210,9 @@ impl<R: Rng> Swim<R> {
                     self.pay_owed_full(now, sender);
                 }
                 self.catch_up(now, sender, known);
+                if window.is_some() {
+                    self.sync.window_answered();
+                }
                 for record in window.into_iter().flatten() {
                     correct_sender |= self.apply_from(now, sender, record, true);
                 }
@@ -358,6 +361,7 @@ impl<R: Rng> Swim<R> {
         }
         let due = self.probe_due();
         if now >= due {
+            self.sync.retry_unanswered();
             self.start_probe(now);
             // A push-pull still waiting found no probe to ride on: it goes alone.
             if self.sync.take_push_pull() {
@@ -750,7 +754,7 @@ impl<R: Rng> Swim<R> {
         // catch-ups repair missed joins, and a mass join would crowd the changes out.
         if member.status != previous.status && index != LOCAL && previous.clock > 0 {
             self.sync
-                .status_changed(member.name.clone(), member.status_time);
+                .recent_change(member.name.clone(), member.status_time);
         }
         self.out
             .event(Event::MemberChanged(MemberChange { member, previous }));
@@ -843,6 +847,12 @@ impl<R: Rng> Swim<R> {
                     self.detector.comeback(now);
                 }
                 self.follow_suspicion(index, now, accuser);
+                if previous.clock > 0 && previous.status == self.members.status(index) {
+                    // The member's own news (its metadata): as a status change, windows
+                    // carry it first for a while (`report` lists status changes).
+                    let name = self.members.name(index).clone();
+                    self.sync.recent_change(name, now);
+                }
                 self.report(index, rebroadcast);
                 if self.members.seed_rules(index) && self.members.suspicion_cleared(index) {
                     // Seed rules: gossip cleared a suspicion we may have passed on to the
@@ -1162,6 +1172,7 @@ impl<R: Rng> Swim<R> {
             && self.members.wire_of(target) == PeerWire::Native;
         let ping = if rides {
             self.sync.take_push_pull();
+            self.sync.window_sent();
             let records = self.window(now);
             Message::Ping {
                 seq,
@@ -1391,6 +1402,7 @@ impl<R: Rng> Swim<R> {
                 full: false,
                 records,
             };
+            self.sync.window_sent();
             self.send(target, message, false);
         }
     }
@@ -1486,7 +1498,9 @@ impl<R: Rng> Swim<R> {
             self.sync.full_list_arrived(now);
             let learned = self.out.events_queued() > changes;
             self.joined_with(now, learned);
-        } else if !self.sync.joined() {
+        } else if self.sync.joined() {
+            self.sync.window_answered();
+        } else {
             // A partial answer while we wait to join (the member asked was over its
             // budget): ask a member it named, at once.
             self.timers.set(Timer::Join, now);

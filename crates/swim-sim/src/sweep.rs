@@ -229,8 +229,9 @@ impl Case {
 pub struct Bounds {
     /// Heal until whole: a member pings one OFFLINE member every 4 `ping_interval`s (the
     /// first contact), the comeback it sees starts a sweep of every SUSPECT and OFFLINE
-    /// member 2 periods later, and a second sweep at most 4 periods after the first catches
-    /// what changed meanwhile: 10 `ping_interval`s. It holds where every member sees a
+    /// member 2 periods later, a second sweep 2 periods after the first catches what
+    /// changed meanwhile, and a third 2 periods later what the second's lost pings missed:
+    /// 10 `ping_interval`s. It holds where every member sees a
     /// comeback: a cut between halves or islands, where the members of the other sides
     /// refute by the dozen.
     pub heal: Duration,

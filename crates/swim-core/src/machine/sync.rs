@@ -20,6 +20,10 @@ const JOIN_FOLLOWUPS_ALWAYS: u8 = 2;
 /// Status changes remembered for push-pull windows (the oldest is dropped beyond).
 const RECENT_MAX: usize = 128;
 
+/// A push-pull whose answer did not come (the ping or the ack carrying it was lost) is
+/// tried again on the next probe, at most this many times.
+const WINDOW_RETRIES: u8 = 2;
+
 /// Where the local member stands in joining the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum JoinState {
@@ -61,10 +65,15 @@ pub(super) struct Sync {
     catch_up: CatchUp,
     /// A push-pull is due: its window rides on the next probe.
     push_pull_pending: bool,
+    /// The last window sent is still unanswered.
+    window_unanswered: bool,
+    /// Times the current push-pull was tried again.
+    window_retries: u8,
     /// Where the next window starts in the table.
     cursor: usize,
-    /// Members whose status changed lately, with when, oldest first: a window carries
-    /// them first while they are younger than two push-pull periods (see [`Sync::window`]).
+    /// Members whose status or metadata changed lately, each once with when, oldest first:
+    /// a window carries them first while they are younger than two push-pull periods (see
+    /// [`Sync::window`]).
     recent: VecDeque<(Duration, MemberName)>,
     /// Where the next window starts among `recent`.
     recent_cursor: usize,
@@ -89,6 +98,8 @@ impl Sync {
                 in_flight: false,
             },
             push_pull_pending: false,
+            window_unanswered: false,
+            window_retries: 0,
             cursor: 0,
             recent: VecDeque::new(),
             recent_cursor: 0,
@@ -221,6 +232,33 @@ impl Sync {
         std::mem::take(&mut self.push_pull_pending)
     }
 
+    /// A window left (on a probe, or alone): its answer is awaited.
+    pub(super) fn window_sent(&mut self) {
+        self.window_unanswered = true;
+    }
+
+    /// The answer to our window arrived (an ack or a sync reply carrying one).
+    pub(super) fn window_answered(&mut self) {
+        self.window_unanswered = false;
+        self.window_retries = 0;
+    }
+
+    /// A new probe period starts: a window sent in the last one and still unanswered (its
+    /// ping or ack was lost) is pushed again, on this period's probe, at most
+    /// [`WINDOW_RETRIES`] times. A lost exchange would otherwise wait a whole push-pull
+    /// period, and a change that gossip missed at this member with it.
+    pub(super) fn retry_unanswered(&mut self) {
+        if !std::mem::take(&mut self.window_unanswered) {
+            return;
+        }
+        if self.window_retries < WINDOW_RETRIES {
+            self.window_retries += 1;
+            self.push_pull_pending = true;
+        } else {
+            self.window_retries = 0;
+        }
+    }
+
     /// Whether a push-pull waits for a probe to ride on.
     pub(super) fn push_pull_pending(&self) -> bool {
         self.push_pull_pending
@@ -244,19 +282,28 @@ impl Sync {
         true
     }
 
-    /// The status of member `name` changed at `at`: its record is news that gossip may not
-    /// have brought to every member (gossip is probabilistic), so windows carry it first for
-    /// two push-pull periods.
-    pub(super) fn status_changed(&mut self, name: MemberName, at: Duration) {
+    /// Member `name` changed at `at` (its status, or its metadata): its record is news that
+    /// gossip may not have brought to every member (gossip is probabilistic), so windows
+    /// carry it first for two push-pull periods. A member is listed once, at its latest
+    /// change: one that keeps changing (a slow member suspected and refuting over and over)
+    /// must not crowd the others out of the windows.
+    pub(super) fn recent_change(&mut self, name: MemberName, at: Duration) {
+        if let Some(pos) = self.recent.iter().position(|(_, n)| *n == name) {
+            self.recent.remove(pos);
+            if pos <= self.recent_cursor {
+                self.recent_cursor = self.recent_cursor.saturating_sub(1);
+            }
+        }
         if self.recent.len() == RECENT_MAX {
             self.recent.pop_front();
+            self.recent_cursor = self.recent_cursor.saturating_sub(1);
         }
         self.recent.push_back((at, name));
     }
 
     /// A window of records for push-pull anti-entropy, as many as fit in the piggyback
-    /// budget (at least one): first, in up to half the budget, members whose status changed
-    /// in the last two push-pull periods (rotating among them), so that a change gossip
+    /// budget (at least one): first, in up to half the budget, members whose status or
+    /// metadata changed in the last two push-pull periods (rotating among them), so that a change gossip
     /// missed somewhere (a leave, a refutation after a partition) reaches every member by its
     /// next push-pull, either way; then records rotating through the table. `record` builds
     /// member `i`'s record.
@@ -276,9 +323,10 @@ impl Sync {
         let mut taken: Vec<usize> = Vec::new();
         let recent_budget = self.piggyback_budget / 2;
         let mut spent = 0;
-        for _ in 0..self.recent.len() {
-            self.recent_cursor = (self.recent_cursor + 1) % self.recent.len();
-            let name = &self.recent[self.recent_cursor].1;
+        let start = self.recent_cursor;
+        for k in 1..=self.recent.len() {
+            let at = (start + k) % self.recent.len();
+            let name = &self.recent[at].1;
             let Some(index) = members.get(name) else {
                 continue;
             };
@@ -288,8 +336,13 @@ impl Sync {
             let record = record(index);
             let len = crate::wire::update_len(&record);
             if spent + len > recent_budget {
+                if len > recent_budget {
+                    continue; // never fits this part: the table's rotation carries it
+                }
                 break;
             }
+            // The next window starts after the last record taken.
+            self.recent_cursor = at;
             spent += len;
             budget = budget.saturating_sub(len);
             taken.push(index);
@@ -317,5 +370,52 @@ impl Sync {
         if self.cursor >= len {
             self.cursor = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sync() -> Sync {
+        Sync::new(&ProtocolConfig::default(), Duration::ZERO)
+    }
+
+    #[test]
+    fn an_unanswered_window_is_pushed_again_at_most_twice() {
+        let mut sync = sync();
+        sync.push_pull_due();
+        assert!(sync.take_push_pull());
+        for _ in 0..WINDOW_RETRIES {
+            sync.window_sent();
+            sync.retry_unanswered();
+            assert!(sync.take_push_pull(), "tried again");
+        }
+        sync.window_sent();
+        sync.retry_unanswered();
+        assert!(!sync.take_push_pull(), "given up until the timer");
+        // The next push-pull has its own retries; an answered one has none.
+        sync.push_pull_due();
+        assert!(sync.take_push_pull());
+        sync.window_sent();
+        sync.retry_unanswered();
+        assert!(sync.take_push_pull());
+        sync.window_sent();
+        sync.window_answered();
+        sync.retry_unanswered();
+        assert!(!sync.take_push_pull());
+    }
+
+    #[test]
+    fn a_member_is_listed_once_among_recent_changes_at_its_latest() {
+        let mut sync = sync();
+        let at = Duration::from_secs;
+        sync.recent_change(MemberName::from("a:1"), at(1));
+        sync.recent_change(MemberName::from("b:1"), at(2));
+        sync.recent_change(MemberName::from("a:1"), at(3));
+        let listed: Vec<(u64, &str)> = (sync.recent.iter())
+            .map(|(t, n)| (t.as_secs(), n.as_str()))
+            .collect();
+        assert_eq!(listed, [(2, "b:1"), (3, "a:1")]);
     }
 }

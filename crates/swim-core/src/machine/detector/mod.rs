@@ -29,7 +29,7 @@ const OFFLINE_PROBE_EVERY: u32 = 4;
 /// A sweep of the OFFLINE members starts this many probe periods after the comeback that
 /// called for it: long enough for gossip to bring most of the other comebacks first (each
 /// one is a member the sweep need not ping), short enough that the rest are found in
-/// seconds. Sweeps are at least [`OFFLINE_PROBE_EVERY`] periods apart.
+/// seconds. Sweeps are at least as far apart.
 const SWEEP_AFTER: u32 = 2;
 
 /// What a probe in flight needs now (see [`Detector::probe_step`]).
@@ -162,7 +162,7 @@ impl Detector {
     /// A member we held OFFLINE came back (it refuted with a newer clock), or we heard that
     /// we were held OFFLINE: a partition has likely healed, so other OFFLINE verdicts may be
     /// stale too. Every member still OFFLINE is pinged once, [`SWEEP_AFTER`] periods from
-    /// `now` (see [`Detector::take_sweep`]), instead of waiting for its turn among the
+    /// `now` and at least as long after the last sweep (see [`Detector::take_sweep`]), instead of waiting for its turn among the
     /// OFFLINE members pinged one every [`OFFLINE_PROBE_EVERY`] periods: that turn comes
     /// `OFFLINE_PROBE_EVERY × k` periods apart for each of `k` OFFLINE members, and gossip
     /// alone misses a few members of a large heal (see "Partitions" in `docs/PROTOCOL.md`).
@@ -172,7 +172,7 @@ impl Detector {
         }
         let mut due = now + self.ping_interval * SWEEP_AFTER;
         if let Some(last) = self.last_sweep {
-            due = due.max(last + self.ping_interval * OFFLINE_PROBE_EVERY);
+            due = due.max(last + self.ping_interval * SWEEP_AFTER);
         }
         self.sweep_due = Some(due);
     }

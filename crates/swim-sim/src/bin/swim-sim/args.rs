@@ -34,7 +34,8 @@ pub struct Args {
     /// Latency jitter in milliseconds (uniform, either way).
     #[arg(long, default_value_t = 2.0, value_parser = parse_non_negative)]
     pub jitter_ms: f64,
-    /// Most virtual seconds the run may take.
+    /// Most virtual seconds the run may take until the crash is detected (the leave and
+    /// partition phases have bounds of their own).
     #[arg(long, default_value_t = 120.0, value_parser = parse_positive)]
     pub duration: f64,
     /// Virtual seconds of quiet over which traffic is measured.
