@@ -9,7 +9,9 @@ mod checks;
 use std::path::{Path, PathBuf};
 
 use swim_core::wire::encode;
-use swim_core::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use swim_core::{
+    MemberName, Message, MetaDelta, Metadata, Packet, Source, Status, Update, Validity,
+};
 
 type Check = fn(&[u8]);
 
@@ -64,12 +66,26 @@ fn seed_packets() -> Vec<Packet> {
         metadata: meta.then(|| Metadata::empty().with("role", "db").with("zone", "a")),
         accuser: None,
         left: false,
+        delta: None,
     };
     let gossip = vec![
         record("10.0.0.1:7946", 3, Status::Suspect, false),
         record("10.0.0.3:7946", 9, Status::Online, true),
         record("10.0.0.4:7946", 1, Status::Offline, true),
     ];
+    // A change of 10.0.0.3's map after clock 9 as a delta (its digest right), and one whose
+    // digest matches no map (the receiver must ask for the whole map).
+    let before = Metadata::empty().with("role", "db").with("zone", "a");
+    let after = before.with("zone", "b").without("role");
+    let delta = |clock: u64, digest: u64| Update {
+        metadata: None,
+        delta: Some(MetaDelta {
+            digest,
+            ..MetaDelta::between(9, &before, &after)
+        }),
+        ..record("10.0.0.3:7946", clock, Status::Online, false)
+    };
+    let deltas = vec![delta(10, after.digest()), delta(11, 0xdead_beef)];
     let from = source("10.0.0.2:7946", 2);
     let messages = vec![
         Message::Ping {
@@ -108,6 +124,12 @@ fn seed_packets() -> Vec<Packet> {
             full: false,
             records: gossip.clone(),
         },
+        Message::Sync {
+            reply: true,
+            full: false,
+            records: deltas.clone(),
+        },
+        Message::Gossip(deltas[0].clone()),
     ];
     let mut packets = Vec::new();
     for message in messages {
