@@ -10,9 +10,10 @@
 # small file. Once every member holds member 0's map, `lo`'s transmitted bytes are counted for
 # --idle seconds (the idle rate), then C bytes (default 10) of one of member 0's files are
 # rewritten (same length), member 0 is sent SIGHUP, and the bytes are counted for --window
-# seconds from the change (it must reach everyone within it). Reported: the time until every
-# member holds the new value, the idle rate, and the change's bytes: the window's bytes minus
-# the idle rate over the window. Each BIN (default target/release/swim-protocol-sync) is run in
+# seconds from the change (it must reach everyone within it), then the idle rate again for
+# --idle seconds. Reported: the time until every member holds the new value, both idle rates,
+# the window's bytes, and the change's bytes: the window's bytes minus the lower idle rate
+# over the window (so the change is never credited with idle traffic it saved). Each BIN (default target/release/swim-protocol-sync) is run in
 # turn with the same settings, so several binaries are compared in one run.
 set -euo pipefail
 
@@ -81,7 +82,7 @@ cleanup() {
 trap cleanup EXIT
 
 run() { # BIN: one cluster, one change; prints one row
-    local bin=$1 i deadline t0 t_all b0 b1 c0 c1 idle_rate change_bytes line all
+    local bin=$1 i deadline t0 t_all b0 b1 c0 c1 idle_rate idle_after span change_bytes line all
     work=$(mktemp -d --tmpdir swim-meta-bytes.XXXXXX)
     pids=()
     deadline=$(( $(date +%s) + timeout ))
@@ -128,7 +129,8 @@ run() { # BIN: one cluster, one change; prints one row
     while :; do
         all=1
         for ((i = 1; i < n; i++)); do
-            line=$(head -c "$changed_bytes" "$work/node$i/$(name 0)/$key" 2>/dev/null || true)
+            line=
+            read -r -N "$changed_bytes" line < "$work/node$i/$(name 0)/$key" 2>/dev/null || true
             [[ $line == "$token" ]] || { all=0; break; }
         done
         (( all )) && break
@@ -136,14 +138,18 @@ run() { # BIN: one cluster, one change; prints one row
     done
     t_all=$(elapsed "$t0" "$(now)")
     while awk -v a="$t0" -v b="$(now)" -v w="$window" 'BEGIN { exit !(b - a < w) }'; do sleep 0.1; done
-    c1=$(tx_bytes)
-    change_bytes=$(awk -v c=$((c1 - c0)) -v r="$idle_rate" -v s="$(elapsed "$t0" "$(now)")" \
-        'BEGIN { printf "%.0f", c - r * s }')
-    printf '%-60s %10s %14s %16s %16s\n' "$bin" "$t_all" "$idle_rate" "$((c1 - c0))" "$change_bytes"
+    c1=$(tx_bytes); span=$(elapsed "$t0" "$(now)")
+    # The idle rate again, after the change: a change can make the idle traffic cheaper (a
+    # record carrying a delta instead of its map in push-pull windows).
+    b0=$(tx_bytes); t0=$(now); sleep "$idle"; b1=$(tx_bytes)
+    idle_after=$(awk -v b=$((b1 - b0)) -v s="$(elapsed "$t0" "$(now)")" 'BEGIN { printf "%.0f", b / s }')
+    change_bytes=$(awk -v c=$((c1 - c0)) -v r="$idle_rate" -v q="$idle_after" -v s="$span" \
+        'BEGIN { r = (r < q ? r : q); printf "%.0f", c - r * s }')
+    printf '%-46s %10s %18s %16s %16s\n' "$bin" "$t_all" "$idle_rate / $idle_after" "$((c1 - c0))" "$change_bytes"
     cleanup
     pids=(); work=
 }
 
 echo "n=$n keys=$keys value_bytes=$value_bytes changed_bytes=$changed_bytes window=${window}s idle=${idle}s"
-printf '%-60s %10s %14s %16s %16s\n' binary "to all (s)" "idle (B/s)" "window (B)" "change (B)"
+printf '%-46s %10s %18s %16s %16s\n' binary "to all (s)" "idle B/s bef/aft" "window (B)" "change (B)"
 for bin in "${bins[@]}"; do run "$bin"; done
