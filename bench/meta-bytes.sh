@@ -3,13 +3,13 @@
 # swim-protocol-sync processes on loopback in a private network namespace (only `lo`, so its
 # counters are exactly the cluster's traffic, UDP and TCP, headers included).
 #
-#   bench/meta-bytes.sh [-n N] [--keys K] [--value-bytes B] [--changed-bytes C]
+#   bench/meta-bytes.sh [-n N] [--keys K] [--value-bytes B] [--changed-bytes C] [--same-length]
 #                       [--window SECONDS] [--idle SECONDS] [--port BASE] [BIN ...]
 #
 # Member 0 holds K files of B bytes each (default 100 × 655: a 64 KiB map); the others hold one
 # small file. Once every member holds member 0's map, `lo`'s transmitted bytes are counted for
-# --idle seconds (the idle rate), then C bytes (default 10) of one of member 0's files are
-# rewritten (same length), member 0 is sent SIGHUP, and the bytes are counted for --window
+# --idle seconds (the idle rate), then one of member 0's files is rewritten with C new bytes
+# (default 10; with --same-length its first C bytes only), member 0 is sent SIGHUP, and the bytes are counted for --window
 # seconds from the change (it must reach everyone within it), then the idle rate again for
 # --idle seconds. Reported: the time until every member holds the new value, both idle rates,
 # the window's bytes, and the change's bytes: the window's bytes minus the lower idle rate
@@ -21,6 +21,7 @@ n=80
 keys=100
 value_bytes=655
 changed_bytes=10
+same_length=0
 window=20
 idle=20
 base_port=23000
@@ -32,10 +33,11 @@ while [[ $# -gt 0 ]]; do
         --keys) keys=$2; shift 2 ;;
         --value-bytes) value_bytes=$2; shift 2 ;;
         --changed-bytes) changed_bytes=$2; shift 2 ;;
+        --same-length) same_length=1; shift ;;
         --window) window=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
         --port) base_port=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         -*) echo "unknown argument: $1" >&2; exit 2 ;;
         *) bins+=("$1"); shift ;;
     esac
@@ -57,6 +59,7 @@ if [[ -z ${SWIM_BENCH_IN_NETNS:-} ]]; then
     if [[ $(id -u) -eq 0 ]]; then ns=(unshare -n); else ns=(unshare -rn); fi
     exec env SWIM_BENCH_IN_NETNS=1 "${ns[@]}" "$0" -n "$n" --keys "$keys" \
         --value-bytes "$value_bytes" --changed-bytes "$changed_bytes" --window "$window" \
+        $( (( same_length )) && echo --same-length) \
         --idle "$idle" --port "$base_port" "${bins[@]}"
 fi
 ip link set lo up
@@ -121,8 +124,12 @@ run() { # BIN: one cluster, one change; prints one row
     local key=key-042 token
     token=$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c "$changed_bytes")
     while (( ${#token} < changed_bytes )); do token+=z; done
-    { printf '%s' "$token"; tail -c +$((changed_bytes + 1)) "$work/node0/$(name 0)/$key"; } \
-        > "$work/node0/$(name 0)/.$key.tmp"
+    if (( same_length )); then
+        { printf '%s' "$token"; tail -c +$((changed_bytes + 1)) "$work/node0/$(name 0)/$key"; } \
+            > "$work/node0/$(name 0)/.$key.tmp"
+    else
+        printf '%s' "$token" > "$work/node0/$(name 0)/.$key.tmp"
+    fi
     mv "$work/node0/$(name 0)/.$key.tmp" "$work/node0/$(name 0)/$key"
     c0=$(tx_bytes); t0=$(now)
     kill -HUP "${pids[0]}"
@@ -150,6 +157,6 @@ run() { # BIN: one cluster, one change; prints one row
     pids=(); work=
 }
 
-echo "n=$n keys=$keys value_bytes=$value_bytes changed_bytes=$changed_bytes window=${window}s idle=${idle}s"
+echo "n=$n keys=$keys value_bytes=$value_bytes changed_bytes=$changed_bytes same_length=$same_length window=${window}s idle=${idle}s"
 printf '%-46s %10s %18s %16s %16s\n' binary "to all (s)" "idle B/s bef/aft" "window (B)" "change (B)"
 for bin in "${bins[@]}"; do run "$bin"; done
