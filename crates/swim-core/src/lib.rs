@@ -64,7 +64,7 @@ pub use event::Event;
 pub use machine::Swim;
 pub use member::{MemberChange, MemberSnapshot};
 pub use message::{Message, Packet, PeerWire, Source, Transmit, Update};
-pub use metadata::Metadata;
+pub use metadata::{MetaDelta, Metadata};
 pub use name::{MemberName, Validity};
 pub use profile::{Profile, UnknownProfile};
 pub use status::{Status, StatusSet, UnknownStatus};

@@ -12,6 +12,7 @@
 //! | timers | the member's own deadlines | `machine/timers.rs` |
 //! | leave | a graceful leave in progress | `machine/leave.rs` |
 //! | output | packets, events and counters for the driver | `machine/output.rs` |
+//! | repair | maps asked for when a metadata delta cannot be applied | `machine/repair.rs` |
 //!
 //! This file holds only what ties them together: the `handle_*`/`poll_*` surface, building
 //! packets, and the flows that cross parts (a record applied, a probe failed, a member
@@ -23,6 +24,7 @@ mod leave;
 mod membership;
 mod messaging;
 mod output;
+mod repair;
 mod standing;
 mod suspicion;
 mod sync;
@@ -51,6 +53,7 @@ use leave::{Leaving, LEAVE_FANOUT};
 use membership::{LocalNews, Membership, LOCAL};
 use messaging::{Arrival, Messaging};
 use output::Output;
+use repair::Repairs;
 use standing::{Room, Standing, CHALLENGE_SEQS};
 use suspicion::Suspicions;
 use sync::{JoinRequest, Sync};
@@ -73,6 +76,7 @@ pub struct Swim<R> {
     timers: Timers,
     out: Output,
     messaging: Messaging,
+    repairs: Repairs,
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<Leaving>,
 }
@@ -114,6 +118,7 @@ impl<R: Rng> Swim<R> {
             timers,
             out: Output::default(),
             messaging: Messaging::new(&config.messaging),
+            repairs: Repairs::default(),
             leaving: None,
             members,
             config,
@@ -731,6 +736,17 @@ impl<R: Rng> Swim<R> {
         self.members.record(index, self.suspicions.accuser(index))
     }
 
+    /// The record of member `index` as gossiped: with its latest metadata change instead of
+    /// its map if `deltas` (our wire) and that is smaller.
+    fn gossip_record(&self, index: usize, deltas: bool) -> Update {
+        let accuser = self.suspicions.accuser(index);
+        if deltas {
+            self.members.gossip_record(index, accuser)
+        } else {
+            self.members.record(index, accuser)
+        }
+    }
+
     /// The whole member list as records, for a full sync.
     fn full_list(&self) -> Vec<Update> {
         let max = self.config.max_sync_records;
@@ -769,6 +785,12 @@ impl<R: Rng> Swim<R> {
         mut update: Update,
         rebroadcast: bool,
     ) -> bool {
+        if !self.members.resolve_delta(&mut update) {
+            // Newer than ours, with a change made to a map we do not hold: the sender
+            // holds the whole record (see machine/repair.rs).
+            self.repair(now, sender, &update.name);
+            return false;
+        }
         let from_itself = update.name == *self.members.name(sender);
         // A member calls itself OFFLINE only when it leaves: that is how a leave reads on the
         // Python wire, which has no left flag.
@@ -956,6 +978,8 @@ impl<R: Rng> Swim<R> {
         let mut message = message;
         if wire == PeerWire::Python {
             message.take_window();
+            // The Python wire carries whole maps only.
+            self.fill_maps(&mut message);
         }
         let mut packet = Packet {
             app: Default::default(),
@@ -983,9 +1007,12 @@ impl<R: Rng> Swim<R> {
         }
         // Members whose record is already in the packet (at most the receiver and us).
         let mut firsts: Vec<usize> = Vec::new();
+        // On our wire, a record goes with its latest metadata change instead of its map
+        // when that is smaller (see "Metadata deltas" in docs/PROTOCOL.md).
+        let deltas = wire == PeerWire::Native;
         let mut first =
             |swim: &Self, index: usize, gossip: &mut Vec<Update>, budget: &mut usize| {
-                let record = swim.record(index);
+                let record = swim.gossip_record(index, deltas);
                 *budget = budget.saturating_sub(crate::wire::update_len(&record));
                 gossip.push(record);
                 firsts.push(index);
@@ -1008,7 +1035,8 @@ impl<R: Rng> Swim<R> {
         let mut taken = gossip.len();
         let chosen = self.gossip.take(limit, |index| {
             let accuser = suspicions.accuser(index).map(|a| &**a);
-            let len = crate::wire::snapshot_len(members.entry(index), accuser);
+            let delta = members.gossip_delta(index).filter(|_| deltas);
+            let len = crate::wire::snapshot_len(members.entry(index), accuser, delta);
             // A record larger than the whole budget still goes, alone (over TCP if need be).
             if len <= budget || taken == 0 {
                 budget = budget.saturating_sub(len);
@@ -1020,7 +1048,7 @@ impl<R: Rng> Swim<R> {
         });
         for index in chosen {
             if !firsts.contains(&index) {
-                gossip.push(self.record(index));
+                gossip.push(self.gossip_record(index, deltas));
             }
         }
         packet.gossip = gossip;
@@ -1036,6 +1064,25 @@ impl<R: Rng> Swim<R> {
         }
         self.transmit(to, wire, packet);
         true
+    }
+
+    /// Puts the whole map back into every record of `message` that carries a metadata
+    /// delta instead (for a wire without deltas).
+    fn fill_maps(&self, message: &mut Message) {
+        let records = match message {
+            Message::Sync { records, .. } => records.as_mut_slice(),
+            Message::Gossip(update) => std::slice::from_mut(update),
+            Message::Ping { window, .. } | Message::Ack { window, .. } => {
+                window.as_deref_mut().unwrap_or_default()
+            }
+            _ => &mut [],
+        };
+        for record in records.iter_mut().filter(|r| r.delta.is_some()) {
+            if let Some(index) = self.members.get(&record.name) {
+                record.metadata = self.members.entry(index).metadata.clone();
+            }
+            record.delta = None;
+        }
     }
 
     /// Queues `packet` to member `to` in `wire`.
@@ -1385,11 +1432,45 @@ impl<R: Rng> Swim<R> {
         }
     }
 
+    /// A record about `name` from `sender` carried a metadata delta we could not apply:
+    /// push our record of the member to `sender` (its answer holds its newer one, with the
+    /// whole map), unless asked lately (see `machine/repair.rs`).
+    fn repair(&mut self, now: Duration, sender: usize, name: &MemberName) {
+        if !self.repairs.ask(now, name, self.config.ping_interval) {
+            return;
+        }
+        // Without its map (the answer is decided by clock and status), and for a member we
+        // do not know, clock 0 (every record is newer).
+        let ours = self.members.get(name).map(|index| Update {
+            metadata: None,
+            ..self.record(index)
+        });
+        let record = ours.unwrap_or_else(|| Update {
+            name: name.clone(),
+            clock: 0,
+            status: Status::Online,
+            metadata: None,
+            accuser: None,
+            left: false,
+            delta: None,
+        });
+        let message = Message::Sync {
+            reply: false,
+            full: false,
+            records: vec![record],
+        };
+        self.send(sender, message, false);
+    }
+
     /// A window of our records for push-pull.
+    /// Its records go as gossip does: with their latest metadata change instead of a map
+    /// that is larger (a receiver that cannot apply it asks for the map; a Python peer
+    /// gets whole maps, see [`Swim::send_on`]).
     fn window(&mut self, now: Duration) -> Vec<Update> {
         let (members, suspicions) = (&self.members, &self.suspicions);
-        self.sync
-            .window(members, now, |i| members.record(i, suspicions.accuser(i)))
+        self.sync.window(members, now, |i| {
+            members.gossip_record(i, suspicions.accuser(i))
+        })
     }
 
     /// A push-pull that found no probe to ride on: a window in a `Sync` request to a random
@@ -1427,10 +1508,15 @@ impl<R: Rng> Swim<R> {
     }
 
     /// Our newer versions of `pushed` records, then a window of our own.
+    /// A newer record goes with its latest metadata change instead of its map when the
+    /// change was made to the map of the pushed clock or an older one (the pusher holds it).
     fn pull(&mut self, now: Duration, pushed: &[(MemberName, u64, Status)]) -> Vec<Update> {
         let mut records: Vec<Update> = (pushed.iter())
-            .filter_map(|(name, clock, status)| self.members.newer_than(name, *clock, *status))
-            .map(|index| self.record(index))
+            .filter_map(|(name, clock, status)| {
+                let index = self.members.newer_than(name, *clock, *status)?;
+                let applies = (self.members.gossip_delta(index)).is_some_and(|d| d.base <= *clock);
+                Some(self.gossip_record(index, applies))
+            })
             .collect();
         records.extend(self.window(now));
         records

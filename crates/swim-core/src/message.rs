@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::{AppSection, MemberName, Metadata, ReplyKind, Status, Validity};
+use crate::{AppSection, MemberName, MetaDelta, Metadata, ReplyKind, Status, Validity};
 
 /// Identifies the process that created a packet: its name and its validity bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +37,10 @@ pub struct Update {
     /// [`Status::Offline`]: such a record makes the member OFFLINE at once, without a
     /// suspicion (see "Graceful leave" in `docs/PROTOCOL.md`).
     pub left: bool,
+    /// The member's latest metadata change instead of its whole map (native wire only; then
+    /// `metadata` is `None` on the wire). A receiver that holds the map the change was made
+    /// to fills `metadata` in before applying the record (see [`MetaDelta`]).
+    pub delta: Option<MetaDelta>,
 }
 
 /// What a packet asks or says, besides the gossip it carries.

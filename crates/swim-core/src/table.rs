@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
-use crate::{MemberName, MemberSnapshot, Metadata, PeerWire, Status, Update, Validity};
+use crate::wire;
+
+use crate::{MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it: its record (the fields of a
 /// [`MemberSnapshot`], which [`Entry::snapshot`] builds) and what we know of its process.
@@ -186,6 +188,10 @@ pub(crate) struct Table {
     /// The highest clock of a record about itself that the member's current process sent
     /// us (used by the seed clock rules only).
     self_clocks: HashMap<usize, u64>,
+    /// The latest metadata change of a member, for members whose current map came by a
+    /// delta or changed here: how their record is gossiped on the native wire while the
+    /// delta is smaller than the map. Kept only while it makes the entry's current map.
+    deltas: HashMap<usize, MetaDelta>,
 }
 
 impl Table {
@@ -237,7 +243,30 @@ impl Table {
             metadata: current.metadata.clone(),
             accuser: accuser.cloned(),
             left: current.left,
+            delta: None,
         }
+    }
+
+    /// The record of the member at `i` as gossiped on the native wire: with its latest
+    /// metadata change instead of its map when that is smaller (see [`MetaDelta`]).
+    pub(crate) fn gossip_update(&self, i: usize, accuser: Option<&MemberName>) -> Update {
+        let mut update = self.update(i, accuser);
+        if let Some(delta) = self.gossip_delta(i) {
+            update.metadata = None;
+            update.delta = Some(delta.clone());
+        }
+        update
+    }
+
+    /// The delta the record of `i` is gossiped with, if any (kept only while it is
+    /// smaller than the map).
+    pub(crate) fn gossip_delta(&self, i: usize) -> Option<&MetaDelta> {
+        self.deltas.get(&i)
+    }
+
+    /// Sets or clears the latest metadata change of `i`: it must make the entry's map.
+    pub(crate) fn set_delta(&mut self, i: usize, delta: Option<MetaDelta>) {
+        set_side(&mut self.deltas, i, delta);
     }
 
     /// Keeps the snapshot of entry `i` as it is now, as the `previous` of the change about
@@ -305,12 +334,14 @@ impl Table {
             self.last_change = None;
         }
         self.self_clocks.remove(&i);
+        self.deltas.remove(&i);
         let moved = (i != last).then(|| {
             let hash = self.hash(&self.entries[i].name);
             if let Some(slot) = self.index.find_mut(hash, |&j| j as usize == last) {
                 *slot = i as u32;
             }
             move_side(&mut self.self_clocks, last, i);
+            move_side(&mut self.deltas, last, i);
             last
         });
         (entry, moved)
@@ -354,6 +385,23 @@ impl Table {
         // A leave stays known while the member stays OFFLINE; coming back clears it.
         let left = status == Status::Offline && (left || cur.left);
         let metadata = update.metadata.clone().or_else(|| cur.metadata.clone());
+        // A delta that made the map (filled in by the caller) is how it is passed on; a map
+        // that changed otherwise has no delta.
+        // A map that changed otherwise is passed on as the change from ours (the digest
+        // tells a receiver holding another map apart).
+        let resolved = update.delta.clone().filter(|_| update.metadata.is_some());
+        if resolved.is_some() || metadata != cur.metadata {
+            let delta = resolved.or_else(|| match (&cur.metadata, &metadata) {
+                (Some(old), Some(new)) if cur.clock < update.clock => {
+                    Some(MetaDelta::between(cur.clock, old, new))
+                }
+                _ => None,
+            });
+            let smaller = |d: &MetaDelta| {
+                (metadata.as_ref()).is_some_and(|m| wire::delta_len(d) < wire::metadata_len(m))
+            };
+            set_side(&mut self.deltas, i, delta.filter(smaller));
+        }
         if status == cur.status && metadata == cur.metadata && left == cur.left {
             if update.clock == cur.clock {
                 return Applied::Stale;
@@ -401,6 +449,7 @@ mod tests {
             metadata: meta.map(|v| [("k", v)].into_iter().collect()),
             accuser: None,
             left: false,
+            delta: None,
         }
     }
 

@@ -27,6 +27,7 @@ fn record(i: usize, clock: u64, value: &str) -> Update {
         metadata: Some(meta(value)),
         accuser: None,
         left: false,
+        delta: None,
     }
 }
 

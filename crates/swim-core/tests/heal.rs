@@ -21,6 +21,7 @@ fn record(i: usize, clock: u64, status: Status) -> Update {
         metadata: Some([("role", "member")].into_iter().collect()),
         left: false,
         accuser: None,
+        delta: None,
     }
 }
 

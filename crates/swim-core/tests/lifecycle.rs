@@ -125,6 +125,7 @@ fn a_forgotten_member_stays_forgotten_whatever_stale_gossip_says() {
         metadata: None,
         left: false,
         accuser: None,
+        delta: None,
     };
     events(&mut b);
     let later = t + RETENTION + Duration::from_secs(2);

@@ -33,6 +33,7 @@ fn online(name: &str) -> Update {
         metadata: Some(meta(name)),
         accuser: None,
         left: false,
+        delta: None,
     }
 }
 

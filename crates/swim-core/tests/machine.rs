@@ -197,6 +197,7 @@ fn seed_gossip_is_applied_and_acknowledged() {
         metadata: Some(meta("hello")),
         accuser: None,
         left: false,
+        delta: None,
     };
     a.handle_packet(
         T0,
@@ -230,6 +231,7 @@ fn suspicion_of_the_local_member_is_refuted_with_a_newer_clock() {
         metadata: Some(meta("a:1")),
         accuser: None,
         left: false,
+        delta: None,
     };
     a.handle_packet(
         T0,
@@ -268,6 +270,7 @@ fn unanswered_member_becomes_suspect_then_offline() {
                 metadata: Some(meta("b")),
                 accuser: None,
                 left: false,
+                delta: None,
             }],
         },
     );
@@ -363,6 +366,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         metadata: Some(meta("b")),
         accuser: None,
         left: false,
+        delta: None,
     };
     let gossip = |update: Update| Packet {
         app: Default::default(),
@@ -391,6 +395,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         metadata: Some(meta("a:1")),
         accuser: None,
         left: false,
+        delta: None,
     };
     a.handle_packet(now, gossip(accusation));
     assert_eq!(a.counters().suspicions_refuted, 1);
@@ -438,6 +443,7 @@ fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
                 metadata: Some(meta("b")),
                 left: false,
                 accuser: None,
+                delta: None,
             }],
         },
         gossip: vec![],
@@ -485,6 +491,7 @@ fn a_window_on_a_ping_is_applied_and_answered_on_the_ack() {
         metadata: None,
         accuser: None,
         left: false,
+        delta: None,
     };
     let x = Update {
         name: "x:1".into(),

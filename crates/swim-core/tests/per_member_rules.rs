@@ -50,6 +50,7 @@ fn own_record(name: &str, clock: u64) -> Update {
         metadata: Some(meta(name)),
         left: false,
         accuser: None,
+        delta: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<&str>) -> Upd
         metadata: metadata.map(meta),
         accuser: None,
         left: false,
+        delta: None,
     }
 }
 

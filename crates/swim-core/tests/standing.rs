@@ -22,6 +22,7 @@ fn record(name: &str) -> Update {
         metadata: Some([("role", "member")].into_iter().collect()),
         left: false,
         accuser: None,
+        delta: None,
     }
 }
 
@@ -439,6 +440,7 @@ fn a_stranger_holding_us_offline_gets_our_record_in_our_probe_of_it() {
         metadata: me.metadata.clone(),
         left: false,
         accuser: None,
+        delta: None,
     };
     let stranger = "10.0.0.7:9000";
     a.handle_packet(

@@ -38,6 +38,7 @@ fn ping(updates: usize) -> Packet {
                 metadata: Some(metadata.clone()),
                 accuser: None,
                 left: false,
+                delta: None,
             })
             .collect(),
     }

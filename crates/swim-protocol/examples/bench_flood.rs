@@ -245,6 +245,7 @@ fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> P
                 metadata: Some(Metadata::empty()),
                 accuser: None,
                 left: false,
+                delta: None,
             }],
         }
     } else {

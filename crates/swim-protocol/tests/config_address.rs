@@ -209,6 +209,7 @@ fn the_longest_accepted_name_crosses_both_wires() {
             metadata: None,
             accuser: None,
             left: false,
+            delta: None,
         }],
     };
     let native = NativeWire.encode(&packet);

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use swim_core::wire::encode;
 use swim_core::{
-    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, Metadata, Packet, QueryFilter,
-    ReplyKind, Source, Status, Update, Validity,
+    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, MetaDelta, Metadata, Packet,
+    QueryFilter, ReplyKind, Source, Status, Update, Validity,
 };
 
 type Check = fn(&[u8]);
@@ -67,12 +67,26 @@ fn seed_packets() -> Vec<Packet> {
         metadata: meta.then(|| Metadata::empty().with("role", "db").with("zone", "a")),
         accuser: None,
         left: false,
+        delta: None,
     };
     let gossip = vec![
         record("10.0.0.1:7946", 3, Status::Suspect, false),
         record("10.0.0.3:7946", 9, Status::Online, true),
         record("10.0.0.4:7946", 1, Status::Offline, true),
     ];
+    // A change of 10.0.0.3's map after clock 9 as a delta (its digest right), and one whose
+    // digest matches no map (the receiver must ask for the whole map).
+    let before = Metadata::empty().with("role", "db").with("zone", "a");
+    let after = before.with("zone", "b").without("role");
+    let delta = |clock: u64, digest: u64| Update {
+        metadata: None,
+        delta: Some(MetaDelta {
+            digest,
+            ..MetaDelta::between(9, &before, &after)
+        }),
+        ..record("10.0.0.3:7946", clock, Status::Online, false)
+    };
+    let deltas = vec![delta(10, after.digest()), delta(11, 0xdead_beef)];
     let from = source("10.0.0.2:7946", 2);
     let messages = vec![
         Message::Ping {
@@ -122,6 +136,12 @@ fn seed_packets() -> Vec<Packet> {
             payload: b"hello".as_slice().into(),
         },
         Message::DirectAck { id: 3 },
+        Message::Sync {
+            reply: true,
+            full: false,
+            records: deltas.clone(),
+        },
+        Message::Gossip(deltas[0].clone()),
     ];
     let mut packets = Vec::new();
     for message in messages {

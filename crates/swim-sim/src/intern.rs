@@ -104,6 +104,7 @@ mod tests {
             left: false,
             metadata: Some([("version", meta)].into_iter().collect()),
             accuser: None,
+            delta: None,
         };
         Packet {
             app: Default::default(),

@@ -59,6 +59,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
                 metadata: metadata.map(Metadata::new),
                 accuser: None,
                 left: false,
+                delta: None,
             }),
         ),
         PyPacket::GossipAck {

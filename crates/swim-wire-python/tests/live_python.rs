@@ -95,6 +95,7 @@ fn update(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         metadata,
         accuser: None,
         left: false,
+        delta: None,
     }
 }
 

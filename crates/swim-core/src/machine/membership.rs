@@ -20,8 +20,8 @@ use rand::Rng;
 use crate::table::{compare, compare_with, Applied, Entry, Table};
 use crate::tombstone::Tombstones;
 use crate::{
-    MemberName, MemberSnapshot, Metadata, PeerWire, Source, Status, StatusSet, Update, Validity,
-    Wire,
+    MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet, Update,
+    Validity, Wire,
 };
 
 /// The local member's index in the table.
@@ -63,6 +63,8 @@ pub(super) struct Membership {
     next_clock: u64,
     validity: Validity,
     wire: Wire,
+    /// The clock at which the local metadata was last set: the base of its next delta.
+    local_meta_since: u64,
 }
 
 impl Membership {
@@ -82,6 +84,7 @@ impl Membership {
             next_clock: 1,
             validity,
             wire,
+            local_meta_since: 0,
         }
     }
 
@@ -143,6 +146,49 @@ impl Membership {
     /// The record disseminated for `index`, naming `accuser` (a suspicion's).
     pub(super) fn record(&self, index: usize, accuser: Option<&MemberName>) -> Update {
         self.table.update(index, accuser)
+    }
+
+    /// The record of `index` as gossiped on the native wire: its latest metadata change
+    /// instead of its map when that is smaller.
+    pub(super) fn gossip_record(&self, index: usize, accuser: Option<&MemberName>) -> Update {
+        self.table.gossip_update(index, accuser)
+    }
+
+    /// The delta the record of `index` is gossiped with, if any.
+    pub(super) fn gossip_delta(&self, index: usize) -> Option<&MetaDelta> {
+        self.table.gossip_delta(index)
+    }
+
+    /// Fills in the map of a record that carries a metadata delta instead, from the map we
+    /// hold of its member (see [`MetaDelta`]). Returns false when the record is newer than
+    /// ours and its delta cannot be applied to our map: it is not to be applied, and the map
+    /// is to be repaired by push-pull. A record not newer than ours needs no map (ours is
+    /// the same or newer): the delta is dropped.
+    pub(super) fn resolve_delta(&self, update: &mut Update) -> bool {
+        let Some(delta) = &update.delta else {
+            return true;
+        };
+        if update.metadata.is_some() {
+            update.delta = None;
+            return true;
+        }
+        let ours = self.get(&update.name).map(|index| self.entry(index));
+        let held = ours.and_then(|e| e.metadata.as_ref().map(|m| (e.clock, m)));
+        let resolved = match held {
+            // Ours is the map the change was made to, or already the changed one.
+            Some((clock, map)) if clock >= delta.base => delta.apply(map),
+            _ => None,
+        };
+        match resolved {
+            Some(map) => {
+                update.metadata = Some(map);
+                true
+            }
+            None => {
+                update.delta = None;
+                ours.is_some_and(|e| update.clock <= e.clock)
+            }
+        }
     }
 
     /// The change event's `previous` snapshot of `index` (see [`Table::previous`]).
@@ -333,7 +379,12 @@ impl Membership {
         }
         entry.left = false;
         if let Some(metadata) = metadata {
-            entry.metadata = Some(metadata);
+            let old = entry.metadata.replace(metadata.clone());
+            let base = std::mem::replace(&mut self.local_meta_since, clock);
+            let delta = old.map(|old| MetaDelta::between(base, &old, &metadata));
+            let smaller =
+                |d: &MetaDelta| crate::wire::delta_len(d) < crate::wire::metadata_len(&metadata);
+            self.table.set_delta(LOCAL, delta.filter(smaller));
         }
         self.table.note_update(LOCAL, was_placeholder);
     }
@@ -375,9 +426,13 @@ impl Membership {
             entry.set_status_time(now);
         }
         entry.clock = clock;
+        let changed = entry.metadata != metadata;
         entry.metadata = metadata;
         entry.left = false;
         self.table.note_update(index, was_placeholder);
+        if changed {
+            self.table.set_delta(index, None);
+        }
     }
 
     /// Seed rules: member `sender` states its own record. If that is news from its current

@@ -6,7 +6,9 @@ use super::{
     state, sync_flags, tag, DecodeError, MAGIC, MAX_KEY_LEN, MAX_METADATA_KEYS, MAX_NAME_LEN,
     MAX_PAYLOAD, MAX_RECORDS, MAX_VALUE_LEN, VERSION,
 };
-use crate::{AppSection, MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use crate::{
+    AppSection, MemberName, Message, MetaDelta, Metadata, Packet, Source, Status, Update, Validity,
+};
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
@@ -239,23 +241,36 @@ impl<'a> Reader<'a> {
         let name = self.name()?;
         let clock = self.varint()?;
         let state_byte = self.byte()?;
-        let (status, left, accused) = match state_byte & !state::HAS_METADATA {
-            state::ONLINE => (Status::Online, false, false),
-            state::SUSPECT => (Status::Suspect, false, false),
-            code if code == state::SUSPECT | state::HAS_ACCUSER => (Status::Suspect, false, true),
-            state::OFFLINE => (Status::Offline, false, false),
-            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true, false),
-            _ => {
-                return Err(DecodeError::Invalid {
-                    what: "status byte",
-                    value: u64::from(state_byte),
-                })
+        let has_metadata = state_byte & state::HAS_METADATA != 0;
+        let has_delta = state_byte & state::HAS_DELTA != 0;
+        let code = state_byte & !(state::HAS_METADATA | state::HAS_DELTA);
+        let (status, left, accused) = match code {
+            // A map or a delta, never both.
+            _ if has_metadata && has_delta => (Status::Online, false, None),
+            state::ONLINE => (Status::Online, false, Some(false)),
+            state::SUSPECT => (Status::Suspect, false, Some(false)),
+            code if code == state::SUSPECT | state::HAS_ACCUSER => {
+                (Status::Suspect, false, Some(true))
             }
+            state::OFFLINE => (Status::Offline, false, Some(false)),
+            code if code == state::OFFLINE | state::LEFT => (Status::Offline, true, Some(false)),
+            _ => (Status::Online, false, None),
+        };
+        let Some(accused) = accused else {
+            return Err(DecodeError::Invalid {
+                what: "status byte",
+                value: u64::from(state_byte),
+            });
         };
         // Only a suspicion names an accuser.
         let accuser = if accused { Some(self.name()?) } else { None };
-        let metadata = if state_byte & state::HAS_METADATA != 0 {
+        let metadata = if has_metadata {
             Some(self.metadata()?)
+        } else {
+            None
+        };
+        let delta = if has_delta {
+            Some(self.delta(clock)?)
         } else {
             None
         };
@@ -266,6 +281,54 @@ impl<'a> Reader<'a> {
             metadata,
             accuser,
             left,
+            delta,
+        })
+    }
+
+    /// A metadata delta of a record with `clock`: its base must be older than the record,
+    /// the keys set and removed together at most [`MAX_METADATA_KEYS`], the removed keys in
+    /// strictly increasing order and none of them also set.
+    fn delta(&mut self, clock: u64) -> Result<MetaDelta> {
+        let base = self.varint()?;
+        if base >= clock {
+            return Err(DecodeError::Invalid {
+                what: "delta base (not below the record's clock)",
+                value: base,
+            });
+        }
+        let digest = u64::from_le_bytes(
+            self.take(8)?
+                .try_into()
+                .map_err(|_| DecodeError::Truncated)?,
+        );
+        let set = self.metadata()?;
+        let max = MAX_METADATA_KEYS - set.len();
+        let count = self.count("delta key count", max, 1)?;
+        let mut removed: Vec<String> = Vec::with_capacity(count);
+        for index in 0..count {
+            let key = self.str("metadata key", MAX_KEY_LEN)?;
+            if removed
+                .last()
+                .is_some_and(|previous| previous.as_str() >= key)
+            {
+                return Err(DecodeError::Invalid {
+                    what: "removed key order (index of the key)",
+                    value: index as u64,
+                });
+            }
+            if set.contains_key(key) {
+                return Err(DecodeError::Invalid {
+                    what: "removed key also set (index of the key)",
+                    value: index as u64,
+                });
+            }
+            removed.push(key.to_owned());
+        }
+        Ok(MetaDelta {
+            base,
+            digest,
+            set,
+            removed: removed.into(),
         })
     }
 

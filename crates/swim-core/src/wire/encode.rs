@@ -1,7 +1,7 @@
 //! The native encoder, and exact sizes computed without encoding.
 
 use super::{sync_flags, tag, MAGIC, VERSION};
-use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update};
+use crate::{MemberName, Message, MetaDelta, Metadata, Packet, Source, Status, Update};
 
 /// Bytes of the fixed header: magic and version.
 const HEADER_LEN: usize = MAGIC.len() + 1;
@@ -118,6 +118,20 @@ fn put_update(out: &mut Vec<u8>, update: &Update) {
     }
     if let Some(metadata) = &update.metadata {
         put_metadata(out, metadata);
+    } else if let Some(delta) = &update.delta {
+        put_delta(out, delta);
+    }
+}
+
+/// A metadata delta: base, digest (8 bytes, little-endian), the keys set (as *metadata*),
+/// then the keys removed (a count and the keys, in increasing order).
+fn put_delta(out: &mut Vec<u8>, delta: &MetaDelta) {
+    put_varint(out, delta.base);
+    out.extend_from_slice(&delta.digest.to_le_bytes());
+    put_metadata(out, &delta.set);
+    put_varint(out, delta.removed.len() as u64);
+    for key in delta.removed.iter() {
+        put_bytes(out, key.as_bytes());
     }
 }
 
@@ -145,6 +159,8 @@ pub(super) fn state_byte(update: &Update) -> u8 {
     };
     if update.metadata.is_some() {
         code | super::state::HAS_METADATA
+    } else if update.delta.is_some() {
+        code | super::state::HAS_DELTA
     } else {
         code
     }
@@ -228,31 +244,41 @@ fn records_len(records: &[Update]) -> usize {
 
 pub(super) fn update_len(update: &Update) -> usize {
     let accuser = accuser(update).map(|a| &**a);
-    record_len(
-        &update.name,
-        update.clock,
-        accuser,
-        update.metadata.as_ref(),
-    )
+    let metadata = match (&update.metadata, &update.delta) {
+        (Some(metadata), _) => metadata_len(metadata),
+        (None, Some(delta)) => delta_len(delta),
+        (None, None) => 0,
+    };
+    record_len(&update.name, update.clock, accuser, metadata)
 }
 
 /// The size of a record with these fields (the status and flags take one byte; `accuser`
-/// only if it is written, on a SUSPECT record).
-pub(super) fn record_len(
-    name: &str,
-    clock: u64,
-    accuser: Option<&str>,
-    metadata: Option<&Metadata>,
-) -> usize {
-    let metadata = metadata.map_or(0, |metadata| {
-        varint_len(metadata.len() as u64)
-            + metadata
-                .iter()
-                .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
-                .sum::<usize>()
-    });
+/// only if it is written, on a SUSPECT record), the metadata or delta taking `metadata`.
+pub(super) fn record_len(name: &str, clock: u64, accuser: Option<&str>, metadata: usize) -> usize {
     let accuser = accuser.map_or(0, |name| bytes_len(name.len()));
     bytes_len(name.len()) + varint_len(clock) + 1 + accuser + metadata
+}
+
+/// The size of a *metadata* field.
+pub(super) fn metadata_len(metadata: &Metadata) -> usize {
+    varint_len(metadata.len() as u64)
+        + metadata
+            .iter()
+            .map(|(key, value)| bytes_len(key.len()) + bytes_len(value.len()))
+            .sum::<usize>()
+}
+
+/// The size of a delta field.
+pub(super) fn delta_len(delta: &MetaDelta) -> usize {
+    varint_len(delta.base)
+        + 8
+        + metadata_len(&delta.set)
+        + varint_len(delta.removed.len() as u64)
+        + delta
+            .removed
+            .iter()
+            .map(|k| bytes_len(k.len()))
+            .sum::<usize>()
 }
 
 pub(super) fn packet_len(packet: &Packet) -> usize {

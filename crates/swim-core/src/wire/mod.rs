@@ -28,7 +28,8 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const MAX_KEY_LEN: usize = 255;
 /// Longest metadata value, in bytes, the native decoder accepts.
 pub const MAX_VALUE_LEN: usize = 1024 * 1024;
-/// Most metadata keys in one record the native decoder accepts.
+/// Most metadata keys in one record the native decoder accepts; also the most keys one
+/// metadata delta may name, set and removed together.
 pub const MAX_METADATA_KEYS: usize = 4096;
 /// Most records (piggybacked gossip plus sync records) in one packet the native decoder accepts.
 pub const MAX_RECORDS: usize = 100_000;
@@ -55,9 +56,10 @@ mod tag {
     pub const DIRECT_ACK: u8 = 0x0d;
 }
 
-/// Bits of the state byte of a record: the low bits are the status code, bit 5 says an
-/// accuser follows (only with SUSPECT), bit 6 says the member left (only with OFFLINE), the
-/// top bit says whether metadata follows.
+/// Bits of the state byte of a record: the low bits are the status code, bit 4 says a
+/// metadata delta follows, bit 5 says an accuser follows (only with SUSPECT), bit 6 says
+/// the member left (only with OFFLINE), the top bit says whether metadata follows (never
+/// with bit 4).
 mod state {
     pub const ONLINE: u8 = 0x00;
     pub const SUSPECT: u8 = 0x01;
@@ -65,6 +67,8 @@ mod state {
     /// A SUSPECT record only: the accuser's name follows the state byte.
     pub const HAS_ACCUSER: u8 = 0x20;
     pub const LEFT: u8 = 0x40;
+    /// A metadata delta follows (never with [`HAS_METADATA`]).
+    pub const HAS_DELTA: u8 = 0x10;
     pub const HAS_METADATA: u8 = 0x80;
 }
 
@@ -154,16 +158,30 @@ pub fn update_len(update: &Update) -> usize {
 }
 
 /// The number of bytes the record of `member` takes in the native format, naming `accuser`
-/// if it is SUSPECT: the same as `update_len` of its `Update`, without building one (the
+/// if it is SUSPECT, with `delta` instead of its map if given: the same as `update_len` of its `Update`, without building one (the
 /// piggyback budget is checked for every queued record of every packet).
-pub(crate) fn snapshot_len(member: &crate::table::Entry, accuser: Option<&str>) -> usize {
+pub(crate) fn snapshot_len(
+    member: &crate::table::Entry,
+    accuser: Option<&str>,
+    delta: Option<&crate::MetaDelta>,
+) -> usize {
     let accuser = accuser.filter(|_| member.status == crate::Status::Suspect);
-    encode::record_len(
-        &member.name,
-        member.clock,
-        accuser,
-        member.metadata.as_ref(),
-    )
+    let metadata = match (delta, &member.metadata) {
+        (Some(delta), _) => encode::delta_len(delta),
+        (None, Some(metadata)) => encode::metadata_len(metadata),
+        (None, None) => 0,
+    };
+    encode::record_len(&member.name, member.clock, accuser, metadata)
+}
+
+/// The size of `metadata` in the native format (for choosing between a delta and the map).
+pub(crate) fn metadata_len(metadata: &crate::Metadata) -> usize {
+    encode::metadata_len(metadata)
+}
+
+/// The size of `delta` in the native format.
+pub(crate) fn delta_len(delta: &crate::MetaDelta) -> usize {
+    encode::delta_len(delta)
 }
 
 /// The exact size of `encode(packet)`, computed without encoding or allocating.

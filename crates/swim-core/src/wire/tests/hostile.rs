@@ -182,11 +182,12 @@ fn every_unassigned_tag_and_status_byte_is_rejected() {
             "tag {tag:#x}"
         );
     }
-    // ONLINE, SUSPECT, OFFLINE; bit 7 (metadata) on any; bit 5 (accuser) with SUSPECT only;
-    // bit 6 (left) with OFFLINE only.
+    // ONLINE, SUSPECT, OFFLINE; bit 7 (metadata) or bit 4 (delta), not both, on any; bit 5
+    // (accuser) with SUSPECT only; bit 6 (left) with OFFLINE only.
     let valid = |b: u8| {
-        let (status, flags) = (b & 0x1f, b & 0x60);
+        let (status, flags) = (b & 0x0f, b & 0x60);
         status <= 2
+            && b & 0x90 != 0x90
             && (flags == 0 || (flags == 0x20 && status == 1) || (flags == 0x40 && status == 2))
     };
     for state in (0..=u8::MAX).filter(|&b| !valid(b)) {
@@ -199,10 +200,56 @@ fn every_unassigned_tag_and_status_byte_is_rejected() {
 }
 
 #[test]
+fn hostile_deltas_are_refused() {
+    // Record "m" clock 1 with a delta (state 0x10): base, digest, set keys, removed keys.
+    let delta = |base: u8, set: &[u8], removed: &[u8]| {
+        let head = [0x04, 0x01, b'm', 0x01, 0x10, base];
+        payload(&[&head, &[0; 8], set, removed, &[0x00]])
+    };
+    assert!(decode(&delta(0, &[0x00], &[0x00])).is_ok());
+    // A base not below the record's clock: no wrap-around, no self-reference.
+    let base = "delta base (not below the record's clock)";
+    assert_eq!(decode(&delta(1, &[0x00], &[0x00])), invalid(base, 1));
+    // Removed keys in strictly increasing order, none of them also set.
+    let order = "removed key order (index of the key)";
+    assert_eq!(
+        decode(&delta(0, &[0x00], &[0x02, 0x01, b'b', 0x01, b'a'])),
+        invalid(order, 1)
+    );
+    assert_eq!(
+        decode(&delta(0, &[0x00], &[0x02, 0x01, b'a', 0x01, b'a'])),
+        invalid(order, 1)
+    );
+    let both = "removed key also set (index of the key)";
+    let set_a = [0x01, 0x01, b'a', 0x00];
+    assert_eq!(
+        decode(&delta(0, &set_a, &[0x01, 0x01, b'a'])),
+        invalid(both, 0)
+    );
+    // Keys named by one delta, set and removed together: at most MAX_METADATA_KEYS.
+    let max = super::super::MAX_METADATA_KEYS as u64;
+    let mut removed = vec![0x80, 0x20]; // 4096
+    removed.extend(std::iter::repeat_n(0x00, 4096));
+    assert_eq!(
+        decode(&delta(0, &set_a, &removed)),
+        too_large("delta key count", max)
+    );
+    // A truncated digest.
+    assert_eq!(
+        decode(&payload(&[&[
+            0x04, 0x01, b'm', 0x01, 0x10, 0x00, 0x00, 0x00
+        ]])),
+        Err(DecodeError::Truncated)
+    );
+}
+
+#[test]
 fn bad_status_bytes_are_invalid() {
     // Bit 6 (left) is valid with OFFLINE only (0x42, 0xc2); bit 5 (accuser) with SUSPECT
-    // only (0x21, 0xa1).
-    let bad = [0x03, 0x04, 0x40, 0x41, 0x43, 0x7f, 0x83, 0xc0, 0xc1, 0xff];
+    // only (0x21, 0xa1); a map and a delta (0x90) never together.
+    let bad = [
+        0x03, 0x04, 0x40, 0x41, 0x43, 0x7f, 0x83, 0x90, 0x91, 0xc0, 0xc1, 0xff,
+    ];
     let bad_accuser = [0x20, 0x22, 0x23, 0x60, 0x61, 0x62, 0xa0, 0xa2, 0xe1];
     for state in bad.into_iter().chain(bad_accuser) {
         assert_eq!(

@@ -4,15 +4,15 @@
 mod hostile;
 mod vectors;
 
-use proptest::collection::{btree_map, vec};
+use proptest::collection::{btree_map, btree_set, vec};
 use proptest::prelude::*;
 
 use super::{decode, encode, encoded_len, update_len, DecodeError};
 use std::time::Duration;
 
 use crate::{
-    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, Metadata, Packet, QueryFilter,
-    ReplyKind, Source, Status, Update, Validity,
+    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, MetaDelta, Metadata, Packet,
+    QueryFilter, ReplyKind, Source, Status, Update, Validity,
 };
 
 fn name() -> impl Strategy<Value = MemberName> {
@@ -43,6 +43,24 @@ fn status() -> impl Strategy<Value = Status> {
     prop::sample::select(Status::ALL.to_vec())
 }
 
+/// A delta for a record of `clock` (its base is below it), or `None` at clock 0.
+fn delta(clock: u64) -> impl Strategy<Value = Option<MetaDelta>> {
+    let removed = btree_set("\\PC{0,8}", 0..4);
+    (0..clock.max(1), any::<u64>(), metadata(), removed).prop_map(
+        move |(base, digest, set, removed)| {
+            let removed: Vec<String> = (removed.into_iter())
+                .filter(|k| !set.contains_key(k))
+                .collect();
+            (clock > 0).then(|| MetaDelta {
+                base,
+                digest,
+                set,
+                removed: removed.into(),
+            })
+        },
+    )
+}
+
 pub(super) fn update() -> impl Strategy<Value = Update> {
     (
         name(),
@@ -52,15 +70,26 @@ pub(super) fn update() -> impl Strategy<Value = Update> {
         prop::option::of(name()),
         any::<bool>(),
     )
-        .prop_map(|(name, clock, status, metadata, accuser, left)| Update {
-            name,
-            clock,
-            status,
-            metadata,
-            // Only a suspicion carries an accuser on the wire.
-            accuser: accuser.filter(|_| status == Status::Suspect),
-            // Only an OFFLINE record can say the member left.
-            left: left && status == Status::Offline,
+        .prop_flat_map(|(name, clock, status, metadata, accuser, left)| {
+            // A map or a delta, never both.
+            let delta = if metadata.is_none() {
+                prop::option::of(delta(clock))
+                    .prop_map(Option::flatten)
+                    .boxed()
+            } else {
+                Just(None).boxed()
+            };
+            delta.prop_map(move |delta| Update {
+                name: name.clone(),
+                clock,
+                status,
+                metadata: metadata.clone(),
+                // Only a suspicion carries an accuser on the wire.
+                accuser: accuser.clone().filter(|_| status == Status::Suspect),
+                // Only an OFFLINE record can say the member left.
+                left: left && status == Status::Offline,
+                delta,
+            })
         })
 }
 
@@ -205,7 +234,8 @@ proptest! {
         entry.status = u.status;
         entry.metadata = u.metadata.clone();
         entry.left = u.left;
-        prop_assert_eq!(super::snapshot_len(entry, u.accuser.as_deref()), update_len(&u));
+        let len = super::snapshot_len(entry, u.accuser.as_deref(), u.delta.as_ref());
+        prop_assert_eq!(len, update_len(&u));
     }
 
     #[test]
@@ -278,6 +308,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         metadata: Some(metadata),
         accuser: None,
         left: false,
+        delta: None,
     };
     let packet = |metadata| Packet {
         app: Default::default(),

@@ -3,8 +3,8 @@
 
 use super::super::{decode, encode};
 use crate::{
-    AppBody, AppMessage, AppSection, MemberName, Message, Metadata, Packet, Source, Status, Update,
-    Validity,
+    AppBody, AppMessage, AppSection, MemberName, Message, MetaDelta, Metadata, Packet, Source,
+    Status, Update, Validity,
 };
 
 fn source() -> Source {
@@ -22,6 +22,7 @@ fn record(name: &str, clock: u64, status: Status, metadata: Option<Metadata>) ->
         metadata,
         accuser: None,
         left: false,
+        delta: None,
     }
 }
 
@@ -47,6 +48,7 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
     let role: Metadata = [("role", "db")].into_iter().collect();
     let kv: Metadata = [("k", "v")].into_iter().collect();
     let kv_leave = kv.clone();
+    let kw: Metadata = [("k", "w")].into_iter().collect();
     vec![
         (
             "ping",
@@ -140,6 +142,22 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
                 }],
             ),
             "53570103613a310102030405060708060103623a32012103633a33",
+        ),
+        (
+            "metadata delta",
+            packet(
+                Message::GossipOnly,
+                vec![Update {
+                    delta: Some(MetaDelta {
+                        base: 7,
+                        digest: kw.digest(),
+                        set: kw,
+                        removed: vec!["r".to_owned()].into(),
+                    }),
+                    ..record("b:2", 9, Status::Online, None)
+                }],
+            ),
+            "53570103613a310102030405060708060103623a3209100771032d4ecac83b3801016b0177010172",
         ),
         (
             "ping with a push-pull window",
