@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use swim_tools::cmd;
+use swim_tools::control::client::MessagingCommand;
+use swim_tools::control::path;
 use swim_tools::ops::query::{self, MembersArgs};
 use swim_tools::ops::shell::ShellCommand;
 use swim_tools::ops::{self, Endpoint, OpsArgs};
@@ -42,6 +44,8 @@ enum Command {
     /// Ask a running member (its --metrics-addr) for its member list
     Members(MembersArgs),
     #[command(flatten)]
+    Messaging(MessagingCommand),
+    #[command(flatten)]
     Shell(ShellCommand),
 }
 
@@ -51,6 +55,14 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Members(args)) => cmd::run_main(name, 0, async move {
             query::run(&args, &mut std::io::stdout().lock()).await
+        }),
+        Some(Command::Messaging(request)) => cmd::run_main(name, 0, async move {
+            // Run in the base directory, the client finds the member's socket there.
+            let default = || Ok(path::sync_socket(std::path::Path::new(".")));
+            let stdin = std::io::stdin().lock();
+            Ok(request
+                .run(default, stdin, &mut std::io::stdout().lock())
+                .await?)
         }),
         Some(Command::Shell(shell)) => cmd::run_main(name, 0, async move {
             Ok(shell.run(Cli::command(), &mut std::io::stdout().lock())?)

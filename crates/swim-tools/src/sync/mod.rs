@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod daemon;
 pub mod fsutil;
+pub mod handlers;
 pub mod hook;
 pub mod local;
 pub mod mirror;
