@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use swim_tools::sync::handlers::{
-    run_script, Handler, HandlerCall, HandlerLimits, ScriptOutcome, ScriptPool, MAX_HANDLER_OUTPUT,
+    run_script, Handler, HandlerCall, HandlerLimits, Handlers, ScriptOutcome, ScriptPool,
+    MAX_HANDLER_OUTPUT,
 };
 use tokio::sync::{oneshot, watch};
 
@@ -28,6 +29,7 @@ fn call(name: &str, sender: &str, payload: &[u8]) -> HandlerCall {
         sender: sender.into(),
         payload: payload.to_vec(),
         respond: None,
+        within: None,
     }
 }
 
@@ -205,4 +207,27 @@ async fn the_pool_bounds_its_queue_counts_drops_and_answers_queries() {
     let response = tokio::time::timeout(LONG, response).await.unwrap();
     assert_eq!(response.unwrap(), b"from b:2");
     pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_query_handler_gets_less_time_than_its_asker_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    script(dir.path(), "on-query", "sleep 0.5; echo late");
+    script(dir.path(), "on-event", "exit 0");
+    let handlers = Handlers::start(dir.path(), HandlerLimits::default());
+    let start = Instant::now();
+    // The asker listens 0.3 s more: the script is killed at 0.27 s, no response.
+    let response = handlers.query("who", "b:2", vec![], Some(Duration::from_millis(300)));
+    let response = tokio::time::timeout(LONG, response).await.unwrap();
+    assert!(response.is_err(), "{response:?}");
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    // Given the time, the same script answers.
+    let response = handlers.query("who", "b:2", vec![], None);
+    let response = tokio::time::timeout(LONG, response).await.unwrap();
+    assert_eq!(response.unwrap(), b"late\n");
+    handlers.stop().await;
 }

@@ -61,6 +61,17 @@ pub fn demo_socket(dir: &Path, member: &str) -> PathBuf {
     dir.join(format!("{name}.sock"))
 }
 
+/// The demo member `name`'s socket: `explicit` (`--control`) if given, else its socket in
+/// [`demo_dir_here`], which is created (or checked) private first.
+pub fn demo_socket_for(name: &str, explicit: Option<&Path>) -> io::Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_owned());
+    }
+    let dir = demo_dir_here();
+    ensure_private_dir(&dir)?;
+    Ok(demo_socket(&dir, name))
+}
+
 /// Creates `dir` mode 0700 if missing; an existing one must be a real directory (not a
 /// symlink) owned by this user and writable by no one else, or it is refused.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {

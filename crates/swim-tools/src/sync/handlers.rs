@@ -71,6 +71,9 @@ pub struct HandlerCall {
     pub payload: Vec<u8>,
     /// For a query, where the response goes; nothing is sent when there is none.
     pub respond: Option<oneshot::Sender<Vec<u8>>>,
+    /// For a query, how long its asker still listens: the script gets at most 9/10 of it
+    /// (and at most its own timeout), so that its answer can still travel back.
+    pub within: Option<Duration>,
 }
 
 /// How one run ended.
@@ -269,6 +272,62 @@ impl ScriptPool {
     }
 }
 
+/// The two pools of a running tool.
+pub struct Handlers {
+    /// Runs `on-event`.
+    pub events: ScriptPool,
+    /// Runs `on-query`.
+    pub queries: ScriptPool,
+}
+
+impl Handlers {
+    /// Starts both pools on the scripts in `base`.
+    pub fn start(base: &Path, limits: HandlerLimits) -> Handlers {
+        Handlers {
+            events: ScriptPool::start(base, Handler::Event, limits),
+            queries: ScriptPool::start(base, Handler::Query, limits),
+        }
+    }
+
+    /// Queues `on-event NAME SENDER` for an event received.
+    pub fn event(&self, name: &str, sender: &str, payload: Vec<u8>) {
+        self.events.submit(HandlerCall {
+            name: name.to_owned(),
+            sender: sender.to_owned(),
+            payload,
+            respond: None,
+            within: None,
+        });
+    }
+
+    /// Queues `on-query NAME SENDER` for a query received, its asker listening for `within`
+    /// more; the response, if the script gives one, arrives on the receiver (which closes
+    /// without one otherwise, also when there is no script or no room in the queue).
+    pub fn query(
+        &self,
+        name: &str,
+        sender: &str,
+        payload: Vec<u8>,
+        within: Option<Duration>,
+    ) -> oneshot::Receiver<Vec<u8>> {
+        let (respond, response) = oneshot::channel();
+        self.queries.submit(HandlerCall {
+            name: name.to_owned(),
+            sender: sender.to_owned(),
+            payload,
+            respond: Some(respond),
+            within,
+        });
+        response
+    }
+
+    /// Stops both pools, killing the scripts running.
+    pub async fn stop(self) {
+        self.events.stop().await;
+        self.queries.stop().await;
+    }
+}
+
 async fn work(
     script: PathBuf,
     handler: Handler,
@@ -310,10 +369,13 @@ async fn run_one(
     mut call: HandlerCall,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let (capture, timeout) = match handler {
+    let (capture, limit) = match handler {
         Handler::Event => (None, limits.event_timeout),
         Handler::Query => (Some(limits.max_output), limits.query_timeout),
     };
+    let timeout = call
+        .within
+        .map_or(limit, |within| limit.min(within.mul_f64(0.9)));
     let outcome = run_script(script, &call, capture, timeout, stop).await;
     let what = format!("{} {} {}", handler.file_name(), call.name, call.sender);
     match &outcome {
