@@ -237,6 +237,24 @@ impl MessagingCommand {
                 path.display()
             ))
         })?;
+        // The other way round too: a socket planted by another user (in a shared
+        // directory) never gets the request.
+        let own = nix::unistd::getuid().as_raw();
+        match stream.peer_cred().map(|cred| cred.uid()) {
+            Ok(uid) if uid == own => {}
+            Ok(uid) => {
+                return Err(ClientError::failure(format!(
+                    "{} is served by uid {uid}, not by this user (uid {own}); not using it",
+                    path.display()
+                )))
+            }
+            Err(err) => {
+                return Err(ClientError::failure(format!(
+                    "{}: cannot tell who serves it: {err}",
+                    path.display()
+                )))
+            }
+        }
         exchange(stream, &request, json, out).await
     }
 }

@@ -10,7 +10,7 @@ use tokio::net::UnixStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::client::{exchange, ClientError};
+use super::client::{exchange, ClientError, MessagingCommand};
 use super::double::Double;
 use super::server::{BindError, ControlSocket};
 use super::wire::{Reply, Request, MAX_REQUEST_LINE};
@@ -198,6 +198,22 @@ async fn malformed_and_oversized_requests_get_an_error_and_the_server_goes_on() 
 
 /// The environment variable telling [`connect_as_told`] which socket to try.
 const HELPER_SOCKET: &str = "SWIM_CONTROL_TEST_SOCKET";
+/// Set: [`connect_as_told`] goes through the subcommand's checks.
+const HELPER_CHECKS: &str = "SWIM_CONTROL_TEST_CHECKS";
+
+/// The subcommands, as a command line parses them.
+#[derive(clap::Parser)]
+struct MessagingCli {
+    #[command(subcommand)]
+    command: MessagingCommand,
+}
+
+impl MessagingCommand {
+    fn try_parse_from(args: [&str; 3]) -> Result<MessagingCommand, clap::Error> {
+        use clap::Parser;
+        MessagingCli::try_parse_from(args).map(|cli| cli.command)
+    }
+}
 
 /// Not a test of its own: [`another_user_is_refused`] runs this test binary as another
 /// user to connect from there. Prints the outcome of an event request.
@@ -211,7 +227,18 @@ fn connect_as_told() {
         .enable_all()
         .build()
         .unwrap();
+    let checked = std::env::var_os(HELPER_CHECKS).is_some();
     let outcome = runtime.block_on(async {
+        if checked {
+            // As the subcommand does: it checks who serves the socket first.
+            let command = MessagingCommand::try_parse_from(["x", "event", "from-helper"])
+                .map_err(|err| err.to_string())?;
+            let path = std::path::PathBuf::from(&path);
+            return command
+                .run(|| Ok(path), &b""[..], &mut Vec::new())
+                .await
+                .map_err(|err| err.to_string());
+        }
         let stream = UnixStream::connect(&path)
             .await
             .map_err(|err| err.to_string())?;
@@ -254,7 +281,7 @@ async fn another_user_is_refused() {
         "--ignored",
         "--nocapture",
     ];
-    let run = |as_other: bool| {
+    let run = |as_other: bool, checks: bool| {
         let mut command = if as_other {
             let mut command = tokio::process::Command::new("setpriv");
             command
@@ -264,16 +291,27 @@ async fn another_user_is_refused() {
         } else {
             tokio::process::Command::new(&exe)
         };
+        if checks {
+            command.env(HELPER_CHECKS, "1");
+        }
         command.args(helper).env(HELPER_SOCKET, &path).output()
     };
-    let other = run(true).await.unwrap();
+    let other = run(true, false).await.unwrap();
     let other = String::from_utf8_lossy(&other.stdout);
     assert!(
         other.contains("OUTCOME Err(\"refused: this control socket serves uid 0 only\")"),
         "{other}"
     );
     assert!(double.asked().is_empty(), "{:?}", double.asked());
-    let own = run(false).await.unwrap();
+    // The subcommand, as another user, does not even send its request to our socket.
+    let checked = run(true, true).await.unwrap();
+    let checked = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.contains("is served by uid 0, not by this user (uid 65534)"),
+        "{checked}"
+    );
+    assert!(double.asked().is_empty(), "{:?}", double.asked());
+    let own = run(false, false).await.unwrap();
     let own = String::from_utf8_lossy(&own.stdout);
     assert!(own.contains("OUTCOME Ok(())"), "{own}");
     assert_eq!(double.asked(), ["event from-helper \"\" coalesce=false"]);
