@@ -132,13 +132,14 @@ async fn serve<T: ControlTarget>(
     let own_uid = nix::unistd::getuid().as_raw();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = JoinSet::new();
+    let mut refusals: u64 = 0;
     loop {
         let accepted = tokio::select! {
             accepted = socket.listener.accept() => accepted,
             _ = stop.wait_for(|stopped| *stopped) => break,
         };
         while connections.try_join_next().is_some() {}
-        let mut stream = match accepted {
+        let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(err) => {
                 tracing::warn!("control socket: accept failed: {err}");
@@ -153,23 +154,24 @@ async fn serve<T: ControlTarget>(
                 Ok(uid) => format!("uid {uid}"),
                 Err(err) => format!("unknown uid ({err})"),
             };
-            tracing::warn!(
-                "control socket {}: connection from {who} refused",
-                socket.path.display()
-            );
+            refusals += 1;
+            // Another local user could flood the log: the first ones are warned about,
+            // then every 1000th.
+            if refusals <= 16 || refusals % 1000 == 0 {
+                tracing::warn!(
+                    "control socket {}: connection from {who} refused ({refusals} so far)",
+                    socket.path.display()
+                );
+            }
             let refusal = refused(format!(
                 "refused: this control socket serves uid {own_uid} only"
             ));
-            connections.spawn(async move {
-                let _ = write_reply(&mut stream, &refusal).await;
-            });
+            answer_and_close(stream, &refusal);
             continue;
         }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             let busy = refused(format!("busy: {MAX_CONNECTIONS} requests already running"));
-            connections.spawn(async move {
-                let _ = write_reply(&mut stream, &busy).await;
-            });
+            answer_and_close(stream, &busy);
             continue;
         };
         let target = target.clone();
@@ -182,6 +184,12 @@ async fn serve<T: ControlTarget>(
     }
     connections.abort_all();
     socket.remove();
+}
+
+/// Writes a short reply without waiting (it fits the socket's buffer) and closes: a refused
+/// or surplus connection costs no task.
+fn answer_and_close(stream: UnixStream, reply: &Reply) {
+    let _ = stream.try_write(&reply.to_line());
 }
 
 fn refused(message: String) -> Reply {
