@@ -200,3 +200,16 @@ fn the_demo_client_takes_the_only_socket_in_its_directory() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_demo_client_without_a_running_demo_fails_with_1() {
+    let runtime = tempfile::tempdir().unwrap();
+    let env = [("XDG_RUNTIME_DIR", runtime.path())];
+    let out = run(DEMO, &["event", "hello"], b"", &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is a demo running?"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -35,14 +35,16 @@ pub struct ClientError {
 }
 
 impl ClientError {
-    fn usage(message: impl Into<String>) -> ClientError {
+    /// A wrong request.
+    pub fn usage(message: impl Into<String>) -> ClientError {
         ClientError {
             usage: true,
             message: message.into(),
         }
     }
 
-    fn failure(message: impl Into<String>) -> ClientError {
+    /// A request that failed.
+    pub fn failure(message: impl Into<String>) -> ClientError {
         ClientError {
             usage: false,
             message: message.into(),
@@ -221,13 +223,13 @@ impl MessagingCommand {
     /// printing answers to `out`.
     pub async fn run(
         &self,
-        default: impl FnOnce() -> Result<PathBuf, String>,
+        default: impl FnOnce() -> Result<PathBuf, ClientError>,
         stdin: impl Read,
         out: &mut impl Write,
     ) -> Result<(), ClientError> {
         let path = match self.control() {
             Some(path) => path.clone(),
-            None => default().map_err(ClientError::usage)?,
+            None => default()?,
         };
         let request = self.request(stdin)?;
         let json = matches!(self, MessagingCommand::Query(args) if args.json);

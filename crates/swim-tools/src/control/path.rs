@@ -17,6 +17,8 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::client::ClientError;
+
 /// The socket's name in the sync tool's base directory (a dotfile: no member can be named so).
 pub const SYNC_SOCKET_NAME: &str = ".control";
 
@@ -104,11 +106,17 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// The only socket in `dir`, for a client given no `--control`.
-pub fn only_socket(dir: &Path) -> Result<PathBuf, String> {
+/// The only socket in `dir`, for a client given no `--control`: none is a failure (no member
+/// is running: exit status 1), several a usage error (which one: 2).
+pub fn only_socket(dir: &Path) -> Result<PathBuf, ClientError> {
     let hint = "give --control PATH";
-    let entries = fs::read_dir(dir)
-        .map_err(|err| format!("no member's control socket in {}: {err}", dir.display()))?;
+    let none = |why: String| {
+        ClientError::failure(format!(
+            "no member's control socket in {}{why} (is a demo running?)",
+            dir.display()
+        ))
+    };
+    let entries = fs::read_dir(dir).map_err(|err| none(format!(": {err}")))?;
     let mut sockets: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_socket()))
@@ -116,9 +124,9 @@ pub fn only_socket(dir: &Path) -> Result<PathBuf, String> {
         .collect();
     sockets.sort();
     match sockets.len() {
-        0 => Err(format!("no member's control socket in {}", dir.display())),
+        0 => Err(none(String::new())),
         1 => Ok(sockets.remove(0)),
-        _ => Err(format!(
+        _ => Err(ClientError::usage(format!(
             "several members' control sockets in {}: {}; {hint}",
             dir.display(),
             sockets
@@ -126,7 +134,7 @@ pub fn only_socket(dir: &Path) -> Result<PathBuf, String> {
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )),
+        ))),
     }
 }
 
