@@ -266,11 +266,14 @@ async fn another_user_is_refused() {
     }
     let temp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    // A copy of this test binary that uid 65534 may run (its own path may be in a private
-    // home directory).
+    // This test binary where uid 65534 may run it (its own path may be in a private home
+    // directory): a hard link, or a copy on another file system.
     let exe = temp.path().join("helper");
-    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let own = std::env::current_exe().unwrap();
+    if std::fs::hard_link(&own, &exe).is_err() {
+        std::fs::copy(&own, &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let path = temp.path().join("c.sock");
     let double = Double::default();
     let (_stop, _task) = serve(&path, &double);
