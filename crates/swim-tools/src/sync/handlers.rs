@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -212,6 +212,7 @@ pub struct ScriptPool {
     script: PathBuf,
     queue: mpsc::Sender<HandlerCall>,
     dropped: Arc<AtomicU64>,
+    warned_not_executable: AtomicBool,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -228,17 +229,29 @@ impl ScriptPool {
             script,
             queue,
             dropped: Arc::default(),
+            warned_not_executable: AtomicBool::new(false),
             stop,
             task,
         }
     }
 
-    /// Queues a run; returns false when it was not queued: there is no script (then a
-    /// query simply gets no response from this member) or the queue is full (counted in
+    /// Queues a run; returns false when it was not queued: there is no executable script
+    /// (then a query simply gets no response from this member; a file without an execute
+    /// bit is warned about once) or the queue is full (counted in
     /// [`ScriptPool::dropped`] and logged at each power of two).
     pub fn submit(&self, call: HandlerCall) -> bool {
-        if script_state(&self.script) == ScriptState::Absent {
-            return false;
+        match script_state(&self.script) {
+            ScriptState::Ready => {}
+            ScriptState::Absent => return false,
+            ScriptState::NotExecutable => {
+                if !self.warned_not_executable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "{} is not executable; not running it",
+                        self.script.display()
+                    );
+                }
+                return false;
+            }
         }
         match self.queue.try_send(call) {
             Ok(()) => true,
@@ -380,7 +393,8 @@ async fn run_one(
     let what = format!("{} {} {}", handler.file_name(), call.name, call.sender);
     match &outcome {
         ScriptOutcome::Absent | ScriptOutcome::Stopped => {}
-        ScriptOutcome::NotExecutable => tracing::warn!("{}: not executable", script.display()),
+        // Made so since it was queued; the pool warns when it finds it so at submission.
+        ScriptOutcome::NotExecutable => tracing::debug!("{}: not executable", script.display()),
         ScriptOutcome::Refused(reason) => tracing::warn!("not running {what}: {reason}"),
         ScriptOutcome::SpawnFailed(err) => tracing::warn!("{what}: cannot run: {err}"),
         ScriptOutcome::Exited(status, _) if status.success() => tracing::debug!("{what}: done"),
