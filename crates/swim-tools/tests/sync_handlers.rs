@@ -176,6 +176,14 @@ async fn the_pool_bounds_its_queue_counts_drops_and_answers_queries() {
         !absent.submit(call("e", "a:1", b"")),
         "queued without a script"
     );
+    let plain = dir.path().join("on-event");
+    fs::write(&plain, "#!/bin/sh\n").unwrap();
+    assert!(
+        !absent.submit(call("e", "a:1", b"")),
+        "queued without an execute bit"
+    );
+    assert_eq!(absent.dropped(), 0, "no script is not a drop");
+    fs::remove_file(&plain).unwrap();
     absent.stop().await;
 
     let log = dir.path().join("log");
