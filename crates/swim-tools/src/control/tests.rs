@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::client::{exchange, ClientError, MessagingCommand};
 use super::double::Double;
-use super::server::{BindError, ControlSocket};
+use super::server::{BindError, ControlSocket, MAX_CONNECTIONS};
 use super::wire::{Reply, Request, MAX_REQUEST_LINE};
 use super::{QueryReply, QuerySpec};
 
@@ -37,7 +37,17 @@ async fn raw(path: &Path, bytes: &[u8]) -> Vec<Reply> {
     // The end of the request: an empty one is then no request at all.
     let _ = stream.shutdown().await;
     let mut text = Vec::new();
-    stream.read_to_end(&mut text).await.unwrap();
+    // A server that closes without reading all of the request makes the end of its
+    // replies a reset rather than an end of file: what came before it counts.
+    let mut chunk = [0; 4096];
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(err) => panic!("{err}"),
+        }
+    }
     text.split(|&b| b == b'\n')
         .filter(|line| !line.is_empty())
         .map(|line| Reply::parse(line).unwrap())
@@ -194,6 +204,31 @@ async fn malformed_and_oversized_requests_get_an_error_and_the_server_goes_on() 
     assert!(double.asked().is_empty());
     let ok = raw(&path, b"{\"op\":\"event\",\"name\":\"after\"}\n").await;
     assert_eq!(ok, [Reply::Ok]);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_bound_are_told_busy() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("c.sock");
+    let (_stop, _task) = serve(&path, &Double::default());
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        held.push(UnixStream::connect(&path).await.unwrap());
+    }
+    // The server takes the held ones in order; once it has, the next one is turned away.
+    let mut replies = Vec::new();
+    for _ in 0..50 {
+        replies = raw(&path, b"{\"op\":\"event\",\"name\":\"e\"}\n").await;
+        if replies != [Reply::Ok] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        matches!(&replies[..], [Reply::Error { usage: false, message }] if message.starts_with("busy")),
+        "{replies:?}"
+    );
+    drop(held);
 }
 
 /// The environment variable telling [`connect_as_told`] which socket to try.
