@@ -65,6 +65,53 @@ pub struct ProtocolConfig {
     /// back. Must outlast the partitions that should heal on their own (see "Reaping" in
     /// `docs/PROTOCOL.md`).
     pub offline_retention: Duration,
+    /// The application's messages: payload limit, retention, their share of each packet.
+    pub messaging: MessagingConfig,
+}
+
+/// Limits of the application's messages (user events, queries, direct messages): see
+/// "Application messages" in `docs/PROTOCOL.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagingConfig {
+    /// Largest payload the application may send (at most [`crate::MAX_APP_PAYLOAD`]).
+    /// 8 KiB by default: 16 times Serf's 512 bytes, enough for a command or a small
+    /// document; a message larger than its share of a datagram travels alone.
+    pub max_payload: usize,
+    /// How long a member keeps the messages it received, to hand them on push-pull to
+    /// members that missed them (a partition healed, a late join). 120 s by default: twice
+    /// the 60 s partition the simulator heals, bounded by `retained_messages` and
+    /// `retained_bytes`.
+    pub event_retention: Duration,
+    /// Most messages kept for `event_retention`.
+    pub retained_messages: usize,
+    /// Most payload bytes kept for `event_retention`.
+    pub retained_bytes: usize,
+    /// Bytes of each packet's piggyback room the application's messages may take, after
+    /// the membership records: membership news always goes first.
+    pub packet_share: usize,
+    /// Most messages waiting to be gossiped; beyond it a publish is refused (busy) and a
+    /// received message is not passed on (counted as dropped).
+    pub max_pending: usize,
+    /// Most queries per second handed to the application to answer (the rest are passed
+    /// on but not answered, counted as dropped).
+    pub queries_per_s: u32,
+    /// How long an acknowledged direct message waits for its acknowledgement.
+    pub direct_timeout: Duration,
+}
+
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        MessagingConfig {
+            max_payload: 8 * 1024,
+            event_retention: Duration::from_secs(120),
+            retained_messages: 4096,
+            retained_bytes: 4 * 1024 * 1024,
+            packet_share: 600,
+            max_pending: 1024,
+            queries_per_s: 50,
+            direct_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Rules that can be switched off to measure what they bring (the simulator's A/B runs,
@@ -160,6 +207,7 @@ impl Default for ProtocolConfig {
             suspicion_max_mult: 3,
             suspicion_confirmations: 3,
             offline_retention: Duration::from_secs(600),
+            messaging: MessagingConfig::default(),
         };
         untimed.with_profile(Profile::Lan)
     }
@@ -268,6 +316,41 @@ impl ProtocolConfig {
                 value: self.piggyback_budget.to_string(),
                 expected: "at least 64 bytes",
             });
+        }
+        self.messaging.validate()
+    }
+}
+
+impl MessagingConfig {
+    /// Checks the limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=crate::MAX_APP_PAYLOAD).contains(&self.max_payload) {
+            return Err(ConfigError::OutOfRange {
+                name: "messaging.max_payload",
+                value: self.max_payload.to_string(),
+                expected: "1 to 65536 bytes",
+            });
+        }
+        for (name, value) in [
+            ("messaging.event_retention", self.event_retention),
+            ("messaging.direct_timeout", self.direct_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        for (name, value) in [
+            ("messaging.max_pending", self.max_pending),
+            ("messaging.retained_messages", self.retained_messages),
+            ("messaging.packet_share", self.packet_share),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::OutOfRange {
+                    name,
+                    value: "0".to_owned(),
+                    expected: "at least 1",
+                });
+            }
         }
         Ok(())
     }

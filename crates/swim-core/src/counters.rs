@@ -31,6 +31,13 @@ pub struct Counters {
     pub nacks_received: u64,
     /// The local health score now (a gauge, see [`crate::Swim::local_health`]).
     pub local_health: u32,
+    /// Application messages (events, queries) handed to the application.
+    pub app_delivered: u64,
+    /// Application messages received again (suppressed duplicates).
+    pub app_duplicates: u64,
+    /// Application messages not passed on (queue full), not handed over (a query over the
+    /// answer rate), or refused (from a member not in good standing).
+    pub app_dropped: u64,
 }
 
 /// Probes whose ack has not come yet: how many a round trip can be measured for at once.
@@ -127,11 +134,17 @@ pub enum MessageKind {
     SyncReply,
     /// [`Message::Nack`].
     Nack,
+    /// [`Message::QueryReply`].
+    QueryReply,
+    /// [`Message::Direct`].
+    Direct,
+    /// [`Message::DirectAck`].
+    DirectAck,
 }
 
 impl MessageKind {
     /// Every kind, in the order of [`MessageKind::index`].
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::Ping,
         MessageKind::PingReq,
         MessageKind::Ack,
@@ -141,6 +154,9 @@ impl MessageKind {
         MessageKind::Sync,
         MessageKind::SyncReply,
         MessageKind::Nack,
+        MessageKind::QueryReply,
+        MessageKind::Direct,
+        MessageKind::DirectAck,
     ];
 
     /// The kind's place in [`MessageKind::ALL`] (for arrays of per-kind counters).
@@ -160,6 +176,9 @@ impl MessageKind {
             MessageKind::Sync => "sync",
             MessageKind::SyncReply => "sync_reply",
             MessageKind::Nack => "nack",
+            MessageKind::QueryReply => "query_reply",
+            MessageKind::Direct => "direct",
+            MessageKind::DirectAck => "direct_ack",
         }
     }
 }
@@ -178,6 +197,9 @@ impl Message {
             Message::Sync { reply: false, .. } => MessageKind::Sync,
             Message::Sync { reply: true, .. } => MessageKind::SyncReply,
             Message::Nack { .. } => MessageKind::Nack,
+            Message::QueryReply { .. } => MessageKind::QueryReply,
+            Message::Direct { .. } => MessageKind::Direct,
+            Message::DirectAck { .. } => MessageKind::DirectAck,
         }
     }
 }

@@ -24,6 +24,9 @@
 //! - **synchronisation**: joining, catch-up on the member-count digest, push-pull windows
 //!   riding on probes, the full-sync budget;
 //! - **standing**: no answer to a stranger larger than its request, and challenges;
+//! - **messaging**: the application's user events, queries and direct messages, their own
+//!   gossip queue within a bounded share of each packet, duplicate suppression, the
+//!   retention buffer exchanged on push-pull;
 //! - **timers**, **leave** and **output** (packets, events, counters for the driver).
 //!
 //! The [`wire`] module is the native codec; the Python package's lives in another crate.
@@ -33,6 +36,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod app;
 mod config;
 mod counters;
 mod event;
@@ -47,9 +51,14 @@ mod table;
 mod tombstone;
 pub mod wire;
 
+pub use app::{
+    check_app_name, check_query, AppBody, AppError, AppId, AppMessage, AppSection, KeyTest,
+    QueryFilter, QueryRequest, ReplyKind, MAX_APP_NAME_LEN, MAX_APP_PAYLOAD, MAX_FILTER_NAMES,
+    MAX_FILTER_TESTS, MAX_MATCHED_VALUE, MAX_QUERY_TIMEOUT, MAX_RELAY, MAX_TEST_LEN,
+};
 #[cfg(feature = "ablation")]
 pub use config::Ablation;
-pub use config::{ConfigError, ProtocolConfig, UnknownWire, Wire};
+pub use config::{ConfigError, MessagingConfig, ProtocolConfig, UnknownWire, Wire};
 pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;

@@ -21,6 +21,7 @@ mod detector;
 mod gossip;
 mod leave;
 mod membership;
+mod messaging;
 mod output;
 mod standing;
 mod suspicion;
@@ -30,11 +31,16 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::table::Applied;
+use crate::{
+    check_app_name, check_query, AppBody, AppError, AppId, AppMessage, AppSection, QueryRequest,
+    ReplyKind,
+};
 use crate::{
     ConfigError, Counters, Event, MemberChange, MemberName, MemberSnapshot, Message, Metadata,
     Packet, PeerWire, ProtocolConfig, Source, Status, StatusSet, Transmit, Update, Validity,
@@ -43,6 +49,7 @@ use detector::{Detector, ProbeStep};
 use gossip::Gossip;
 use leave::{Leaving, LEAVE_FANOUT};
 use membership::{LocalNews, Membership, LOCAL};
+use messaging::{Arrival, Messaging};
 use output::Output;
 use standing::{Room, Standing, CHALLENGE_SEQS};
 use suspicion::Suspicions;
@@ -65,6 +72,7 @@ pub struct Swim<R> {
     standing: Standing,
     timers: Timers,
     out: Output,
+    messaging: Messaging,
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<Leaving>,
 }
@@ -105,6 +113,7 @@ impl<R: Rng> Swim<R> {
             standing: Standing::default(),
             timers,
             out: Output::default(),
+            messaging: Messaging::new(&config.messaging),
             leaving: None,
             members,
             config,
@@ -144,10 +153,16 @@ impl<R: Rng> Swim<R> {
             source,
             mut message,
             gossip,
+            app,
         } = packet;
         // A push-pull window riding on a probe: the probe is handled as any other, and the
         // window beside it.
         let window = message.take_window();
+        // The application's messages are taken from listed members only (a stranger's
+        // query gets nothing), and on the native wire.
+        let listed = (self.members.get(&source.name))
+            .is_some_and(|i| self.members.status(i) != Status::Offline);
+        let app_trusted = listed && wire == PeerWire::Native;
         let sender = self.member_index(&source.name, now);
         let (new_process, restarted) = self.members.heard_process(sender, source.validity, wire);
         if new_process {
@@ -174,6 +189,7 @@ impl<R: Rng> Swim<R> {
         if let Message::Ack { seq, .. } = message {
             self.out.tally().ack(seq, now);
         }
+        self.receive_app(now, sender, app_trusted, app);
         self.heard_from(now, sender, &source);
         let replied = match message {
             Message::Ping { seq, known, .. } => {
@@ -220,6 +236,12 @@ impl<R: Rng> Swim<R> {
             Message::Nack { seq } => {
                 if self.detector.nacked(sender, seq) {
                     self.out.tally().counters.nacks_received += 1;
+                }
+                false
+            }
+            Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
+                if app_trusted {
+                    self.app_message_arrived(sender, message);
                 }
                 false
             }
@@ -321,6 +343,13 @@ impl<R: Rng> Swim<R> {
             }
         }
         self.detector.expire_relays(now);
+        let expired = self.messaging.expire(now);
+        for seq in expired.queries {
+            self.out.event(Event::QueryDone { seq });
+        }
+        for id in expired.directs {
+            self.out.event(Event::DirectFailed { id });
+        }
         while let Some(suspect) = self.suspicions.take_expired(now) {
             if self.members.verdict(suspect, Status::Offline, now) {
                 self.out.tally().counters.offline_declared += 1;
@@ -338,7 +367,7 @@ impl<R: Rng> Swim<R> {
             self.timers.set(Timer::Probe, next);
         }
         if now >= self.timers.at(Timer::Gossip) {
-            if !self.gossip.is_empty() {
+            if !self.gossip.is_empty() || self.messaging.has_pending() {
                 if let Some(target) = self.pick_one(StatusSet::AVAILABLE, None) {
                     self.send(target, Message::GossipOnly, false);
                 }
@@ -378,6 +407,7 @@ impl<R: Rng> Swim<R> {
         timers
             .chain(self.detector.next_deadline())
             .chain(self.suspicions.next_deadline())
+            .chain(self.messaging.next_deadline())
             .min()
     }
 
@@ -387,9 +417,13 @@ impl<R: Rng> Swim<R> {
         match timer {
             Timer::Probe => Some(self.probe_due()),
             Timer::PushPull | Timer::Reap => Some(at),
-            Timer::Gossip => (!self.gossip.is_empty()).then_some(at),
+            Timer::Gossip => {
+                (!self.gossip.is_empty() || self.messaging.has_pending()).then_some(at)
+            }
             Timer::Join => self.wants_join().then_some(at),
-            Timer::Fanout => self.gossip.fanout_pending().then_some(at),
+            Timer::Fanout => {
+                (self.gossip.fanout_pending() || self.app_fanout_pending()).then_some(at)
+            }
         }
     }
 
@@ -549,6 +583,109 @@ impl<R: Rng> Swim<R> {
     /// How many forgotten members are remembered by a tombstone.
     pub fn tombstones(&self) -> usize {
         self.members.tombstones()
+    }
+
+    // ---- the application's messages (see "Application messages" in `docs/PROTOCOL.md`) ----
+
+    /// Publishes a user event to every member (this one's application receives it too).
+    /// With `coalesce`, a newer event of the same name from this member replaces an older
+    /// one where it still waits to be gossiped.
+    pub fn publish(
+        &mut self,
+        now: Duration,
+        name: &str,
+        payload: Arc<[u8]>,
+        coalesce: bool,
+    ) -> Result<AppId, AppError> {
+        self.check_app(name, payload.len())?;
+        let body = AppBody::Event {
+            name: name.to_owned(),
+            payload,
+            coalesce,
+        };
+        let message = self.messaging.publish(now, self.members.source(), body);
+        self.deliver(now, message.clone());
+        self.fan_out(now, None);
+        Ok(message.id())
+    }
+
+    /// Asks the members `request.filter` selects (this one included); their answers come
+    /// as [`Event::QueryReply`] with the returned sequence number until [`Event::QueryDone`].
+    pub fn query(&mut self, now: Duration, request: QueryRequest) -> Result<u64, AppError> {
+        self.check_app(&request.name, request.payload.len())?;
+        let timeout = request.timeout.unwrap_or(self.default_query_timeout());
+        check_query(&request.filter, timeout, request.relay)?;
+        if !self.messaging.may_ask() {
+            return Err(AppError::Busy);
+        }
+        let body = AppBody::Query {
+            name: request.name,
+            payload: request.payload,
+            filter: request.filter,
+            timeout,
+            ack: request.ack,
+            relay: request.relay,
+        };
+        let message = self.messaging.publish(now, self.members.source(), body);
+        self.messaging.asked(message.seq, now + timeout);
+        let seq = message.seq;
+        self.deliver(now, message);
+        self.fan_out(now, None);
+        Ok(seq)
+    }
+
+    /// How long a query is answered by default: as long as its gossip is retransmitted,
+    /// `sync_interval × retransmit limit` (which grows with `log10` of the cluster size, as
+    /// Serf's default does), so the last members reached still have time to answer.
+    pub fn default_query_timeout(&self) -> Duration {
+        let limit = self.gossip.limit(self.members.len());
+        (self.config.sync_interval * limit)
+            .max(self.config.ping_interval)
+            .min(crate::MAX_QUERY_TIMEOUT)
+    }
+
+    /// Answers the query `id` (from [`Event::Query`]) with `payload`: once, before its
+    /// timeout.
+    pub fn respond(
+        &mut self,
+        now: Duration,
+        id: &AppId,
+        payload: Arc<[u8]>,
+    ) -> Result<(), AppError> {
+        self.check_app("response", payload.len())?;
+        let Some(answer) = self.messaging.take_answerable(id, now) else {
+            return Err(AppError::NotAnswerable);
+        };
+        let reply = ReplyKind::Response(payload);
+        self.reply_to_query(answer.querier, id.seq, reply, answer.relay);
+        Ok(())
+    }
+
+    /// Sends `payload` to the member `to` alone. Best effort (one datagram) unless
+    /// `acknowledged`: then the packet goes over a stream ([`Transmit::reliable`]) and the
+    /// returned number comes back as [`Event::DirectAcked`] or [`Event::DirectFailed`].
+    pub fn send_direct(
+        &mut self,
+        now: Duration,
+        to: &str,
+        payload: Arc<[u8]>,
+        acknowledged: bool,
+    ) -> Result<Option<u32>, AppError> {
+        self.check_app("direct", payload.len())?;
+        let index = (self.members.get(to))
+            .filter(|&i| i != LOCAL && self.members.wire_of(i) == PeerWire::Native)
+            .ok_or_else(|| AppError::UnknownMember(to.to_owned()))?;
+        let id = if acknowledged {
+            Some(self.messaging.direct_sent(now).ok_or(AppError::Busy)?)
+        } else {
+            None
+        };
+        let message = Message::Direct {
+            id: id.unwrap_or(0),
+            payload,
+        };
+        self.send(index, message, false);
+        Ok(id)
     }
 
     // ---- members and records ----
@@ -792,6 +929,7 @@ impl<R: Rng> Swim<R> {
             message.take_window();
         }
         let mut packet = Packet {
+            app: Default::default(),
             source: self.members.source(),
             message,
             gossip: Vec::new(),
@@ -857,6 +995,9 @@ impl<R: Rng> Swim<R> {
             }
         }
         packet.gossip = gossip;
+        if wire == PeerWire::Native && room.is_none() {
+            self.piggyback_app(&mut packet, bare, limit);
+        }
         if let Some(room) = room {
             // A record larger than the budget may still have been taken: cut to the room.
             while crate::wire::encoded_len(&packet) > bare + room {
@@ -879,14 +1020,20 @@ impl<R: Rng> Swim<R> {
     /// `sync_interval / 4` (see `machine/gossip/`).
     fn fan_out(&mut self, now: Duration, exclude: Option<usize>) {
         let gate_open = now >= self.timers.at(Timer::Fanout);
-        let Some(count) = self.gossip.fanout_now(gate_open) else {
+        let app_fresh = self.app_fanout_pending() && gate_open;
+        let Some(count) =
+            (self.gossip.fanout_now(gate_open)).or(app_fresh.then_some(self.config.fanout))
+        else {
             return;
         };
+        if gate_open {
+            self.messaging.take_fresh();
+        }
         self.timers
             .set(Timer::Fanout, now + self.config.sync_interval / 4);
         let exclude: Vec<usize> = exclude.into_iter().collect();
         for target in self.pick(count, StatusSet::AVAILABLE, &exclude) {
-            if self.gossip.is_empty() {
+            if self.gossip.is_empty() && !self.messaging.has_pending() {
                 break;
             }
             self.send(target, Message::GossipOnly, false);
@@ -1382,6 +1529,7 @@ impl<R: Rng> Swim<R> {
             return;
         };
         let mut packet = Packet {
+            app: Default::default(),
             source: self.members.source(),
             message: std::mem::replace(message, Message::GossipOnly),
             gossip: Vec::new(),
@@ -1421,6 +1569,7 @@ impl<R: Rng> Swim<R> {
         // after the smallest request that can call for it (a ping-req).
         let seq = self.rng.random_range(CHALLENGE_SEQS);
         let packet = Packet {
+            app: Default::default(),
             source: self.members.source(),
             message: Message::ping(seq, self.members.known()),
             gossip: Vec::new(),
@@ -1442,6 +1591,7 @@ impl<R: Rng> Swim<R> {
     /// the stranger with our record instead: see [`Swim::correct_stranger`]).
     fn send_bare_ack(&mut self, to: usize, ack: Message, correct: bool) {
         let mut packet = Packet {
+            app: Default::default(),
             source: self.members.source(),
             message: ack,
             gossip: Vec::new(),
@@ -1479,6 +1629,229 @@ impl<R: Rng> Swim<R> {
             };
             self.send(sender, reply, false);
         }
+    }
+
+    // ---- the application's messages (see `machine/messaging/`) ----
+
+    /// Refuses an application message that breaks a limit, or any while leaving.
+    fn check_app(&self, name: &str, len: usize) -> Result<(), AppError> {
+        if self.leaving.is_some() {
+            return Err(AppError::Leaving);
+        }
+        check_app_name(name)?;
+        let max = self.messaging.config().max_payload;
+        if len > max {
+            return Err(AppError::PayloadTooLarge { len, max });
+        }
+        if !self.messaging.has_room() {
+            return Err(AppError::Busy);
+        }
+        Ok(())
+    }
+
+    /// The app section of a packet from `sender`: taken only from a listed member on the
+    /// native wire (`trusted`); a push-pull's digest is answered with what the sender has
+    /// not seen.
+    fn receive_app(&mut self, now: Duration, sender: usize, trusted: bool, app: AppSection) {
+        if app.is_empty() {
+            return;
+        }
+        if !trusted {
+            self.out.tally().counters.app_dropped += app.messages.len() as u64;
+            return;
+        }
+        for message in app.messages {
+            self.app_arrived(now, message);
+        }
+        if !app.digest.is_empty() {
+            let missing = self.messaging.missing_for(&app.digest);
+            if !missing.is_empty() {
+                let packet = Packet {
+                    source: self.members.source(),
+                    message: Message::GossipOnly,
+                    gossip: Vec::new(),
+                    app: AppSection {
+                        messages: missing,
+                        digest: Vec::new(),
+                    },
+                };
+                self.transmit(sender, PeerWire::Native, packet);
+            }
+        }
+    }
+
+    /// One application message from the network.
+    fn app_arrived(&mut self, now: Duration, message: AppMessage) {
+        if self.members.is_local(&message.origin.name) {
+            return;
+        }
+        if check_app_name(message.name()).is_err() {
+            self.out.tally().counters.app_dropped += 1;
+            return;
+        }
+        let (arrival, queued) = self.messaging.receive(now, &message);
+        let counters = &mut self.out.tally().counters;
+        if !queued {
+            counters.app_dropped += 1;
+        }
+        match arrival {
+            Arrival::Duplicate => counters.app_duplicates += 1,
+            Arrival::Superseded => {}
+            Arrival::New => self.deliver(now, message),
+        }
+    }
+
+    /// Hands a new message to the local application: an event always, a query if its
+    /// filter selects us and the answer rate allows (acknowledged at once if asked).
+    fn deliver(&mut self, now: Duration, message: AppMessage) {
+        let id = message.id();
+        match message.body {
+            AppBody::Event { name, payload, .. } => {
+                self.out.tally().counters.app_delivered += 1;
+                self.out.event(Event::UserEvent { id, name, payload });
+            }
+            AppBody::Query {
+                name,
+                payload,
+                filter,
+                timeout,
+                ack,
+                relay,
+            } => {
+                let local = self.members.entry(LOCAL);
+                let metadata = local.metadata.clone().unwrap_or_default();
+                if !filter.selects(&local.name, &metadata) {
+                    return;
+                }
+                if !self.messaging.may_answer(now) {
+                    self.out.tally().counters.app_dropped += 1;
+                    return;
+                }
+                let querier = id.origin.name.clone();
+                let answer = Messaging::answerable(querier.clone(), relay, now + timeout);
+                self.messaging.expect_answer(id.clone(), answer);
+                if ack {
+                    self.reply_to_query(querier, id.seq, ReplyKind::Ack, relay);
+                }
+                self.out.tally().counters.app_delivered += 1;
+                self.out.event(Event::Query {
+                    id,
+                    name,
+                    payload,
+                    timeout,
+                });
+            }
+        }
+    }
+
+    /// Sends `reply` to our query `seq`'s asker `querier` (ourselves: at once), and through
+    /// `relay` random members.
+    fn reply_to_query(&mut self, querier: MemberName, seq: u64, reply: ReplyKind, relay: u8) {
+        let responder = self.members.name(LOCAL).clone();
+        if self.members.is_local(&querier) {
+            self.our_query_answered(seq, responder, reply);
+            return;
+        }
+        let Some(to) = self.members.get(&querier) else {
+            return;
+        };
+        let message = Message::QueryReply {
+            querier,
+            seq,
+            responder,
+            reply,
+        };
+        for helper in self.pick(usize::from(relay), StatusSet::AVAILABLE, &[to]) {
+            if self.members.wire_of(helper) == PeerWire::Native {
+                self.send(helper, message.clone(), false);
+            }
+        }
+        self.send(to, message, false);
+    }
+
+    /// An answer to our query `seq`: reported once per responder and kind.
+    fn our_query_answered(&mut self, seq: u64, from: MemberName, reply: ReplyKind) {
+        if self.messaging.answer_arrived(seq, &from, &reply) {
+            self.out.event(Event::QueryReply { seq, from, reply });
+        }
+    }
+
+    /// A query reply, a direct message or its acknowledgement from `sender` (a listed
+    /// member, on the native wire).
+    fn app_message_arrived(&mut self, sender: usize, message: Message) {
+        match message {
+            Message::QueryReply {
+                querier,
+                seq,
+                responder,
+                reply,
+            } => {
+                if self.members.is_local(&querier) {
+                    self.our_query_answered(seq, responder, reply);
+                } else if let Some(to) = self.members.get(&querier) {
+                    // A relay: forwarded once, straight to the asker.
+                    let message = Message::QueryReply {
+                        querier,
+                        seq,
+                        responder,
+                        reply,
+                    };
+                    self.send(to, message, false);
+                }
+            }
+            Message::Direct { id, payload } => {
+                let from = self.members.name(sender).clone();
+                self.out.tally().counters.app_delivered += 1;
+                self.out.event(Event::Direct { from, payload });
+                if id != 0 {
+                    self.send(sender, Message::DirectAck { id }, false);
+                }
+            }
+            Message::DirectAck { id } if self.messaging.direct_acked(id) => {
+                self.out.event(Event::DirectAcked { id });
+            }
+            _ => {}
+        }
+    }
+
+    /// Piggybacks queued application messages on `packet` within their share of the room
+    /// left after the membership records (a gossip-only packet carries one larger message
+    /// alone); a push-pull exchange carries our digest.
+    fn piggyback_app(&mut self, packet: &mut Packet, bare: usize, limit: u32) {
+        if matches!(
+            packet.message,
+            Message::Ping {
+                window: Some(_),
+                ..
+            } | Message::Ack {
+                window: Some(_),
+                ..
+            }
+        ) {
+            packet.app.digest = self.messaging.digest();
+        }
+        if !self.messaging.has_pending() {
+            return;
+        }
+        let used = crate::wire::encoded_len(packet) - bare;
+        let mut room = (self.config.piggyback_budget.saturating_sub(used))
+            .min(self.messaging.config().packet_share);
+        let alone = matches!(packet.message, Message::GossipOnly);
+        let mut taken = 0;
+        packet.app.messages = self.messaging.take(limit, |len| {
+            if len <= room || (alone && taken == 0) {
+                room = room.saturating_sub(len);
+                taken += 1;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Whether fresh application messages wait for an eager fanout.
+    fn app_fanout_pending(&self) -> bool {
+        self.config.fanout > 0 && self.messaging.is_fresh()
     }
 
     // ---- leave ----

@@ -5,7 +5,9 @@
 //! its windows riding on probes, Lifeguard's nack). How each is tagged on the wire is the
 //! codec's business (`docs/wire-format.md`).
 
-use crate::{MemberName, Metadata, Status, Validity};
+use std::sync::Arc;
+
+use crate::{AppSection, MemberName, Metadata, ReplyKind, Status, Validity};
 
 /// Identifies the process that created a packet: its name and its validity bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,6 +101,31 @@ pub enum Message {
         /// Records pushed by the sender.
         records: Vec<Update>,
     },
+    /// An answer to a query (native wire only): sent to the querier by the responder, or
+    /// to a relay, which forwards it to the querier once.
+    QueryReply {
+        /// The member that asked.
+        querier: MemberName,
+        /// The query's sequence number at the querier.
+        seq: u64,
+        /// The member that answered.
+        responder: MemberName,
+        /// An acknowledgement or the response.
+        reply: ReplyKind,
+    },
+    /// An application's message to this one member (native wire only). `id` 0: best
+    /// effort; otherwise the receiver answers with [`Message::DirectAck`].
+    Direct {
+        /// The sender's number for an acknowledged message (0: none wanted).
+        id: u32,
+        /// The application's bytes.
+        payload: Arc<[u8]>,
+    },
+    /// The receipt of a [`Message::Direct`] with a non-zero `id`.
+    DirectAck {
+        /// The acknowledged message's number.
+        id: u32,
+    },
 }
 
 impl Message {
@@ -151,6 +178,15 @@ pub struct Packet {
     pub message: Message,
     /// Records piggybacked on the packet.
     pub gossip: Vec<Update>,
+    /// The application's messages piggybacked after the records (native wire only).
+    pub app: AppSection,
+}
+
+impl Transmit {
+    /// Whether the packet must go over a stream (an acknowledged direct message).
+    pub fn reliable(&self) -> bool {
+        matches!(self.packet.message, Message::Direct { id, .. } if id != 0)
+    }
 }
 
 /// A packet the driver must send to a member.

@@ -97,6 +97,16 @@ impl Entry {
     }
 }
 
+/// Makes room in `v` for `len` items, growing it by a quarter, not double: every member holds
+/// a table (and per-member vectors) of every member, so doubling would leave up to half of
+/// each one unused (a quarter is still amortized O(1)).
+pub(crate) fn reserve_gently<T>(v: &mut Vec<T>, len: usize) {
+    if len > v.capacity() {
+        let grown = v.capacity() + v.capacity() / 4 + 4;
+        v.reserve_exact(len.max(grown) - v.len());
+    }
+}
+
 /// Sets or clears `map[i]`.
 fn set_side<V>(map: &mut HashMap<usize, V>, i: usize, value: Option<V>) {
     match value {
@@ -206,11 +216,7 @@ impl Table {
             return (i as usize, false);
         }
         let i = self.entries.len();
-        if i == self.entries.capacity() {
-            // Grow by a quarter, not double: every member holds a table of every member, so
-            // a doubled table would leave up to half of each one unused (still amortized O(1)).
-            self.entries.reserve_exact(i / 4 + 4);
-        }
+        reserve_gently(&mut self.entries, i + 1);
         self.entries.push(Entry::new(name.clone(), local, now));
         let hash = self.hash(name);
         let (entries, hasher) = (&self.entries, &self.hasher);

@@ -32,6 +32,7 @@ fn record(i: usize, clock: u64, value: &str) -> Update {
 
 fn from(i: usize, message: Message, gossip: Vec<Update>) -> Packet {
     Packet {
+        app: Default::default(),
         source: Source {
             name: name(i),
             validity: Validity([i as u8; 8]),

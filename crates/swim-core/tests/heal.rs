@@ -40,6 +40,7 @@ fn cut_off_member() -> Swim<StdRng> {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: Source {
                 name: "10.0.1.1:9000".into(),
                 validity: Validity([1; 8]),
@@ -86,6 +87,7 @@ fn a_comeback_pings_every_member_held_offline() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: Source {
                 name: "10.0.1.1:9000".into(),
                 validity: Validity([1; 8]),

@@ -143,6 +143,7 @@ fn a_forgotten_member_stays_forgotten_whatever_stale_gossip_says() {
     assert_eq!(b.tombstones(), 1);
     // c has not forgotten it and still gossips an old record (equal clock, even ONLINE).
     let packet = Packet {
+        app: Default::default(),
         source: Source {
             name: "c:1".into(),
             validity: c.validity(),

@@ -46,6 +46,7 @@ fn suspect(name: &str, accuser: Option<&str>) -> Update {
 
 fn packet(from: &str, message: Message, gossip: Vec<Update>) -> Packet {
     Packet {
+        app: Default::default(),
         source: source(from),
         message,
         gossip,

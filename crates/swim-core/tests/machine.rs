@@ -118,6 +118,7 @@ fn ping_is_acked_by_the_local_member() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: foreign("b:1"),
             message: Message::Ping {
                 seq: 77,
@@ -150,6 +151,7 @@ fn ping_is_acked_by_the_local_member() {
 fn ping_req_is_relayed_and_the_ack_forwarded() {
     let mut a = member("a:1", &[]);
     let req = Packet {
+        app: Default::default(),
         source: foreign("b:1"),
         message: Message::PingReq {
             seq: 5,
@@ -163,6 +165,7 @@ fn ping_req_is_relayed_and_the_ack_forwarded() {
         .iter()
         .any(|(to, p)| **to == *"c:1" && matches!(p.message, Message::Ping { .. })));
     let ack = Packet {
+        app: Default::default(),
         source: foreign("c:1"),
         message: Message::Ack {
             seq: 1,
@@ -198,6 +201,7 @@ fn seed_gossip_is_applied_and_acknowledged() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: foreign("b:1"),
             message: Message::Gossip(update),
             gossip: vec![],
@@ -230,6 +234,7 @@ fn suspicion_of_the_local_member_is_refuted_with_a_newer_clock() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: foreign("b:1"),
             message: Message::GossipOnly,
             gossip: vec![accusation],
@@ -253,6 +258,7 @@ fn unanswered_member_becomes_suspect_then_offline() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: foreign("b:1"),
             message: Message::GossipOnly,
             gossip: vec![Update {
@@ -293,6 +299,7 @@ fn packets_claiming_to_be_local_are_ignored() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: foreign("a:1"),
             message: Message::Ping {
                 seq: 1,
@@ -358,6 +365,7 @@ fn counters_tally_suspicion_offline_and_refutation() {
         left: false,
     };
     let gossip = |update: Update| Packet {
+        app: Default::default(),
         source: foreign("b:1"),
         message: Message::GossipOnly,
         gossip: vec![update],
@@ -418,6 +426,7 @@ fn full_sync_requests_to(sent: &[(MemberName, Packet)], to: &str) -> usize {
 fn a_member_that_lost_everyone_joins_again_through_a_peer_added_later() {
     let mut a = member("a:1", &[]);
     let online_b = Packet {
+        app: Default::default(),
         source: foreign("b:1"),
         message: Message::Sync {
             reply: true,
@@ -486,6 +495,7 @@ fn a_window_on_a_ping_is_applied_and_answered_on_the_ack() {
     a.handle_packet(
         now,
         Packet {
+            app: Default::default(),
             source: Source {
                 name: "b:1".into(),
                 validity: b.validity(),

@@ -32,6 +32,7 @@ fn member(peers: &[&str]) -> Swim<StdRng> {
 
 fn packet(from: &str, validity: u8, message: Message) -> Packet {
     Packet {
+        app: Default::default(),
         source: Source {
             name: from.into(),
             validity: Validity([validity; 8]),

@@ -37,6 +37,7 @@ fn source(name: &str, validity: u8) -> Source {
 /// A packet as the Python package sends it.
 fn py(from: &str, message: Message) -> Packet {
     Packet {
+        app: Default::default(),
         source: source(from, 9),
         message,
         gossip: vec![],
@@ -196,6 +197,7 @@ fn an_ack_relayed_by_another_member_counts_as_an_answer() {
     // c forwards `Ack(source=b)`, which reads as a packet from b itself.
     wait_for_probe(&mut a, &mut now, "b:1");
     let relayed = Packet {
+        app: Default::default(),
         source: source("c:1", 7),
         message: Message::Ack {
             seq: 0,
@@ -247,6 +249,7 @@ fn a_restarted_process_is_believed_and_sent_the_whole_list() {
     let (mut a, now) = knowing_b(Wire::Python);
     // b restarts (new validity) with new metadata; its clock starts over at 1.
     let restarted = Packet {
+        app: Default::default(),
         source: source("b:1", 42),
         message: Message::Gossip(record("b:1", 1, Status::Online, Some("again"))),
         gossip: vec![],
@@ -281,6 +284,7 @@ fn a_restarted_process_is_believed_and_sent_the_whole_list() {
 
 fn announce_from(a: &mut Swim<StdRng>, now: Duration, validity: u8) {
     let ping = Packet {
+        app: Default::default(),
         source: source("b:1", validity),
         message: Message::Ping {
             seq: 0,

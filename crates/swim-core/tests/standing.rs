@@ -47,6 +47,7 @@ fn big_member() -> Swim<StdRng> {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: source("10.0.0.2:9000"),
             message: Message::Sync {
                 reply: true,
@@ -69,6 +70,7 @@ fn source(name: &str) -> Source {
 
 fn full_sync(from: &str) -> Packet {
     Packet {
+        app: Default::default(),
         source: source(from),
         message: Message::Sync {
             reply: false,
@@ -99,6 +101,7 @@ fn a_spoofed_source_never_gets_more_than_it_sent() {
     let requests = [
         full_sync(victim),
         Packet {
+            app: Default::default(),
             source: source(victim),
             message: Message::Sync {
                 reply: false,
@@ -108,6 +111,7 @@ fn a_spoofed_source_never_gets_more_than_it_sent() {
             gossip: vec![],
         },
         Packet {
+            app: Default::default(),
             source: source(victim),
             message: Message::PingReq {
                 seq: 9,
@@ -116,6 +120,7 @@ fn a_spoofed_source_never_gets_more_than_it_sent() {
             gossip: vec![],
         },
         Packet {
+            app: Default::default(),
             source: source(victim),
             message: Message::GossipOnly,
             gossip: vec![record("10.0.0.77:9000")],
@@ -159,6 +164,7 @@ fn a_joiner_that_answers_the_challenge_gets_the_whole_list() {
         .expect("a challenge");
     // The joiner acks (a bare ack): the list it asked for follows.
     let ack = Packet {
+        app: Default::default(),
         source: source(joiner),
         message: Message::Ack {
             seq: challenge,
@@ -195,6 +201,7 @@ fn a_wrong_or_restarted_answer_does_not_confirm() {
         })
         .unwrap();
     let ack = |seq, validity| Packet {
+        app: Default::default(),
         source: Source {
             name: joiner.into(),
             validity: Validity(validity),
@@ -231,6 +238,7 @@ fn a_strangers_window_on_a_ping_gets_an_answer_no_larger_than_the_ping() {
         .map(|i| record(&format!("10.0.0.{i}:9000")))
         .collect();
     let ping = Packet {
+        app: Default::default(),
         source: source(stranger),
         message: Message::Ping {
             seq: 5,
@@ -269,6 +277,7 @@ fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() 
     a.handle_packet(
         now,
         Packet {
+            app: Default::default(),
             source: source(stranger),
             message: Message::Ping {
                 seq: 5,
@@ -302,6 +311,7 @@ fn a_catch_up_the_stranger_cannot_get_goes_to_the_next_member_that_knows_more() 
     a.handle_packet(
         now,
         Packet {
+            app: Default::default(),
             source: source(&target),
             message: Message::Ack {
                 seq,
@@ -348,6 +358,7 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: bool) -> Vec<Duration
                     a.handle_packet(
                         now + Duration::from_millis(5),
                         Packet {
+                            app: Default::default(),
                             source: source(&t.to),
                             message: ack,
                             gossip: vec![],
@@ -370,6 +381,7 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: bool) -> Vec<Duration
                         a.handle_packet(
                             now + Duration::from_millis(10),
                             Packet {
+                                app: Default::default(),
                                 source: source(&t.to),
                                 message: list,
                                 gossip: vec![],
@@ -432,6 +444,7 @@ fn a_stranger_holding_us_offline_gets_our_record_in_our_probe_of_it() {
     a.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: source(stranger),
             message: Message::Ping {
                 seq: 9,
@@ -466,6 +479,7 @@ fn a_stranger_holding_us_offline_gets_our_record_in_our_probe_of_it() {
     b.handle_packet(
         T0,
         Packet {
+            app: Default::default(),
             source: source(stranger),
             message: Message::Ping {
                 seq: 9,

@@ -20,6 +20,7 @@ fn ping(updates: usize) -> Packet {
         .into_iter()
         .collect();
     Packet {
+        app: Default::default(),
         source: Source {
             name: "10.0.0.1:7777".into(),
             validity: Validity([7; 8]),

@@ -255,6 +255,7 @@ fn flood_packet(from: &str, validity: Validity, i: u64, targets: &[String]) -> P
         }
     };
     Packet {
+        app: Default::default(),
         source: Source {
             name: from.into(),
             validity,

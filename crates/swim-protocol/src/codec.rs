@@ -188,6 +188,7 @@ mod tests {
 
     fn ping(from: &str) -> Packet {
         Packet {
+            app: Default::default(),
             source: Source {
                 name: from.into(),
                 validity: Validity([3; 8]),

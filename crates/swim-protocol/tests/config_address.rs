@@ -192,6 +192,7 @@ fn the_longest_accepted_name_crosses_both_wires() {
     assert!(err.contains("at most 255"), "{err}");
 
     let packet = Packet {
+        app: Default::default(),
         source: Source {
             name: name.as_str().into(),
             validity: Validity([3; 8]),

@@ -113,6 +113,7 @@ fn seed_packets() -> Vec<Packet> {
     for message in messages {
         for with_gossip in [false, true] {
             packets.push(Packet {
+                app: Default::default(),
                 source: from.clone(),
                 message: message.clone(),
                 gossip: if with_gossip { gossip.clone() } else { vec![] },

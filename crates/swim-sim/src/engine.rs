@@ -4,13 +4,15 @@
 use std::cmp::Ordering;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swim_core::wire::{NativeWire, WireFormat};
 use swim_core::{
-    Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet, ProtocolConfig, Swim,
+    AppError, AppId, Event, MemberChange, MemberName, MemberSnapshot, Metadata, Packet,
+    ProtocolConfig, QueryRequest, Swim,
 };
 
 use crate::host::{Cpu, HostCpu};
@@ -24,6 +26,10 @@ pub trait Observer {
 
     /// Member `observer` forgot `member` (OFFLINE for `offline_retention`) at `now`.
     fn on_forgotten(&mut self, _now: Duration, _observer: usize, _member: &MemberSnapshot) {}
+
+    /// Member `observer` handed its application one of the application's messages (a user
+    /// event, a query, a reply to its query, a direct message...) at `now`.
+    fn on_app(&mut self, _now: Duration, _observer: usize, _event: &Event) {}
 }
 
 /// Traffic sent by one member.
@@ -394,6 +400,47 @@ impl Simulation {
         }
     }
 
+    /// Cuts the network into groups: `group_of[i]` is member `i`'s (a packet between two
+    /// groups is lost).
+    pub fn split(&mut self, group_of: Vec<u32>) {
+        self.partition.split(group_of);
+    }
+
+    /// Ends any partition.
+    pub fn heal(&mut self) {
+        self.partition.heal();
+    }
+
+    /// Member `i` publishes a user event (see [`Swim::publish`]).
+    pub fn publish(
+        &mut self,
+        i: usize,
+        name: &str,
+        payload: Arc<[u8]>,
+        coalesce: bool,
+        obs: &mut impl Observer,
+    ) -> Result<AppId, AppError> {
+        let now = self.local_time(i, self.now);
+        let swim = self.nodes[i].swim.as_mut().ok_or(AppError::Leaving)?;
+        let id = swim.publish(now, name, payload, coalesce)?;
+        self.after_input(i, obs);
+        Ok(id)
+    }
+
+    /// Member `i` asks a query; its replies reach the observer.
+    pub fn query(
+        &mut self,
+        i: usize,
+        request: QueryRequest,
+        obs: &mut impl Observer,
+    ) -> Result<u64, AppError> {
+        let now = self.local_time(i, self.now);
+        let swim = self.nodes[i].swim.as_mut().ok_or(AppError::Leaving)?;
+        let seq = swim.query(now, request)?;
+        self.after_input(i, obs);
+        Ok(seq)
+    }
+
     /// Changes member `i`'s metadata.
     pub fn set_metadata(&mut self, i: usize, metadata: Metadata, obs: &mut impl Observer) {
         let now = self.local_time(i, self.now);
@@ -491,12 +538,28 @@ impl Simulation {
             outgoing.push(transmit);
         }
         let mut changes = 0;
+        let local = self.local_time(i, now);
+        let Some(swim) = self.nodes[i].swim.as_mut() else {
+            return;
+        };
         while let Some(event) = swim.poll_event() {
             changes += 1;
             match event {
                 Event::MemberChanged(change) => obs.on_change(now, i, &change),
                 Event::MemberForgotten(member) => obs.on_forgotten(now, i, &member),
-                _ => {}
+                event => {
+                    obs.on_app(now, i, &event);
+                    // The simulated application answers every query it is handed with its
+                    // member's name.
+                    if let Event::Query { id, .. } = &event {
+                        let answer: Arc<[u8]> = swim.local_name().as_bytes().into();
+                        if swim.respond(local, id, answer).is_ok() {
+                            while let Some(transmit) = swim.poll_transmit() {
+                                outgoing.push(transmit);
+                            }
+                        }
+                    }
+                }
             }
         }
         let deadline = swim.poll_timeout();

@@ -65,7 +65,16 @@ impl Interner {
             Message::Ping { window, .. } => {
                 window.iter_mut().flatten().for_each(|u| self.update(u))
             }
-            Message::Nack { .. } | Message::GossipOnly => {}
+            Message::Nack { .. }
+            | Message::GossipOnly
+            | Message::Direct { .. }
+            | Message::DirectAck { .. } => {}
+            Message::QueryReply {
+                querier, responder, ..
+            } => {
+                self.name(querier);
+                self.name(responder);
+            }
             Message::PingReq { target, .. } => self.name(target),
             Message::Ack { alive, window, .. } => {
                 self.name(&mut alive.name);
@@ -76,6 +85,9 @@ impl Interner {
             Message::Sync { records, .. } => records.iter_mut().for_each(|u| self.update(u)),
         }
         packet.gossip.iter_mut().for_each(|u| self.update(u));
+        for message in &mut packet.app.messages {
+            self.name(&mut message.origin.name);
+        }
     }
 }
 
@@ -94,6 +106,7 @@ mod tests {
             accuser: None,
         };
         Packet {
+            app: Default::default(),
             source: Source {
                 name: "10.0.0.1:7946".into(),
                 validity: Validity::default(),

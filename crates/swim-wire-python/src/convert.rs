@@ -74,6 +74,7 @@ pub fn to_core(packet: PyPacket) -> Result<Packet, PyWireError> {
         ),
     };
     Ok(Packet {
+        app: Default::default(),
         source,
         message,
         gossip: Vec::new(),
@@ -124,8 +125,13 @@ pub fn from_core(packet: &Packet) -> Vec<PyPacket> {
             name: name.to_string(),
             clock: *clock,
         }),
-        // The package has no nack; the core never sends one on this wire (seed clock rules).
-        Message::GossipOnly | Message::Nack { .. } => {}
+        // The package has no nack and no application messages; the core never sends them
+        // on this wire (nor a packet's app section, which is left out here).
+        Message::GossipOnly
+        | Message::Nack { .. }
+        | Message::QueryReply { .. }
+        | Message::Direct { .. }
+        | Message::DirectAck { .. } => {}
         Message::Sync { records, .. } => {
             out.extend(records.iter().map(|update| gossip(&source, update)));
         }

@@ -110,6 +110,7 @@ fn core_packets() -> Vec<Packet> {
         .with("empty", "")
         .with("blob", vec![7u8; 100_000]);
     let packet = |message, gossip| Packet {
+        app: Default::default(),
         source: me.clone(),
         message,
         gossip,

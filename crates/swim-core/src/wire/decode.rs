@@ -6,7 +6,7 @@ use super::{
     state, sync_flags, tag, DecodeError, MAGIC, MAX_KEY_LEN, MAX_METADATA_KEYS, MAX_NAME_LEN,
     MAX_PAYLOAD, MAX_RECORDS, MAX_VALUE_LEN, VERSION,
 };
-use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use crate::{AppSection, MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
@@ -45,6 +45,12 @@ pub(super) fn packet(payload: &[u8]) -> Result<Packet> {
     let source = reader.source()?;
     let message = reader.message()?;
     let gossip = reader.records()?;
+    // The application's section follows the records only when it is not empty.
+    let app = if reader.rest.is_empty() {
+        AppSection::default()
+    } else {
+        reader.app_section()?
+    };
     if !reader.rest.is_empty() {
         return Err(DecodeError::Trailing(reader.rest.len()));
     }
@@ -52,23 +58,24 @@ pub(super) fn packet(payload: &[u8]) -> Result<Packet> {
         source,
         message,
         gossip,
+        app,
     })
 }
 
 /// A cursor over the payload, with the record budget still available to this packet.
-struct Reader<'a> {
-    rest: &'a [u8],
+pub(super) struct Reader<'a> {
+    pub(super) rest: &'a [u8],
     records_left: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8> {
+    pub(super) fn byte(&mut self) -> Result<u8> {
         let (&byte, rest) = self.rest.split_first().ok_or(DecodeError::Truncated)?;
         self.rest = rest;
         Ok(byte)
     }
 
-    fn take(&mut self, len: usize) -> Result<&'a [u8]> {
+    pub(super) fn take(&mut self, len: usize) -> Result<&'a [u8]> {
         if len > self.rest.len() {
             return Err(DecodeError::Truncated);
         }
@@ -78,7 +85,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Unsigned LEB128 in its shortest form; overlong and overflowing forms are rejected.
-    fn varint(&mut self) -> Result<u64> {
+    pub(super) fn varint(&mut self) -> Result<u64> {
         let mut value = 0u64;
         for index in 0..MAX_VARINT_LEN {
             let byte = self.byte()?;
@@ -106,13 +113,18 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn seq(&mut self) -> Result<u32> {
+    pub(super) fn seq(&mut self) -> Result<u32> {
         let value = self.varint()?;
         u32::try_from(value).map_err(|_| DecodeError::TooLarge { what: "seq", value })
     }
 
     /// A count of items each at least `min_item_len` bytes long, at most `max`.
-    fn count(&mut self, what: &'static str, max: usize, min_item_len: usize) -> Result<usize> {
+    pub(super) fn count(
+        &mut self,
+        what: &'static str,
+        max: usize,
+        min_item_len: usize,
+    ) -> Result<usize> {
         let value = self.varint()?;
         let count = usize::try_from(value)
             .ok()
@@ -125,21 +137,21 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-prefixed byte string of at most `max` bytes.
-    fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8]> {
+    pub(super) fn bytes(&mut self, what: &'static str, max: usize) -> Result<&'a [u8]> {
         let len = self.count(what, max, 1)?;
         self.take(len)
     }
 
-    fn str(&mut self, what: &'static str, max: usize) -> Result<&'a str> {
+    pub(super) fn str(&mut self, what: &'static str, max: usize) -> Result<&'a str> {
         let bytes = self.bytes(what, max)?;
         std::str::from_utf8(bytes).map_err(|_| DecodeError::Utf8(what))
     }
 
-    fn name(&mut self) -> Result<MemberName> {
+    pub(super) fn name(&mut self) -> Result<MemberName> {
         self.str("member name", MAX_NAME_LEN).map(MemberName::from)
     }
 
-    fn source(&mut self) -> Result<Source> {
+    pub(super) fn source(&mut self) -> Result<Source> {
         let name = self.name()?;
         let mut validity = Validity::default();
         let len = validity.0.len();
@@ -182,6 +194,12 @@ impl<'a> Reader<'a> {
             },
             tag::GOSSIP_ONLY => Message::GossipOnly,
             tag::NACK => Message::Nack { seq: self.seq()? },
+            tag::QUERY_REPLY => self.query_reply()?,
+            tag::DIRECT => Message::Direct {
+                id: self.seq()?,
+                payload: self.bytes("payload", crate::MAX_APP_PAYLOAD)?.into(),
+            },
+            tag::DIRECT_ACK => Message::DirectAck { id: self.seq()? },
             tag::SYNC => {
                 let flags = self.byte()?;
                 if flags & !(sync_flags::REPLY | sync_flags::FULL) != 0 {

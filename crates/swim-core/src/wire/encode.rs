@@ -15,10 +15,11 @@ pub(super) fn packet(packet: &Packet) -> Vec<u8> {
     put_source(&mut out, &packet.source);
     put_message(&mut out, &packet.message);
     put_records(&mut out, &packet.gossip);
+    super::app::put_section(&mut out, &packet.app);
     out
 }
 
-fn put_source(out: &mut Vec<u8>, source: &Source) {
+pub(super) fn put_source(out: &mut Vec<u8>, source: &Source) {
     put_bytes(out, source.name.as_bytes());
     out.extend_from_slice(&source.validity.0);
 }
@@ -83,6 +84,9 @@ fn put_message(out: &mut Vec<u8>, message: &Message) {
             out.push(tag::SYNC);
             out.push(flags_byte(*reply, *full));
             put_records(out, records);
+        }
+        Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
+            super::app::put_message(out, message);
         }
     }
 }
@@ -155,14 +159,14 @@ fn put_metadata(out: &mut Vec<u8>, metadata: &Metadata) {
     }
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
 /// Unsigned LEB128, shortest form: seven bits per byte, low bits first, the top bit set on
 /// every byte but the last.
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -176,11 +180,11 @@ pub(super) fn varint_len(value: u64) -> usize {
     bits.div_ceil(7)
 }
 
-fn bytes_len(len: usize) -> usize {
+pub(super) fn bytes_len(len: usize) -> usize {
     varint_len(len as u64) + len
 }
 
-fn source_len(source: &Source) -> usize {
+pub(super) fn source_len(source: &Source) -> usize {
     bytes_len(source.name.len()) + VALIDITY_LEN
 }
 
@@ -211,6 +215,9 @@ fn message_len(message: &Message) -> usize {
         Message::GossipOnly => 0,
         Message::Nack { seq } => varint_len(u64::from(*seq)),
         Message::Sync { records, .. } => 1 + records_len(records),
+        Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
+            return super::app::message_len(message);
+        }
     };
     1 + body
 }
@@ -253,4 +260,5 @@ pub(super) fn packet_len(packet: &Packet) -> usize {
         + source_len(&packet.source)
         + message_len(&packet.message)
         + records_len(&packet.gossip)
+        + super::app::section_len(&packet.app)
 }

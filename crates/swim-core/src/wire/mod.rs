@@ -12,6 +12,7 @@
 //! than [`MAX_NAME_LEN`] or metadata beyond [`MAX_VALUE_LEN`] encodes, but every peer
 //! rejects it. Names and metadata must be checked where they enter the system.
 
+mod app;
 mod decode;
 mod encode;
 #[cfg(test)]
@@ -49,6 +50,9 @@ mod tag {
     pub const NACK: u8 = 0x08;
     pub const PING_SYNC: u8 = 0x09;
     pub const ACK_SYNC: u8 = 0x0a;
+    pub const QUERY_REPLY: u8 = 0x0b;
+    pub const DIRECT: u8 = 0x0c;
+    pub const DIRECT_ACK: u8 = 0x0d;
 }
 
 /// Bits of the state byte of a record: the low bits are the status code, bit 5 says an
@@ -134,6 +138,11 @@ pub fn encode(packet: &Packet) -> Vec<u8> {
 /// Decodes a packet in the native format, strictly and within bounds.
 pub fn decode(payload: &[u8]) -> Result<Packet, DecodeError> {
     decode::packet(payload)
+}
+
+/// The number of bytes an application message takes in a packet's app section.
+pub fn app_message_len(message: &crate::AppMessage) -> usize {
+    app::app_message_len(message)
 }
 
 /// The number of bytes `update` takes in the native format (for piggyback budgets).

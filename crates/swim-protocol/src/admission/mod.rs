@@ -201,6 +201,7 @@ mod tests {
 
     fn packet(from: &str, message: Message) -> Packet {
         Packet {
+            app: Default::default(),
             source: Source {
                 name: from.into(),
                 validity: Validity([1; 8]),

@@ -360,6 +360,7 @@ mod tests {
     async fn auto_accepts_both_framings_on_one_listener() {
         let mut h = listen_with(WireKind::Auto, limits()).await;
         let packet = Packet {
+            app: Default::default(),
             source: swim_core::Source {
                 name: "127.0.0.1:1".into(),
                 validity: swim_core::Validity([1; 8]),

@@ -21,6 +21,7 @@ impl ProbeRing {
     pub(super) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
         let end = self.order.len();
         let at = rng.random_range(self.pos..=end);
+        crate::table::reserve_gently(&mut self.order, end + 1);
         self.order.push(index as u32);
         self.order.swap(at, end);
     }

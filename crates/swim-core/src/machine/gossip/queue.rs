@@ -40,6 +40,7 @@ impl BroadcastQueue {
 
     fn set(&mut self, index: usize, slot: (u32, u32)) {
         if index >= self.slots.len() {
+            crate::table::reserve_gently(&mut self.slots, index + 1);
             self.slots.resize(index + 1, NOT_QUEUED);
         }
         if self.slots[index] == NOT_QUEUED {

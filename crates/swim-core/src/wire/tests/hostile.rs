@@ -157,7 +157,7 @@ fn bad_header_is_rejected() {
 
 #[test]
 fn unknown_tags_and_flags_are_invalid() {
-    for tag in [0x00, 0x0b, 0x80, 0xff] {
+    for tag in [0x00, 0x0e, 0x80, 0xff] {
         assert_eq!(
             decode(&payload(&[&[tag, 0x00]])),
             invalid("message tag", u64::from(tag))
@@ -174,7 +174,7 @@ fn unknown_tags_and_flags_are_invalid() {
 /// read as something else.
 #[test]
 fn every_unassigned_tag_and_status_byte_is_rejected() {
-    let tags = 0x01..=0x0a;
+    let tags = 0x01..=0x0d;
     for tag in (0..=u8::MAX).filter(|t| !tags.contains(t)) {
         assert_eq!(
             decode(&payload(&[&[tag, 0x00]])),
@@ -229,10 +229,53 @@ fn an_accuser_must_be_a_valid_name() {
 
 #[test]
 fn trailing_bytes_are_rejected() {
+    // After the records only an app section may follow: flags 02 (a digest), one entry
+    // (source "x" with its validity, highest 5), then two bytes too many.
+    let digest: &[u8] = &[0x02, 0x01, 0x01, b'x', 0, 0, 0, 0, 0, 0, 0, 0, 0x05];
+    assert!(decode(&payload(&[&[0x06, 0x00], digest])).is_ok());
     assert_eq!(
-        decode(&payload(&[&[0x06, 0x00, 0xaa, 0xbb]])),
+        decode(&payload(&[&[0x06, 0x00], digest, &[0xaa, 0xbb]])),
         Err(DecodeError::Trailing(2))
     );
+}
+
+#[test]
+fn app_sections_are_canonical_and_bounded() {
+    // No empty section (flags 00), no unknown flag bits, no empty list.
+    for flags in [0x00, 0x04, 0xaa] {
+        assert_eq!(
+            decode(&payload(&[&[0x06, 0x00, flags]])),
+            invalid("app section flags", u64::from(flags))
+        );
+    }
+    assert_eq!(
+        decode(&payload(&[&[0x06, 0x00, 0x01, 0x00]])),
+        invalid("app message count", 0)
+    );
+    // A message count beyond what the bytes can hold is refused before any allocation.
+    assert_eq!(
+        decode(&payload(&[&[0x06, 0x00, 0x01, 0xff, 0x1f]])),
+        Err(DecodeError::Truncated)
+    );
+    // An event: source "x", seq 1, kind 1, name "e", payload of 2^17 bytes (over 64 KiB).
+    let event: &[u8] = &[
+        0x01, 0x01, 0x01, b'x', 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0x01, b'e',
+    ];
+    assert_eq!(
+        decode(&payload(&[&[0x06, 0x00], event, &[0x80, 0x80, 0x08]])),
+        Err(DecodeError::TooLarge {
+            what: "payload",
+            value: 1 << 17
+        })
+    );
+    // An unknown kind of message.
+    let mut kind = event.to_vec();
+    kind[13] = 0x09;
+    assert_eq!(
+        decode(&payload(&[&[0x06, 0x00], &kind, &[0x00]])),
+        invalid("app message kind", 9)
+    );
+    assert!(decode(&payload(&[&[0x06, 0x00], event, &[0x00]])).is_ok());
 }
 
 #[test]

@@ -8,7 +8,12 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
 use super::{decode, encode, encoded_len, update_len, DecodeError};
-use crate::{MemberName, Message, Metadata, Packet, Source, Status, Update, Validity};
+use std::time::Duration;
+
+use crate::{
+    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, Metadata, Packet, QueryFilter,
+    ReplyKind, Source, Status, Update, Validity,
+};
 
 fn name() -> impl Strategy<Value = MemberName> {
     // Mostly short names in any script, sometimes ones at or near the 255-byte limit.
@@ -99,15 +104,86 @@ fn message() -> impl Strategy<Value = Message> {
                 records,
             }
         }),
+        (name(), any::<u64>(), name(), prop::option::of(payload())).prop_map(
+            |(querier, seq, responder, response)| Message::QueryReply {
+                querier,
+                seq,
+                responder,
+                reply: response.map_or(ReplyKind::Ack, ReplyKind::Response),
+            }
+        ),
+        (any::<u32>(), payload()).prop_map(|(id, payload)| Message::Direct { id, payload }),
+        any::<u32>().prop_map(|id| Message::DirectAck { id }),
+    ]
+}
+
+fn payload() -> impl Strategy<Value = std::sync::Arc<[u8]>> {
+    vec(any::<u8>(), 0..64).prop_map(Into::into)
+}
+
+fn app_name() -> impl Strategy<Value = String> {
+    "[a-z0-9._:/-]{1,20}"
+}
+
+fn filter() -> impl Strategy<Value = QueryFilter> {
+    let test = prop_oneof![
+        vec(any::<u8>(), 0..10).prop_map(KeyTest::Equals),
+        "[a-z*?]{0,10}".prop_map(KeyTest::Matches),
+    ];
+    (vec(name(), 0..3), vec(("\\PC{0,8}", test), 0..3))
+        .prop_map(|(names, metadata)| QueryFilter { names, metadata })
+}
+
+fn app_message() -> impl Strategy<Value = AppMessage> {
+    let event = (app_name(), payload(), any::<bool>()).prop_map(|(name, payload, coalesce)| {
+        AppBody::Event {
+            name,
+            payload,
+            coalesce,
+        }
+    });
+    let query = (
+        app_name(),
+        payload(),
+        filter(),
+        1..300_000u64,
+        any::<bool>(),
+        0..=5u8,
+    )
+        .prop_map(
+            |(name, payload, filter, millis, ack, relay)| AppBody::Query {
+                name,
+                payload,
+                filter,
+                timeout: Duration::from_millis(millis),
+                ack,
+                relay,
+            },
+        );
+    (source(), any::<u64>(), prop_oneof![event, query]).prop_map(|(origin, seq, body)| AppMessage {
+        origin,
+        seq,
+        body,
+    })
+}
+
+fn app_section() -> impl Strategy<Value = AppSection> {
+    prop_oneof![
+        2 => Just(AppSection::default()),
+        1 => (vec(app_message(), 0..3), vec((source(), any::<u64>()), 0..3))
+            .prop_map(|(messages, digest)| AppSection { messages, digest }),
     ]
 }
 
 pub(super) fn packet() -> impl Strategy<Value = Packet> {
-    (source(), message(), vec(update(), 0..5)).prop_map(|(source, message, gossip)| Packet {
-        source,
-        message,
-        gossip,
-    })
+    (source(), message(), vec(update(), 0..5), app_section()).prop_map(
+        |(source, message, gossip, app)| Packet {
+            source,
+            message,
+            gossip,
+            app,
+        },
+    )
 }
 
 /// Decodes `bytes` and, when that succeeds, checks that they are the one encoding of the
@@ -150,8 +226,17 @@ proptest! {
     #[test]
     fn every_truncation_is_an_error(packet in packet()) {
         let bytes = encode(&packet);
+        // The app section is optional: cut right before it, the payload is the packet
+        // without it (the frame's length and signature guard against such a cut).
+        let mut bare = packet.clone();
+        bare.app = AppSection::default();
+        let bare_len = encoded_len(&bare);
         for end in 0..bytes.len() {
-            prop_assert_eq!(decode(&bytes[..end]), Err(DecodeError::Truncated), "cut at {}", end);
+            if end == bare_len {
+                prop_assert_eq!(decode(&bytes[..end]), Ok(bare.clone()));
+            } else {
+                prop_assert_eq!(decode(&bytes[..end]), Err(DecodeError::Truncated), "cut at {}", end);
+            }
         }
     }
 
@@ -195,6 +280,7 @@ fn metadata_encoding_does_not_depend_on_insertion_order() {
         left: false,
     };
     let packet = |metadata| Packet {
+        app: Default::default(),
         source: Source {
             name: "s".into(),
             validity: Validity::default(),

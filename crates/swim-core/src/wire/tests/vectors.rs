@@ -32,6 +32,7 @@ fn leave(name: &str, clock: u64, metadata: Option<Metadata>) -> Update {
 
 fn packet(message: Message, gossip: Vec<Update>) -> Packet {
     Packet {
+        app: Default::default(),
         source: source(),
         message,
         gossip,
