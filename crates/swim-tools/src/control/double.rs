@@ -38,7 +38,12 @@ impl Double {
 }
 
 impl ControlTarget for Double {
-    fn publish(&self, name: &str, payload: Vec<u8>, coalesce: bool) -> Result<(), TargetError> {
+    async fn publish(
+        &self,
+        name: &str,
+        payload: Vec<u8>,
+        coalesce: bool,
+    ) -> Result<(), TargetError> {
         if name == "refused" {
             return Err(TargetError::usage("event name refused"));
         }
@@ -61,7 +66,7 @@ impl ControlTarget for Double {
         Ok(())
     }
 
-    fn query(&self, query: QuerySpec) -> Result<mpsc::Receiver<QueryReply>, TargetError> {
+    async fn query(&self, query: QuerySpec) -> Result<mpsc::Receiver<QueryReply>, TargetError> {
         self.record(format!("query {query:?}"));
         let (tx, rx) = mpsc::channel(16);
         let (answers, pace) = (self.answers.clone(), self.pace);

@@ -94,7 +94,12 @@ impl TargetError {
 /// What the control socket asks of a running member.
 pub trait ControlTarget: Clone + Send + Sync + 'static {
     /// Publishes a user event to the cluster.
-    fn publish(&self, name: &str, payload: Vec<u8>, coalesce: bool) -> Result<(), TargetError>;
+    fn publish(
+        &self,
+        name: &str,
+        payload: Vec<u8>,
+        coalesce: bool,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send;
 
     /// Sends a direct message to `member`; resolves once sent (best effort) or acknowledged
     /// (reliable).
@@ -107,7 +112,10 @@ pub trait ControlTarget: Clone + Send + Sync + 'static {
 
     /// Starts a query; its acks and responses arrive on the receiver, which closes when the
     /// query's timeout is over.
-    fn query(&self, query: QuerySpec) -> Result<mpsc::Receiver<QueryReply>, TargetError>;
+    fn query(
+        &self,
+        query: QuerySpec,
+    ) -> impl Future<Output = Result<mpsc::Receiver<QueryReply>, TargetError>> + Send;
 }
 
 #[cfg(test)]

@@ -244,7 +244,7 @@ pub async fn handle<T: ControlTarget>(stream: UnixStream, target: &T) -> io::Res
             coalesce,
         } => {
             let size = payload.len();
-            let published = target.publish(&name, payload, coalesce);
+            let published = target.publish(&name, payload, coalesce).await;
             if published.is_ok() {
                 tracing::info!("published event {name:?} ({size} bytes) for a local client");
             }
@@ -262,7 +262,7 @@ pub async fn handle<T: ControlTarget>(stream: UnixStream, target: &T) -> io::Res
         },
         Request::Query(query) => {
             let limit = query.timeout.unwrap_or(MAX_QUERY_TIMEOUT) + QUERY_GRACE;
-            let mut replies = match target.query(query) {
+            let mut replies = match target.query(query).await {
                 Ok(replies) => replies,
                 Err(err) => return write_reply(&mut write, &error_reply(err)).await,
             };
