@@ -367,8 +367,20 @@ impl<R: Rng> Swim<R> {
             self.timers.set(Timer::Probe, next);
         }
         if now >= self.timers.at(Timer::Gossip) {
-            if !self.gossip.is_empty() || self.messaging.has_pending() {
+            if !self.gossip.is_empty() {
                 if let Some(target) = self.pick_one(StatusSet::AVAILABLE, None) {
+                    self.send(target, Message::GossipOnly, false);
+                }
+            }
+            // The application's messages need more sendings than piggybacking gives them
+            // (each member passes each message on `limit` times): while some wait, every
+            // tick also sends them, a datagram's worth, to `fanout` members.
+            if self.messaging.has_pending() {
+                let count = self.config.fanout.max(1);
+                for target in self.pick(count, StatusSet::AVAILABLE, &[]) {
+                    if !self.messaging.has_pending() {
+                        break;
+                    }
                     self.send(target, Message::GossipOnly, false);
                 }
             }
@@ -1834,9 +1846,15 @@ impl<R: Rng> Swim<R> {
             return;
         }
         let used = crate::wire::encoded_len(packet) - bare;
-        let mut room = (self.config.piggyback_budget.saturating_sub(used))
-            .min(self.messaging.config().packet_share);
+        let left = self.config.piggyback_budget.saturating_sub(used);
+        // A gossip-only packet is sent for dissemination: the room the records left is
+        // the messages'. Others give them a bounded share.
         let alone = matches!(packet.message, Message::GossipOnly);
+        let mut room = if alone {
+            left
+        } else {
+            left.min(self.messaging.config().packet_share)
+        };
         let mut taken = 0;
         packet.app.messages = self.messaging.take(limit, |len| {
             if len <= room || (alone && taken == 0) {

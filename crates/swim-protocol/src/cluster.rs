@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
 use tokio::sync::{broadcast, mpsc, watch, Mutex};
 use tokio::task::{AbortHandle, JoinHandle};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::address::AddressParser;
 use crate::config::{parse_peer, Config, ResolvedConfig};
@@ -17,6 +17,10 @@ use crate::error::{ConfigError, StartError};
 use crate::events::Events;
 use crate::events::{Sequenced, View};
 use crate::frame::keyring::LiveKeyring;
+use crate::messaging::{
+    AppMessage, Delivery, EventOptions, IncomingQuery, Messages, MessagingCommand, MessagingError,
+    QueryOptions, QueryResponses, HANDLER_BUFFER,
+};
 use crate::runtime::{self, Command, Started};
 use crate::stats::{Stats, StatsSnapshot};
 
@@ -42,8 +46,10 @@ struct Shared {
     keyring: LiveKeyring,
     /// The driver task; taken by the first `shutdown`, which holds the lock until done.
     driver: Mutex<Option<JoinHandle<()>>>,
-    /// Tasks started by [`Cluster::on_change`].
+    /// Tasks started by [`Cluster::on_change`] and [`Cluster::on_query`].
     watchers: StdMutex<Vec<JoinHandle<()>>>,
+    /// Where the application's messages are handed over.
+    messages: broadcast::WeakSender<AppMessage>,
 }
 
 impl Cluster {
@@ -111,6 +117,7 @@ impl Cluster {
             commands,
             shutdown,
             driver,
+            messages,
         } = runtime::start(resolved).await?;
         Ok(Cluster {
             shared: Arc::new(Shared {
@@ -126,6 +133,7 @@ impl Cluster {
                 keyring,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
+                messages: messages.downgrade(),
             }),
         })
     }
@@ -262,6 +270,11 @@ impl Cluster {
                 callback(change);
             }
         });
+        self.watch(task)
+    }
+
+    /// Keeps `task` to be awaited at shutdown; returns its abort handle.
+    fn watch(&self, task: JoinHandle<()>) -> AbortHandle {
         let abort = task.abort_handle();
         let mut watchers = match self.shared.watchers.lock() {
             Ok(watchers) => watchers,
@@ -270,6 +283,150 @@ impl Cluster {
         watchers.retain(|w| !w.is_finished());
         watchers.push(task);
         abort
+    }
+
+    // ---- the application's messages (see docs/messaging.md) ----
+
+    /// Asks the member's task and waits for its answer.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(
+            tokio::sync::oneshot::Sender<Result<T, MessagingError>>,
+        ) -> MessagingCommand,
+    ) -> Result<T, MessagingError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let command = Command::Messaging(command(done));
+        if self.shared.commands.send(command).await.is_err() {
+            return Err(MessagingError::Stopped);
+        }
+        answer.await.unwrap_or(Err(MessagingError::Stopped))
+    }
+
+    /// Publishes a user event: every live member's application receives it once, through
+    /// [`Cluster::messages`] (this member's included). Refused, never truncated, when the
+    /// payload exceeds `messaging.max_payload` (8 KiB by default) or the name is not 1 to
+    /// 128 of `A-Z a-z 0-9 . _ : / -`.
+    ///
+    /// ```no_run
+    /// # async fn run(cluster: swim_protocol::Cluster) -> Result<(), swim_protocol::messaging::MessagingError> {
+    /// use swim_protocol::messaging::EventOptions;
+    /// cluster.publish("reload", b"config v42".to_vec(), EventOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish(
+        &self,
+        name: &str,
+        payload: impl Into<Arc<[u8]>>,
+        options: EventOptions,
+    ) -> Result<(), MessagingError> {
+        let (name, payload) = (name.to_owned(), payload.into());
+        self.ask(|done| MessagingCommand::Publish {
+            name,
+            payload,
+            options,
+            done,
+        })
+        .await
+    }
+
+    /// Asks the members `options.filter` selects (this one included): their acknowledgements
+    /// and responses arrive on the returned stream, which ends at the query's timeout.
+    ///
+    /// ```no_run
+    /// # async fn run(cluster: swim_protocol::Cluster) -> Result<(), swim_protocol::messaging::MessagingError> {
+    /// use swim_protocol::messaging::QueryOptions;
+    /// use swim_protocol::{KeyTest, QueryFilter};
+    /// let filter = QueryFilter { names: vec![], metadata: vec![("role".into(), KeyTest::Equals(b"db".to_vec()))] };
+    /// let mut replies = cluster.query("who-has-shard", b"7".to_vec(), QueryOptions { filter, ..Default::default() }).await?;
+    /// while let Some(reply) = replies.next().await {
+    ///     println!("{}: {:?}", reply.from, reply.kind);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn query(
+        &self,
+        name: &str,
+        payload: impl Into<Arc<[u8]>>,
+        options: QueryOptions,
+    ) -> Result<QueryResponses, MessagingError> {
+        let (name, payload) = (name.to_owned(), payload.into());
+        self.ask(|done| MessagingCommand::Query {
+            name,
+            payload,
+            options,
+            done,
+        })
+        .await
+    }
+
+    /// Answers a query handed over by [`Cluster::messages`] (once, before its timeout).
+    pub async fn respond(
+        &self,
+        query: &IncomingQuery,
+        payload: impl Into<Arc<[u8]>>,
+    ) -> Result<(), MessagingError> {
+        let (id, payload) = (query.id.clone(), payload.into());
+        self.ask(|done| MessagingCommand::Respond { id, payload, done })
+            .await
+    }
+
+    /// Sends `payload` to `member` alone: one datagram ([`Delivery::BestEffort`]), or over
+    /// TCP with an acknowledgement ([`Delivery::Reliable`]: an error if none comes within
+    /// `messaging.direct_timeout`, 5 s by default).
+    pub async fn send(
+        &self,
+        member: &str,
+        payload: impl Into<Arc<[u8]>>,
+        delivery: Delivery,
+    ) -> Result<(), MessagingError> {
+        let (to, payload) = (member.to_owned(), payload.into());
+        self.ask(|done| MessagingCommand::Send {
+            to,
+            payload,
+            delivery,
+            done,
+        })
+        .await
+    }
+
+    /// Answers every query named `name` with `handler`'s result (`None`: no answer), on a
+    /// task of its own until the member shuts down. Queries of that name no longer reach
+    /// [`Cluster::messages`]. A handler that falls 64 queries behind misses the next ones
+    /// (counted in `stats().app_dropped`).
+    pub async fn on_query<F>(&self, name: &str, mut handler: F) -> AbortHandle
+    where
+        F: FnMut(&IncomingQuery) -> Option<Vec<u8>> + Send + 'static,
+    {
+        let (tx, mut queries) = mpsc::channel::<IncomingQuery>(HANDLER_BUFFER);
+        let command = MessagingCommand::OnQuery {
+            name: name.to_owned(),
+            handler: tx,
+        };
+        let _ = self.shared.commands.send(Command::Messaging(command)).await;
+        // Weak: the handler must not keep the member running once every handle is gone.
+        let shared = Arc::downgrade(&self.shared);
+        let task = tokio::spawn(async move {
+            while let Some(query) = queries.recv().await {
+                let Some(shared) = shared.upgrade() else {
+                    break;
+                };
+                if let Some(answer) = handler(&query) {
+                    if let Err(e) = (Cluster { shared }).respond(&query, answer).await {
+                        debug!(query = %query.name, "answer not sent: {e}");
+                    }
+                }
+            }
+        });
+        self.watch(task)
+    }
+
+    /// The application's messages (user events, queries without a handler, direct
+    /// messages) from now on.
+    pub fn messages(&self) -> Messages {
+        Messages {
+            receiver: self.shared.messages.upgrade().map(|s| s.subscribe()),
+            missed: 0,
+        }
     }
 
     /// The member's traffic counters so far.

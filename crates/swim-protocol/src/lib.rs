@@ -28,6 +28,7 @@ mod error;
 mod events;
 pub mod frame;
 mod keyring_file;
+pub mod messaging;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod runtime;
@@ -42,5 +43,6 @@ pub use config::{Config, WireKind};
 pub use error::{ConfigError, StartError};
 pub use events::{Events, MembershipEvent};
 pub use swim_core::{
-    MemberChange, MemberName, MemberSnapshot, Metadata, Profile, ProtocolConfig, Status, StatusSet,
+    AppError, AppId, KeyTest, MemberChange, MemberName, MemberSnapshot, MessagingConfig, Metadata,
+    Profile, ProtocolConfig, QueryFilter, ReplyKind, Status, StatusSet,
 };

@@ -63,6 +63,11 @@ pub struct StatsSnapshot {
     pub dropped_rate_limited: u64,
     /// Incoming TCP frames dropped because the listener's buffer budget was spent.
     pub tcp_over_budget: u64,
+    /// The application's messages handed to the application (events, queries, direct).
+    pub app_received: u64,
+    /// The application's messages dropped by the runtime: a query handler or a query's
+    /// reader that did not keep up (the core's own drops are in `protocol.app_dropped`).
+    pub app_dropped: u64,
     /// Frames handed to the transport (UDP or TCP), by message kind, indexed by
     /// [`MessageKind::index`] (see [`StatsSnapshot::sent`]). Sends that then fail are also
     /// in `send_failures`.
@@ -139,6 +144,8 @@ pub(crate) struct Stats {
     pub dropped_source_not_allowed: AtomicU64,
     pub dropped_rate_limited: AtomicU64,
     pub tcp_over_budget: AtomicU64,
+    pub app_received: AtomicU64,
+    pub app_dropped: AtomicU64,
     sent_by_kind: KindCounters,
     received_by_kind: KindCounters,
     protocol: Mutex<ProtocolReadings>,
@@ -194,6 +201,8 @@ impl Stats {
             dropped_source_not_allowed: get(&self.dropped_source_not_allowed),
             dropped_rate_limited: get(&self.dropped_rate_limited),
             tcp_over_budget: get(&self.tcp_over_budget),
+            app_received: get(&self.app_received),
+            app_dropped: get(&self.app_dropped),
             sent_by_kind: self.sent_by_kind.snapshot(),
             received_by_kind: self.received_by_kind.snapshot(),
             protocol: protocol.counters,

@@ -18,6 +18,7 @@ use swim_core::{
 use crate::host::{Cpu, HostCpu};
 use crate::intern::Interner;
 use crate::network::{NetworkConfig, Partition, TcpSender};
+use crate::workload::Workload;
 
 /// Receives every membership event of every member as it happens.
 pub trait Observer {
@@ -58,6 +59,10 @@ enum Scheduled {
     Wake {
         node: usize,
     },
+    /// The workload publishes its next user event.
+    Publish,
+    /// The workload asks its next query.
+    Query,
 }
 
 /// A scheduled item in the queue, ordered by time, then by scheduling order (`id`), so
@@ -137,6 +142,9 @@ pub struct Simulation {
     interner: Interner,
     /// Packets are handed over as sent, not encoded and decoded (see `with_direct_delivery`).
     direct: bool,
+    /// The application's messages published, if any (see `with_workload`), with a
+    /// generator of its own so that runs without one draw exactly as before.
+    workload: Option<(Workload, Duration, StdRng)>,
     /// One host's CPU shared by every member, if modelled (see `with_host_cpu`).
     cpu: Option<Cpu>,
 }
@@ -208,7 +216,81 @@ impl Simulation {
             interner,
             direct: false,
             cpu: None,
+            workload: None,
         }
+    }
+
+    /// Publishes `workload` from `from` on (see [`Workload`]).
+    pub fn with_workload(&mut self, workload: Workload, from: Duration) {
+        let rng = StdRng::seed_from_u64(self.seed ^ 0xe7e7_5eed);
+        if workload.query_every.is_some() {
+            self.schedule(from, Scheduled::Query);
+        }
+        if workload.events_per_s > 0.0 {
+            self.schedule(from, Scheduled::Publish);
+        }
+        self.workload = Some((workload, from, rng));
+    }
+
+    /// A random member that may publish (running and not leaving), if any.
+    fn publisher(&mut self) -> Option<usize> {
+        let (_, _, rng) = self.workload.as_mut()?;
+        let n = self.nodes.len();
+        let start = rng.random_range(0..n);
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| self.nodes[i].swim.as_ref().is_some_and(|s| !s.has_left()))
+    }
+
+    /// The workload's next event or query, and when the one after is due.
+    fn run_workload(&mut self, query: bool, obs: &mut impl Observer) {
+        let Some((workload, from, _)) = self.workload.clone() else {
+            return;
+        };
+        if self.now >= from + workload.length {
+            return;
+        }
+        if let Some(i) = self.publisher() {
+            let now = self.local_time(i, self.now);
+            let payload: Arc<[u8]> = vec![0x5a; workload.event_size].into();
+            if let Some(swim) = self.nodes[i].swim.as_mut() {
+                let result = if query {
+                    let request = QueryRequest {
+                        name: "sim-query".to_owned(),
+                        payload: payload.clone(),
+                        filter: Default::default(),
+                        timeout: None,
+                        ack: false,
+                        relay: 0,
+                    };
+                    swim.query(now, request).map(|_| ())
+                } else {
+                    swim.publish(now, "sim-event", payload, false).map(|_| ())
+                };
+                if result.is_ok() {
+                    self.after_input(i, obs);
+                }
+            }
+        }
+        let Some((_, _, rng)) = self.workload.as_mut() else {
+            return;
+        };
+        let next = if query {
+            workload.query_every.unwrap_or(Duration::MAX)
+        } else {
+            // Exponential gaps: a Poisson process of the given rate.
+            let u: f64 = rng.random_range(f64::EPSILON..1.0);
+            Duration::from_secs_f64(-u.ln() / workload.events_per_s)
+        };
+        let at = self.now.saturating_add(next);
+        self.schedule(
+            at,
+            if query {
+                Scheduled::Query
+            } else {
+                Scheduled::Publish
+            },
+        );
     }
 
     /// Runs every member on one shared host (see [`HostCpu`]): each packet waits for the
@@ -502,6 +584,8 @@ impl Simulation {
                         self.after_input(to, obs);
                     }
                 }
+                Scheduled::Publish => self.run_workload(false, obs),
+                Scheduled::Query => self.run_workload(true, obs),
                 Scheduled::Wake { node } => {
                     if self.nodes[node].wake.map(|w| w.fires) != Some(at) {
                         continue; // superseded by an earlier or later deadline

@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod sweep;
 pub mod tracker;
 pub mod wire;
+pub mod workload;
 
 pub use engine::{
     member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
@@ -31,3 +32,4 @@ pub use scenario::{
 };
 pub use tracker::Tracker;
 pub use wire::SimWire;
+pub use workload::{AppFigures, AppTally, Workload};

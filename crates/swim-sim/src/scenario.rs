@@ -15,6 +15,7 @@ use crate::network::NetworkConfig;
 use crate::samples::Samples;
 use crate::tracker::Tracker;
 use crate::wire::SimWire;
+use crate::workload::{AppFigures, Workload};
 
 /// Parameters of a standard run.
 #[derive(Debug, Clone)]
@@ -48,6 +49,9 @@ pub struct RunConfig {
     /// Every member on one shared host (`None`: free, instant processing). The members then
     /// start one after the other as the launcher gets the CPU, no earlier than the spread.
     pub host: Option<HostCpu>,
+    /// The application's messages published from the end of the join on, through the
+    /// spread, quiet, detection, leave and partition phases (`None`: none).
+    pub workload: Option<Workload>,
 }
 
 impl Default for RunConfig {
@@ -66,6 +70,7 @@ impl Default for RunConfig {
             slow_delay: Duration::from_millis(1000),
             partition: Duration::ZERO,
             host: None,
+            workload: None,
         }
     }
 }
@@ -147,6 +152,9 @@ pub struct Report {
     pub wall_s: f64,
     /// Wall-clock seconds per phase: join, spread, settle, quiet, detect.
     pub wall_phases_s: [f64; 5],
+    /// The application's messages, with a workload (`--events-per-s`, `--query-every-s`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppFigures>,
     /// Per-member times behind the percentiles above (for plots; not printed).
     #[serde(skip)]
     pub samples: Samples,
@@ -414,6 +422,11 @@ fn run_observed(
     phases.next();
     let join_traffic = total_traffic(&sim);
 
+    let workload_start = sim.now();
+    if let Some(workload) = &config.workload {
+        sim.with_workload(workload.clone(), workload_start);
+    }
+
     // Metadata change on member 0, timed to every member.
     let changed_at = sim.now();
     sim.set_metadata(0, metadata("2"), &mut tracker);
@@ -527,7 +540,22 @@ fn run_observed(
         None
     };
 
+    let app = config.workload.as_ref().map(|workload| {
+        // Late deliveries count: the run goes on until two push-pull periods after the
+        // last publication (what gossip missed, push-pull repairs).
+        let last = workload_start + workload.length;
+        let grace = last + config.protocol.push_pull_interval * 2;
+        if sim.now() < grace {
+            sim.run_until(grace, &mut tracker);
+        }
+        let live: Vec<bool> = (0..n)
+            .map(|i| sim.member(i).is_some_and(|s| !s.has_left()))
+            .collect();
+        tracker.app.figures(&live)
+    });
+
     Report {
+        app,
         members: n,
         seed: config.seed,
         loss: config.network.loss,

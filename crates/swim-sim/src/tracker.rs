@@ -51,6 +51,8 @@ pub struct Tracker {
     pub forgotten: u64,
     /// Per observer: crash until it first reported the watched member OFFLINE.
     pub offline_delays: Vec<Option<Duration>>,
+    /// What the members' applications were handed (user events, queries).
+    pub app: crate::workload::AppTally,
 }
 
 impl Tracker {
@@ -79,6 +81,7 @@ impl Tracker {
             leaver_suspected: 0,
             forgotten: 0,
             offline_delays: vec![None; n],
+            app: Default::default(),
         }
     }
 
@@ -171,6 +174,10 @@ impl Tracker {
 }
 
 impl Observer for Tracker {
+    fn on_app(&mut self, now: Duration, observer: usize, event: &swim_core::Event) {
+        self.app.handed(now, observer, event);
+    }
+
     fn on_forgotten(&mut self, _now: Duration, observer: usize, member: &MemberSnapshot) {
         let Some(member) = simulation_name_index(&member.name) else {
             return;

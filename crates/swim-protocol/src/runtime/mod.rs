@@ -2,6 +2,7 @@
 //! packets and expired timers, and carries out what it asks (send packets, publish
 //! changes). No protocol decision is made here.
 
+mod messaging;
 pub(crate) mod publish;
 mod refresh;
 
@@ -27,9 +28,11 @@ use crate::events::MembershipEvent;
 use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
 use crate::keyring_file;
+use crate::messaging::{AppMessage, MessagingCommand};
 use crate::stats::{self, ProtocolReadings, Stats};
 use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
+use messaging::Router;
 use publish::{Publisher, Subscription};
 use refresh::PeerRefresh;
 
@@ -57,6 +60,8 @@ pub(crate) enum Command {
     RemovePeer(MemberName),
     /// Leave the cluster gracefully; the sender is told once the leave was acknowledged.
     Leave(oneshot::Sender<()>),
+    /// The application's messages.
+    Messaging(MessagingCommand),
 }
 
 /// What the handle keeps of a started member.
@@ -72,6 +77,8 @@ pub(crate) struct Started {
     pub commands: mpsc::Sender<Command>,
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
+    /// Where the application's messages are handed over.
+    pub messages: tokio::sync::broadcast::Sender<AppMessage>,
 }
 
 /// Binds the sockets, creates the state machine and spawns the driver. `resolved` comes
@@ -159,7 +166,9 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         publisher,
         full_view_due: Duration::ZERO,
         leave_waiter: None,
+        router: Router::new(),
     };
+    let messages = driver.router.sender();
     let driver = tokio::spawn(driver.run(listener));
     Ok(Started {
         name,
@@ -172,11 +181,13 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         commands,
         shutdown,
         driver,
+        messages,
     })
 }
 
-/// A frame ready to send, and the wire format it is in (which decides its TCP framing).
-struct Outgoing(Vec<u8>, PeerWire);
+/// A frame ready to send, the wire format it is in (which decides its TCP framing), and
+/// whether it must go over TCP whatever its size (an acknowledged direct message).
+struct Outgoing(Vec<u8>, PeerWire, bool);
 
 struct Driver {
     swim: Swim<StdRng>,
@@ -207,6 +218,8 @@ struct Driver {
     full_view_due: Duration,
     /// Told when a leave has been acknowledged.
     leave_waiter: Option<oneshot::Sender<()>>,
+    /// Where the application's messages go.
+    router: Router,
 }
 
 impl Driver {
@@ -239,6 +252,9 @@ impl Driver {
                         Command::Leave(done) => {
                             self.swim.leave(now);
                             self.leave_waiter = Some(done);
+                        }
+                        Command::Messaging(command) => {
+                            self.router.command(&mut self.swim, now, command);
                         }
                     }
                 }
@@ -335,6 +351,7 @@ impl Driver {
     fn send_transmits(&mut self) {
         while let Some(transmit) = self.swim.poll_transmit() {
             let kind = transmit.packet.message.kind();
+            let stream = transmit.reliable();
             for frame in self
                 .codec
                 .encode(&transmit.packet, &transmit.to, transmit.wire)
@@ -342,7 +359,7 @@ impl Driver {
                 match frame {
                     Some(frame) => {
                         self.stats.sent(kind, frame.len());
-                        self.send(&transmit.to, Outgoing(frame, transmit.wire));
+                        self.send(&transmit.to, Outgoing(frame, transmit.wire, stream));
                     }
                     None => self.send_failed(&transmit.to, "packet too large for the framing"),
                 }
@@ -358,7 +375,11 @@ impl Driver {
                 Event::MemberForgotten(member) => {
                     changes.push(MembershipEvent::Forgotten(member));
                 }
-                other => debug!("unhandled event {other:?}"),
+                other => {
+                    if let Some(other) = self.router.event(&self.stats, other) {
+                        debug!("unhandled event {other:?}");
+                    }
+                }
             }
         }
         if !changes.is_empty() {
@@ -407,8 +428,8 @@ impl Driver {
         }
     }
 
-    fn send_to(&mut self, addr: SocketAddr, Outgoing(frame, wire): Outgoing) {
-        if frame.len() <= self.udp_limit {
+    fn send_to(&mut self, addr: SocketAddr, Outgoing(frame, wire, stream): Outgoing) {
+        if frame.len() <= self.udp_limit && !stream {
             // Never wait on a full socket buffer: UDP may drop, and the protocol copes.
             match self.udp.try_send_to(&frame, addr) {
                 Ok(sent) => {

@@ -96,6 +96,20 @@ pub struct Args {
     /// it and report `heal_s` (0: no partition phase).
     #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative)]
     pub partition_s: f64,
+    /// User events published per second, cluster-wide, by random live members from the end
+    /// of the join on (0: none); the report then has an `app` object (docs/simulator.md).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative)]
+    pub events_per_s: f64,
+    /// Payload bytes of each user event (at most 65536).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(0..=65536))]
+    pub event_size: u32,
+    /// For how many seconds events (and queries) are published.
+    #[arg(long, default_value_t = 60.0, value_parser = parse_non_negative)]
+    pub events_for_s: f64,
+    /// A query to every member, from a random live member, every this many seconds (0:
+    /// none); each member's application answers with its name.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative)]
+    pub query_every_s: f64,
     /// Seconds an OFFLINE member stays listed before it is forgotten (overrides the default).
     #[arg(long, value_parser = parse_non_negative)]
     pub offline_retention: Option<f64>,

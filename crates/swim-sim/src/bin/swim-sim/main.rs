@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use swim_core::{Ablation, ProtocolConfig};
-use swim_sim::{run_standard_with_progress, HostCpu, NetworkConfig, Report, RunConfig, SimWire};
+use swim_sim::{
+    run_standard_with_progress, HostCpu, NetworkConfig, Report, RunConfig, SimWire, Workload,
+};
 
 use crate::args::Args;
 
@@ -107,6 +109,12 @@ fn run_config(args: &Args) -> RunConfig {
             None => SimWire::Direct,
         },
         host: args.host_cpu.then(HostCpu::default),
+        workload: (args.events_per_s > 0.0 || args.query_every_s > 0.0).then(|| Workload {
+            events_per_s: args.events_per_s,
+            event_size: args.event_size as usize,
+            length: seconds(args.events_for_s),
+            query_every: (args.query_every_s > 0.0).then(|| seconds(args.query_every_s)),
+        }),
     }
 }
 
