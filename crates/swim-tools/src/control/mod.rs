@@ -6,9 +6,11 @@
 //! connection's peer credentials are checked ([`server`]). A client sends one request, a JSON
 //! line, and reads JSON lines back until the member closes the connection ([`wire`]).
 //! [`client`] holds the subcommands. The member side is written against [`ControlTarget`],
-//! which the library's cluster implements, and a test double does in the tests.
+//! which the library's [`swim_protocol::Cluster`] implements, and a test double does in the
+//! tests.
 
 pub mod client;
+mod cluster;
 pub mod path;
 pub mod server;
 pub mod wire;
@@ -16,16 +18,8 @@ pub mod wire;
 use std::future::Future;
 use std::time::Duration;
 
+pub use swim_protocol::KeyTest;
 use tokio::sync::mpsc;
-
-/// A test on one metadata key in a query's filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyTest {
-    /// The value is exactly these bytes.
-    Equals(Vec<u8>),
-    /// The value is text matching this glob (`*`, `?`, `[...]`).
-    Matches(String),
-}
 
 /// A query as the control socket asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

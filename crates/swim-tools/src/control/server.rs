@@ -7,8 +7,8 @@
 //! then bound again. Anything else at the path (a file, a link) is left alone: refused. The
 //! socket is made mode 0600 at once; a connection made before that, and any other, is still
 //! checked: the peer's uid (`SO_PEERCRED`) must be this process's, or the connection gets
-//! an error line and is closed. The socket is removed when the server stops, if it is still
-//! the one it created.
+//! an error line and is closed. The socket is removed when the [`ControlSocket`] is dropped
+//! (the server stopped or aborted), if it is still the one it created.
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -108,12 +108,17 @@ impl ControlSocket {
         &self.path
     }
 
-    /// Serves requests for `target` until `stop` is set, then removes the socket.
+    /// Serves requests for `target` until `stop` is set or the task is aborted, then removes
+    /// the socket.
     pub fn serve<T: ControlTarget>(self, target: T, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(serve(self, target, stop))
     }
+}
 
-    fn remove(&self) {
+impl Drop for ControlSocket {
+    /// Removes the socket file if it is still the one created: when the server stops, is
+    /// aborted, or the socket is never served (the member failed to start).
+    fn drop(&mut self) {
         let ours = std::fs::symlink_metadata(&self.path)
             .is_ok_and(|meta| (meta.dev(), meta.ino()) == self.identity);
         if ours {
@@ -183,7 +188,7 @@ async fn serve<T: ControlTarget>(
         });
     }
     connections.abort_all();
-    socket.remove();
+    // Dropping the socket removes it.
 }
 
 /// Writes a short reply without waiting (it fits the socket's buffer) and closes: a refused
