@@ -65,7 +65,6 @@ fn ask(node: &Node, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-#[ignore = "needs the library's messaging API wired into the tools (issue 24, items 1-3)"]
 fn twenty_members_events_queries_and_messages() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
