@@ -69,10 +69,14 @@ pub fn error_message(err: &anyhow::Error) -> String {
     line
 }
 
-/// 2 for a configuration error (retrying will not help), 1 for anything else.
+/// 2 for a configuration error or a wrong control request (retrying will not help), 1 for
+/// anything else.
 pub fn exit_status(err: &anyhow::Error) -> u8 {
     if err.is::<ConfigError>() {
         return 2;
+    }
+    if let Some(request) = err.downcast_ref::<crate::control::client::ClientError>() {
+        return request.exit_status();
     }
     match err.downcast_ref::<StartError>() {
         Some(start) => start.exit_status(),

@@ -1,4 +1,5 @@
-//! Shared code of the command-line tools: what both commands share ([`cmd`], [`ops`]), the
+//! Shared code of the command-line tools: what both commands share ([`cmd`], [`ops`], the
+//! [`control`] socket), the
 //! sync tool ([`sync`]) and the demo ([`demo`]).
 //!
 //! "The seed" in these docs is the Python package `swim-protocol` 0.6.3, which this project
@@ -7,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cmd;
+pub mod control;
 pub mod demo;
 pub mod ops;
 pub mod sync;

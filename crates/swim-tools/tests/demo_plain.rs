@@ -98,3 +98,23 @@ fn piped_output_prints_members_and_changes() {
     assert!(first.signal_and_wait(Signal::SIGTERM).success());
     assert!(second.signal_and_wait(Signal::SIGINT).success());
 }
+
+#[test]
+fn an_event_published_through_the_control_socket_is_printed_and_the_socket_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("demo.sock");
+    let name = free_address();
+    let control = socket.to_str().unwrap();
+    let mut demo = Demo::start(&["--name", &name, "--control", control]);
+    demo.wait_for_line("local member line", |l| l.contains(">>>"));
+    let published = Command::new(DEMO)
+        .args(["event", "deploy", "v2", "--control", control])
+        .env_remove("SWIM_CONTROL")
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{published:?}");
+    let line = demo.wait_for_line("the event", |l| l.contains("event deploy"));
+    assert!(line.contains(&name) && line.ends_with("v2"), "{line}");
+    assert!(demo.signal_and_wait(Signal::SIGTERM).success());
+    assert!(!socket.exists(), "the socket is left behind");
+}

@@ -2,7 +2,7 @@
 //! about, says each cause once, and ends the process with the documented status (0 stopped by
 //! a signal, 1 a runtime failure, 2 a usage or configuration error); the start line says
 //! where the member is and what it waits for; a local edit is logged by key; a watch that
-//! hits a limit names it.
+//! hits a limit names it; a second member on a base directory names the control socket.
 
 mod support;
 
@@ -247,4 +247,28 @@ fn a_watch_that_runs_out_of_descriptors_names_the_inotify_limit() {
         panic!("limit {limit}: started and watching, but no smaller limit failed the watch alone:\n{}\n{log}", seen.join("\n"));
     }
     panic!("never started:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn a_second_member_on_a_base_directory_names_the_control_socket_and_the_first_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("mirror");
+    let name = free_address();
+    let mut member = Running::start(&base, &name, "");
+    assert!(member.wait_for(" started on "), "{}", member.log());
+    let socket = base.join(".control");
+    assert!(socket.exists());
+    let second = run(SYNC, &["--name", &free_address(), "--secret", "s"], &base);
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert_eq!(
+        last_line(&second),
+        format!(
+            "swim-protocol-sync: control socket {}: another member is running there (stop it, \
+             or choose another path with --control)",
+            socket.display()
+        )
+    );
+    let log = member.log();
+    assert_eq!(member.stop(), 0, "{log}");
+    assert!(!socket.exists(), "the socket is left behind");
 }

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use swim_tools::cmd;
+use swim_tools::control::client::MessagingCommand;
+use swim_tools::control::path;
+use swim_tools::control::server::ControlSocket;
 use swim_tools::ops::query::{self, MembersArgs};
 use swim_tools::ops::shell::ShellCommand;
 use swim_tools::ops::{self, Endpoint, OpsArgs};
@@ -42,6 +45,8 @@ enum Command {
     /// Ask a running member (its --metrics-addr) for its member list
     Members(MembersArgs),
     #[command(flatten)]
+    Messaging(MessagingCommand),
+    #[command(flatten)]
     Shell(ShellCommand),
 }
 
@@ -51,6 +56,14 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Members(args)) => cmd::run_main(name, 0, async move {
             query::run(&args, &mut std::io::stdout().lock()).await
+        }),
+        Some(Command::Messaging(request)) => cmd::run_main(name, 0, async move {
+            // Run in the base directory, the client finds the member's socket there.
+            let default = || Ok(path::sync_socket(std::path::Path::new(".")));
+            let stdin = std::io::stdin().lock();
+            Ok(request
+                .run(default, stdin, &mut std::io::stdout().lock())
+                .await?)
         }),
         Some(Command::Shell(shell)) => cmd::run_main(name, 0, async move {
             Ok(shell.run(Cli::command(), &mut std::io::stdout().lock())?)
@@ -72,12 +85,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     })?;
     config.local_metadata =
         daemon::initial_metadata(&cli.sync.directory, &config.local_name, cli.sync.limits())?;
+    // Bound before the member starts: a second member on the same directory stops here.
+    let control = ControlSocket::bind(&cli.sync.control_path())?;
     let plan = cmd::StartPlan::of(&config);
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
     let server = ops::attach(&cluster, endpoint, &stop);
-    daemon::run(cluster, cli.sync, stop, plan).await?;
+    let control = control.serve(cluster.clone(), stop.clone());
+    let result = daemon::run(cluster, cli.sync, stop, plan).await;
+    control.abort(); // already over after a signal; also when the member stopped on its own
+    let _ = control.await;
+    result?;
     if let Some(server) = server {
         let _ = server.await;
     }

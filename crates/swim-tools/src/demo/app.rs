@@ -1,11 +1,13 @@
-//! The demo's main loop: starts the member, then reacts to membership changes, keys, the token
-//! timer and shutdown signals until asked to stop.
+//! The demo's main loop: starts the member, then reacts to membership changes, user events,
+//! keys, the token timer and shutdown signals until asked to stop. Its control socket serves
+//! `event`, `query` and `send` meanwhile.
 
 use std::io::{self, IsTerminal};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use crossterm::event::Event;
+use swim_protocol::messaging::AppMessage;
 use swim_protocol::{Cluster, MembershipEvent};
 use tokio::signal::unix::SignalKind;
 use tokio::sync::{mpsc, watch};
@@ -19,6 +21,8 @@ use super::token::{new_token, next_token_delay, TOKEN_KEY};
 use super::typed::{TypedBuffer, TYPED_KEY};
 use super::{plain, ui};
 use crate::cmd;
+use crate::control::path;
+use crate::control::server::ControlSocket;
 use crate::ops::{self, Endpoint};
 use tracing_subscriber::filter::LevelFilter;
 
@@ -35,11 +39,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // SIGHUP: the terminal went away; stop cleanly rather than die mid-draw.
     let stop = cmd::stop_signals_and(&[SignalKind::hangup()])?;
     let endpoint = Endpoint::bind(&args.ops).await?;
+    let socket = path::demo_socket_for(&config.local_name, args.control.as_deref())
+        .context("cannot prepare the control socket's directory")?;
+    // Bound before the member starts: a second demo of the same name stops here.
+    let control = ControlSocket::bind(&socket)?;
     let plan = cmd::StartPlan::of(&config);
     let Some(cluster) = cmd::start_member(config, &stop).await? else {
         return Ok(()); // stopped while waiting to start
     };
     let server = ops::attach(&cluster, endpoint, &stop);
+    let control = control.serve(cluster.clone(), stop.clone());
     let mut output = if io::stdout().is_terminal() {
         // Log lines would garble the full-screen view (which shows the member itself).
         log.mute(true);
@@ -56,6 +65,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(server) = server {
         server.abort(); // the loop ended: stop serving even if no signal came
     }
+    control.abort(); // the same; the socket is removed when its task ends
+    let _ = control.await;
     drop(output); // gives the terminal back before the shutdown wait
     log.mute(false);
     if result.is_ok() {
@@ -114,6 +125,7 @@ async fn run_loop(
     token_interval: Option<Duration>,
 ) -> anyhow::Result<()> {
     let mut events = cluster.subscribe();
+    let mut messages = cluster.messages();
     let mut state = DemoState::new(cluster.members());
     let mut typed = TypedBuffer::new();
     let mut rng = rand::rng();
@@ -137,6 +149,16 @@ async fn run_loop(
                     }
                     _ => None,
                 };
+                if let (Some(entry), Output::Plain) = (entry, &output) {
+                    plain::write_entry(&mut io::stdout().lock(), entry)?;
+                }
+                dirty = true;
+            }
+            message = messages.recv() => {
+                let Some(message) = message else { bail!("the member stopped unexpectedly") };
+                // Queries and direct messages are for applications; the demo shows events.
+                let AppMessage::Event { name, origin, payload } = message else { continue };
+                let entry = state.user_event(&origin, &name, &payload, SystemTime::now());
                 if let (Some(entry), Output::Plain) = (entry, &output) {
                     plain::write_entry(&mut io::stdout().lock(), entry)?;
                 }

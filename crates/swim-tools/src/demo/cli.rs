@@ -6,8 +6,20 @@ use clap::Parser;
 
 use swim_protocol::config::parse_positive_seconds;
 
+use crate::control::client::MessagingCommand;
 use crate::ops::shell::ShellCommand;
 use crate::ops::OpsArgs;
+
+/// Commands besides running a member.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DemoCommand {
+    /// `event`, `query`, `send`.
+    #[command(flatten)]
+    Messaging(MessagingCommand),
+    /// `completions`, `man`.
+    #[command(flatten)]
+    Shell(ShellCommand),
+}
 
 /// Runs one cluster member for demo purposes, showing the status and metadata of every member
 /// as they change. Type to set the local metadata key `typed`; Ctrl-C quits.
@@ -19,9 +31,10 @@ use crate::ops::OpsArgs;
     args_conflicts_with_subcommands = true
 )]
 pub struct DemoArgs {
-    /// Print shell completions or the man page instead of running.
+    /// Talk to a running member, or print shell completions or the man page, instead of
+    /// running.
     #[command(subcommand)]
-    pub command: Option<ShellCommand>,
+    pub command: Option<DemoCommand>,
 
     /// The library's cluster options (with `SWIM_*` environment fallbacks).
     #[command(flatten)]
@@ -37,6 +50,16 @@ pub struct DemoArgs {
         help_heading = "swim demo options"
     )]
     pub token_interval: Option<Duration>,
+
+    /// The control socket that `event`, `query` and `send` use (default: NAME.sock in
+    /// $XDG_RUNTIME_DIR/swim-protocol-demo, or in /tmp/swim-protocol-demo-UID).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SWIM_CONTROL",
+        help_heading = "swim demo options"
+    )]
+    pub control: Option<std::path::PathBuf>,
 
     /// Metrics, status page and logging.
     #[command(flatten)]

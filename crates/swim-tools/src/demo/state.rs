@@ -83,6 +83,17 @@ pub struct LogEntry {
     pub status: Option<(Status, Status)>,
     /// Metadata keys that changed, sorted by key.
     pub keys: Vec<KeyChange>,
+    /// The user event received from the member, if this entry is one.
+    pub event: Option<UserEvent>,
+}
+
+/// A user event as the event pane shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEvent {
+    /// The event's name, with control characters replaced.
+    pub name: String,
+    /// Its payload as text or hex.
+    pub payload: DisplayValue,
 }
 
 impl LogEntry {
@@ -104,6 +115,9 @@ impl LogEntry {
                 Some(value) => out.push_str(&format!(" {}={value}", change.key)),
                 None => out.push_str(&format!(" -{}", change.key)),
             }
+        }
+        if let Some(event) = &self.event {
+            out.push_str(&format!(" event {} {}", event.name, event.payload));
         }
         out
     }
@@ -150,16 +164,42 @@ impl DemoState {
         if status.is_none() && keys.is_empty() {
             return None;
         }
-        if self.log.len() == LOG_CAPACITY {
-            self.log.pop_front();
-        }
-        self.log.push_back(LogEntry {
+        self.push(LogEntry {
             at,
             member: sanitize(&new.name),
             joined,
             status,
             keys,
-        });
+            event: None,
+        })
+    }
+
+    /// Logs a user event `name` from `origin`, received at `at`, and returns its entry.
+    pub fn user_event(
+        &mut self,
+        origin: &str,
+        name: &str,
+        payload: &[u8],
+        at: SystemTime,
+    ) -> Option<&LogEntry> {
+        self.push(LogEntry {
+            at,
+            member: sanitize(origin),
+            joined: false,
+            status: None,
+            keys: Vec::new(),
+            event: Some(UserEvent {
+                name: sanitize(name),
+                payload: display_value(payload),
+            }),
+        })
+    }
+
+    fn push(&mut self, entry: LogEntry) -> Option<&LogEntry> {
+        if self.log.len() == LOG_CAPACITY {
+            self.log.pop_front();
+        }
+        self.log.push_back(entry);
         self.log.back()
     }
 
@@ -248,6 +288,23 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn user_events_are_logged_with_their_origin_name_and_payload() {
+        let mut state = DemoState::new([snapshot("a:1", Status::Online, 1, &[])]);
+        let entry = state.user_event("b:2", "deploy\x1b", b"v2", at(5)).cloned();
+        let entry = entry.unwrap();
+        assert_eq!(entry.description(), "b:2 event deploy\u{fffd} v2");
+        let binary = state
+            .user_event("b:2", "blob", &[0xff, 0x01], at(6))
+            .cloned();
+        assert_eq!(binary.unwrap().detail(), " event blob ff01");
+        assert_eq!(state.log().count(), 2);
+        for i in 0..LOG_CAPACITY {
+            state.user_event("b:2", "e", &[], at(7 + i as u64));
+        }
+        assert_eq!(state.log().count(), LOG_CAPACITY);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use swim_protocol::config::parse_positive_seconds;
 
+use super::handlers::HandlerLimits;
 use super::local::LocalLimits;
 
 /// The application options: the directory and how it is kept.
@@ -20,9 +21,16 @@ pub struct SyncArgs {
     /// Seconds without further edits to the local directory before it is read again.
     #[arg(long, value_name = "SECONDS", default_value = "0.2", value_parser = parse_positive_seconds)]
     pub watch_delay: Duration,
-    /// Seconds an `on-update` hook may run before it is killed.
+    /// Seconds an `on-update` hook or an `on-event` handler may run before it is killed.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_positive_seconds)]
     pub hook_timeout: Duration,
+    /// Seconds an `on-query` handler may run before it is killed (and gives no response);
+    /// keep it under the queries' own timeout.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_positive_seconds)]
+    pub on_query_timeout: Duration,
+    /// The control socket that `event`, `query` and `send` use (default: BASE/.control).
+    #[arg(long, value_name = "PATH", env = "SWIM_CONTROL")]
+    pub control: Option<PathBuf>,
     /// Permissions of the files written for remote members, in octal (the seed's 600: owner
     /// only; 644 lets other users' processes read the mirror).
     #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_file_mode)]
@@ -45,6 +53,22 @@ impl SyncArgs {
             max_file_size: self.max_file_size,
             ..LocalLimits::default()
         }
+    }
+
+    /// The bounds on the handler scripts.
+    pub fn handler_limits(&self) -> HandlerLimits {
+        HandlerLimits {
+            event_timeout: self.hook_timeout,
+            query_timeout: self.on_query_timeout,
+            ..HandlerLimits::default()
+        }
+    }
+
+    /// The control socket's path: `--control`, else `.control` in the base directory.
+    pub fn control_path(&self) -> PathBuf {
+        self.control
+            .clone()
+            .unwrap_or_else(|| crate::control::path::sync_socket(&self.directory))
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::cli::SyncArgs;
 use super::hook::{HookCall, HookRunner};
+use super::inbox::Inbox;
 use super::local::{copy_metadata, read_local_metadata, LocalError, LocalLimits};
 use super::mirror::{Mirror, MirrorError, Outcome};
 use super::names::HOOK_NAME;
@@ -55,7 +56,8 @@ const MAX_WARNED: usize = 1024;
 
 /// Runs until `stop` is set (SIGINT or SIGTERM, see [`stop_signals`](crate::cmd::stop_signals)):
 /// mirrors every remote member into `args.directory`, runs the hook after each change, and
-/// re-reads the local directory on SIGHUP and on edits. On the way out the member is shut
+/// re-reads the local directory on SIGHUP and on edits, and hands the application's messages
+/// to the handler scripts ([`Inbox`]). On the way out the member is shut
 /// down and the mirror cleaned up as the seed does. Once the mirror is written and the
 /// directory watched, logs the start line of `started`.
 pub async fn run(
@@ -83,6 +85,7 @@ pub async fn run(
         let mirror = lock(&mirror);
         (mirror.base().to_owned(), mirror.local_dir())
     };
+    let mut inbox = Inbox::start(&cluster, &base, args.handler_limits());
     if let Some(from) = args.metadata_from.clone() {
         let limits = args.limits();
         let copied = blocking(&mirror, move |mirror| {
@@ -142,6 +145,10 @@ pub async fn run(
         tokio::select! {
             () = stopped(&mut stop) => break Ok(()),
             _ = hangup.recv() => tool.reload().await,
+            message = inbox.recv() => match message {
+                Some(message) => inbox.deliver(message),
+                None => break Err(SyncError::MemberStopped),
+            },
             edit = edited => match edit {
                 Some(()) => tool.reload().await,
                 None => {
@@ -165,6 +172,7 @@ pub async fn run(
     };
     drop(watcher);
     tool.hooks.stop().await;
+    inbox.stop().await;
     if result.is_ok() {
         crate::cmd::leave(&cluster).await;
     }

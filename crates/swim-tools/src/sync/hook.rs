@@ -9,6 +9,7 @@
 //! group.
 
 use std::collections::{HashMap, VecDeque};
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -188,12 +189,17 @@ pub async fn run_hook(
     timeout: Duration,
     stop: &mut watch::Receiver<bool>,
 ) -> HookOutcome {
-    match std::fs::metadata(hook) {
-        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {}
-        Ok(meta) if meta.is_file() => return HookOutcome::NotExecutable,
-        _ => return HookOutcome::Absent,
+    match script_state(hook) {
+        ScriptState::Ready => {}
+        ScriptState::NotExecutable => return HookOutcome::NotExecutable,
+        ScriptState::Absent => return HookOutcome::Absent,
     }
-    let mut child = match spawn(hook, call).await {
+    let args = [
+        call.member.as_ref(),
+        OsStr::new(call.status.name()),
+        call.dir.as_os_str(),
+    ];
+    let mut child = match spawn_script(hook, &args, Stdio::null, Stdio::inherit).await {
         Ok(child) => child,
         Err(err) => return HookOutcome::SpawnFailed(err),
     };
@@ -209,16 +215,43 @@ pub async fn run_hook(
     ended
 }
 
-/// Starts the hook in its own process group; retries briefly while the file is being
-/// written by someone (ETXTBSY), as happens when it is replaced while we start it.
-async fn spawn(hook: &Path, call: &HookCall) -> io::Result<Child> {
+/// Whether a script file is there to be run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptState {
+    /// A file with an execute bit.
+    Ready,
+    /// A file without any execute bit.
+    NotExecutable,
+    /// No file (or something else than a file).
+    Absent,
+}
+
+/// Looks at the script at `path` (following symlinks).
+pub fn script_state(path: &Path) -> ScriptState {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => ScriptState::Ready,
+        Ok(meta) if meta.is_file() => ScriptState::NotExecutable,
+        _ => ScriptState::Absent,
+    }
+}
+
+/// Starts a script with `args` (passed as they are: no shell is involved) in its own
+/// process group, with the standard input and output that `stdin` and `stdout` make and
+/// stderr inherited, killed when the handle is dropped. Retries briefly while the
+/// file is being written by someone (ETXTBSY), as happens when it is replaced while we start
+/// it. The hook and the handler scripts ([`super::handlers`]) all start here.
+pub(crate) async fn spawn_script(
+    script: &Path,
+    args: &[&OsStr],
+    stdin: fn() -> Stdio,
+    stdout: fn() -> Stdio,
+) -> io::Result<Child> {
     let mut attempts = 0;
     loop {
-        let spawned = Command::new(hook)
-            .arg(&call.member)
-            .arg(call.status.name())
-            .arg(&call.dir)
-            .stdin(Stdio::null())
+        let spawned = Command::new(script)
+            .args(args)
+            .stdin(stdin())
+            .stdout(stdout())
             .process_group(0)
             .kill_on_drop(true)
             .spawn();
@@ -232,8 +265,9 @@ async fn spawn(hook: &Path, call: &HookCall) -> io::Result<Child> {
     }
 }
 
-/// Kills the child's process group (the hook and anything it started), then reaps the child.
-async fn kill_group(child: &mut Child) {
+/// Kills the child's process group (the script and anything it started), then reaps the
+/// child.
+pub(crate) async fn kill_group(child: &mut Child) {
     if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
         let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
     }

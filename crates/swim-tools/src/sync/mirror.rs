@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use swim_protocol::{MemberSnapshot, Metadata, StatusSet};
 
 use super::fsutil::{self, at, Entry};
-use super::names::{check_file_name, UnsafeName, HOOK_NAME};
+use super::names::{check_file_name, UnsafeName, SCRIPT_NAMES};
 
 /// The status directories and the set of statuses each one lists, in the seed's order.
 pub const STATUS_DIRS: [(&str, StatusSet); 5] = [
@@ -132,11 +132,11 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> MirrorError + '_ {
     }
 }
 
-/// Checks a member name: a safe file name that does not hide the hook script.
+/// Checks a member name: a safe file name that does not hide a script.
 fn check_member_name(name: &str) -> Result<(), String> {
     check_file_name(name).map_err(|reason| reason.to_string())?;
-    if name == HOOK_NAME {
-        return Err(format!("it is the name of the hook script {HOOK_NAME}"));
+    if SCRIPT_NAMES.contains(&name) {
+        return Err(format!("it is the name of the script {name}"));
     }
     Ok(())
 }
