@@ -198,7 +198,7 @@ impl Netdelay {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Closes its input, waits for it (killed after [`DELAYER_WAIT`]); returns its last line
+    /// Closes its input, waits for it (killed after `DELAYER_WAIT`); returns its last line
     /// (`held P packets, longest queue Q`) or what went wrong.
     pub fn stop(mut self) -> Result<String, CommandError> {
         let alive = self.running();
