@@ -244,7 +244,9 @@ impl Simulation {
 
     /// The workload's next event or query, and when the one after is due.
     fn run_workload(&mut self, query: bool, obs: &mut impl Observer) {
-        let Some((workload, from, _)) = self.workload.clone() else {
+        let Some((workload, from)) =
+            (self.workload.as_ref()).map(|(w, from, _)| (w.clone(), *from))
+        else {
             return;
         };
         if self.now >= from + workload.length {

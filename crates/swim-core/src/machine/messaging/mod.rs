@@ -32,6 +32,8 @@ const MAX_REPAIR_BYTES: usize = 256 * 1024;
 struct Queued {
     message: AppMessage,
     sends: u32,
+    /// Its encoded size, measured once (every packet built checks it).
+    len: usize,
 }
 
 /// A query this member's application may answer until `deadline`.
@@ -176,7 +178,12 @@ impl Messaging {
                         AppBody::Event { name: n, coalesce: true, .. } if n == name))
             });
         }
-        self.queue.push_back(Queued { message, sends: 0 });
+        let len = crate::wire::app_message_len(&message);
+        self.queue.push_back(Queued {
+            message,
+            sends: 0,
+            len,
+        });
         self.fresh = true;
     }
 
@@ -213,9 +220,7 @@ impl Messaging {
 
     /// The encoded size of every message waiting to be gossiped.
     pub(super) fn pending_bytes(&self) -> usize {
-        (self.queue.iter())
-            .map(|q| crate::wire::app_message_len(&q.message))
-            .sum()
+        self.queue.iter().map(|q| q.len).sum()
     }
 
     /// Picks queued messages, least sent first, while `fits` accepts their encoded size,
@@ -229,8 +234,7 @@ impl Messaging {
         order.sort_by_key(|&i| self.queue[i].sends);
         let mut taken = Vec::new();
         for i in order {
-            let len = crate::wire::app_message_len(&self.queue[i].message);
-            if fits(len) {
+            if fits(self.queue[i].len) {
                 self.queue[i].sends += 1;
                 taken.push(self.queue[i].message.clone());
             }

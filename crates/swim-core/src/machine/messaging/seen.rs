@@ -34,31 +34,22 @@ impl Seen {
     /// Marks `seq` of `origin` seen; returns whether it was new.
     pub(super) fn insert(&mut self, origin: &Source, seq: u64) -> bool {
         self.ticks += 1;
-        let ticks = self.ticks;
-        if !self.origins.contains_key(origin) {
-            if self.origins.len() >= MAX_ORIGINS {
-                self.evict();
-            }
-            self.origins.insert(
-                origin.clone(),
-                Origin {
-                    highest: seq,
-                    below: [0; (WINDOW / 64) as usize],
-                    newest_by_name: HashMap::new(),
-                    touched: ticks,
-                },
-            );
-            let entry = self.origins.get_mut(origin).expect("just inserted");
-            entry.below[0] |= 1;
-            return true;
+        if !self.origins.contains_key(origin) && self.origins.len() >= MAX_ORIGINS {
+            self.evict();
         }
-        let entry = self.origins.get_mut(origin).expect("checked above");
-        entry.touched = ticks;
+        let entry = self
+            .origins
+            .entry(origin.clone())
+            .or_insert_with(|| Origin {
+                highest: seq,
+                below: [0; (WINDOW / 64) as usize],
+                newest_by_name: HashMap::new(),
+                touched: 0,
+            });
+        entry.touched = self.ticks;
         if seq > entry.highest {
             shift(&mut entry.below, seq - entry.highest);
             entry.highest = seq;
-            entry.below[0] |= 1;
-            return true;
         }
         let back = entry.highest - seq;
         if back >= WINDOW {
