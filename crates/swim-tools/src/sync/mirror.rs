@@ -262,13 +262,14 @@ impl Mirror {
             ),
         };
         let first_seen = written.links == Some(0) && written.files.is_none();
-        let member_dir = match at::ensure_subdir(self.base_dir.as_fd(), name, first_seen) {
+        let (member_dir, created) = match at::ensure_subdir(self.base_dir.as_fd(), name, first_seen)
+        {
             Ok((member_dir, created)) => {
                 if created {
                     self.writes += 1;
                     written.files = Some(Metadata::empty());
                 }
-                member_dir
+                (member_dir, created)
             }
             Err(source) => {
                 problems.push(MirrorError::Io {
@@ -281,6 +282,7 @@ impl Mirror {
             }
         };
         written.links = self.write_links(name, member, written.links, &mut problems);
+        let writes_before_files = self.writes;
         if let Some(metadata) = &member.metadata {
             if written.files.as_ref() != Some(metadata) {
                 let ok = self.write_files(
@@ -294,11 +296,16 @@ impl Mirror {
                 written.files = ok.then(|| metadata.clone());
             }
         }
-        if let Err(source) = at::touch(&member_dir) {
-            problems.push(MirrorError::Io {
-                path: dir.clone(),
-                source,
-            });
+        // Creating, renaming or removing an entry in the directory already set its mtime
+        // to now: a join then costs one system call fewer per member.
+        let entries_changed = created || self.writes != writes_before_files;
+        if !entries_changed {
+            if let Err(source) = at::touch(&member_dir) {
+                problems.push(MirrorError::Io {
+                    path: dir.clone(),
+                    source,
+                });
+            }
         }
         self.mirrored.insert(key, written);
         Outcome::Mirrored { dir, problems }
