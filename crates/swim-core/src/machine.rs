@@ -249,7 +249,7 @@ impl<R: Rng> Swim<R> {
             }
             Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
                 if app_trusted {
-                    self.app_message_arrived(sender, message);
+                    self.app_message_arrived(now, sender, message);
                 }
                 false
             }
@@ -1815,9 +1815,17 @@ impl<R: Rng> Swim<R> {
         }
         match arrival {
             Arrival::Duplicate => counters.app_duplicates += 1,
+            Arrival::OverBudget => self.over_budget(),
             Arrival::Superseded => {}
             Arrival::New => self.deliver(now, message),
         }
+    }
+
+    /// Counts an application message dropped for its source's budget.
+    fn over_budget(&mut self) {
+        let counters = &mut self.out.tally().counters;
+        counters.app_dropped += 1;
+        counters.app_over_budget += 1;
     }
 
     /// Hands a new message to the local application: an event always, a query if its
@@ -1896,8 +1904,21 @@ impl<R: Rng> Swim<R> {
     }
 
     /// A query reply, a direct message or its acknowledgement from `sender` (a listed
-    /// member, on the native wire).
-    fn app_message_arrived(&mut self, sender: usize, message: Message) {
+    /// member, on the native wire); a reply to relay and a direct message within the
+    /// sender's budget.
+    fn app_message_arrived(&mut self, now: Duration, sender: usize, message: Message) {
+        let from = self.members.name(sender).clone();
+        let within = match &message {
+            Message::QueryReply { querier, .. } if !self.members.is_local(querier) => {
+                self.messaging.take_relay(&from, now)
+            }
+            Message::Direct { .. } => self.messaging.take_direct(&from, now),
+            _ => true,
+        };
+        if !within {
+            self.over_budget();
+            return;
+        }
         match message {
             Message::QueryReply {
                 querier,
@@ -1919,7 +1940,6 @@ impl<R: Rng> Swim<R> {
                 }
             }
             Message::Direct { id, payload } => {
-                let from = self.members.name(sender).clone();
                 self.out.tally().counters.app_delivered += 1;
                 self.out.event(Event::Direct { from, payload });
                 if id != 0 {
