@@ -467,5 +467,14 @@ mod tests {
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("ping_req_count"), "{err}");
+        let c = ProtocolConfig {
+            messaging: MessagingConfig {
+                queries_per_origin: SourceRate::new(10, 0),
+                ..MessagingConfig::default()
+            },
+            ..Default::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("messaging.queries_per_origin"), "{err}");
     }
 }
