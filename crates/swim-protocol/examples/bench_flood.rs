@@ -134,9 +134,11 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
     });
     let _ = asked.await;
     let stats: Vec<_> = members.iter().map(Cluster::stats).collect();
-    let app = answered.map_or(String::new(), |a| query_flood::report(&members, &a));
+    let app = answered.map_or(String::new(), |a| {
+        format!(" {}", query_flood::report(&members, &a))
+    });
     println!(
-        "suspicions={} rate_limited={} sent_bytes={} {app}",
+        "suspicions={} rate_limited={} sent_bytes={}{app}",
         suspicions.load(Ordering::Relaxed),
         stats.iter().map(|s| s.dropped_rate_limited).sum::<u64>(),
         stats
