@@ -116,6 +116,12 @@ pub struct MessagingConfig {
     /// a second, 512 at once by default: a responder answers at most `queries_per_s` (50)
     /// queries a second with an ack and a response each, and asks each relay once.
     pub relays_per_sender: SourceRate,
+    /// New events and queries taken from one member, whatever their origin (any member can
+    /// claim to pass on another origin's messages: this bounds what a member inventing
+    /// origins gets in). 1,000 a second, 4,096 at once by default: a push-pull answer
+    /// holds at most `retained_messages` (4,096), and no member relays more new messages
+    /// than the whole cluster publishes (tens a second).
+    pub new_per_sender: SourceRate,
 }
 
 /// A rate limit per source: `per_s` a second on average, `burst` at once (a token bucket).
@@ -149,6 +155,7 @@ impl Default for MessagingConfig {
             queries_per_origin: SourceRate::new(10, 64),
             directs_per_sender: SourceRate::new(200, 1024),
             relays_per_sender: SourceRate::new(100, 512),
+            new_per_sender: SourceRate::new(1000, 4096),
         }
     }
 }
@@ -396,6 +403,7 @@ impl MessagingConfig {
             ("messaging.queries_per_origin", self.queries_per_origin),
             ("messaging.directs_per_sender", self.directs_per_sender),
             ("messaging.relays_per_sender", self.relays_per_sender),
+            ("messaging.new_per_sender", self.new_per_sender),
         ] {
             // Beyond a million a second the cost of one message rounds to nothing.
             let range = 1..=1_000_000;

@@ -39,8 +39,8 @@ pub struct Counters {
     /// answer rate), or refused (from a member not in good standing, or over its budget).
     pub app_dropped: u64,
     /// Of `app_dropped`: application messages over their source's budget (events or
-    /// queries from one origin, direct messages or replies to relay from one member: see
-    /// [`crate::MessagingConfig`]).
+    /// queries from one origin, new messages, direct messages or replies to relay from one
+    /// member: see [`crate::MessagingConfig`]).
     pub app_over_budget: u64,
 }
 

@@ -1779,8 +1779,9 @@ impl<R: Rng> Swim<R> {
             self.out.tally().counters.app_dropped += app.messages.len() as u64;
             return;
         }
+        let from = self.members.name(sender).clone();
         for message in app.messages {
-            self.app_arrived(now, message);
+            self.app_arrived(now, &from, message);
         }
         if !app.digest.is_empty() {
             let missing = self.messaging.missing_for(&app.digest);
@@ -1799,8 +1800,8 @@ impl<R: Rng> Swim<R> {
         }
     }
 
-    /// One application message from the network.
-    fn app_arrived(&mut self, now: Duration, message: AppMessage) {
+    /// One application message from the network, passed on by `sender`.
+    fn app_arrived(&mut self, now: Duration, sender: &MemberName, message: AppMessage) {
         if self.members.is_local(&message.origin.name) {
             return;
         }
@@ -1808,7 +1809,7 @@ impl<R: Rng> Swim<R> {
             self.out.tally().counters.app_dropped += 1;
             return;
         }
-        let (arrival, queued) = self.messaging.receive(now, &message);
+        let (arrival, queued) = self.messaging.receive(now, sender, &message);
         let counters = &mut self.out.tally().counters;
         if !queued {
             counters.app_dropped += 1;

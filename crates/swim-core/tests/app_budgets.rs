@@ -200,3 +200,29 @@ fn a_senders_direct_messages_and_relays_are_cut_at_their_rate() {
     assert_eq!(relayed, 2);
     assert_eq!(a.counters().app_over_budget, 17 + 18);
 }
+
+#[test]
+fn a_member_inventing_origins_is_cut_at_its_own_rate() {
+    let mut a = member_listing_b_and_c(MessagingConfig {
+        new_per_sender: SourceRate::new(10, 20),
+        ..MessagingConfig::default()
+    });
+    // b claims to pass on one event each from 100 origins (within each origin's budget).
+    let forged: Vec<AppMessage> = (0..100).map(|i| event(&format!("o:{i}"), 1)).collect();
+    a.handle_packet(T0, packet("b:1", Message::GossipOnly, vec![], forged));
+    assert_eq!(handed_over(&mut a).len(), 20, "b's burst of new messages");
+    assert_eq!(a.counters().app_over_budget, 80);
+    // c passes on the same messages: its own budget, and b's are new to a.
+    let relayed: Vec<AppMessage> = (0..10).map(|i| event(&format!("o:{i}"), 1)).collect();
+    a.handle_packet(T0, packet("c:1", Message::GossipOnly, vec![], relayed));
+    let handed = handed_over(&mut a);
+    assert_eq!(
+        handed.len(),
+        0,
+        "o:0-9 came through b: duplicates cost nothing"
+    );
+    assert_eq!(a.counters().app_duplicates, 10);
+    let more: Vec<AppMessage> = (50..60).map(|i| event(&format!("o:{i}"), 1)).collect();
+    a.handle_packet(T0, packet("c:1", Message::GossipOnly, vec![], more));
+    assert_eq!(handed_over(&mut a).len(), 10, "c is not b");
+}

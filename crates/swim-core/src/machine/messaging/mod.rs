@@ -105,6 +105,8 @@ pub(super) struct Messaging {
     /// Direct messages, and query replies to relay, taken per sending member.
     directs_budget: Budget<MemberName>,
     relays_budget: Budget<MemberName>,
+    /// New events and queries taken per sending member, whatever their origin.
+    new_budget: Budget<MemberName>,
 }
 
 impl Messaging {
@@ -126,6 +128,7 @@ impl Messaging {
             queries_budget: Budget::new(config.queries_per_origin),
             directs_budget: Budget::new(config.directs_per_sender),
             relays_budget: Budget::new(config.relays_per_sender),
+            new_budget: Budget::new(config.new_per_sender),
         }
     }
 
@@ -156,10 +159,15 @@ impl Messaging {
         message
     }
 
-    /// A message received from the network: whether it is new and within its origin's
-    /// budget, and if so it is retained and queued to be passed on (unless the queue is
-    /// full: `false` in the second place).
-    pub(super) fn receive(&mut self, now: Duration, message: &AppMessage) -> (Arrival, bool) {
+    /// A message received from the network through `sender`: whether it is new and within
+    /// its sender's and its origin's budgets, and if so it is retained and queued to be
+    /// passed on (unless the queue is full: `false` in the second place).
+    pub(super) fn receive(
+        &mut self,
+        now: Duration,
+        sender: &MemberName,
+        message: &AppMessage,
+    ) -> (Arrival, bool) {
         if self.seen.contains(&message.origin, message.seq) {
             return (Arrival::Duplicate, true);
         }
@@ -167,7 +175,7 @@ impl Messaging {
             AppBody::Event { .. } => &mut self.events_budget,
             AppBody::Query { .. } => &mut self.queries_budget,
         };
-        if !budget.take(&message.origin, now) {
+        if !self.new_budget.take(sender, now) || !budget.take(&message.origin, now) {
             return (Arrival::OverBudget, true);
         }
         self.seen.insert(&message.origin, message.seq);
