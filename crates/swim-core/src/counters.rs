@@ -36,8 +36,12 @@ pub struct Counters {
     /// Application messages received again (suppressed duplicates).
     pub app_duplicates: u64,
     /// Application messages not passed on (queue full), not handed over (a query over the
-    /// answer rate), or refused (from a member not in good standing).
+    /// answer rate), or refused (from a member not in good standing, or over its budget).
     pub app_dropped: u64,
+    /// Of `app_dropped`: application messages over their source's budget (events or
+    /// queries from one origin, new messages, direct messages or replies to relay from one
+    /// member: see [`crate::MessagingConfig`]).
+    pub app_over_budget: u64,
 }
 
 /// Probes whose ack has not come yet: how many a round trip can be measured for at once.
