@@ -124,7 +124,10 @@ impl<R: Rng> Swim<R> {
             config,
         };
         swim.members.change_local(now, Some(metadata));
+        // Our first record is join news: announced narrowly, as `joined_with` does again.
+        let owed = swim.gossip.before_join_news();
         swim.changed(LOCAL);
+        swim.gossip.after_join_news(owed, true);
         for peer in peers {
             swim.add_peer(now, peer);
         }
@@ -806,12 +809,10 @@ impl<R: Rng> Swim<R> {
         }
         let join_news = self.members.is_join_news(&update);
         let name = join_news.then(|| update.name.clone());
-        let held = (join_news && !from_itself)
-            .then(|| self.gossip.hold_fresh())
-            .flatten();
+        let owed = join_news.then(|| self.gossip.before_join_news());
         let correct = self.apply_update(now, update, rebroadcast);
-        if let Some(held) = held {
-            self.gossip.not_fanned_out(held);
+        if let Some(owed) = owed {
+            self.gossip.after_join_news(owed, from_itself);
         }
         if let Some(index) = name.and_then(|name| self.members.get(&name)) {
             self.gossip.join_news(index, self.members.len());
@@ -1091,14 +1092,15 @@ impl<R: Rng> Swim<R> {
         self.out.send(Transmit { to, packet, wire });
     }
 
-    /// Eager fanout: if news was queued, passes it on at once to `fanout` random available
-    /// members (not `exclude`, the member it came from); at most one batch per
-    /// `sync_interval / 4` (see `machine/gossip/`).
+    /// Eager fanout: if news was queued, passes it on at once to random available members
+    /// (not `exclude`, the member it came from): as many as its records' retransmission
+    /// limit, `fanout` for join news; at most one batch per `sync_interval / 4` and
+    /// `4 × fanout` packets per `sync_interval` (see `machine/gossip/`).
     fn fan_out(&mut self, now: Duration, exclude: Option<usize>) {
         let gate_open = now >= self.timers.at(Timer::Fanout);
         let app_fresh = self.app_fanout_pending() && gate_open;
-        let Some(count) =
-            (self.gossip.fanout_now(gate_open)).or(app_fresh.then_some(self.config.fanout))
+        let Some(count) = (self.gossip.fanout_now(gate_open, self.members.len(), now))
+            .or(app_fresh.then_some(self.config.fanout))
         else {
             return;
         };
@@ -1351,7 +1353,9 @@ impl<R: Rng> Swim<R> {
     fn joined_with(&mut self, now: Duration, learned: bool) {
         let (first, again) = self.sync.joined_with(learned);
         if first {
+            let owed = self.gossip.before_join_news();
             self.gossip.push(LOCAL);
+            self.gossip.after_join_news(owed, true);
         }
         let next = if again {
             now + self.config.ping_interval

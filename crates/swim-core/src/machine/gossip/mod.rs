@@ -1,9 +1,12 @@
 //! Dissemination: the queue of records to piggyback, each sent a bounded number of times,
-//! eager fanout of fresh news, and join news in a burst (see "Dissemination" and "Mass
-//! joins" in `docs/PROTOCOL.md`). Which records a packet carries is decided here; the
+//! eager fanout of fresh news (wide for news other than joins, within a packet budget per
+//! `sync_interval`), and join news in a burst (see "Dissemination" and "Mass joins" in
+//! `docs/PROTOCOL.md`). Which records a packet carries is decided here; the
 //! orchestrator builds the packet.
 
 mod queue;
+
+use std::time::Duration;
 
 use queue::BroadcastQueue;
 
@@ -12,6 +15,11 @@ use crate::ProtocolConfig;
 /// Records waiting to be gossiped from which join news counts as a burst (about three
 /// packets' worth at the default 1,200-byte piggyback budget): see [`Gossip::join_news`].
 const JOIN_BURST: usize = 100;
+
+/// Eager packets a member may send per `sync_interval`, in `fanout`s: the gate lets a batch
+/// of `fanout` through every `sync_interval / 4`, so this is what fanouts cost at most
+/// before wide fanouts (see [`Gossip::fanout_now`]).
+const EAGER_WINDOWS: usize = 4;
 
 /// The records waiting to be gossiped and the rules of their sending.
 #[derive(Debug)]
@@ -23,6 +31,19 @@ pub(super) struct Gossip {
     fanout_joins: bool,
     /// Most sendings of join news in a burst (0: none; an ablation may raise it).
     join_news_retransmits: u32,
+    /// News other than join news was queued since the last fanout: the next one is wide.
+    wide: bool,
+    /// Eager packets left in the current window of `sync_interval`, and when it ends.
+    eager_left: usize,
+    eager_window_end: Duration,
+    sync_interval: Duration,
+}
+
+/// What the fanout owes before join news is applied: see [`Gossip::before_join_news`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Owed {
+    fresh: bool,
+    wide: bool,
 }
 
 impl Gossip {
@@ -40,11 +61,16 @@ impl Gossip {
             join_news_retransmits: config.ablation.join_news_retransmits,
             #[cfg(not(feature = "ablation"))]
             join_news_retransmits: 0,
+            wide: false,
+            eager_left: 0,
+            eager_window_end: Duration::ZERO,
+            sync_interval: config.sync_interval,
         }
     }
 
     /// Queues (or re-queues, fresh) the record of member `index`.
     pub(super) fn push(&mut self, index: usize) {
+        self.wide = true;
         self.queue.push(index);
     }
 
@@ -78,18 +104,45 @@ impl Gossip {
 
     /// Eager fanout: when news was queued since the last fanout and `gate_open` (fanouts
     /// are at least `sync_interval / 4` apart, so a burst goes in one batch), returns to how
-    /// many random members it goes now. Each such packet piggybacks the queue as any other,
-    /// so it counts against every record's budget, and a quiet member sends nothing.
-    pub(super) fn fanout_now(&mut self, gate_open: bool) -> Option<usize> {
+    /// many random members it goes now (`members` in the cluster, `now` the time). Each
+    /// such packet piggybacks the queue as any other, so it counts against every record's
+    /// budget, and a quiet member sends nothing.
+    ///
+    /// News other than join news goes **wide**: to as many members as its record's whole
+    /// retransmission limit, at once, instead of `fanout` now and the rest one gossip tick
+    /// (`sync_interval`) at a time; with `fanout` alone about `e^-fanout` of the members are
+    /// missed by the first wave and wait for a tick. Join news keeps `fanout` (a join heard
+    /// first-hand is fanned out by every member that hears it, so its cost grows with the
+    /// fanout squared). Every fanout draws on a budget of `4 × fanout` eager packets per
+    /// `sync_interval`, the most the gate let through before wide fanouts, so a member
+    /// busy with news sends no more eager packets than it did.
+    pub(super) fn fanout_now(
+        &mut self,
+        gate_open: bool,
+        members: usize,
+        now: Duration,
+    ) -> Option<usize> {
         if self.fanout == 0 {
             self.queue.take_fresh();
+            self.wide = false;
             return None;
         }
         if !self.queue.has_fresh() || !gate_open {
             return None;
         }
         self.queue.take_fresh();
-        Some(self.fanout)
+        if now >= self.eager_window_end {
+            self.eager_left = EAGER_WINDOWS * self.fanout;
+            self.eager_window_end = now + self.sync_interval;
+        }
+        let wanted = if std::mem::take(&mut self.wide) {
+            self.fanout.max(self.limit(members) as usize)
+        } else {
+            self.fanout
+        };
+        let count = wanted.min(self.eager_left);
+        self.eager_left -= count;
+        (count > 0).then_some(count)
     }
 
     /// Whether a fanout waits for its gate to open.
@@ -97,18 +150,24 @@ impl Gossip {
         self.fanout > 0 && self.queue.has_fresh()
     }
 
-    /// Before applying join news heard second-hand: what the fresh mark is now, to be
-    /// given to [`Gossip::not_fanned_out`]. `None` when such news is fanned out too.
-    pub(super) fn hold_fresh(&self) -> Option<bool> {
-        (!self.fanout_joins).then(|| self.queue.has_fresh())
+    /// Before queueing join news (a member's first record, or a joiner's own record): what
+    /// the fanout owes now, to be given to [`Gossip::after_join_news`].
+    pub(super) fn before_join_news(&self) -> Owed {
+        Owed {
+            fresh: self.queue.has_fresh(),
+            wide: self.wide,
+        }
     }
 
-    /// Join news heard second-hand is piggybacked and gossiped, never fanned out: the fresh
-    /// mark is set back to `held`. Fanning out every join at every member costs
-    /// `fanout × n` packets per join, so a mass join of `n` members would cost
-    /// `fanout × n²`; the joiner's own record, heard first-hand, still is fanned out.
-    pub(super) fn not_fanned_out(&mut self, held: bool) {
-        if !held {
+    /// Join news was queued: it never makes a fanout wide (see [`Gossip::fanout_now`]), and
+    /// heard second-hand (`first_hand` false) it is piggybacked and gossiped but not fanned
+    /// out at all (unless the `fanout_joins` ablation): the marks are set back to `owed`.
+    /// Fanning out every join at every member costs `fanout × n` packets per join, so a
+    /// mass join of `n` members would cost `fanout × n²`; the joiner's own record, heard
+    /// first-hand, still is fanned out.
+    pub(super) fn after_join_news(&mut self, owed: Owed, first_hand: bool) {
+        self.wide = owed.wide;
+        if !first_hand && !self.fanout_joins && !owed.fresh {
             self.queue.take_fresh();
         }
     }
@@ -136,5 +195,80 @@ impl Gossip {
     /// The member at table index `from` now lives at `to`.
     pub(super) fn renumber(&mut self, from: usize, to: usize) {
         self.queue.rename(from, to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMBERS: usize = 80;
+
+    fn gossip() -> Gossip {
+        Gossip::new(&ProtocolConfig::default())
+    }
+
+    #[test]
+    fn news_goes_wide_join_news_goes_to_fanout() {
+        let mut g = gossip();
+        let (fanout, limit) = (g.fanout, g.limit(MEMBERS) as usize);
+        assert!(
+            limit > fanout,
+            "the test needs a budget wider than the fanout"
+        );
+        let now = Duration::ZERO;
+        g.push(1);
+        assert_eq!(g.fanout_now(true, MEMBERS, now), Some(limit));
+        assert_eq!(g.fanout_now(true, MEMBERS, now), None, "nothing fresh");
+
+        // Join news heard first-hand is fanned out, narrowly.
+        let owed = g.before_join_news();
+        g.push(2);
+        g.after_join_news(owed, true);
+        let later = now + g.sync_interval;
+        assert_eq!(g.fanout_now(true, MEMBERS, later), Some(fanout));
+
+        // Heard second-hand, not at all; news beside it still goes wide.
+        let owed = g.before_join_news();
+        g.push(3);
+        g.after_join_news(owed, false);
+        let later = later + g.sync_interval;
+        assert_eq!(g.fanout_now(true, MEMBERS, later), None);
+        g.push(4);
+        let owed = g.before_join_news();
+        g.push(5);
+        g.after_join_news(owed, false);
+        assert_eq!(g.fanout_now(true, MEMBERS, later), Some(limit));
+    }
+
+    #[test]
+    fn eager_packets_stay_within_the_budget_of_a_sync_interval() {
+        let mut g = gossip();
+        let budget = EAGER_WINDOWS * g.fanout;
+        let step = g.sync_interval / 4;
+        // News at every gate opening: the window's packets never exceed the budget, and
+        // the next window has the whole budget again.
+        let mut sent = 0;
+        for i in 0..EAGER_WINDOWS {
+            g.push(i);
+            sent += g.fanout_now(true, MEMBERS, step * i as u32).unwrap_or(0);
+        }
+        assert_eq!(sent, budget);
+        g.push(9);
+        assert_eq!(
+            g.fanout_now(true, MEMBERS, g.sync_interval),
+            Some(g.limit(MEMBERS) as usize)
+        );
+    }
+
+    #[test]
+    fn no_fanout_configured_sends_nothing_eagerly() {
+        let mut g = Gossip::new(&ProtocolConfig {
+            fanout: 0,
+            ..ProtocolConfig::default()
+        });
+        g.push(1);
+        assert_eq!(g.fanout_now(true, MEMBERS, Duration::ZERO), None);
+        assert!(!g.fanout_pending());
     }
 }
