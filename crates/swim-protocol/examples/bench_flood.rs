@@ -84,8 +84,9 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
     for port in &ports {
         let config = Config::new(name(*port))
             .with_peers([peer.clone()])
-            .with_secret(SECRET)
             .with_security(Security::default().with_keyring(keyring()))
+            // After the security settings, which hold the secret (and would reset it).
+            .with_secret(SECRET)
             .with_metadata(Metadata::empty().with("port", port.to_string()));
         members.push(Cluster::start(config).await.expect("member starts"));
     }
