@@ -38,6 +38,9 @@ pub struct Counters {
     /// Application messages not passed on (queue full), not handed over (a query over the
     /// answer rate), or refused (from a member not in good standing).
     pub app_dropped: u64,
+    /// Full-sync requests ignored over the full-sync budget (their source's rate or their
+    /// class's total, see [`crate::FullSyncLimits`]).
+    pub full_syncs_refused: u64,
 }
 
 /// Probes whose ack has not come yet: how many a round trip can be measured for at once.

@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+pub mod budget;
 mod config;
 mod counters;
 mod event;
@@ -58,7 +59,7 @@ pub use app::{
 };
 #[cfg(feature = "ablation")]
 pub use config::Ablation;
-pub use config::{ConfigError, MessagingConfig, ProtocolConfig, UnknownWire, Wire};
+pub use config::{ConfigError, FullSyncLimits, MessagingConfig, ProtocolConfig, UnknownWire, Wire};
 pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;

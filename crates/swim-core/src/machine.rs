@@ -7,12 +7,11 @@
 //! | failure detection | the probe round, probes and indirect rounds, relays and nacks, local health, responders | `machine/detector/` |
 //! | suspicions | every suspicion with its deadline, Lifeguard's confirmations | `machine/suspicion.rs` |
 //! | dissemination | the gossip queue, retransmit limits, fanout, join news in a burst | `machine/gossip/` |
-//! | synchronisation | joining, catch-up, push-pull windows, the full-sync budget | `machine/sync.rs` |
+//! | synchronisation | joining, catch-up, push-pull windows, metadata repairs (an immediate push-pull), the full-sync budget | `machine/sync/` |
 //! | standing | answers to strangers no larger than their requests, challenges | `machine/standing.rs` |
 //! | timers | the member's own deadlines | `machine/timers.rs` |
 //! | leave | a graceful leave in progress | `machine/leave.rs` |
 //! | output | packets, events and counters for the driver | `machine/output.rs` |
-//! | repair | maps asked for when a metadata delta cannot be applied | `machine/repair.rs` |
 //!
 //! This file holds only what ties them together: the `handle_*`/`poll_*` surface, building
 //! packets, and the flows that cross parts (a record applied, a probe failed, a member
@@ -24,7 +23,6 @@ mod leave;
 mod membership;
 mod messaging;
 mod output;
-mod repair;
 mod standing;
 mod suspicion;
 mod sync;
@@ -53,7 +51,6 @@ use leave::{Leaving, LEAVE_FANOUT};
 use membership::{LocalNews, Membership, LOCAL};
 use messaging::{Arrival, Messaging};
 use output::Output;
-use repair::Repairs;
 use standing::{Room, Standing, CHALLENGE_SEQS};
 use suspicion::Suspicions;
 use sync::{JoinRequest, Sync};
@@ -76,7 +73,6 @@ pub struct Swim<R> {
     timers: Timers,
     out: Output,
     messaging: Messaging,
-    repairs: Repairs,
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<Leaving>,
 }
@@ -118,7 +114,6 @@ impl<R: Rng> Swim<R> {
             timers,
             out: Output::default(),
             messaging: Messaging::new(&config.messaging),
-            repairs: Repairs::default(),
             leaving: None,
             members,
             config,
@@ -152,6 +147,24 @@ impl<R: Rng> Swim<R> {
                 leaving.ack(seq);
             }
             return;
+        }
+        if matches!(
+            packet.message,
+            Message::Sync {
+                reply: false,
+                full: true,
+                ..
+            }
+        ) {
+            let online = (self.members.get(&packet.source.name))
+                .is_some_and(|i| self.members.status(i) == Status::Online);
+            if !self
+                .sync
+                .take_full_request(&packet.source.name, online, now)
+            {
+                self.out.tally().counters.full_syncs_refused += 1;
+                return;
+            }
         }
         let request_len = crate::wire::encoded_len(&packet);
         let Packet {
@@ -787,7 +800,7 @@ impl<R: Rng> Swim<R> {
     ) -> bool {
         if !self.members.resolve_delta(&mut update) {
             // Newer than ours, with a change made to a map we do not hold: the sender
-            // holds the whole record (see machine/repair.rs).
+            // holds the whole record (see machine/sync/repair.rs).
             self.repair(now, sender, &update.name);
             return false;
         }
@@ -1434,9 +1447,9 @@ impl<R: Rng> Swim<R> {
 
     /// A record about `name` from `sender` carried a metadata delta we could not apply:
     /// push our record of the member to `sender` (its answer holds its newer one, with the
-    /// whole map), unless asked lately (see `machine/repair.rs`).
+    /// whole map), unless asked lately (see `machine/sync/repair.rs`).
     fn repair(&mut self, now: Duration, sender: usize, name: &MemberName) {
-        if !self.repairs.ask(now, name, self.config.ping_interval) {
+        if !self.sync.ask_repair(now, name) {
             return;
         }
         // Without its map (the answer is decided by clock and status), and for a member we
