@@ -476,7 +476,8 @@ impl<R: Rng> Swim<R> {
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.leaving.is_none() && self.members.entry(LOCAL).metadata.as_ref() != Some(&metadata)
+        if self.leaving.is_none()
+            && self.members.entry(LOCAL).metadata().as_ref() != Some(&metadata)
         {
             self.members.change_local(now, Some(metadata));
             self.changed(LOCAL);
@@ -925,8 +926,8 @@ impl<R: Rng> Swim<R> {
     fn maybe_confirmation(&mut self, index: usize, update: &Update, now: Duration) {
         let current = self.members.entry(index);
         if update.status != Status::Suspect
-            || current.status != Status::Suspect
-            || update.clock < current.clock
+            || current.status() != Status::Suspect
+            || update.clock < current.clock()
         {
             return;
         }
@@ -1092,7 +1093,7 @@ impl<R: Rng> Swim<R> {
         };
         for record in records.iter_mut().filter(|r| r.delta.is_some()) {
             if let Some(index) = self.members.get(&record.name) {
-                record.metadata = self.members.entry(index).metadata.clone();
+                record.metadata = self.members.entry(index).metadata().clone();
             }
             record.delta = None;
         }
@@ -1851,8 +1852,8 @@ impl<R: Rng> Swim<R> {
                 relay,
             } => {
                 let local = self.members.entry(LOCAL);
-                let metadata = local.metadata.clone().unwrap_or_default();
-                if !filter.selects(&local.name, &metadata) {
+                let metadata = local.metadata().clone().unwrap_or_default();
+                if !filter.selects(local.name(), &metadata) {
                     return;
                 }
                 if !self.messaging.may_answer(now) {
