@@ -17,6 +17,7 @@ use swim_core::{
 
 use crate::host::{Cpu, HostCpu};
 use crate::intern::Interner;
+pub use crate::names::{member_index, member_name};
 use crate::network::{NetworkConfig, Partition, TcpSender};
 use crate::workload::Workload;
 
@@ -147,11 +148,6 @@ pub struct Simulation {
     workload: Option<(Workload, Duration, StdRng)>,
     /// One host's CPU shared by every member, if modelled (see `with_host_cpu`).
     cpu: Option<Cpu>,
-}
-
-/// The name of simulated member `i`: an address-like string of realistic length.
-pub fn member_name(i: usize) -> MemberName {
-    format!("10.{}.{}.{}:7946", i / 65536 % 256, i / 256 % 256, i % 256).into()
 }
 
 impl Simulation {
@@ -761,18 +757,4 @@ fn payload_len(payload: &Payload) -> usize {
         Payload::Bytes(bytes) => bytes.len(),
         Payload::Packet(packet) => swim_core::wire::encoded_len(packet),
     }
-}
-
-/// The index of the simulated member called `name`, if it is one.
-pub fn member_index(name: &str) -> Option<usize> {
-    let host = name.strip_suffix(":7946")?;
-    let mut parts = host.split('.');
-    if parts.next()? != "10" {
-        return None;
-    }
-    let mut index = 0usize;
-    for _ in 0..3 {
-        index = index * 256 + parts.next()?.parse::<u8>().ok()? as usize;
-    }
-    parts.next().is_none().then_some(index)
 }
