@@ -22,7 +22,8 @@
 //! - **dissemination**: the gossip queue with bounded retransmits, eager fanout, join news
 //!   in a burst;
 //! - **synchronisation**: joining, catch-up on the member-count digest, push-pull windows
-//!   riding on probes, the full-sync budget;
+//!   riding on probes, metadata repairs (an immediate push-pull), the full-sync budget
+//!   (requests per source and in total, lists per period; token buckets in [`budget`]);
 //! - **standing**: no answer to a stranger larger than its request, and challenges;
 //! - **messaging**: the application's user events, queries and direct messages, their own
 //!   gossip queue within a bounded share of each packet, duplicate suppression, the
