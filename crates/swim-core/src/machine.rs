@@ -191,7 +191,7 @@ impl<R: Rng> Swim<R> {
         if let Message::Ack { seq, .. } = message {
             self.confirm_by_ack(sender, seq);
         }
-        let good = self.in_good_standing(sender, new_process);
+        let good = self.members.in_good_standing(sender, new_process);
         if !good {
             self.standing.limit(sender, request_len);
         }
@@ -993,7 +993,7 @@ impl<R: Rng> Swim<R> {
         if wire == PeerWire::Python {
             message.take_window();
             // The Python wire carries whole maps only.
-            self.fill_maps(&mut message);
+            self.members.fill_maps(&mut message);
         }
         let mut packet = Packet {
             app: Default::default(),
@@ -1078,25 +1078,6 @@ impl<R: Rng> Swim<R> {
         }
         self.transmit(to, wire, packet);
         true
-    }
-
-    /// Puts the whole map back into every record of `message` that carries a metadata
-    /// delta instead (for a wire without deltas).
-    fn fill_maps(&self, message: &mut Message) {
-        let records = match message {
-            Message::Sync { records, .. } => records.as_mut_slice(),
-            Message::Gossip(update) => std::slice::from_mut(update),
-            Message::Ping { window, .. } | Message::Ack { window, .. } => {
-                window.as_deref_mut().unwrap_or_default()
-            }
-            _ => &mut [],
-        };
-        for record in records.iter_mut().filter(|r| r.delta.is_some()) {
-            if let Some(index) = self.members.get(&record.name) {
-                record.metadata = self.members.entry(index).metadata().clone();
-            }
-            record.delta = None;
-        }
     }
 
     /// Queues `packet` to member `to` in `wire`.
@@ -1646,13 +1627,6 @@ impl<R: Rng> Swim<R> {
             self.members.confirm_reach(sender);
             self.standing.clear(sender);
         }
-    }
-
-    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
-    /// good standing: its current process answered a ping of ours. Its status does not
-    /// matter: a restarted member we hold OFFLINE must get the list to refute.
-    fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
-        self.members.seed_rules(sender) || (!new_process && self.members.reachable(sender))
     }
 
     /// Cuts the records a sync answer (or an ack's push-pull answer) carries until it fits

@@ -20,8 +20,8 @@ use rand::Rng;
 use crate::table::{compare, compare_with, Applied, Entry, Table};
 use crate::tombstone::Tombstones;
 use crate::{
-    MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet, Update,
-    Validity, Wire,
+    MemberName, MemberSnapshot, Message, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet,
+    Update, Validity, Wire,
 };
 
 /// The local member's index in the table.
@@ -486,6 +486,32 @@ impl Membership {
     /// Whether `index` was owed the full list (the debt is cleared).
     pub(super) fn take_owed_full(&mut self, index: usize) -> bool {
         self.table.entry_mut(index).take_owed_full()
+    }
+
+    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
+    /// good standing: its current process answered a ping of ours. Its status does not
+    /// matter: a restarted member we hold OFFLINE must get the list to refute.
+    pub(super) fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
+        self.seed_rules(sender) || (!new_process && self.reachable(sender))
+    }
+
+    /// Puts the whole map back into every record of `message` that carries a metadata
+    /// delta instead (for a wire without deltas).
+    pub(super) fn fill_maps(&self, message: &mut Message) {
+        let records = match message {
+            Message::Sync { records, .. } => records.as_mut_slice(),
+            Message::Gossip(update) => std::slice::from_mut(update),
+            Message::Ping { window, .. } | Message::Ack { window, .. } => {
+                window.as_deref_mut().unwrap_or_default()
+            }
+            _ => &mut [],
+        };
+        for record in records.iter_mut().filter(|r| r.delta.is_some()) {
+            if let Some(index) = self.get(&record.name) {
+                record.metadata = self.entry(index).metadata().clone();
+            }
+            record.delta = None;
+        }
     }
 
     /// The members a sweep pings (see `Detector::comeback`): SUSPECT, or OFFLINE by a
