@@ -36,8 +36,12 @@ pub struct Counters {
     /// Application messages received again (suppressed duplicates).
     pub app_duplicates: u64,
     /// Application messages not passed on (queue full), not handed over (a query over the
-    /// answer rate), or refused (from a member not in good standing).
+    /// answer rate), or refused (from a member not in good standing, or over its budget).
     pub app_dropped: u64,
+    /// Of `app_dropped`: application messages over their source's budget (events or
+    /// queries from one origin, new messages, direct messages or replies to relay from one
+    /// member: see [`crate::MessagingConfig`]).
+    pub app_over_budget: u64,
     /// Full-sync requests ignored over the full-sync budget (their source's rate or their
     /// class's total, see [`crate::FullSyncLimits`]).
     pub full_syncs_refused: u64,

@@ -262,7 +262,7 @@ impl<R: Rng> Swim<R> {
             }
             Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
                 if app_trusted {
-                    self.app_message_arrived(sender, message);
+                    self.app_message_arrived(now, sender, message);
                 }
                 false
             }
@@ -1767,8 +1767,9 @@ impl<R: Rng> Swim<R> {
             self.out.tally().counters.app_dropped += app.messages.len() as u64;
             return;
         }
+        let from = self.members.name(sender).clone();
         for message in app.messages {
-            self.app_arrived(now, message);
+            self.app_arrived(now, &from, message);
         }
         if !app.digest.is_empty() {
             let missing = self.messaging.missing_for(&app.digest);
@@ -1787,8 +1788,8 @@ impl<R: Rng> Swim<R> {
         }
     }
 
-    /// One application message from the network.
-    fn app_arrived(&mut self, now: Duration, message: AppMessage) {
+    /// One application message from the network, passed on by `sender`.
+    fn app_arrived(&mut self, now: Duration, sender: &MemberName, message: AppMessage) {
         if self.members.is_local(&message.origin.name) {
             return;
         }
@@ -1796,16 +1797,24 @@ impl<R: Rng> Swim<R> {
             self.out.tally().counters.app_dropped += 1;
             return;
         }
-        let (arrival, queued) = self.messaging.receive(now, &message);
+        let (arrival, queued) = self.messaging.receive(now, sender, &message);
         let counters = &mut self.out.tally().counters;
         if !queued {
             counters.app_dropped += 1;
         }
         match arrival {
             Arrival::Duplicate => counters.app_duplicates += 1,
+            Arrival::OverBudget => self.over_budget(),
             Arrival::Superseded => {}
             Arrival::New => self.deliver(now, message),
         }
+    }
+
+    /// Counts an application message dropped for its source's budget.
+    fn over_budget(&mut self) {
+        let counters = &mut self.out.tally().counters;
+        counters.app_dropped += 1;
+        counters.app_over_budget += 1;
     }
 
     /// Hands a new message to the local application: an event always, a query if its
@@ -1884,8 +1893,21 @@ impl<R: Rng> Swim<R> {
     }
 
     /// A query reply, a direct message or its acknowledgement from `sender` (a listed
-    /// member, on the native wire).
-    fn app_message_arrived(&mut self, sender: usize, message: Message) {
+    /// member, on the native wire); a reply to relay and a direct message within the
+    /// sender's budget.
+    fn app_message_arrived(&mut self, now: Duration, sender: usize, message: Message) {
+        let from = self.members.name(sender).clone();
+        let within = match &message {
+            Message::QueryReply { querier, .. } if !self.members.is_local(querier) => {
+                self.messaging.take_relay(&from, now)
+            }
+            Message::Direct { .. } => self.messaging.take_direct(&from, now),
+            _ => true,
+        };
+        if !within {
+            self.over_budget();
+            return;
+        }
         match message {
             Message::QueryReply {
                 querier,
@@ -1907,7 +1929,6 @@ impl<R: Rng> Swim<R> {
                 }
             }
             Message::Direct { id, payload } => {
-                let from = self.members.name(sender).clone();
                 self.out.tally().counters.app_delivered += 1;
                 self.out.event(Event::Direct { from, payload });
                 if id != 0 {

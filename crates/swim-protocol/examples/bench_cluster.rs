@@ -7,10 +7,14 @@
 
 use std::time::{Duration, Instant};
 
-use swim_protocol::{Cluster, Config, Metadata, StatusSet};
+use swim_protocol::{Cluster, StatusSet};
 
+#[path = "common/loopback.rs"]
+mod loopback;
 #[path = "common/proc.rs"]
 mod proc;
+
+use loopback::arg;
 
 /// Resident memory of this process, in KiB.
 fn rss_kib() -> u64 {
@@ -22,29 +26,14 @@ fn cpu_ticks() -> u64 {
     proc::cpu_ticks("self")
 }
 
-fn arg(index: usize, default: u64) -> u64 {
-    std::env::args()
-        .nth(index)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count = arg(1, 20) as usize;
     let idle = Duration::from_secs(arg(2, 20));
     let rss_before = rss_kib();
     let ticks_at_start = cpu_ticks();
-    let mut members: Vec<Cluster> = Vec::new();
     let started = Instant::now();
-    for i in 0..count {
-        let peers = members.first().map(|m| m.name().to_string());
-        let config = Config::new("127.0.0.1:0")
-            .with_peers(peers)
-            .with_metadata(Metadata::empty().with("name", format!("member{i}")))
-            .with_secret("benchmark");
-        members.push(Cluster::start(config).await?);
-    }
+    let members = loopback::start_members(count).await?;
     let sees_all = |m: &Cluster| m.with_status(StatusSet::ONLINE).len() == count - 1;
     // Members are checked in turn, each until it sees all (then all once more): asking every
     // member for its whole list every 50 ms cost more CPU than the join it measures.

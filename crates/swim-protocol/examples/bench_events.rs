@@ -14,17 +14,14 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use swim_protocol::messaging::{AppMessage, EventOptions, MessagingError};
-use swim_protocol::{AppError, Cluster, Config, Metadata, Status, StatusSet};
+use swim_protocol::{AppError, Status, StatusSet};
 
+#[path = "common/loopback.rs"]
+mod loopback;
 #[path = "common/proc.rs"]
 mod proc;
 
-fn arg(index: usize, default: u64) -> u64 {
-    std::env::args()
-        .nth(index)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
+use loopback::arg;
 
 /// (event name, member) -> copies handed over.
 type Seen = Arc<Mutex<HashMap<(String, usize), u32>>>;
@@ -34,15 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count = arg(1, 20) as usize;
     let size = arg(2, 512) as usize;
     let step = Duration::from_secs(arg(3, 10));
-    let mut members: Vec<Cluster> = Vec::new();
-    for i in 0..count {
-        let peers = members.first().map(|m| m.name().to_string());
-        let config = Config::new("127.0.0.1:0")
-            .with_peers(peers)
-            .with_metadata(Metadata::empty().with("name", format!("member{i}")))
-            .with_secret("benchmark");
-        members.push(Cluster::start(config).await?);
-    }
+    let members = loopback::start_members(count).await?;
     while !members
         .iter()
         .all(|m| m.with_status(StatusSet::ONLINE).len() == count - 1)

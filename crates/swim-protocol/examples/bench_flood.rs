@@ -13,7 +13,10 @@
 //! ```
 //!
 //! With `--encrypted 1` the cluster (and the attacker) use an encryption key instead of
-//! signed frames.
+//! signed frames. With `--queries 1` the attacker is a member of the cluster instead, and
+//! floods every member with queries and user events of its own (`common/query_flood.rs`):
+//! the figures are the CPU per member and what the members' applications were handed
+//! against the bound their budgets per origin imply; the run fails if it is broken.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -51,6 +54,8 @@ fn role() -> Option<String> {
 
 #[path = "common/proc.rs"]
 mod proc;
+#[path = "common/query_flood.rs"]
+mod query_flood;
 
 /// A field of /proc/PID/status, in KiB.
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -84,8 +89,10 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
     for port in &ports {
         let config = Config::new(name(*port))
             .with_peers([peer.clone()])
+            // The secret after the security settings, which would replace it (the members
+            // then used the machine's default secret and refused every flood frame as a
+            // bad signature).
             .with_security(Security::default().with_keyring(keyring()))
-            // After the security settings, which hold the secret (and would reset it).
             .with_secret(SECRET)
             .with_metadata(Metadata::empty().with("port", port.to_string()));
         members.push(Cluster::start(config).await.expect("member starts"));
@@ -112,6 +119,11 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
             }
         });
     }
+    let answered = if flag("--queries", 0) == 1 {
+        Some(query_flood::answer(&members).await)
+    } else {
+        None
+    };
     println!("ready");
     // Wait for the parent's `report` (or its end) without blocking the runtime.
     let asked = tokio::task::spawn_blocking(|| {
@@ -122,8 +134,11 @@ async fn run_members(ports: Vec<u64>, peer: String, expect: usize, live_max: u64
     });
     let _ = asked.await;
     let stats: Vec<_> = members.iter().map(Cluster::stats).collect();
+    let app = answered.map_or(String::new(), |a| {
+        format!(" {}", query_flood::report(&members, &a))
+    });
     println!(
-        "suspicions={} rate_limited={} sent_bytes={}",
+        "suspicions={} rate_limited={} sent_bytes={}{app}",
         suspicions.load(Ordering::Relaxed),
         stats.iter().map(|s| s.dropped_rate_limited).sum::<u64>(),
         stats
@@ -146,6 +161,7 @@ impl Members {
         let ports: Vec<String> = ports.iter().map(u64::to_string).collect();
         let mut child = Command::new(std::env::current_exe().expect("own path"))
             .args(["--encrypted", &flag("--encrypted", 0).to_string()])
+            .args(["--queries", &flag("--queries", 0).to_string()])
             .args(["--role", "members", "--peer", peer, "--expect"])
             .arg(expect.to_string())
             .arg("--live-max")
@@ -271,6 +287,7 @@ const USAGE: &str = "\
 Floods one member of a loopback cluster with signed full-sync requests and ping-reqs.
 
 usage: bench_flood [--members N] [--rate PACKETS_PER_S] [--seconds S] [--port BASE] [--encrypted 0|1]
+                   [--queries 0|1]
 
   --members    cluster size, the victim included (default 20)
   --rate       packets per second the attacker tries to send (default 50000)
@@ -278,7 +295,10 @@ usage: bench_flood [--members N] [--rate PACKETS_PER_S] [--seconds S] [--port BA
   --port       the victim's port; the other members and the attacker's 16 names use the
                ports above it (default 21000)
   --encrypted  1: the cluster and the attacker use an encryption key instead of signed
-               frames (default 0)";
+               frames (default 0)
+  --queries    1: the attacker is a member and floods every member with its own queries
+               and events (4 of each per packet); exits 1 if a member's application was
+               handed more than its budgets per origin allow (default 0)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -317,6 +337,11 @@ async fn main() {
     assert_eq!(victim.wait_line(), "ready");
     assert_eq!(rest.wait_line(), "ready");
     let victim_pid = victim.child.id();
+    if flag("--queries", 0) == 1 {
+        let pids = [victim_pid, rest.child.id()];
+        let (victim, rest) = (&mut victim, &mut rest);
+        return queries(members, rate, seconds, base, pids, [victim, rest]).await;
+    }
     let mode = if flag("--encrypted", 0) == 1 {
         "encrypted"
     } else {
@@ -447,4 +472,77 @@ async fn main() {
     );
     println!("victim: {victim_report}");
     println!("others: {rest_report}");
+}
+
+/// `--queries 1`: the member on the port above the cluster's floods every member with its
+/// own queries and events; prints the CPU per member and what the members were handed,
+/// against the bound of their budgets per origin, and exits 1 if it was broken.
+async fn queries(
+    members: u64,
+    rate: u64,
+    seconds: u64,
+    base: u64,
+    pids: [u32; 2],
+    children: [&mut Members; 2],
+) {
+    let attacker = name(base + members + 1);
+    let targets: Vec<String> = (0..members).map(|i| name(base + i)).collect();
+    println!("{members} members ONLINE everywhere; {attacker} joins and floods every member with queries and events ({rate} packets/s for {seconds} s)");
+    let settings = FrameSettings {
+        keyring: LiveKeyring::new(keyring()),
+        ..FrameSettings::default()
+    };
+    let cpu0: f64 = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let outcome = query_flood::flood(&attacker, SECRET, settings, &targets, rate, seconds).await;
+    let cpu = pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>() - cpu0;
+    let reports: Vec<String> = children.into_iter().map(Members::report).collect();
+    let sum = |key: &str| -> u64 { reports.iter().map(|r| query_flood::field(r, key)).sum() };
+    let (answered, delivered) = (sum("queries_answered"), sum("app_delivered"));
+    // The members' counters run from their start: the 2 s of the join are counted too.
+    let window = outcome.elapsed + 3.0;
+    let budgets = query_flood::budgets();
+    let n = members as f64;
+    let query_bound = n * query_flood::bound(budgets.queries_per_origin, window);
+    let event_bound = n * query_flood::bound(budgets.events_per_origin, window);
+    let answer_bound = query_flood::answers_bound(query_bound);
+    println!(
+        "attacker: sent {} packets ({:.0}/s, {:.1} MB) holding {} queries and events; got {} answers back",
+        outcome.sent,
+        outcome.sent as f64 / outcome.elapsed,
+        outcome.sent_bytes as f64 / 1e6,
+        outcome.published,
+        outcome.answers
+    );
+    println!(
+        "members: CPU {:.2} s in {:.1} s: {:.1}% of a core per member",
+        cpu,
+        outcome.elapsed,
+        100.0 * cpu / outcome.elapsed / n
+    );
+    println!(
+        "handed to the members' applications: {answered} queries answered (bound \
+         {query_bound:.0}: {members} × ({} + {}/s × {window:.1} s)), {delivered} queries and \
+         events (bound {:.0}, events {members} × ({} + {}/s × {window:.1} s)), answers back {} \
+         (bound {answer_bound:.0}); dropped over budget {}",
+        budgets.queries_per_origin.burst,
+        budgets.queries_per_origin.per_s,
+        query_bound + event_bound,
+        budgets.events_per_origin.burst,
+        budgets.events_per_origin.per_s,
+        outcome.answers,
+        sum("over_budget"),
+    );
+    for report in &reports {
+        println!("members: {report}");
+    }
+    let suspicions = sum("suspicions");
+    let within = answered as f64 <= query_bound
+        && delivered as f64 <= query_bound + event_bound
+        && outcome.answers as f64 <= answer_bound
+        && suspicions == 0;
+    if !within {
+        println!("BROKEN: a bound was exceeded, or a live member was suspected");
+        std::process::exit(1);
+    }
+    println!("within the bounds, no live member suspected");
 }

@@ -228,8 +228,14 @@ impl Collector for ClusterCollector {
             (
                 "swim_app_messages_dropped",
                 "The application's messages dropped: a full queue, a query over the answer rate, \
-                 a handler or reader that did not keep up.",
+                 a source over its budget, a handler or reader that did not keep up.",
                 p.app_dropped + stats.app_dropped,
+            ),
+            (
+                "swim_app_messages_over_budget",
+                "Of the application's messages dropped: those over their source's budget (events \
+                 or queries from one origin, direct messages or replies to relay from one member).",
+                p.app_over_budget,
             ),
         ];
         for (name, help, value) in counters {

@@ -66,7 +66,8 @@ pub struct StatsSnapshot {
     /// The application's messages handed to the application (events, queries, direct).
     pub app_received: u64,
     /// The application's messages dropped by the runtime: a query handler or a query's
-    /// reader that did not keep up (the core's own drops are in `protocol.app_dropped`).
+    /// reader that did not keep up (the core's own drops are in `protocol.app_dropped`, those over
+    /// a source's budget also in `protocol.app_over_budget`).
     pub app_dropped: u64,
     /// Frames handed to the transport (UDP or TCP), by message kind, indexed by
     /// [`MessageKind::index`] (see [`StatsSnapshot::sent`]). Sends that then fail are also

@@ -8,7 +8,7 @@ use super::decode::Reader;
 use super::encode::{bytes_len, put_bytes, put_source, put_varint, source_len, varint_len};
 use super::{tag, DecodeError, MAX_KEY_LEN};
 use crate::{
-    AppBody, AppMessage, AppSection, KeyTest, Message, QueryFilter, ReplyKind, Source,
+    AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, QueryFilter, ReplyKind, Source,
     MAX_APP_NAME_LEN, MAX_APP_PAYLOAD, MAX_FILTER_NAMES, MAX_FILTER_TESTS, MAX_QUERY_TIMEOUT,
     MAX_RELAY, MAX_TEST_LEN,
 };
@@ -171,62 +171,62 @@ pub(super) fn app_message_len(message: &AppMessage) -> usize {
     }
 }
 
-/// The tagged body of a query reply, a direct message or its acknowledgement.
-pub(super) fn put_message(out: &mut Vec<u8>, message: &Message) {
-    match message {
-        Message::QueryReply {
-            querier,
-            seq,
-            responder,
-            reply,
-        } => {
-            out.push(tag::QUERY_REPLY);
-            put_bytes(out, querier.as_bytes());
-            put_varint(out, *seq);
-            put_bytes(out, responder.as_bytes());
-            match reply {
-                ReplyKind::Ack => out.push(REPLY_ACK),
-                ReplyKind::Response(payload) => {
-                    out.push(REPLY_RESPONSE);
-                    put_bytes(out, payload);
-                }
-            }
-        }
-        Message::Direct { id, payload } => {
-            out.push(tag::DIRECT);
-            put_varint(out, u64::from(*id));
+/// A query reply, tag included.
+pub(super) fn put_query_reply(
+    out: &mut Vec<u8>,
+    querier: &MemberName,
+    seq: u64,
+    responder: &MemberName,
+    reply: &ReplyKind,
+) {
+    out.push(tag::QUERY_REPLY);
+    put_bytes(out, querier.as_bytes());
+    put_varint(out, seq);
+    put_bytes(out, responder.as_bytes());
+    match reply {
+        ReplyKind::Ack => out.push(REPLY_ACK),
+        ReplyKind::Response(payload) => {
+            out.push(REPLY_RESPONSE);
             put_bytes(out, payload);
         }
-        Message::DirectAck { id } => {
-            out.push(tag::DIRECT_ACK);
-            put_varint(out, u64::from(*id));
-        }
-        _ => unreachable!("only the application's messages are encoded here"),
     }
 }
 
-/// The size of [`put_message`]'s output, tag included.
-pub(super) fn message_len(message: &Message) -> usize {
-    1 + match message {
-        Message::QueryReply {
-            querier,
-            seq,
-            responder,
-            reply,
-        } => {
-            bytes_len(querier.len())
-                + varint_len(*seq)
-                + bytes_len(responder.len())
-                + 1
-                + match reply {
-                    ReplyKind::Ack => 0,
-                    ReplyKind::Response(p) => bytes_len(p.len()),
-                }
-        }
-        Message::Direct { id, payload } => varint_len(u64::from(*id)) + bytes_len(payload.len()),
-        Message::DirectAck { id } => varint_len(u64::from(*id)),
-        _ => 0,
-    }
+/// The size of [`put_query_reply`]'s output, tag included.
+pub(super) fn query_reply_len(
+    querier: &MemberName,
+    seq: u64,
+    responder: &MemberName,
+    reply: &ReplyKind,
+) -> usize {
+    let reply = match reply {
+        ReplyKind::Ack => 0,
+        ReplyKind::Response(p) => bytes_len(p.len()),
+    };
+    1 + bytes_len(querier.len()) + varint_len(seq) + bytes_len(responder.len()) + 1 + reply
+}
+
+/// A direct message (`id` 0: unacknowledged), tag included.
+pub(super) fn put_direct(out: &mut Vec<u8>, id: u32, payload: &[u8]) {
+    out.push(tag::DIRECT);
+    put_varint(out, u64::from(id));
+    put_bytes(out, payload);
+}
+
+/// The size of [`put_direct`]'s output, tag included.
+pub(super) fn direct_len(id: u32, payload: &[u8]) -> usize {
+    1 + varint_len(u64::from(id)) + bytes_len(payload.len())
+}
+
+/// A direct message's acknowledgement, tag included.
+pub(super) fn put_direct_ack(out: &mut Vec<u8>, id: u32) {
+    out.push(tag::DIRECT_ACK);
+    put_varint(out, u64::from(id));
+}
+
+/// The size of [`put_direct_ack`]'s output, tag included.
+pub(super) fn direct_ack_len(id: u32) -> usize {
+    1 + varint_len(u64::from(id))
 }
 
 impl<'a> Reader<'a> {

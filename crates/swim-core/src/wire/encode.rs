@@ -1,6 +1,6 @@
 //! The native encoder, and exact sizes computed without encoding.
 
-use super::{sync_flags, tag, MAGIC, VERSION};
+use super::{app, sync_flags, tag, MAGIC, VERSION};
 use crate::{MemberName, Message, MetaDelta, Metadata, Packet, Source, Status, Update};
 
 /// Bytes of the fixed header: magic and version.
@@ -15,7 +15,7 @@ pub(super) fn packet(packet: &Packet) -> Vec<u8> {
     put_source(&mut out, &packet.source);
     put_message(&mut out, &packet.message);
     put_records(&mut out, &packet.gossip);
-    super::app::put_section(&mut out, &packet.app);
+    app::put_section(&mut out, &packet.app);
     out
 }
 
@@ -85,9 +85,14 @@ fn put_message(out: &mut Vec<u8>, message: &Message) {
             out.push(flags_byte(*reply, *full));
             put_records(out, records);
         }
-        Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
-            super::app::put_message(out, message);
-        }
+        Message::QueryReply {
+            querier,
+            seq,
+            responder,
+            reply,
+        } => app::put_query_reply(out, querier, *seq, responder, reply),
+        Message::Direct { id, payload } => app::put_direct(out, *id, payload),
+        Message::DirectAck { id } => app::put_direct_ack(out, *id),
     }
 }
 
@@ -231,9 +236,14 @@ fn message_len(message: &Message) -> usize {
         Message::GossipOnly => 0,
         Message::Nack { seq } => varint_len(u64::from(*seq)),
         Message::Sync { records, .. } => 1 + records_len(records),
-        Message::QueryReply { .. } | Message::Direct { .. } | Message::DirectAck { .. } => {
-            return super::app::message_len(message);
-        }
+        Message::QueryReply {
+            querier,
+            seq,
+            responder,
+            reply,
+        } => return app::query_reply_len(querier, *seq, responder, reply),
+        Message::Direct { id, payload } => return app::direct_len(*id, payload),
+        Message::DirectAck { id } => return app::direct_ack_len(*id),
     };
     1 + body
 }
@@ -286,5 +296,5 @@ pub(super) fn packet_len(packet: &Packet) -> usize {
         + source_len(&packet.source)
         + message_len(&packet.message)
         + records_len(&packet.gossip)
-        + super::app::section_len(&packet.app)
+        + app::section_len(&packet.app)
 }

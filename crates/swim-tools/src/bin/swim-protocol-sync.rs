@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Shell(shell)) => cmd::run_main(name, 0, async move {
             Ok(shell.run(Cli::command(), &mut std::io::stdout().lock())?)
         }),
-        None => cmd::run_main(name, 0, run(cli)),
+        None => cmd::run_main(name, 0, cmd::as_task(run(cli))),
     }
 }
 

@@ -32,6 +32,12 @@ const OFFLINE_PROBE_EVERY: u32 = 4;
 /// seconds. Sweeps are at least as far apart.
 const SWEEP_AFTER: u32 = 2;
 
+/// Sweeps that follow the last comeback, [`SWEEP_AFTER`] periods apart. A sweep pings each
+/// member once, and a lost ping (or ack) would leave that member to its OFFLINE turn, which
+/// may come minutes later: each later sweep pings again those still OFFLINE, so a member
+/// stays unhealed only if all three pings (or their acks) are lost.
+const SWEEPS_PER_COMEBACK: u32 = 3;
+
 /// What a probe in flight needs now (see [`Detector::probe_step`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ProbeStep {
@@ -80,6 +86,8 @@ pub(super) struct Detector {
     sweep_due: Option<Duration>,
     /// When the last sweep ran.
     last_sweep: Option<Duration>,
+    /// Sweeps still to run since the last comeback (see [`SWEEPS_PER_COMEBACK`]).
+    sweeps_left: u32,
     ping_interval: Duration,
     lifeguard: bool,
     ping_timeout: Duration,
@@ -104,6 +112,7 @@ impl Detector {
             offline_turn: 0,
             sweep_due: None,
             last_sweep: None,
+            sweeps_left: 0,
             ping_interval: config.ping_interval,
             lifeguard: config.lifeguard,
             ping_timeout: config.ping_timeout,
@@ -167,6 +176,7 @@ impl Detector {
     /// `OFFLINE_PROBE_EVERY × k` periods apart for each of `k` OFFLINE members, and gossip
     /// alone misses a few members of a large heal (see "Partitions" in `docs/PROTOCOL.md`).
     pub(super) fn comeback(&mut self, now: Duration) {
+        self.sweeps_left = SWEEPS_PER_COMEBACK;
         if self.sweep_due.is_some() {
             return;
         }
@@ -178,10 +188,12 @@ impl Detector {
     }
 
     /// Whether the sweep is due at `now` (it is then taken: the caller pings every member
-    /// still OFFLINE).
+    /// still OFFLINE); the next one follows [`SWEEP_AFTER`] periods later while any of the
+    /// [`SWEEPS_PER_COMEBACK`] are left.
     pub(super) fn take_sweep(&mut self, now: Duration) -> bool {
         if self.sweep_due.is_some_and(|due| now >= due) {
-            self.sweep_due = None;
+            self.sweeps_left = self.sweeps_left.saturating_sub(1);
+            self.sweep_due = (self.sweeps_left > 0).then(|| now + self.ping_interval * SWEEP_AFTER);
             self.last_sweep = Some(now);
             return true;
         }
@@ -439,6 +451,7 @@ impl Detector {
         self.probes.clear();
         self.relays.clear();
         self.sweep_due = None;
+        self.sweeps_left = 0;
     }
 
     /// The member at `index` was forgotten: nothing names it any more.

@@ -5,6 +5,7 @@
 //! answer and those it asked; acknowledged direct messages in flight. See "Application
 //! messages" in `docs/PROTOCOL.md`.
 
+mod budget;
 mod seen;
 
 use std::collections::VecDeque;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use hashbrown::{HashMap, HashSet};
 
+use budget::Budget;
 use seen::Seen;
 
 use crate::{AppBody, AppId, AppMessage, MemberName, MessagingConfig, ReplyKind, Source};
@@ -24,6 +26,9 @@ const MAX_ASKED: usize = 256;
 const MAX_DIRECT: usize = 1024;
 /// Most origins a push-pull digest names (the most recently heard).
 const MAX_DIGEST: usize = 32;
+/// Most answers one query of ours takes (an ack and a response from each of 16,384
+/// members): the rest are dropped, so invented responders cannot grow it without bound.
+const MAX_ANSWERS: usize = 32 * 1024;
 /// Most payload bytes handed back for one digest (the packet then travels over a stream).
 const MAX_REPAIR_BYTES: usize = 256 * 1024;
 
@@ -62,6 +67,9 @@ pub(super) enum Arrival {
     Superseded,
     /// Seen before.
     Duplicate,
+    /// New, but its origin is over its budget: dropped (not marked seen, so a copy that
+    /// comes once the budget refilled, e.g. on push-pull, is taken).
+    OverBudget,
 }
 
 /// What expired at a deadline.
@@ -91,6 +99,14 @@ pub(super) struct Messaging {
     answer_window: (Duration, u32),
     /// A message was queued since the last eager fanout.
     fresh: bool,
+    /// New events and queries taken per origin process.
+    events_budget: Budget<Source>,
+    queries_budget: Budget<Source>,
+    /// Direct messages, and query replies to relay, taken per sending member.
+    directs_budget: Budget<MemberName>,
+    relays_budget: Budget<MemberName>,
+    /// New events and queries taken per sending member, whatever their origin.
+    new_budget: Budget<MemberName>,
 }
 
 impl Messaging {
@@ -108,6 +124,11 @@ impl Messaging {
             directs: HashMap::new(),
             answer_window: (Duration::ZERO, 0),
             fresh: false,
+            events_budget: Budget::new(config.events_per_origin),
+            queries_budget: Budget::new(config.queries_per_origin),
+            directs_budget: Budget::new(config.directs_per_sender),
+            relays_budget: Budget::new(config.relays_per_sender),
+            new_budget: Budget::new(config.new_per_sender),
         }
     }
 
@@ -138,12 +159,26 @@ impl Messaging {
         message
     }
 
-    /// A message received from the network: whether it is new, and if so it is retained
-    /// and queued to be passed on (unless the queue is full: `false` in the second place).
-    pub(super) fn receive(&mut self, now: Duration, message: &AppMessage) -> (Arrival, bool) {
-        if !self.seen.insert(&message.origin, message.seq) {
+    /// A message received from the network through `sender`: whether it is new and within
+    /// its sender's and its origin's budgets, and if so it is retained and queued to be
+    /// passed on (unless the queue is full: `false` in the second place).
+    pub(super) fn receive(
+        &mut self,
+        now: Duration,
+        sender: &MemberName,
+        message: &AppMessage,
+    ) -> (Arrival, bool) {
+        if self.seen.contains(&message.origin, message.seq) {
             return (Arrival::Duplicate, true);
         }
+        let budget = match message.body {
+            AppBody::Event { .. } => &mut self.events_budget,
+            AppBody::Query { .. } => &mut self.queries_budget,
+        };
+        if !self.new_budget.take(sender, now) || !budget.take(&message.origin, now) {
+            return (Arrival::OverBudget, true);
+        }
+        self.seen.insert(&message.origin, message.seq);
         let arrival = match &message.body {
             AppBody::Event {
                 name,
@@ -345,9 +380,19 @@ impl Messaging {
         reply: &ReplyKind,
     ) -> bool {
         let ack = matches!(reply, ReplyKind::Ack);
-        self.asked
-            .get_mut(&seq)
-            .is_some_and(|q| q.answered.insert((responder.clone(), ack)))
+        self.asked.get_mut(&seq).is_some_and(|q| {
+            q.answered.len() < MAX_ANSWERS && q.answered.insert((responder.clone(), ack))
+        })
+    }
+
+    /// Whether a direct message from `sender` is within its budget at `now`.
+    pub(super) fn take_direct(&mut self, sender: &MemberName, now: Duration) -> bool {
+        self.directs_budget.take(sender, now)
+    }
+
+    /// Whether a query reply `sender` asks us to relay is within its budget at `now`.
+    pub(super) fn take_relay(&mut self, sender: &MemberName, now: Duration) -> bool {
+        self.relays_budget.take(sender, now)
     }
 
     /// Numbers an acknowledged direct message in flight until `now + direct_timeout`;

@@ -61,6 +61,20 @@ impl Seen {
         new
     }
 
+    /// Whether `seq` of `origin` was seen (or is too old to tell: counted as seen).
+    pub(super) fn contains(&self, origin: &Source, seq: u64) -> bool {
+        let Some(entry) = self.origins.get(origin) else {
+            return false;
+        };
+        let Some(back) = entry.highest.checked_sub(seq) else {
+            return false;
+        };
+        if back >= WINDOW {
+            return true;
+        }
+        entry.below[(back / 64) as usize] & (1 << (back % 64)) != 0
+    }
+
     /// For a coalescing event: whether `seq` is newer than every event named `name` from
     /// `origin` delivered so far (and if so it becomes the newest). Names kept per origin
     /// are bounded; past the bound every event is delivered.
@@ -138,15 +152,19 @@ mod tests {
             assert!(seen.insert(&o, seq), "{seq}");
         }
         for seq in [5, 3, 9, 4, 1000, 200] {
+            assert!(seen.contains(&o, seq), "{seq}");
             assert!(!seen.insert(&o, seq), "{seq}");
         }
+        assert!(!seen.contains(&o, 6) && !seen.contains(&o, 1001));
         assert!(seen.insert(&o, 6));
         assert!(
             seen.insert(&o, 0),
             "1,000 below the highest: still in the window"
         );
         assert!(seen.insert(&o, 5000));
+        assert!(seen.contains(&o, 1000), "fell out of the window: old");
         assert!(!seen.insert(&o, 1000), "fell out of the window: old");
+        assert!(!seen.contains(&origin(3), 1), "an origin never heard of");
         // Another process under the same name has its own numbers.
         assert!(seen.insert(&origin(2), 5));
         assert_eq!(seen.highest(&o), Some(5000));
