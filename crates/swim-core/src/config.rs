@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::budget::Rate;
 use crate::Profile;
 
 /// Protocol parameters. `Default` gives the [`Profile::Lan`](crate::Profile::Lan) values;
@@ -43,9 +44,9 @@ pub struct ProtocolConfig {
     /// `ablation` feature, never in a production build.
     #[cfg(feature = "ablation")]
     pub ablation: Ablation,
-    /// Most full member lists (answers to joins and catch-ups) a member sends per
-    /// `ping_interval`; requests beyond get a window of records instead.
-    pub full_sync_budget: usize,
+    /// The full-sync budget: full-sync requests taken per source and in total, and full
+    /// member lists sent per `ping_interval`.
+    pub full_sync: FullSyncLimits,
     /// Lifeguard (Dadgar et al., 2017): local health scales our own timeouts, relays send
     /// nacks, and a suspicion lasts longer until others confirm it. On by default; off gives
     /// plain SWIM. Nacks and confirmations need the native wire: under
@@ -67,6 +68,76 @@ pub struct ProtocolConfig {
     pub offline_retention: Duration,
     /// The application's messages: payload limit, retention, their share of each packet.
     pub messaging: MessagingConfig,
+}
+
+/// The full-sync budget (see "Full-sync budget" in `docs/PROTOCOL.md`). A full-sync request
+/// beyond its source's rate or its class's total is ignored, as a lost datagram is (the
+/// asker tries again later); one taken is answered with the whole list while
+/// `lists_per_period` allows, else with a window of records. `Default` suits clusters of up
+/// to a few thousand members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullSyncLimits {
+    /// Requests taken per source name. A joiner asks once per peer, then makes up to 4
+    /// follow-ups, one per ping interval; the member-count digest asks at most every 5 s.
+    pub per_source: Rate,
+    /// Requests taken in total from senders ONLINE in our table.
+    pub members: Rate,
+    /// Requests taken in total from anyone else (joiners included), so that strangers (or
+    /// a flood under made-up names) cannot starve the members.
+    pub strangers: Rate,
+    /// Most full member lists (answers to joins and catch-ups) sent per `ping_interval`;
+    /// requests beyond get a window of records instead.
+    pub lists_per_period: usize,
+}
+
+impl Default for FullSyncLimits {
+    fn default() -> Self {
+        FullSyncLimits {
+            per_source: Rate::new(1.0, 5.0),
+            members: Rate::new(50.0, 100.0),
+            strangers: Rate::new(20.0, 100.0),
+            lists_per_period: 16,
+        }
+    }
+}
+
+impl FullSyncLimits {
+    /// These limits with every request taken (only `lists_per_period` applies): the
+    /// simulator's runs, whose figures predate the request rates' move into the core.
+    #[must_use]
+    pub fn with_unlimited_requests(self) -> Self {
+        FullSyncLimits {
+            per_source: Rate::UNLIMITED,
+            members: Rate::UNLIMITED,
+            strangers: Rate::UNLIMITED,
+            ..self
+        }
+    }
+
+    /// Checks that every limit can serve something.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, rate) in [
+            ("full_sync.per_source", self.per_source),
+            ("full_sync.members", self.members),
+            ("full_sync.strangers", self.strangers),
+        ] {
+            if !rate.is_valid() {
+                return Err(ConfigError::OutOfRange {
+                    name,
+                    value: format!("{rate:?}"),
+                    expected: "a positive rate and a burst of at least 1",
+                });
+            }
+        }
+        if self.lists_per_period == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "full_sync.lists_per_period",
+                value: "0".to_owned(),
+                expected: "at least 1",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Limits of the application's messages (user events, queries, direct messages): see
@@ -247,7 +318,7 @@ impl Default for ProtocolConfig {
             fanout: 0,
             #[cfg(feature = "ablation")]
             ablation: Ablation::default(),
-            full_sync_budget: 16,
+            full_sync: FullSyncLimits::default(),
             lifeguard: true,
             awareness_max: 8,
             suspicion_max_mult: 3,
@@ -321,13 +392,7 @@ impl ProtocolConfig {
                 expected: "1 to 64",
             });
         }
-        if self.full_sync_budget == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "full_sync_budget",
-                value: "0".to_owned(),
-                expected: "at least 1",
-            });
-        }
+        self.full_sync.validate()?;
         if self.fanout > 16 {
             return Err(ConfigError::OutOfRange {
                 name: "fanout",

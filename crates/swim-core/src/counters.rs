@@ -42,6 +42,9 @@ pub struct Counters {
     /// queries from one origin, new messages, direct messages or replies to relay from one
     /// member: see [`crate::MessagingConfig`]).
     pub app_over_budget: u64,
+    /// Full-sync requests ignored over the full-sync budget (their source's rate or their
+    /// class's total, see [`crate::FullSyncLimits`]).
+    pub full_syncs_refused: u64,
 }
 
 /// Probes whose ack has not come yet: how many a round trip can be measured for at once.

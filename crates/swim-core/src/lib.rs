@@ -22,7 +22,8 @@
 //! - **dissemination**: the gossip queue with bounded retransmits, eager fanout, join news
 //!   in a burst;
 //! - **synchronisation**: joining, catch-up on the member-count digest, push-pull windows
-//!   riding on probes, the full-sync budget;
+//!   riding on probes, metadata repairs (an immediate push-pull), the full-sync budget
+//!   (requests per source and in total, lists per period; token buckets in [`budget`]);
 //! - **standing**: no answer to a stranger larger than its request, and challenges;
 //! - **messaging**: the application's user events, queries and direct messages, their own
 //!   gossip queue within a bounded share of each packet, duplicate suppression, the
@@ -37,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+pub mod budget;
 mod config;
 mod counters;
 mod event;
@@ -58,7 +60,9 @@ pub use app::{
 };
 #[cfg(feature = "ablation")]
 pub use config::Ablation;
-pub use config::{ConfigError, MessagingConfig, ProtocolConfig, SourceRate, UnknownWire, Wire};
+pub use config::{
+    ConfigError, FullSyncLimits, MessagingConfig, ProtocolConfig, SourceRate, UnknownWire, Wire,
+};
 pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;

@@ -7,12 +7,11 @@
 //! | failure detection | the probe round, probes and indirect rounds, relays and nacks, local health, responders | `machine/detector/` |
 //! | suspicions | every suspicion with its deadline, Lifeguard's confirmations | `machine/suspicion.rs` |
 //! | dissemination | the gossip queue, retransmit limits, fanout, join news in a burst | `machine/gossip/` |
-//! | synchronisation | joining, catch-up, push-pull windows, the full-sync budget | `machine/sync.rs` |
+//! | synchronisation | joining, catch-up, push-pull windows, metadata repairs (an immediate push-pull), the full-sync budget | `machine/sync/` |
 //! | standing | answers to strangers no larger than their requests, challenges | `machine/standing.rs` |
 //! | timers | the member's own deadlines | `machine/timers.rs` |
 //! | leave | a graceful leave in progress | `machine/leave.rs` |
 //! | output | packets, events and counters for the driver | `machine/output.rs` |
-//! | repair | maps asked for when a metadata delta cannot be applied | `machine/repair.rs` |
 //!
 //! This file holds only what ties them together: the `handle_*`/`poll_*` surface, building
 //! packets, and the flows that cross parts (a record applied, a probe failed, a member
@@ -24,7 +23,6 @@ mod leave;
 mod membership;
 mod messaging;
 mod output;
-mod repair;
 mod standing;
 mod suspicion;
 mod sync;
@@ -53,7 +51,6 @@ use leave::{Leaving, LEAVE_FANOUT};
 use membership::{LocalNews, Membership, LOCAL};
 use messaging::{Arrival, Messaging};
 use output::Output;
-use repair::Repairs;
 use standing::{Room, Standing, CHALLENGE_SEQS};
 use suspicion::Suspicions;
 use sync::{JoinRequest, Sync};
@@ -76,7 +73,6 @@ pub struct Swim<R> {
     timers: Timers,
     out: Output,
     messaging: Messaging,
-    repairs: Repairs,
     /// Set once [`Swim::leave`] is called: the member is going and stays silent.
     leaving: Option<Leaving>,
 }
@@ -118,7 +114,6 @@ impl<R: Rng> Swim<R> {
             timers,
             out: Output::default(),
             messaging: Messaging::new(&config.messaging),
-            repairs: Repairs::default(),
             leaving: None,
             members,
             config,
@@ -156,6 +151,24 @@ impl<R: Rng> Swim<R> {
             }
             return;
         }
+        if matches!(
+            packet.message,
+            Message::Sync {
+                reply: false,
+                full: true,
+                ..
+            }
+        ) {
+            let online = (self.members.get(&packet.source.name))
+                .is_some_and(|i| self.members.status(i) == Status::Online);
+            if !self
+                .sync
+                .take_full_request(&packet.source.name, online, now)
+            {
+                self.out.tally().counters.full_syncs_refused += 1;
+                return;
+            }
+        }
         let request_len = crate::wire::encoded_len(&packet);
         let Packet {
             source,
@@ -181,7 +194,7 @@ impl<R: Rng> Swim<R> {
         if let Message::Ack { seq, .. } = message {
             self.confirm_by_ack(sender, seq);
         }
-        let good = self.in_good_standing(sender, new_process);
+        let good = self.members.in_good_standing(sender, new_process);
         if !good {
             self.standing.limit(sender, request_len);
         }
@@ -466,7 +479,8 @@ impl<R: Rng> Swim<R> {
     /// Replaces the local member's metadata; the change is disseminated. Ignored once the
     /// member has left.
     pub fn set_local_metadata(&mut self, now: Duration, metadata: Metadata) {
-        if self.leaving.is_none() && self.members.entry(LOCAL).metadata.as_ref() != Some(&metadata)
+        if self.leaving.is_none()
+            && self.members.entry(LOCAL).metadata().as_ref() != Some(&metadata)
         {
             self.members.change_local(now, Some(metadata));
             self.changed(LOCAL);
@@ -790,7 +804,7 @@ impl<R: Rng> Swim<R> {
     ) -> bool {
         if !self.members.resolve_delta(&mut update) {
             // Newer than ours, with a change made to a map we do not hold: the sender
-            // holds the whole record (see machine/repair.rs).
+            // holds the whole record (see machine/sync/repair.rs).
             self.repair(now, sender, &update.name);
             return false;
         }
@@ -913,8 +927,8 @@ impl<R: Rng> Swim<R> {
     fn maybe_confirmation(&mut self, index: usize, update: &Update, now: Duration) {
         let current = self.members.entry(index);
         if update.status != Status::Suspect
-            || current.status != Status::Suspect
-            || update.clock < current.clock
+            || current.status() != Status::Suspect
+            || update.clock < current.clock()
         {
             return;
         }
@@ -980,7 +994,7 @@ impl<R: Rng> Swim<R> {
         if wire == PeerWire::Python {
             message.take_window();
             // The Python wire carries whole maps only.
-            self.fill_maps(&mut message);
+            self.members.fill_maps(&mut message);
         }
         let mut packet = Packet {
             app: Default::default(),
@@ -1065,25 +1079,6 @@ impl<R: Rng> Swim<R> {
         }
         self.transmit(to, wire, packet);
         true
-    }
-
-    /// Puts the whole map back into every record of `message` that carries a metadata
-    /// delta instead (for a wire without deltas).
-    fn fill_maps(&self, message: &mut Message) {
-        let records = match message {
-            Message::Sync { records, .. } => records.as_mut_slice(),
-            Message::Gossip(update) => std::slice::from_mut(update),
-            Message::Ping { window, .. } | Message::Ack { window, .. } => {
-                window.as_deref_mut().unwrap_or_default()
-            }
-            _ => &mut [],
-        };
-        for record in records.iter_mut().filter(|r| r.delta.is_some()) {
-            if let Some(index) = self.members.get(&record.name) {
-                record.metadata = self.members.entry(index).metadata.clone();
-            }
-            record.delta = None;
-        }
     }
 
     /// Queues `packet` to member `to` in `wire`.
@@ -1438,9 +1433,9 @@ impl<R: Rng> Swim<R> {
 
     /// A record about `name` from `sender` carried a metadata delta we could not apply:
     /// push our record of the member to `sender` (its answer holds its newer one, with the
-    /// whole map), unless asked lately (see `machine/repair.rs`).
+    /// whole map), unless asked lately (see `machine/sync/repair.rs`).
     fn repair(&mut self, now: Duration, sender: usize, name: &MemberName) {
-        if !self.repairs.ask(now, name, self.config.ping_interval) {
+        if !self.sync.ask_repair(now, name) {
             return;
         }
         // Without its map (the answer is decided by clock and status), and for a member we
@@ -1636,13 +1631,6 @@ impl<R: Rng> Swim<R> {
             self.members.confirm_reach(sender);
             self.standing.clear(sender);
         }
-    }
-
-    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
-    /// good standing: its current process answered a ping of ours. Its status does not
-    /// matter: a restarted member we hold OFFLINE must get the list to refute.
-    fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
-        self.members.seed_rules(sender) || (!new_process && self.members.reachable(sender))
     }
 
     /// Cuts the records a sync answer (or an ack's push-pull answer) carries until it fits
@@ -1851,8 +1839,8 @@ impl<R: Rng> Swim<R> {
                 relay,
             } => {
                 let local = self.members.entry(LOCAL);
-                let metadata = local.metadata.clone().unwrap_or_default();
-                if !filter.selects(&local.name, &metadata) {
+                let metadata = local.metadata().clone().unwrap_or_default();
+                if !filter.selects(local.name(), &metadata) {
                     return;
                 }
                 if !self.messaging.may_answer(now) {

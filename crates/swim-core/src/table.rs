@@ -21,24 +21,24 @@ use crate::{MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Status, U
 /// Flat, and 48 bytes: nested structs could not share their padding.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) name: MemberName,
+    name: MemberName,
     /// The logical clock of the latest change applied.
-    pub(crate) clock: u64,
+    clock: u64,
     /// When the status last changed, in nanoseconds of the driver's clock (584 years fit).
     status_nanos: u64,
-    pub(crate) metadata: Option<Metadata>,
+    metadata: Option<Metadata>,
     /// The validity bytes of the process last heard from under this name.
-    pub(crate) validity: Option<Validity>,
-    pub(crate) status: Status,
+    validity: Option<Validity>,
+    status: Status,
     /// Whether this is the local member.
-    pub(crate) local: bool,
+    local: bool,
     /// OFFLINE because it left (see [`MemberSnapshot::left`]).
-    pub(crate) left: bool,
+    left: bool,
     /// Whether its current process can receive at its address (see `machine/standing.rs`).
-    pub(crate) reach: Reachability,
+    reach: Reachability,
     /// The wire format this member's current process last sent us a packet in (used by
     /// [`Wire::Auto`](crate::Wire::Auto) only).
-    pub(crate) wire: Option<PeerWire>,
+    wire: Option<PeerWire>,
 }
 
 fn nanos(time: Duration) -> u64 {
@@ -50,9 +50,9 @@ fn nanos(time: Duration) -> u64 {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Reachability {
     /// Its current process answered a ping of ours.
-    pub(crate) confirmed: bool,
+    confirmed: bool,
     /// It asked for the full list before it was confirmed: send it once it is.
-    pub(crate) owed_full: bool,
+    owed_full: bool,
 }
 
 impl Entry {
@@ -71,13 +71,106 @@ impl Entry {
         }
     }
 
+    /// The member's name.
+    pub(crate) fn name(&self) -> &MemberName {
+        &self.name
+    }
+
+    /// The logical clock of the latest change applied.
+    pub(crate) fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// The member's metadata, if we hold it.
+    pub(crate) fn metadata(&self) -> &Option<Metadata> {
+        &self.metadata
+    }
+
+    /// The validity bytes of the process last heard from under this name.
+    pub(crate) fn validity(&self) -> Option<Validity> {
+        self.validity
+    }
+
+    /// The member's status.
+    pub(crate) fn status(&self) -> Status {
+        self.status
+    }
+
+    /// OFFLINE because it left.
+    pub(crate) fn left(&self) -> bool {
+        self.left
+    }
+
+    /// The wire format its current process last sent us a packet in.
+    pub(crate) fn wire(&self) -> Option<PeerWire> {
+        self.wire
+    }
+
     /// When the status last changed, on the driver's clock.
     pub(crate) fn status_time(&self) -> Duration {
         Duration::from_nanos(self.status_nanos)
     }
 
-    pub(crate) fn set_status_time(&mut self, now: Duration) {
+    /// Sets the clock of the latest change.
+    pub(crate) fn set_clock(&mut self, clock: u64) {
+        self.clock = clock;
+    }
+
+    /// Sets the status, changed at `now`.
+    pub(crate) fn set_status(&mut self, status: Status, now: Duration) {
+        self.status = status;
         self.status_nanos = nanos(now);
+    }
+
+    /// Sets whether the member left.
+    pub(crate) fn set_left(&mut self, left: bool) {
+        self.left = left;
+    }
+
+    /// Replaces the metadata; returns the old.
+    pub(crate) fn replace_metadata(&mut self, metadata: Option<Metadata>) -> Option<Metadata> {
+        std::mem::replace(&mut self.metadata, metadata)
+    }
+
+    /// Back from a tombstone: its clock, whether it left, its last process.
+    pub(crate) fn unbury(&mut self, clock: u64, left: bool, validity: Option<Validity>) {
+        self.clock = clock;
+        self.left = left;
+        self.validity = validity;
+    }
+
+    /// A packet from process `validity` arrived in `wire`. Returns whether the process is
+    /// new (a first packet, or a restart: what we learned of its address is forgotten) and
+    /// whether it is a restart of a process we knew.
+    pub(crate) fn heard_process(&mut self, validity: Validity, wire: PeerWire) -> (bool, bool) {
+        let new_process = self.validity != Some(validity);
+        if new_process {
+            self.reach = Reachability::default();
+        }
+        self.wire = Some(wire);
+        let restarted = new_process && self.validity.is_some();
+        self.validity = Some(validity);
+        (new_process, restarted)
+    }
+
+    /// Whether its current process answered a ping of ours.
+    pub(crate) fn reachable(&self) -> bool {
+        self.reach.confirmed
+    }
+
+    /// Its current process answered a ping of ours.
+    pub(crate) fn confirm_reach(&mut self) {
+        self.reach.confirmed = true;
+    }
+
+    /// It asked for the full list before it was confirmed: it is owed once it is.
+    pub(crate) fn owe_full(&mut self) {
+        self.reach.owed_full = true;
+    }
+
+    /// Whether it was owed the full list (the debt is cleared).
+    pub(crate) fn take_owed_full(&mut self) -> bool {
+        std::mem::take(&mut self.reach.owed_full)
     }
 
     /// The member's snapshot, as the API reports it.
@@ -412,10 +505,9 @@ impl Table {
         self.before_change(i);
         let entry = &mut self.entries[i];
         if status != entry.status {
-            entry.set_status_time(now);
+            entry.set_status(status, now);
         }
         entry.clock = update.clock;
-        entry.status = status;
         entry.metadata = metadata;
         entry.left = left;
         Applied::Changed
@@ -431,8 +523,7 @@ impl Table {
         }
         self.before_change(i);
         let entry = &mut self.entries[i];
-        entry.status = status;
-        entry.set_status_time(now);
+        entry.set_status(status, now);
         true
     }
 }

@@ -494,3 +494,38 @@ fn a_stranger_holding_us_offline_gets_our_record_in_our_probe_of_it() {
     let sent: Vec<_> = std::iter::from_fn(|| b.poll_transmit()).collect();
     assert_eq!(sent.len(), 1, "{sent:?}");
 }
+
+/// The full-sync budget: requests beyond their source's rate, or their class's total, are
+/// ignored whole (as a lost datagram), so a flood of them costs a bounded amount; members
+/// ONLINE in our table have a total of their own that strangers cannot spend.
+#[test]
+fn full_sync_requests_beyond_the_budget_are_ignored_whole() {
+    let mut a = big_member();
+    let limits = ProtocolConfig::default().full_sync;
+    let strangers = 1000;
+    for i in 0..strangers {
+        a.handle_packet(T0, full_sync(&format!("192.168.7.{i}:9000")));
+    }
+    let taken = limits.strangers.burst as u64;
+    assert_eq!(a.counters().full_syncs_refused, strangers - taken);
+    // A refused request's records are not applied: the sender stays unknown.
+    assert!(a.member("192.168.7.0:9000").is_some());
+    assert!(a
+        .member(&format!("192.168.7.{}:9000", strangers - 1))
+        .is_none());
+    while a.poll_transmit().is_some() {}
+
+    // A member ONLINE in our table is still served, up to its own burst.
+    let member = "10.0.0.5:9000";
+    assert_eq!(a.member(member).map(|m| m.status), Some(Status::Online));
+    for _ in 0..10 {
+        a.handle_packet(T0, full_sync(member));
+    }
+    let refused = a.counters().full_syncs_refused - (strangers - taken);
+    assert_eq!(refused, 10 - limits.per_source.burst as u64);
+    let (_, answers) = sent_to(&mut a, member);
+    assert!(
+        !answers.is_empty(),
+        "its requests within the budget are answered"
+    );
+}

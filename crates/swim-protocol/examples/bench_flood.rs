@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use swim_core::wire::{decode, encode};
-use swim_core::{Message, MessageKind, Packet, Source, Update, Validity};
+use swim_core::{FullSyncLimits, Message, MessageKind, Packet, Source, Update, Validity};
 use swim_protocol::admission::Limits;
 use swim_protocol::frame::keyring::{Key, Keyring, LiveKeyring};
 use swim_protocol::frame::{FrameSettings, Framer};
@@ -431,17 +431,17 @@ async fn main() {
     let victim_report = victim.report();
     let rest_report = rest.report();
 
-    let limits = Limits::default();
+    let (limits, full_sync) = (Limits::default(), FullSyncLimits::default());
     let names = f64::from(ATTACKER_NAMES);
-    let full_syncs = (names * limits.full_sync_per_source.per_second).min(
-        limits
-            .full_sync_members
+    let full_syncs = (names * full_sync.per_source.per_second).min(
+        full_sync
+            .members
             .per_second
-            .max(limits.full_sync_strangers.per_second),
+            .max(full_sync.strangers.per_second),
     );
     let ping_reqs =
         (names * limits.ping_req_per_source.per_second).min(limits.ping_req_total.per_second);
-    let bursts = (names * limits.full_sync_per_source.burst).min(limits.full_sync_strangers.burst)
+    let bursts = (names * full_sync.per_source.burst).min(full_sync.strangers.burst)
         + (names * limits.ping_req_per_source.burst).min(limits.ping_req_total.burst);
     println!(
         "attacker: sent {sent} packets ({:.0}/s, {:.1} MB), CPU {:.2} s ({:.0}% of a core)",

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod host;
 mod intern;
 mod lifecycle;
+mod names;
 pub mod network;
 pub mod samples;
 pub mod scenario;
@@ -20,11 +21,10 @@ pub mod tracker;
 pub mod wire;
 pub mod workload;
 
-pub use engine::{
-    member_index as simulation_name_index, member_name, Observer, Simulation, Traffic,
-};
+pub use engine::{Observer, Simulation, Traffic};
 pub use faults::{Cut, Faults};
 pub use host::HostCpu;
+pub use names::{member_index as simulation_name_index, member_name};
 pub use network::{NetworkConfig, Partition};
 pub use samples::Samples;
 pub use scenario::{

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use swim_core::{Event, ReplyKind};
 
-use crate::engine::member_index;
+use crate::names::member_index;
 
 /// What to publish, and when.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! out one after the other and drops them beyond a cap, as the runtime does. Hundreds of
 //! members starting together all ask the one seed member for the whole list: without a
 //! budget its answers (each the size of the cluster) pile up until it drops them, and its
-//! joiners must retry. With `full_sync_budget` it answers a few in full per interval and
+//! joiners must retry. With `full_sync.lists_per_period` it answers a few in full per interval and
 //! sends the rest elsewhere with a window, and nothing is dropped.
 //!
 //! The model is scaled down so that the test is quick: 120 members and a slow sender show
@@ -11,10 +11,10 @@
 
 use std::time::Duration;
 
-use swim_core::{Ablation, ProtocolConfig};
+use swim_core::{Ablation, FullSyncLimits, ProtocolConfig};
 use swim_sim::{run_standard, HostCpu, NetworkConfig, Report, RunConfig};
 
-fn run(full_sync_budget: usize) -> Report {
+fn run(lists_per_period: usize) -> Report {
     run_standard(&RunConfig {
         members: 120,
         network: NetworkConfig {
@@ -23,7 +23,10 @@ fn run(full_sync_budget: usize) -> Report {
             ..NetworkConfig::default()
         },
         protocol: ProtocolConfig {
-            full_sync_budget,
+            full_sync: FullSyncLimits {
+                lists_per_period,
+                ..FullSyncLimits::default()
+            },
             ..ProtocolConfig::default()
         },
         start_spread: Duration::from_secs(1),
@@ -37,7 +40,7 @@ fn run(full_sync_budget: usize) -> Report {
 fn unbounded_full_answers_overflow_the_seed_members_tcp_sends() {
     let before = run(usize::MAX);
     assert!(before.join_tcp_dropped > 0, "{before:?}");
-    let after = run(ProtocolConfig::default().full_sync_budget);
+    let after = run(FullSyncLimits::default().lists_per_period);
     assert_eq!(after.join_tcp_dropped, 0, "{after:?}");
     let (before_s, after_s) = (before.join_s.unwrap_or(60.0), after.join_s.unwrap());
     assert!(

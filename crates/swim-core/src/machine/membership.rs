@@ -20,8 +20,8 @@ use rand::Rng;
 use crate::table::{compare, compare_with, Applied, Entry, Table};
 use crate::tombstone::Tombstones;
 use crate::{
-    MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet, Update,
-    Validity, Wire,
+    MemberName, MemberSnapshot, Message, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet,
+    Update, Validity, Wire,
 };
 
 /// The local member's index in the table.
@@ -95,12 +95,12 @@ impl Membership {
 
     /// The status of the member at `index`.
     pub(super) fn status(&self, index: usize) -> Status {
-        self.table.entry(index).status
+        self.table.entry(index).status()
     }
 
     /// The name of the member at `index`.
     pub(super) fn name(&self, index: usize) -> &MemberName {
-        &self.table.entry(index).name
+        self.table.entry(index).name()
     }
 
     /// How many members are listed, the local one included.
@@ -121,7 +121,7 @@ impl Membership {
     /// How many members are not OFFLINE (the local one included).
     pub(super) fn not_offline(&self) -> usize {
         (self.table.entries().iter())
-            .filter(|e| e.status != Status::Offline)
+            .filter(|e| e.status() != Status::Offline)
             .count()
     }
 
@@ -173,7 +173,7 @@ impl Membership {
             return true;
         }
         let ours = self.get(&update.name).map(|index| self.entry(index));
-        let held = ours.and_then(|e| e.metadata.as_ref().map(|m| (e.clock, m)));
+        let held = ours.and_then(|e| e.metadata().as_ref().map(|m| (e.clock(), m)));
         let resolved = match held {
             // Ours is the map the change was made to, or already the changed one.
             Some((clock, map)) if clock >= delta.base => delta.apply(map),
@@ -186,7 +186,7 @@ impl Membership {
             }
             None => {
                 update.delta = None;
-                ours.is_some_and(|e| update.clock <= e.clock)
+                ours.is_some_and(|e| update.clock <= e.clock())
             }
         }
     }
@@ -201,7 +201,7 @@ impl Membership {
     pub(super) fn snapshots(&self, non_local_with: Option<StatusSet>) -> Vec<MemberSnapshot> {
         let skip = usize::from(non_local_with.is_some());
         let mut all: Vec<_> = (self.table.entries()[skip..].iter())
-            .filter(|e| non_local_with.is_none_or(|s| s.contains(e.status)))
+            .filter(|e| non_local_with.is_none_or(|s| s.contains(e.status())))
             .map(Entry::snapshot)
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -225,7 +225,7 @@ impl Membership {
     pub(super) fn newer_than(&self, name: &str, clock: u64, status: Status) -> Option<usize> {
         let index = self.get(name)?;
         let ours = self.entry(index);
-        let newer = compare(ours.clock, ours.status, None, clock, status, None);
+        let newer = compare(ours.clock(), ours.status(), None, clock, status, None);
         (newer == Ordering::Greater).then_some(index)
     }
 
@@ -263,7 +263,7 @@ impl Membership {
         match self.wire {
             Wire::Native => PeerWire::Native,
             Wire::Python => PeerWire::Python,
-            Wire::Auto => self.entry(index).wire.unwrap_or(PeerWire::Python),
+            Wire::Auto => self.entry(index).wire().unwrap_or(PeerWire::Python),
         }
     }
 
@@ -299,10 +299,11 @@ impl Membership {
             if let Some(tombstone) = self.tombstones.take(name) {
                 // The event's `previous` is the placeholder the entry was created as.
                 self.table.before_change(index);
-                let entry = self.table.entry_mut(index);
-                entry.clock = tombstone.clock;
-                entry.left = tombstone.left;
-                entry.validity = tombstone.validity;
+                (self.table.entry_mut(index)).unbury(
+                    tombstone.clock,
+                    tombstone.left,
+                    tombstone.validity,
+                );
                 self.table.note_update(index, true);
                 unburied = tombstone.clock > 0;
             }
@@ -323,14 +324,7 @@ impl Membership {
         validity: Validity,
         wire: PeerWire,
     ) -> (bool, bool) {
-        let entry = self.table.entry_mut(sender);
-        let new_process = entry.validity != Some(validity);
-        if new_process {
-            entry.reach = Default::default();
-        }
-        entry.wire = Some(wire);
-        let restarted = new_process && entry.validity.is_some();
-        entry.validity = Some(validity);
+        let (new_process, restarted) = self.table.entry_mut(sender).heard_process(validity, wire);
         if new_process {
             self.table.set_self_clock(sender, None);
         }
@@ -353,11 +347,11 @@ impl Membership {
     /// than our record.
     pub(super) fn news_about_local(&mut self, now: Duration, update: &Update) -> LocalNews {
         let own = self.entry(LOCAL);
-        let wrong = update.status != Status::Online || update.metadata != own.metadata;
+        let wrong = update.status != Status::Online || update.metadata != *own.metadata();
         if !wrong {
             return LocalNews::Agrees;
         }
-        if update.clock < own.clock {
+        if update.clock < own.clock() {
             return LocalNews::Outdated;
         }
         self.change_local(now, None);
@@ -372,14 +366,13 @@ impl Membership {
         let clock = self.take_clock();
         self.table.before_change(LOCAL);
         let entry = self.table.entry_mut(LOCAL);
-        entry.clock = clock;
-        if entry.status != Status::Online {
-            entry.status = Status::Online;
-            entry.set_status_time(now);
+        entry.set_clock(clock);
+        if entry.status() != Status::Online {
+            entry.set_status(Status::Online, now);
         }
-        entry.left = false;
+        entry.set_left(false);
         if let Some(metadata) = metadata {
-            let old = entry.metadata.replace(metadata.clone());
+            let old = entry.replace_metadata(Some(metadata.clone()));
             let base = std::mem::replace(&mut self.local_meta_since, clock);
             let delta = old.map(|old| MetaDelta::between(base, &old, &metadata));
             let smaller =
@@ -394,10 +387,9 @@ impl Membership {
         let clock = self.take_clock();
         self.table.before_change(LOCAL);
         let entry = self.table.entry_mut(LOCAL);
-        entry.clock = clock;
-        entry.status = Status::Offline;
-        entry.set_status_time(now);
-        entry.left = true;
+        entry.set_clock(clock);
+        entry.set_status(Status::Offline, now);
+        entry.set_left(true);
     }
 
     /// A local verdict about member `index`: SUSPECT after a failed probe, OFFLINE when the
@@ -410,7 +402,7 @@ impl Membership {
         }
         if self.verdicts_take_our_clock() {
             let clock = self.take_clock();
-            self.table.entry_mut(index).clock = clock;
+            self.table.entry_mut(index).set_clock(clock);
         }
         true
     }
@@ -421,14 +413,13 @@ impl Membership {
         self.table.before_change(index);
         let entry = self.table.entry_mut(index);
         let was_placeholder = entry.is_placeholder();
-        if entry.status != Status::Online {
-            entry.status = Status::Online;
-            entry.set_status_time(now);
+        if entry.status() != Status::Online {
+            entry.set_status(Status::Online, now);
         }
-        entry.clock = clock;
-        let changed = entry.metadata != metadata;
-        entry.metadata = metadata;
-        entry.left = false;
+        entry.set_clock(clock);
+        let changed = *entry.metadata() != metadata;
+        entry.replace_metadata(metadata);
+        entry.set_left(false);
         self.table.note_update(index, was_placeholder);
         if changed {
             self.table.set_delta(index, None);
@@ -454,8 +445,8 @@ impl Membership {
         if update.status != Status::Online || newer {
             return None;
         }
-        let metadata = update.metadata.clone().or_else(|| ours.metadata.clone());
-        if ours.status == Status::Online && metadata == ours.metadata {
+        let metadata = update.metadata.clone().or_else(|| ours.metadata().clone());
+        if ours.status() == Status::Online && metadata == *ours.metadata() {
             return None;
         }
         Some(metadata)
@@ -466,8 +457,8 @@ impl Membership {
     /// its own record instead; a member that left may still send: that is no comeback).
     pub(super) fn comes_back(&self, index: usize) -> Option<Option<Metadata>> {
         let entry = self.entry(index);
-        (entry.status != Status::Online && !entry.is_placeholder() && !entry.left)
-            .then(|| entry.metadata.clone())
+        (entry.status() != Status::Online && !entry.is_placeholder() && !entry.left())
+            .then(|| entry.metadata().clone())
     }
 
     /// Whether the latest change of `index` cleared a suspicion (SUSPECT to ONLINE).
@@ -479,29 +470,55 @@ impl Membership {
 
     /// Whether the current process of `index` answered a ping of ours.
     pub(super) fn reachable(&self, index: usize) -> bool {
-        self.entry(index).reach.confirmed
+        self.entry(index).reachable()
     }
 
     /// The current process of `index` answered a ping of ours.
     pub(super) fn confirm_reach(&mut self, index: usize) {
-        self.table.entry_mut(index).reach.confirmed = true;
+        self.table.entry_mut(index).confirm_reach();
     }
 
     /// `index` asked for the full list before it was confirmed: it is owed once it is.
     pub(super) fn owe_full(&mut self, index: usize) {
-        self.table.entry_mut(index).reach.owed_full = true;
+        self.table.entry_mut(index).owe_full();
     }
 
     /// Whether `index` was owed the full list (the debt is cleared).
     pub(super) fn take_owed_full(&mut self, index: usize) -> bool {
-        std::mem::take(&mut self.table.entry_mut(index).reach.owed_full)
+        self.table.entry_mut(index).take_owed_full()
+    }
+
+    /// Whether `sender` (`new_process` if its validity changed with this packet) is in
+    /// good standing: its current process answered a ping of ours. Its status does not
+    /// matter: a restarted member we hold OFFLINE must get the list to refute.
+    pub(super) fn in_good_standing(&self, sender: usize, new_process: bool) -> bool {
+        self.seed_rules(sender) || (!new_process && self.reachable(sender))
+    }
+
+    /// Puts the whole map back into every record of `message` that carries a metadata
+    /// delta instead (for a wire without deltas).
+    pub(super) fn fill_maps(&self, message: &mut Message) {
+        let records = match message {
+            Message::Sync { records, .. } => records.as_mut_slice(),
+            Message::Gossip(update) => std::slice::from_mut(update),
+            Message::Ping { window, .. } | Message::Ack { window, .. } => {
+                window.as_deref_mut().unwrap_or_default()
+            }
+            _ => &mut [],
+        };
+        for record in records.iter_mut().filter(|r| r.delta.is_some()) {
+            if let Some(index) = self.get(&record.name) {
+                record.metadata = self.entry(index).metadata().clone();
+            }
+            record.delta = None;
+        }
     }
 
     /// The members a sweep pings (see `Detector::comeback`): SUSPECT, or OFFLINE by a
     /// verdict (not because they left), and known by more than their name.
     pub(super) fn doubted(&self) -> Vec<usize> {
         (self.table.entries().iter().enumerate())
-            .filter(|(_, e)| e.status != Status::Online && !e.left && !e.is_placeholder())
+            .filter(|(_, e)| e.status() != Status::Online && !e.left() && !e.is_placeholder())
             .map(|(i, _)| i)
             .filter(|&i| i != LOCAL)
             .collect()
@@ -569,7 +586,7 @@ impl Membership {
     ) -> Option<usize> {
         for index in from.max(LOCAL + 1)..self.len() {
             let entry = self.entry(index);
-            if entry.status == Status::Offline {
+            if entry.status() == Status::Offline {
                 let expiry = entry.status_time().saturating_add(retention);
                 if now >= expiry {
                     return Some(index);
@@ -593,7 +610,7 @@ impl Membership {
             member.name.clone(),
             member.clock,
             member.left,
-            entry.validity,
+            entry.validity(),
             expires,
         );
         (member, moved)

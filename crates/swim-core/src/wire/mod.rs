@@ -165,13 +165,13 @@ pub(crate) fn snapshot_len(
     accuser: Option<&str>,
     delta: Option<&crate::MetaDelta>,
 ) -> usize {
-    let accuser = accuser.filter(|_| member.status == crate::Status::Suspect);
-    let metadata = match (delta, &member.metadata) {
+    let accuser = accuser.filter(|_| member.status() == crate::Status::Suspect);
+    let metadata = match (delta, member.metadata()) {
         (Some(delta), _) => encode::delta_len(delta),
         (None, Some(metadata)) => encode::metadata_len(metadata),
         (None, None) => 0,
     };
-    encode::record_len(&member.name, member.clock, accuser, metadata)
+    encode::record_len(member.name(), member.clock(), accuser, metadata)
 }
 
 /// The size of `metadata` in the native format (for choosing between a delta and the map).

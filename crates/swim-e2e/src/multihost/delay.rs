@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::docker::CommandError;
-use crate::multihost::nemesis::SplitMix;
+use crate::multihost::splitmix::SplitMix;
 
 /// The queue number the delay rules use (queues are per network namespace).
 pub const QUEUE: u16 = 4789;

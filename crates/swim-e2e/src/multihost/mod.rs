@@ -17,4 +17,5 @@ pub mod hosts;
 pub mod nemesis;
 pub mod observe;
 pub mod run;
+pub mod splitmix;
 pub mod stack;

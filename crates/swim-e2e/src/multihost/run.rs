@@ -15,8 +15,9 @@ use crate::multihost::check::{
     Bounds, Life, Timings, Truth, Violation,
 };
 use crate::multihost::hosts::Hosts;
-use crate::multihost::nemesis::{end_network, start_network, Active, Fault, Scheduled, SplitMix};
+use crate::multihost::nemesis::{end_network, start_network, Active, Fault, Scheduled};
 use crate::multihost::observe::{Observation, Observer};
+use crate::multihost::splitmix::SplitMix;
 use crate::multihost::stack::{self, PER_HOST};
 use crate::resources::Resources;
 

@@ -4,25 +4,25 @@
 //! Two checks, both before the protocol sees a packet:
 //! - the **source allow-list**: datagrams and connections from addresses outside the
 //!   configured CIDR blocks are dropped before any cryptography;
-//! - **budgets** for the requests whose answer costs something: a full sync (the whole
-//!   member list), a push-pull sync (a window of records), a ping-req (a ping sent on the
-//!   sender's behalf) and a ping (an ack with piggybacked records), each limited per source
-//!   and in total; and the names never seen before, which grow the member table.
-//!   Senders ONLINE in our table have a total budget of their own for full syncs, so
-//!   strangers (joiners, or a flood under made-up names) cannot starve them. (Whether a
-//!   sender may get answers larger than its request is another matter, the core's "good
-//!   standing": `docs/PROTOCOL.md`.)
+//! - **budgets** for the requests whose answer costs something: a push-pull sync (a window
+//!   of records), a ping-req (a ping sent on the sender's behalf) and a ping (an ack with
+//!   piggybacked records), each limited per source and in total; and the names never seen
+//!   before, which grow the member table. (The full-sync budget, for the largest answer, is
+//!   the core's: [`swim_core::FullSyncLimits`] in the protocol config. Whether a sender may
+//!   get answers larger than its request is the core's "good standing": `docs/PROTOCOL.md`.)
 //!
 //! The budgets only drop requests: the protocol copes with a lost request as with a lost
 //! datagram (it asks again later). What is answered is decided by the core, as always.
 
-pub mod budget;
 pub mod cidr;
 
-use swim_core::{Message, Packet, Status};
-use tokio::time::Instant;
+use std::time::Duration;
 
-use self::budget::{Bucket, PerSource, Rate};
+use swim_core::budget::{Bucket, PerSource};
+use swim_core::{Message, Packet};
+
+pub use swim_core::budget::Rate;
+
 use self::cidr::Cidr;
 
 /// Most sources with a bucket of their own, per kind of request.
@@ -35,12 +35,6 @@ const MAX_SOURCES: usize = 4096;
 pub struct Limits {
     /// Sources allowed to send (UDP and TCP); empty allows every address.
     pub allow: Vec<Cidr>,
-    /// Full-sync requests answered per source name.
-    pub full_sync_per_source: Rate,
-    /// Full-sync requests answered in total from senders ONLINE in our table.
-    pub full_sync_members: Rate,
-    /// Full-sync requests answered in total from anyone else (joiners included).
-    pub full_sync_strangers: Rate,
     /// Push-pull requests answered per source name.
     pub push_pull_per_source: Rate,
     /// Push-pull requests answered in total.
@@ -61,11 +55,6 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             allow: Vec::new(),
-            // A joiner asks once per peer, then makes up to 4 follow-ups, one per ping
-            // interval; the member-count digest asks at most every 5 s.
-            full_sync_per_source: Rate::new(1.0, 5.0),
-            full_sync_members: Rate::new(50.0, 100.0),
-            full_sync_strangers: Rate::new(20.0, 100.0),
             // One push-pull per member per 10 s on average.
             push_pull_per_source: Rate::new(2.0, 10.0),
             push_pull_total: Rate::new(200.0, 400.0),
@@ -95,51 +84,26 @@ impl Limits {
     }
 }
 
-/// What the sender of a packet is in our member table (its status, for the budgets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listing {
-    /// Not in our member table.
-    Unknown,
-    /// Known, but not ONLINE.
-    Known,
-    /// ONLINE in our table.
-    Online,
-}
-
-impl Listing {
-    /// The listing of a member of this status (`None`: not in the table).
-    pub fn of(status: Option<Status>) -> Listing {
-        match status {
-            None => Listing::Unknown,
-            Some(Status::Online) => Listing::Online,
-            Some(_) => Listing::Known,
-        }
-    }
-}
-
 struct Class {
     per_source: PerSource,
     total: (Rate, Bucket),
 }
 
 impl Class {
-    fn new(per_source: Rate, total: Rate, now: Instant) -> Class {
+    fn new(per_source: Rate, total: Rate, now: Duration) -> Class {
         Class {
             per_source: PerSource::new(per_source, MAX_SOURCES),
             total: (total, Bucket::full(total, now)),
         }
     }
 
-    fn take(&mut self, packet: &Packet, now: Instant) -> bool {
+    fn take(&mut self, packet: &Packet, now: Duration) -> bool {
         self.per_source.take(&packet.source.name, now) && self.total.1.take(self.total.0, now)
     }
 }
 
-/// The budgets of one running member.
+/// The budgets of one running member, on the driver's clock (the time since it started).
 pub(crate) struct Admission {
-    full_sync: PerSource,
-    full_sync_members: (Rate, Bucket),
-    full_sync_strangers: (Rate, Bucket),
     push_pull: Class,
     ping_req: Class,
     ping: Class,
@@ -147,12 +111,9 @@ pub(crate) struct Admission {
 }
 
 impl Admission {
-    pub fn new(limits: &Limits, now: Instant) -> Admission {
+    pub fn new(limits: &Limits, now: Duration) -> Admission {
         let total = |rate: Rate| (rate, Bucket::full(rate, now));
         Admission {
-            full_sync: PerSource::new(limits.full_sync_per_source, MAX_SOURCES),
-            full_sync_members: total(limits.full_sync_members),
-            full_sync_strangers: total(limits.full_sync_strangers),
             push_pull: Class::new(limits.push_pull_per_source, limits.push_pull_total, now),
             ping_req: Class::new(limits.ping_req_per_source, limits.ping_req_total, now),
             ping: Class::new(limits.ping_per_source, limits.ping_total, now),
@@ -160,9 +121,10 @@ impl Admission {
         }
     }
 
-    /// Whether `packet`, from a sender so listed, may reach the state machine now.
-    pub fn admit(&mut self, packet: &Packet, listing: Listing, now: Instant) -> bool {
-        if listing == Listing::Unknown {
+    /// Whether `packet`, from a sender in our member table or not (`listed`), may reach
+    /// the state machine now. Full-sync requests pass: their budget is the core's.
+    pub fn admit(&mut self, packet: &Packet, listed: bool, now: Duration) -> bool {
+        if !listed {
             let (rate, bucket) = &mut self.new_names;
             if !bucket.take(*rate, now) {
                 return false;
@@ -173,14 +135,7 @@ impl Admission {
                 reply: false,
                 full: true,
                 ..
-            } => {
-                let (rate, total) = if listing == Listing::Online {
-                    &mut self.full_sync_members
-                } else {
-                    &mut self.full_sync_strangers
-                };
-                self.full_sync.take(&packet.source.name, now) && total.take(*rate, now)
-            }
+            } => true,
             Message::Sync { reply: false, .. } => self.push_pull.take(packet, now),
             Message::PingReq { .. } => self.ping_req.take(packet, now),
             // A ping carrying a push-pull window is a probe: it must be answered, so it has
@@ -193,11 +148,11 @@ impl Admission {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use swim_core::{Source, Validity};
 
     use super::*;
+
+    const T0: Duration = Duration::from_secs(10);
 
     fn packet(from: &str, message: Message) -> Packet {
         Packet {
@@ -221,48 +176,28 @@ mod tests {
     }
 
     #[test]
-    fn full_syncs_are_limited_per_source_and_in_total() {
-        let t0 = Instant::now();
-        let mut admission = Admission::new(&Limits::default(), t0);
-        let served = (0..50)
-            .filter(|_| admission.admit(&full_sync("a:1"), Listing::Online, t0))
-            .count();
-        assert_eq!(served, 5, "the per-source burst");
-        // Strangers under ever new names: the strangers' total budget.
+    fn full_syncs_pass_to_the_core_whose_budget_they_are() {
+        let mut admission = Admission::new(&Limits::default(), T0);
         let served = (0..1000)
-            .filter(|i| admission.admit(&full_sync(&format!("x:{i}")), Listing::Known, t0))
+            .filter(|_| admission.admit(&full_sync("a:1"), true, T0))
             .count();
-        assert_eq!(served, 100);
-        // Senders ONLINE in our table still have their own budget.
-        assert!(admission.admit(&full_sync("b:1"), Listing::Online, t0));
-        // A second later the rates allow more.
-        let t1 = t0 + Duration::from_secs(1);
-        assert!(admission.admit(&full_sync("a:1"), Listing::Online, t1));
-        assert!(!admission.admit(&full_sync("a:1"), Listing::Online, t1));
+        assert_eq!(served, 1000);
     }
 
     #[test]
     fn new_names_are_limited_and_cheap_messages_pass() {
-        let t0 = Instant::now();
-        let mut admission = Admission::new(&Limits::default(), t0);
+        let mut admission = Admission::new(&Limits::default(), T0);
         let served = (0..5000)
-            .filter(|i| {
-                admission.admit(
-                    &packet(&format!("n:{i}"), Message::GossipOnly),
-                    Listing::Unknown,
-                    t0,
-                )
-            })
+            .filter(|i| admission.admit(&packet(&format!("n:{i}"), Message::GossipOnly), false, T0))
             .count();
         assert_eq!(served, 1000);
         let gossip = packet("a:1", Message::GossipOnly);
-        assert!((0..10_000).all(|_| admission.admit(&gossip, Listing::Online, t0)));
+        assert!((0..10_000).all(|_| admission.admit(&gossip, true, T0)));
     }
 
     #[test]
     fn ping_reqs_and_pings_have_budgets() {
-        let t0 = Instant::now();
-        let mut admission = Admission::new(&Limits::default(), t0);
+        let mut admission = Admission::new(&Limits::default(), T0);
         let req = packet(
             "a:1",
             Message::PingReq {
@@ -271,7 +206,7 @@ mod tests {
             },
         );
         let served = (0..1000)
-            .filter(|_| admission.admit(&req, Listing::Online, t0))
+            .filter(|_| admission.admit(&req, true, T0))
             .count();
         assert_eq!(served, 20);
         let ping = packet(
@@ -293,7 +228,7 @@ mod tests {
         let served = (0..1000)
             .filter(|i| {
                 let probe = if i % 2 == 0 { &ping } else { &window };
-                admission.admit(probe, Listing::Online, t0)
+                admission.admit(probe, true, T0)
             })
             .count();
         assert_eq!(

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::address::cache::{Lookup, NameCache, Resolved};
-use crate::admission::{Admission, Limits, Listing};
+use crate::admission::{Admission, Limits};
 use crate::codec::Codec;
 use crate::config::ResolvedConfig;
 use crate::error::{ConfigError, StartError};
@@ -154,7 +154,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         stats: stats.clone(),
         names: NameCache::new(resolved.resolver, resolved.name_ttl, addr),
         tcp_limits: limits,
-        admission: Admission::new(&sources, Instant::now()),
+        admission: Admission::new(&sources, epoch.elapsed()),
         sources,
         keyring_watch,
         peer_refresh,
@@ -314,17 +314,19 @@ impl Driver {
     /// Hands an authentic packet, which came in `wire`, to the state machine if its budget
     /// allows.
     fn on_packet(&mut self, packet: Packet, wire: PeerWire) {
-        let status = self.swim.member(&packet.source.name).map(|m| m.status);
-        if !self
-            .admission
-            .admit(&packet, Listing::of(status), Instant::now())
-        {
+        let now = self.now();
+        let listed = self.swim.member(&packet.source.name).is_some();
+        if !self.admission.admit(&packet, listed, now) {
             stats::incr(&self.stats.dropped_rate_limited);
             debug!(from = %packet.source.name, "request dropped: over budget");
             return;
         }
-        let now = self.now();
+        // The core's full-sync budget drops too: counted with the admission's drops.
+        let refused = self.swim.counters().full_syncs_refused;
         self.swim.handle_packet_on(now, wire, packet);
+        if self.swim.counters().full_syncs_refused > refused {
+            stats::incr(&self.stats.dropped_rate_limited);
+        }
     }
 
     /// Handles the datagrams already waiting (at most [`DRAIN_BATCH`]) before the changes

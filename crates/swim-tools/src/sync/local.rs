@@ -3,10 +3,12 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use swim_protocol::Metadata;
 
+use super::fsutil;
 use super::names::{check_file_name, is_editor_temporary};
 
 /// Limits on what the local directory may hold.
@@ -145,11 +147,15 @@ pub fn read_local_metadata(dir: &Path, limits: LocalLimits) -> Result<LocalRead,
 /// file made by hand. Returns how many keys were copied.
 pub fn copy_metadata(from: &Path, to: &Path, limits: LocalLimits) -> Result<usize, LocalError> {
     let read = read_local_metadata(from, limits)?;
+    let io_err = |path: PathBuf| move |source| LocalError::Io { path, source };
+    let dir = fsutil::open_dir(to).map_err(io_err(to.to_owned()))?;
+    let mut serial = 0;
     for (key, value) in read.metadata.iter() {
-        super::fsutil::write_atomic(to, key, value, 0o644).map_err(|source| LocalError::Io {
-            path: to.join(key),
-            source,
-        })?;
+        // A file already holding the value is left as it is (its mtime too).
+        if !fsutil::holds(dir.as_fd(), key, value).map_err(io_err(to.join(key)))? {
+            fsutil::write_atomic(dir.as_fd(), key, value, 0o644, &mut serial)
+                .map_err(io_err(to.join(key)))?;
+        }
     }
     Ok(read.metadata.len())
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use swim_protocol::{MemberSnapshot, Metadata, StatusSet};
 
-use super::fsutil::{self, at, Entry};
+use super::fsutil;
 use super::names::{check_file_name, UnsafeName, SCRIPT_NAMES};
 
 /// The status directories and the set of statuses each one lists, in the seed's order.
@@ -155,18 +155,19 @@ impl Mirror {
             reason,
         })?;
         fs::create_dir_all(&base).map_err(io_err(&base))?;
-        let base_dir = at::open_dir(&base).map_err(io_err(&base))?;
+        let base_dir = fsutil::open_dir(&base).map_err(io_err(&base))?;
         let mut status_dirs = Vec::new();
         let mut stale = BTreeSet::new();
         for (sub, _) in STATUS_DIRS {
             let dir = base.join(sub);
-            fsutil::ensure_dir(&dir).map_err(io_err(&dir))?;
-            for name in clear_dir(&dir)? {
-                if let Some(name) = name.to_str() {
-                    stale.insert(name.to_owned());
+            let (status_dir, _) =
+                fsutil::ensure_subdir(base_dir.as_fd(), sub, false).map_err(io_err(&dir))?;
+            for name in fsutil::clear(status_dir.as_fd()).map_err(io_err(&dir))? {
+                if let Ok(name) = name.into_string() {
+                    stale.insert(name);
                 }
             }
-            status_dirs.push(at::open_subdir(base_dir.as_fd(), sub).map_err(io_err(&dir))?);
+            status_dirs.push(status_dir);
         }
         let mirror = Mirror {
             base,
@@ -181,10 +182,7 @@ impl Mirror {
         };
         for name in stale {
             if check_member_name(&name).is_ok() && name != mirror.local_name {
-                let dir = mirror.base.join(&name);
-                if fsutil::entry(&dir).map_err(io_err(&dir))? == Entry::Dir {
-                    clear_dir(&dir)?;
-                }
+                mirror.clear_member_dir(&name)?;
             }
         }
         mirror.ensure_local()?;
@@ -217,19 +215,17 @@ impl Mirror {
     /// mirror only reads it) and that `.local` names it.
     pub fn ensure_local(&self) -> Result<(), MirrorError> {
         let dir = self.local_dir();
-        match fsutil::entry(&dir).map_err(io_err(&dir))? {
-            Entry::Missing => fs::create_dir(&dir).map_err(io_err(&dir))?,
-            Entry::Dir => {}
-            _ if dir.is_dir() => {}
-            _ => {
-                return Err(MirrorError::Io {
-                    path: dir,
-                    source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
-                })
+        // Opened following a symlink, to tell a directory (or a link to one) from the rest.
+        match fsutil::open_dir(&dir) {
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&dir).map_err(io_err(&dir))?
             }
+            Err(source) => return Err(MirrorError::Io { path: dir, source }),
         }
         let link = self.base.join(LOCAL_LINK);
-        fsutil::ensure_symlink(&link, Path::new(&self.local_name)).map_err(io_err(&link))?;
+        fsutil::ensure_symlink(self.base_dir.as_fd(), LOCAL_LINK, &self.local_name)
+            .map_err(io_err(&link))?;
         Ok(())
     }
 
@@ -262,25 +258,25 @@ impl Mirror {
             ),
         };
         let first_seen = written.links == Some(0) && written.files.is_none();
-        let (member_dir, created) = match at::ensure_subdir(self.base_dir.as_fd(), name, first_seen)
-        {
-            Ok((member_dir, created)) => {
-                if created {
-                    self.writes += 1;
-                    written.files = Some(Metadata::empty());
+        let (member_dir, created) =
+            match fsutil::ensure_subdir(self.base_dir.as_fd(), name, first_seen) {
+                Ok((member_dir, created)) => {
+                    if created {
+                        self.writes += 1;
+                        written.files = Some(Metadata::empty());
+                    }
+                    (member_dir, created)
                 }
-                (member_dir, created)
-            }
-            Err(source) => {
-                problems.push(MirrorError::Io {
-                    path: dir.clone(),
-                    source,
-                });
-                written.files = None;
-                self.mirrored.insert(key, written);
-                return Outcome::Mirrored { dir, problems };
-            }
-        };
+                Err(source) => {
+                    problems.push(MirrorError::Io {
+                        path: dir.clone(),
+                        source,
+                    });
+                    written.files = None;
+                    self.mirrored.insert(key, written);
+                    return Outcome::Mirrored { dir, problems };
+                }
+            };
         written.links = self.write_links(name, member, written.links, &mut problems);
         let writes_before_files = self.writes;
         if let Some(metadata) = &member.metadata {
@@ -300,7 +296,7 @@ impl Mirror {
         // to now: a join then costs one system call fewer per member.
         let entries_changed = created || self.writes != writes_before_files;
         if !entries_changed {
-            if let Err(source) = at::touch(&member_dir) {
+            if let Err(source) = fsutil::touch(&member_dir) {
                 problems.push(MirrorError::Io {
                     path: dir.clone(),
                     source,
@@ -340,9 +336,9 @@ impl Mirror {
             }
             let status_dir = self.status_dirs[i].as_fd();
             let changed = if want {
-                at::ensure_symlink(status_dir, name, &target)
+                fsutil::ensure_symlink(status_dir, name, &target)
             } else {
-                at::remove(status_dir, name)
+                fsutil::remove(status_dir, name)
             };
             match changed {
                 Ok(true) => {
@@ -382,7 +378,7 @@ impl Mirror {
                     if metadata.contains_key(key) || check_file_name(key).is_err() {
                         continue;
                     }
-                    match at::remove(member_dir, key) {
+                    match fsutil::remove(member_dir, key) {
                         Ok(removed) => self.writes += u64::from(removed),
                         // A directory is never ours: leave it.
                         Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
@@ -401,14 +397,14 @@ impl Mirror {
                     }
                 }
             }
-            None => match at::list(member_dir) {
+            None => match fsutil::list(member_dir) {
                 Ok(entries) => {
                     for entry in entries {
                         let wanted = (entry.to_str().ok())
                             .filter(|key| check_file_name(key).is_ok())
                             .and_then(|key| metadata.get_key_value(key));
                         if let Some((key, value)) = wanted {
-                            match at::holds(member_dir, key, value) {
+                            match fsutil::holds(member_dir, key, value) {
                                 Ok(true) => {
                                     same.insert(key.as_str());
                                     continue;
@@ -418,7 +414,7 @@ impl Mirror {
                                 Err(_) => {}
                             }
                         }
-                        match at::remove_raw(member_dir, OsStr::from_bytes(entry.as_bytes())) {
+                        match fsutil::remove_raw(member_dir, OsStr::from_bytes(entry.as_bytes())) {
                             Ok(removed) => self.writes += u64::from(removed),
                             Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
                             Err(source) => {
@@ -452,7 +448,7 @@ impl Mirror {
             if same.contains(key.as_str()) {
                 continue;
             }
-            match at::write_atomic(member_dir, key, value, self.file_mode, &mut self.serial) {
+            match fsutil::write_atomic(member_dir, key, value, self.file_mode, &mut self.serial) {
                 Ok(()) => self.writes += 1,
                 Err(source) => {
                     ok = false;
@@ -472,7 +468,7 @@ impl Mirror {
         let mut problems = Vec::new();
         for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
             if self.untouched & (1 << i) != 0 {
-                if let Err(source) = at::touch(&self.status_dirs[i]) {
+                if let Err(source) = fsutil::touch(&self.status_dirs[i]) {
                     problems.push(MirrorError::Io {
                         path: self.base.join(sub),
                         source,
@@ -501,7 +497,7 @@ impl Mirror {
         let mut problems = Vec::new();
         let mut links_ok = true;
         for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
-            match at::remove(self.status_dirs[i].as_fd(), name) {
+            match fsutil::remove(self.status_dirs[i].as_fd(), name) {
                 Ok(true) => {
                     self.writes += 1;
                     self.untouched |= 1 << i;
@@ -528,9 +524,9 @@ impl Mirror {
                 },
             );
         }
-        match clear_dir(&dir) {
+        match self.clear_member_dir(name) {
             // Only an empty directory goes: anything else in it is not ours.
-            Ok(_) => match fs::remove_dir(&dir) {
+            Ok(()) => match fsutil::remove_empty_dir(self.base_dir.as_fd(), name) {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
                 Err(err) if err.kind() == io::ErrorKind::DirectoryNotEmpty => {}
@@ -545,40 +541,47 @@ impl Mirror {
     /// member written this run (their directories stay) and every status link.
     pub fn cleanup(&mut self) -> Vec<MirrorError> {
         let mut problems = Vec::new();
-        let link = self.base.join(LOCAL_LINK);
-        if let Ok(Entry::Symlink(_)) = fsutil::entry(&link) {
-            if let Err(source) = fsutil::remove_non_dir(&link) {
-                problems.push(MirrorError::Io { path: link, source });
+        let base_dir = self.base_dir.as_fd();
+        if fsutil::is_symlink(base_dir, LOCAL_LINK) {
+            if let Err(source) = fsutil::remove(base_dir, LOCAL_LINK) {
+                let path = self.base.join(LOCAL_LINK);
+                problems.push(MirrorError::Io { path, source });
             }
         }
-        let dirs = std::mem::take(&mut self.mirrored)
-            .into_keys()
-            .map(|name| self.base.join(name))
-            .chain(STATUS_DIRS.iter().map(|(sub, _)| self.base.join(sub)));
-        for dir in dirs.collect::<Vec<_>>() {
-            if let Err(err) = clear_dir(&dir) {
+        for name in std::mem::take(&mut self.mirrored).into_keys() {
+            if let Err(err) = self.clear_member_dir(&name) {
                 problems.push(err);
+            }
+        }
+        for (i, (sub, _)) in STATUS_DIRS.iter().enumerate() {
+            if let Err(source) = fsutil::clear(self.status_dirs[i].as_fd()) {
+                let path = self.base.join(sub);
+                problems.push(MirrorError::Io { path, source });
             }
         }
         problems
     }
+
+    /// Removes every non-directory entry of the real directory `name` in the base (a
+    /// symlink there, or anything not a directory, is left alone).
+    fn clear_member_dir(&self, name: &str) -> Result<(), MirrorError> {
+        let path = self.base.join(name);
+        let dir = match fsutil::open_subdir(self.base_dir.as_fd(), name) {
+            Ok(dir) => dir,
+            Err(err) if not_a_real_dir(&err) => return Ok(()),
+            Err(source) => return Err(MirrorError::Io { path, source }),
+        };
+        fsutil::clear(dir.as_fd()).map_err(io_err(&path))?;
+        Ok(())
+    }
 }
 
-/// Removes every non-directory entry of the real directory `dir`; returns their names.
-fn clear_dir(dir: &Path) -> Result<Vec<std::ffi::OsString>, MirrorError> {
-    if fsutil::entry(dir).map_err(io_err(dir))? != Entry::Dir {
-        return Ok(Vec::new());
-    }
-    let mut removed = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-        let entry = entry.map_err(io_err(dir))?;
-        let path = entry.path();
-        match fsutil::remove_non_dir(&path) {
-            Ok(true) => removed.push(entry.file_name()),
-            Ok(false) => {}
-            Err(err) if err.kind() == io::ErrorKind::IsADirectory => {}
-            Err(source) => return Err(MirrorError::Io { path, source }),
-        }
-    }
-    Ok(removed)
+/// Whether opening a directory without following a symlink failed because nothing, a
+/// symlink, or something else than a directory is there.
+fn not_a_real_dir(err: &io::Error) -> bool {
+    let errno = err.raw_os_error().map(nix::errno::Errno::from_raw);
+    matches!(
+        errno,
+        Some(nix::errno::Errno::ENOENT | nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR)
+    )
 }

@@ -230,10 +230,10 @@ proptest! {
         let mut table = crate::table::Table::default();
         let (i, _) = table.get_or_insert(&u.name, false, std::time::Duration::ZERO);
         let entry = table.entry_mut(i);
-        entry.clock = u.clock;
-        entry.status = u.status;
-        entry.metadata = u.metadata.clone();
-        entry.left = u.left;
+        entry.set_clock(u.clock);
+        entry.set_status(u.status, std::time::Duration::ZERO);
+        entry.replace_metadata(u.metadata.clone());
+        entry.set_left(u.left);
         let len = super::snapshot_len(entry, u.accuser.as_deref(), u.delta.as_ref());
         prop_assert_eq!(len, update_len(&u));
     }

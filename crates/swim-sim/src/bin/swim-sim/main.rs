@@ -9,7 +9,7 @@ mod report;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use swim_core::{Ablation, ProtocolConfig};
+use swim_core::{Ablation, FullSyncLimits, ProtocolConfig};
 use swim_sim::{
     run_standard_with_progress, HostCpu, NetworkConfig, Report, RunConfig, SimWire, Workload,
 };
@@ -80,7 +80,11 @@ fn run_config(args: &Args) -> RunConfig {
         partition: seconds(args.partition_s),
         protocol: ProtocolConfig {
             fanout: args.fanout.unwrap_or(profile.fanout),
-            full_sync_budget: args.full_sync_budget.unwrap_or(profile.full_sync_budget),
+            full_sync: FullSyncLimits {
+                lists_per_period: (args.full_sync_budget)
+                    .unwrap_or(profile.full_sync.lists_per_period),
+                ..profile.full_sync.clone()
+            },
             ablation: Ablation {
                 fanout_joins: args.fanout_joins,
                 join_news_retransmits: (args.join_news_retransmits)

@@ -1,14 +1,20 @@
 //! Synchronisation: joining by full syncs (with follow-ups while they teach us members),
 //! catching up when a ping or ack shows the sender knows more members than we do, the
-//! bounded push-pull windows of anti-entropy (riding on probes), and the budget of full
-//! member lists answered (see "Joining and anti-entropy" and "Mass joins" in
+//! bounded push-pull windows of anti-entropy (riding on probes), the metadata repairs
+//! asked by an immediate push-pull (`repair.rs`), and the full-sync budget (`budget.rs`)
+//! (see "Joining and anti-entropy", "Full-sync budget" and "Metadata deltas" in
 //! `docs/PROTOCOL.md`).
+
+mod budget;
+mod repair;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::membership::Membership;
 use crate::{MemberName, ProtocolConfig, Update};
+use budget::FullSyncBudget;
+use repair::Repairs;
 
 /// How many full syncs with random members follow the first one, while they teach us new
 /// members: when many members join at once, the first answers are partial.
@@ -77,11 +83,12 @@ pub(super) struct Sync {
     recent: VecDeque<(Duration, MemberName)>,
     /// Where the next window starts among `recent`.
     recent_cursor: usize,
-    /// Full member lists sent in the current `ping_interval` window, and when it began.
-    full_answers: (Duration, usize),
+    /// Full-sync requests taken and full lists sent.
+    full_sync: FullSyncBudget,
+    /// Metadata repairs asked lately (each an immediate push-pull).
+    repairs: Repairs,
     ping_interval: Duration,
     push_pull_interval: Duration,
-    full_sync_budget: usize,
     piggyback_budget: usize,
 }
 
@@ -103,10 +110,10 @@ impl Sync {
             cursor: 0,
             recent: VecDeque::new(),
             recent_cursor: 0,
-            full_answers: (now, 0),
+            full_sync: FullSyncBudget::new(&config.full_sync, config.ping_interval, now),
+            repairs: Repairs::default(),
             ping_interval: config.ping_interval,
             push_pull_interval: config.push_pull_interval,
-            full_sync_budget: config.full_sync_budget,
             piggyback_budget: config.piggyback_budget,
         }
     }
@@ -264,22 +271,27 @@ impl Sync {
         self.push_pull_pending
     }
 
-    /// Counts one full member list against `full_sync_budget` per `ping_interval`; false
-    /// when the budget is spent. A list above the MTU goes over TCP: hundreds of members
-    /// joining at once would otherwise all ask the same seed member, whose answers pile up
-    /// until its sends are dropped, and whose joiners then retry together. Over budget, the
-    /// asker gets a window naming other members, whom its follow-ups and catch-ups ask.
+    /// Whether a full-sync request from `source` (`online`: ONLINE in our table) is taken
+    /// at `now` (see [`FullSyncBudget::take_request`]); one refused is ignored whole.
+    pub(super) fn take_full_request(
+        &mut self,
+        source: &MemberName,
+        online: bool,
+        now: Duration,
+    ) -> bool {
+        self.full_sync.take_request(source, online, now)
+    }
+
+    /// Whether a full member list may go at `now`, counted if so; else the asker gets a
+    /// window (see [`FullSyncBudget::take_list`]).
     pub(super) fn take_full_answer(&mut self, now: Duration) -> bool {
-        let (start, count) = &mut self.full_answers;
-        if now >= *start + self.ping_interval {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.full_sync_budget {
-            return false;
-        }
-        *count += 1;
-        true
+        self.full_sync.take_list(now)
+    }
+
+    /// Whether to ask `name`'s sender for its map now, by an immediate push-pull: one ask
+    /// per member per `ping_interval`, a bounded number at once (see [`Repairs::ask`]).
+    pub(super) fn ask_repair(&mut self, now: Duration, name: &MemberName) -> bool {
+        self.repairs.ask(now, name, self.ping_interval)
     }
 
     /// Member `name` changed at `at` (its status, or its metadata): its record is news that
