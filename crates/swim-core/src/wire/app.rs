@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::decode::Reader;
-use super::encode::{bytes_len, put_bytes, put_source, put_varint, source_len, varint_len};
+use super::primitives::{bytes_len, put_bytes, put_source, put_varint, source_len, varint_len};
 use super::{tag, DecodeError, MAX_KEY_LEN};
 use crate::{
     AppBody, AppMessage, AppSection, KeyTest, MemberName, Message, QueryFilter, ReplyKind, Source,

@@ -1,12 +1,11 @@
 //! The native encoder, and exact sizes computed without encoding.
 
+use super::primitives::{bytes_len, put_bytes, put_source, put_varint, source_len, varint_len};
 use super::{app, sync_flags, tag, MAGIC, VERSION};
-use crate::{MemberName, Message, MetaDelta, Metadata, Packet, Source, Status, Update};
+use crate::{MemberName, Message, MetaDelta, Metadata, Packet, Status, Update};
 
 /// Bytes of the fixed header: magic and version.
 const HEADER_LEN: usize = MAGIC.len() + 1;
-/// Bytes of a validity token.
-const VALIDITY_LEN: usize = 8;
 
 pub(super) fn packet(packet: &Packet) -> Vec<u8> {
     let mut out = Vec::with_capacity(packet_len(packet));
@@ -17,11 +16,6 @@ pub(super) fn packet(packet: &Packet) -> Vec<u8> {
     put_records(&mut out, &packet.gossip);
     app::put_section(&mut out, &packet.app);
     out
-}
-
-pub(super) fn put_source(out: &mut Vec<u8>, source: &Source) {
-    put_bytes(out, source.name.as_bytes());
-    out.extend_from_slice(&source.validity.0);
 }
 
 fn put_message(out: &mut Vec<u8>, message: &Message) {
@@ -178,35 +172,6 @@ fn put_metadata(out: &mut Vec<u8>, metadata: &Metadata) {
         put_bytes(out, key.as_bytes());
         put_bytes(out, value);
     }
-}
-
-pub(super) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-/// Unsigned LEB128, shortest form: seven bits per byte, low bits first, the top bit set on
-/// every byte but the last.
-pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// The number of bytes `put_varint` writes for `value`.
-pub(super) fn varint_len(value: u64) -> usize {
-    let bits = 64 - (value | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
-}
-
-pub(super) fn bytes_len(len: usize) -> usize {
-    varint_len(len as u64) + len
-}
-
-pub(super) fn source_len(source: &Source) -> usize {
-    bytes_len(source.name.len()) + VALIDITY_LEN
 }
 
 /// The bytes of a probe's window, if it carries one.

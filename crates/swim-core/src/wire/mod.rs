@@ -15,6 +15,7 @@
 mod app;
 mod decode;
 mod encode;
+mod primitives;
 #[cfg(test)]
 mod tests;
 
