@@ -142,7 +142,7 @@ impl FullSyncLimits {
 
 /// Limits of the application's messages (user events, queries, direct messages): see
 /// "Application messages" in `docs/PROTOCOL.md`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessagingConfig {
     /// Largest payload the application may send (at most [`crate::MAX_APP_PAYLOAD`]).
     /// 8 KiB by default: 16 times Serf's 512 bytes, enough for a command or a small
@@ -173,42 +173,26 @@ pub struct MessagingConfig {
     /// once by default: a burst as large as the origin's own queue (`max_pending`), and a
     /// rate well above what gossip spreads (a 20-member cluster sustains 20–50 events a
     /// second in all, `docs/benchmarks.md`), so only a flood meets it.
-    pub events_per_origin: SourceRate,
+    pub events_per_origin: Rate,
     /// New queries accepted from one origin process (handed over and passed on). 10 a
     /// second, 64 at once by default: fifty times the simulator's workload (a query every
     /// 5 s cluster-wide), and a fifth of the queries a member hands its application in all
     /// (`queries_per_s`), so that one origin's flood leaves the others most of that rate.
-    pub queries_per_origin: SourceRate,
+    pub queries_per_origin: Rate,
     /// Direct messages accepted from one member (the rest are dropped unacknowledged). 200
     /// a second, 1,024 at once by default: as many as a member may have in flight
     /// acknowledged, at a rate the application can use for request/response traffic.
-    pub directs_per_sender: SourceRate,
+    pub directs_per_sender: Rate,
     /// Query responses (and acks) one member may ask this one to relay to their asker. 100
     /// a second, 512 at once by default: a responder answers at most `queries_per_s` (50)
     /// queries a second with an ack and a response each, and asks each relay once.
-    pub relays_per_sender: SourceRate,
+    pub relays_per_sender: Rate,
     /// New events and queries taken from one member, whatever their origin (any member can
     /// claim to pass on another origin's messages: this bounds what a member inventing
     /// origins gets in). 1,000 a second, 4,096 at once by default: a push-pull answer
     /// holds at most `retained_messages` (4,096), and no member relays more new messages
     /// than the whole cluster publishes (tens a second).
-    pub new_per_sender: SourceRate,
-}
-
-/// A rate limit per source: `per_s` a second on average, `burst` at once (a token bucket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceRate {
-    /// Messages a second, on average (at least 1).
-    pub per_s: u32,
-    /// Messages at once, after a quiet time (at least 1).
-    pub burst: u32,
-}
-
-impl SourceRate {
-    /// `per_s` a second, `burst` at once.
-    pub const fn new(per_s: u32, burst: u32) -> SourceRate {
-        SourceRate { per_s, burst }
-    }
+    pub new_per_sender: Rate,
 }
 
 impl Default for MessagingConfig {
@@ -222,11 +206,11 @@ impl Default for MessagingConfig {
             max_pending: 1024,
             queries_per_s: 50,
             direct_timeout: Duration::from_secs(5),
-            events_per_origin: SourceRate::new(100, 1024),
-            queries_per_origin: SourceRate::new(10, 64),
-            directs_per_sender: SourceRate::new(200, 1024),
-            relays_per_sender: SourceRate::new(100, 512),
-            new_per_sender: SourceRate::new(1000, 4096),
+            events_per_origin: Rate::new(100.0, 1024.0),
+            queries_per_origin: Rate::new(10.0, 64.0),
+            directs_per_sender: Rate::new(200.0, 1024.0),
+            relays_per_sender: Rate::new(100.0, 512.0),
+            new_per_sender: Rate::new(1000.0, 4096.0),
         }
     }
 }
@@ -470,13 +454,11 @@ impl MessagingConfig {
             ("messaging.relays_per_sender", self.relays_per_sender),
             ("messaging.new_per_sender", self.new_per_sender),
         ] {
-            // Beyond a million a second the cost of one message rounds to nothing.
-            let range = 1..=1_000_000;
-            if !range.contains(&rate.per_s) || !range.contains(&rate.burst) {
+            if !rate.is_valid() {
                 return Err(ConfigError::OutOfRange {
                     name,
-                    value: format!("{} a second, {} at once", rate.per_s, rate.burst),
-                    expected: "1 to 1,000,000 a second and at once",
+                    value: format!("{rate:?}"),
+                    expected: "a positive rate and a burst of at least 1",
                 });
             }
         }
@@ -542,7 +524,7 @@ mod tests {
         assert!(err.contains("ping_req_count"), "{err}");
         let c = ProtocolConfig {
             messaging: MessagingConfig {
-                queries_per_origin: SourceRate::new(10, 0),
+                queries_per_origin: Rate::new(10.0, 0.0),
                 ..MessagingConfig::default()
             },
             ..Default::default()

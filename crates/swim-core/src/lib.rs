@@ -60,9 +60,7 @@ pub use app::{
 };
 #[cfg(feature = "ablation")]
 pub use config::Ablation;
-pub use config::{
-    ConfigError, FullSyncLimits, MessagingConfig, ProtocolConfig, SourceRate, UnknownWire, Wire,
-};
+pub use config::{ConfigError, FullSyncLimits, MessagingConfig, ProtocolConfig, UnknownWire, Wire};
 pub use counters::{Counters, MessageKind, RoundTrips};
 pub use event::Event;
 pub use machine::Swim;

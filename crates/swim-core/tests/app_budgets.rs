@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use swim_core::budget::Rate;
 use swim_core::{
     AppBody, AppMessage, AppSection, Event, MemberName, Message, MessagingConfig, Metadata, Packet,
-    ProtocolConfig, QueryFilter, ReplyKind, Source, SourceRate, Status, Swim, Update, Validity,
+    ProtocolConfig, QueryFilter, ReplyKind, Source, Status, Swim, Update, Validity,
 };
 
 const T0: Duration = Duration::from_secs(10);
@@ -104,7 +105,7 @@ fn count(names: &[MemberName], name: &str) -> usize {
 #[test]
 fn an_origins_event_flood_is_cut_at_its_rate_and_another_origin_gets_through() {
     let mut a = member_listing_b_and_c(MessagingConfig {
-        events_per_origin: SourceRate::new(10, 5),
+        events_per_origin: Rate::new(10.0, 5.0),
         ..MessagingConfig::default()
     });
     // b floods 50 events of its own, and passes on 3 of c's in the same packet.
@@ -136,7 +137,7 @@ fn an_origins_event_flood_is_cut_at_its_rate_and_another_origin_gets_through() {
 #[test]
 fn an_origins_query_flood_is_neither_handed_over_nor_passed_on() {
     let mut a = member_listing_b_and_c(MessagingConfig {
-        queries_per_origin: SourceRate::new(2, 4),
+        queries_per_origin: Rate::new(2.0, 4.0),
         ..MessagingConfig::default()
     });
     let mut app: Vec<AppMessage> = (1..=40).map(|seq| query("b:1", seq)).collect();
@@ -164,8 +165,8 @@ fn an_origins_query_flood_is_neither_handed_over_nor_passed_on() {
 #[test]
 fn a_senders_direct_messages_and_relays_are_cut_at_their_rate() {
     let mut a = member_listing_b_and_c(MessagingConfig {
-        directs_per_sender: SourceRate::new(10, 3),
-        relays_per_sender: SourceRate::new(10, 2),
+        directs_per_sender: Rate::new(10.0, 3.0),
+        relays_per_sender: Rate::new(10.0, 2.0),
         ..MessagingConfig::default()
     });
     let direct = |id| Message::Direct {
@@ -204,7 +205,7 @@ fn a_senders_direct_messages_and_relays_are_cut_at_their_rate() {
 #[test]
 fn a_member_inventing_origins_is_cut_at_its_own_rate() {
     let mut a = member_listing_b_and_c(MessagingConfig {
-        new_per_sender: SourceRate::new(10, 20),
+        new_per_sender: Rate::new(10.0, 20.0),
         ..MessagingConfig::default()
     });
     // b claims to pass on one event each from 100 origins (within each origin's budget).

@@ -525,10 +525,10 @@ async fn queries(
          events (bound {:.0}, events {members} × ({} + {}/s × {window:.1} s)), answers back {} \
          (bound {answer_bound:.0}); dropped over budget {}",
         budgets.queries_per_origin.burst,
-        budgets.queries_per_origin.per_s,
+        budgets.queries_per_origin.per_second,
         query_bound + event_bound,
         budgets.events_per_origin.burst,
-        budgets.events_per_origin.per_s,
+        budgets.events_per_origin.per_second,
         outcome.answers,
         sum("over_budget"),
     );

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use swim_core::budget::Rate;
 use swim_core::wire::{decode, encode};
 use swim_core::{
     AppBody, AppMessage, AppSection, Message, MessageKind, MessagingConfig, Metadata, Packet,
-    QueryFilter, Source, SourceRate, Status, Update, Validity,
+    QueryFilter, Source, Status, Update, Validity,
 };
 use swim_protocol::frame::{FrameSettings, Framer};
 use swim_protocol::{Cluster, MemberName};
@@ -71,8 +72,8 @@ pub fn field(line: &str, key: &str) -> u64 {
 }
 
 /// The most a member hands over from one origin in `seconds`: its burst and its rate.
-pub fn bound(rate: SourceRate, seconds: f64) -> f64 {
-    f64::from(rate.burst) + f64::from(rate.per_s) * seconds
+pub fn bound(rate: Rate, seconds: f64) -> f64 {
+    rate.burst + rate.per_second * seconds
 }
 
 /// What the flood sent and received.

@@ -6,59 +6,51 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 
-use crate::SourceRate;
+use crate::budget::{Bucket, Rate};
 
 /// Most sources tracked per budget; the one charged least recently goes first (it comes
-/// back with a full bucket).
+/// back with a full bucket). Unlike the full-sync budget ([`crate::budget::PerSource`],
+/// which refuses new sources while every bucket is busy), a new origin is never refused
+/// here: origins are made up by any member, so refusing them would let one member's
+/// inventions shut out every later origin; what a member gains by inventing origins is
+/// bounded by its own budget of new messages (`MessagingConfig::new_per_sender`).
 pub(super) const MAX_SOURCES: usize = 4096;
 
-/// One source's bucket, as the time at which it would be full again (the generic cell rate
-/// algorithm: integer time, no float).
+/// One source's bucket, and when it was last charged (the caller's clock, for eviction).
 #[derive(Debug)]
-struct Bucket {
-    /// When the bucket is empty of all that was taken: `now` or earlier means full.
-    refilled_at: Duration,
-    /// When this source was last charged (the caller's clock, for eviction).
+struct Tracked {
+    bucket: Bucket,
     touched: Duration,
 }
 
 /// A rate with a burst per source, for at most [`MAX_SOURCES`] sources.
 #[derive(Debug)]
 pub(super) struct Budget<K> {
-    /// Time one message costs: a second divided by the rate.
-    cost: Duration,
-    /// How far `refilled_at` may run ahead of now: `burst` messages' cost.
-    depth: Duration,
-    buckets: HashMap<K, Bucket>,
+    rate: Rate,
+    buckets: HashMap<K, Tracked>,
 }
 
 impl<K: Hash + Eq + Clone> Budget<K> {
-    /// A budget of `rate.per_s` messages a second per source, `rate.burst` at once.
-    pub(super) fn new(rate: SourceRate) -> Budget<K> {
-        let cost = Duration::from_secs(1) / rate.per_s.max(1);
+    /// A budget of `rate` per source.
+    pub(super) fn new(rate: Rate) -> Budget<K> {
         Budget {
-            cost,
-            depth: cost * rate.burst.max(1),
+            rate,
             buckets: HashMap::new(),
         }
     }
 
-    /// Takes one message's cost from `source`'s bucket at `now`: whether it was there.
+    /// Takes one message's token from `source`'s bucket at `now`: whether it was there.
     pub(super) fn take(&mut self, source: &K, now: Duration) -> bool {
         if !self.buckets.contains_key(source) && self.buckets.len() >= MAX_SOURCES {
             self.evict();
         }
-        let bucket = self.buckets.entry(source.clone()).or_insert(Bucket {
-            refilled_at: now,
+        let rate = self.rate;
+        let tracked = self.buckets.entry(source.clone()).or_insert(Tracked {
+            bucket: Bucket::full(rate, now),
             touched: now,
         });
-        bucket.touched = now;
-        let after = bucket.refilled_at.max(now) + self.cost;
-        if after > now + self.depth {
-            return false;
-        }
-        bucket.refilled_at = after;
-        true
+        tracked.touched = now;
+        tracked.bucket.take(rate, now)
     }
 
     /// Forgets the source charged least recently.
@@ -84,8 +76,8 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    fn rate(per_s: u32, burst: u32) -> SourceRate {
-        SourceRate { per_s, burst }
+    fn rate(per_s: u32, burst: u32) -> Rate {
+        Rate::new(f64::from(per_s), f64::from(burst))
     }
 
     #[test]
