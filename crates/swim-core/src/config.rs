@@ -116,19 +116,11 @@ impl FullSyncLimits {
 
     /// Checks that every limit can serve something.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (name, rate) in [
+        check_rates([
             ("full_sync.per_source", self.per_source),
             ("full_sync.members", self.members),
             ("full_sync.strangers", self.strangers),
-        ] {
-            if !rate.is_valid() {
-                return Err(ConfigError::OutOfRange {
-                    name,
-                    value: format!("{rate:?}"),
-                    expected: "a positive rate and a burst of at least 1",
-                });
-            }
-        }
+        ])?;
         if self.lists_per_period == 0 {
             return Err(ConfigError::OutOfRange {
                 name: "full_sync.lists_per_period",
@@ -447,23 +439,28 @@ impl MessagingConfig {
                 });
             }
         }
-        for (name, rate) in [
+        check_rates([
             ("messaging.events_per_origin", self.events_per_origin),
             ("messaging.queries_per_origin", self.queries_per_origin),
             ("messaging.directs_per_sender", self.directs_per_sender),
             ("messaging.relays_per_sender", self.relays_per_sender),
             ("messaging.new_per_sender", self.new_per_sender),
-        ] {
-            if !rate.is_valid() {
-                return Err(ConfigError::OutOfRange {
-                    name,
-                    value: format!("{rate:?}"),
-                    expected: "a positive rate and a burst of at least 1",
-                });
-            }
-        }
-        Ok(())
+        ])
     }
+}
+
+/// Checks that every named rate can serve something.
+fn check_rates<const N: usize>(rates: [(&'static str, Rate); N]) -> Result<(), ConfigError> {
+    for (name, rate) in rates {
+        if !rate.is_valid() {
+            return Err(ConfigError::OutOfRange {
+                name,
+                value: format!("{rate:?}"),
+                expected: "a positive rate and a burst of at least 1",
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
