@@ -1,6 +1,7 @@
-//! Token buckets on the driver's time: a rate and a burst, one bucket in total or one per
-//! source. The core's full-sync budget uses them, and the runtime's admission budgets too
-//! (one implementation of the rule).
+//! Budgets on the driver's time: token buckets (a rate and a burst, one bucket in total or
+//! one per source) and counts per fixed window. The core's full-sync budget and the
+//! application's budgets use them, and the runtime's admission budgets too (one
+//! implementation of each rule).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -131,6 +132,41 @@ impl PerSource {
         let taken = bucket.take(rate, now);
         self.buckets.insert(source.clone(), bucket);
         taken
+    }
+}
+
+/// At most `max` takes per window of `length`; a window starts at the first take after the
+/// previous one ended (a count, not a bucket: no burst carried over from quiet windows).
+#[derive(Debug, Clone)]
+pub struct Window {
+    length: Duration,
+    max: usize,
+    start: Duration,
+    count: usize,
+}
+
+impl Window {
+    /// A window of `length` allowing `max` takes, the first starting at `start`.
+    pub fn new(length: Duration, max: usize, start: Duration) -> Window {
+        Window {
+            length,
+            max,
+            start,
+            count: 0,
+        }
+    }
+
+    /// Counts one take at `now`: false when the window's `max` is spent.
+    pub fn take(&mut self, now: Duration) -> bool {
+        if now >= self.start + self.length {
+            self.start = now;
+            self.count = 0;
+        }
+        if self.count >= self.max {
+            return false;
+        }
+        self.count += 1;
+        true
     }
 }
 

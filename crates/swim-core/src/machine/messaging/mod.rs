@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use hashbrown::{HashMap, HashSet};
 
+use crate::budget::Window;
 use budget::Budget;
 use seen::Seen;
 
@@ -95,8 +96,8 @@ pub(super) struct Messaging {
     answerable: HashMap<AppId, Answerable>,
     asked: HashMap<u64, Asked>,
     directs: HashMap<u32, Duration>,
-    /// Queries handed to the application in the current second, and when it began.
-    answer_window: (Duration, u32),
+    /// Queries handed to the application per second (`queries_per_s`).
+    answers: Window,
     /// A message was queued since the last eager fanout.
     fresh: bool,
     /// New events and queries taken per origin process.
@@ -122,7 +123,11 @@ impl Messaging {
             answerable: HashMap::new(),
             asked: HashMap::new(),
             directs: HashMap::new(),
-            answer_window: (Duration::ZERO, 0),
+            answers: Window::new(
+                Duration::from_secs(1),
+                config.queries_per_s as usize,
+                Duration::ZERO,
+            ),
             fresh: false,
             events_budget: Budget::new(config.events_per_origin),
             queries_budget: Budget::new(config.queries_per_origin),
@@ -323,16 +328,7 @@ impl Messaging {
 
     /// Whether the application may be handed one more query now (a rate per second).
     pub(super) fn may_answer(&mut self, now: Duration) -> bool {
-        let (start, count) = &mut self.answer_window;
-        if now >= *start + Duration::from_secs(1) {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.config.queries_per_s {
-            return false;
-        }
-        *count += 1;
-        self.answerable.len() < MAX_ANSWERABLE
+        self.answers.take(now) && self.answerable.len() < MAX_ANSWERABLE
     }
 
     /// The application may answer `id` until `deadline`.

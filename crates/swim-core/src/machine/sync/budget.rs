@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::budget::{Bucket, PerSource};
+use crate::budget::{Bucket, PerSource, Window};
 use crate::{FullSyncLimits, MemberName};
 
 /// Most sources with a bucket of their own (beyond, idle buckets are forgotten, and a new
@@ -18,9 +18,8 @@ pub(super) struct FullSyncBudget {
     per_source: PerSource,
     members: Bucket,
     strangers: Bucket,
-    /// When the current `ping_interval` began, and the full lists sent in it.
-    period: (Duration, usize),
-    ping_interval: Duration,
+    /// Full lists sent in the current `ping_interval`.
+    lists: Window,
 }
 
 impl FullSyncBudget {
@@ -31,8 +30,7 @@ impl FullSyncBudget {
             members: Bucket::full(limits.members, now),
             strangers: Bucket::full(limits.strangers, now),
             limits: limits.clone(),
-            period: (now, 0),
-            ping_interval,
+            lists: Window::new(ping_interval, limits.lists_per_period, now),
         }
     }
 
@@ -60,16 +58,7 @@ impl FullSyncBudget {
     /// whose joiners then retry together. Over budget, the asker gets a window naming other
     /// members, whom its follow-ups and catch-ups ask.
     pub(super) fn take_list(&mut self, now: Duration) -> bool {
-        let (start, count) = &mut self.period;
-        if now >= *start + self.ping_interval {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.limits.lists_per_period {
-            return false;
-        }
-        *count += 1;
-        true
+        self.lists.take(now)
     }
 }
 
