@@ -2,13 +2,16 @@
 # Benchmark a cluster of N swim-protocol-sync processes on loopback, in a private network
 # namespace (only `lo`), so that /proc/net/snmp counts exactly the cluster's datagrams.
 #
-#   bench/cluster.sh [-n N] [--impl rust|python|memberlist] [--idle SECONDS] [--port BASE] [-- EXTRA ARGS]
+#   bench/cluster.sh [-n N] [--impl rust|python|memberlist] [--idle SECONDS] [--settle SECONDS]
+#                    [--port BASE] [-- EXTRA ARGS]
 #
 # Reports: time until every member sees all others ONLINE (from the first start; the time the
 # last one started is printed too); time for a file change on one
 # member, signalled with SIGHUP, to reach all others; after SIGKILL of one member, the time
 # until the first member lists it as SUSPECT and until all list it as OFFLINE; idle UDP
-# datagrams sent per member per second; idle CPU and RSS per process; as root, the members'
+# datagrams sent per member per second, counted for --idle seconds from --settle seconds
+# (default 10) after all see all ONLINE, once the join's follow-up syncs are over (ours: at
+# most 4, one ping_interval apart); idle CPU and RSS per process; as root, the members'
 # CPU until all were ONLINE, in all and per member learned (n·(n−1)).
 #
 # Environment: SWIM_SYNC_BIN (our binary; default target/release/swim-protocol-sync, built
@@ -22,6 +25,7 @@ set -euo pipefail
 n=10
 impl=rust
 idle=10
+settle=10
 base_port=21000
 timeout=120
 extra=()
@@ -30,10 +34,11 @@ while [[ $# -gt 0 ]]; do
         -n) n=$2; shift 2 ;;
         --impl) impl=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
+        --settle) settle=$2; shift 2 ;;
         --port) base_port=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -67,7 +72,7 @@ fi
 if [[ -z ${SWIM_BENCH_IN_NETNS:-} ]]; then
     if [[ $(id -u) -eq 0 ]]; then ns=(unshare -n); else ns=(unshare -rn); fi
     exec env SWIM_BENCH_IN_NETNS=1 SWIM_SYNC_BIN="$bin" "${ns[@]}" "$0" -n "$n" --impl "$impl" \
-        --idle "$idle" --port "$base_port" --timeout "$timeout" -- "${extra[@]}"
+        --idle "$idle" --settle "$settle" --port "$base_port" --timeout "$timeout" -- "${extra[@]}"
 fi
 ip link set lo up
 
@@ -148,8 +153,8 @@ for ((i = 0; i < n; i++)); do
     mv "$work/node$i/on-update.tmp" "$work/node$i/on-update"
 done
 
-# 2. Idle cost, after a short settling time.
-sleep 3
+# 2. Idle cost, once the join's follow-ups are over.
+sleep "$settle"
 ticks() { local total=0 pid stat; for pid in "${pids[@]}"; do
     read -r stat < "/proc/$pid/stat"; stat=${stat##*) }; set -- $stat
     total=$(( total + ${12} + ${13} )); done; echo "$total"; }
@@ -163,9 +168,9 @@ for pid in "${pids[@]}"; do
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
     rss_total=$((rss_total + rss)); (( rss > rss_max )) && rss_max=$rss
 done
-dgrams=$(awk -v d=$((out1 - out0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.2f", d / n / s }')
+dgrams=$(awk -v d=$((out1 - out0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.3f", d / n / s }')
 # memberlist's push-pull goes over TCP (a connection each time): count every packet too.
-packets=$(awk -v d=$((out1 - out0 + tcp1 - tcp0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.2f", d / n / s }')
+packets=$(awk -v d=$((out1 - out0 + tcp1 - tcp0)) -v n="$n" -v s="$span" 'BEGIN { printf "%.3f", d / n / s }')
 cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$n" -v s="$span" \
     'BEGIN { printf "%.3f", 100 * t / hz / n / s }')
 

@@ -47,7 +47,7 @@ use crate::{
 };
 use detector::{Detector, ProbeStep};
 use gossip::Gossip;
-use leave::{Leaving, LEAVE_FANOUT};
+use leave::Leaving;
 use membership::{LocalNews, Membership, LOCAL};
 use messaging::{Arrival, Messaging};
 use output::Output;
@@ -1995,9 +1995,10 @@ impl<R: Rng> Swim<R> {
     // ---- leave ----
 
     /// One round of the leave: pings carrying it (our record first, whatever its send
-    /// count) to a few available members.
+    /// count) to [`leave::round_width`] available members.
     fn leave_round(&mut self, now: Duration) {
-        let targets = self.pick(LEAVE_FANOUT, StatusSet::AVAILABLE, &[]);
+        let width = leave::round_width(self.gossip.wide_width(self.members.len()));
+        let targets = self.pick(width, StatusSet::AVAILABLE, &[]);
         let known = self.members.known();
         let mut seqs = Vec::with_capacity(targets.len());
         for &target in &targets {

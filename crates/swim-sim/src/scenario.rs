@@ -519,6 +519,11 @@ fn run_observed(
         let next = sim.now() + Duration::from_millis(100);
         sim.run_until(next, &mut tracker);
     }
+    // A wide fanout empties a record's queue at once but spends the members' eager budget
+    // for a `sync_interval`: news within it waits for a gossip tick. One more
+    // `sync_interval` lets that window end, so the leave meets a quiet cluster too.
+    let quiet = sim.now() + config.protocol.sync_interval;
+    sim.run_until(quiet, &mut tracker);
     let leave = if n > 2 {
         let mut leaver = 1 + sim.random_index(n - 1);
         if leaver == victim {

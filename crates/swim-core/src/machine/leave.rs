@@ -5,8 +5,17 @@
 
 use std::time::Duration;
 
-/// Members sent the leave at once, in each round.
-pub(super) const LEAVE_FANOUT: usize = 8;
+/// Fewest members sent the leave at once, in each round.
+const LEAVE_FANOUT: usize = 8;
+
+/// To how many members a round of the leave goes, where a wide fanout (the first wave of a
+/// metadata change) goes to `wide`: twice as many, and at least [`LEAVE_FANOUT`] (24 at
+/// 100 members, 32 at 1,000). A changed member stays and its change rides on its later
+/// packets too; a member that left is silent after this, so its one wave is wider, and a
+/// leave reaches everyone no later than a metadata change does.
+pub(super) fn round_width(wide: usize) -> usize {
+    LEAVE_FANOUT.max(2 * wide)
+}
 
 /// Rounds of leave notices, one per `ping_timeout`, while none has been acknowledged.
 const LEAVE_ROUNDS: u8 = 3;

@@ -92,6 +92,12 @@ impl Gossip {
         self.retransmit_mult.saturating_mul(factor)
     }
 
+    /// To how many members a wide fanout goes in a cluster of `members`: the record's whole
+    /// retransmission limit, and at least `fanout`.
+    pub(super) fn wide_width(&self, members: usize) -> usize {
+        self.fanout.max(self.limit(members) as usize)
+    }
+
     /// Counts one sending of the record of `index` if it is queued; returns whether it was.
     pub(super) fn take_one(&mut self, index: usize, limit: u32) -> bool {
         self.queue.take_one(index, limit)
@@ -136,7 +142,7 @@ impl Gossip {
             self.eager_window_end = now + self.sync_interval;
         }
         let wanted = if std::mem::take(&mut self.wide) {
-            self.fanout.max(self.limit(members) as usize)
+            self.wide_width(members)
         } else {
             self.fanout
         };
