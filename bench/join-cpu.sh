@@ -7,7 +7,11 @@
 # bench_member (one member each, no mirror, no log; it keeps a file while it sees all
 # others ONLINE), SWIM_MEMBER_BIN (default target/release/examples/bench_member).
 #
-#   [TMPDIR=/dev/shm] nice bench/join-cpu.sh [--lib] [-n N] [--perf FILE] [--timeout S] [-- EXTRA ARGS]
+#   [TMPDIR=/dev/shm] nice bench/join-cpu.sh [--lib] [-n N] [--idle S] [--perf FILE] [--timeout S]
+#       [-- EXTRA ARGS]
+#
+# With --idle S (cgroup only), the members' CPU in the S seconds after all are ONLINE too: what
+# the cluster costs at rest, which a join pays for as long as it lasts.
 #
 # Prints the last start, all ONLINE (s from the first start), the members' CPU (user, system,
 # total) and the CPU per member learned = total / (N * (N - 1)). As root, each member runs in
@@ -24,6 +28,7 @@ base_port=23000
 timeout=180
 perf_out=
 lib=
+idle=0
 extra=()
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -32,8 +37,9 @@ while [[ $# -gt 0 ]]; do
         --timeout) timeout=$2; shift 2 ;;
         --perf) perf_out=$2; shift 2 ;;
         --lib) lib=1; shift ;;
+        --idle) idle=$2; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -58,7 +64,7 @@ if [[ -z $lib ]] && (( limit < n + 32 )) && [[ $(id -u) -eq 0 ]]; then
 fi
 if [[ -z ${SWIM_BENCH_IN_NETNS:-} ]]; then
     if [[ $(id -u) -eq 0 ]]; then ns=(unshare -n); else ns=(unshare -rn); fi
-    args=(-n "$n" --port "$base_port" --timeout "$timeout")
+    args=(-n "$n" --port "$base_port" --timeout "$timeout" --idle "$idle")
     [[ -n $perf_out ]] && args+=(--perf "$(realpath -m "$perf_out")")
     [[ -n $lib ]] && args+=(--lib)
     exec env SWIM_BENCH_IN_NETNS=1 SWIM_SYNC_BIN="$bin" SWIM_MEMBER_BIN="$bin" "${ns[@]}" "$0" \
@@ -156,6 +162,14 @@ if [[ -n $lib ]]; then
         sleep 0.05
     done
 fi
+idle_line=
+if [[ -n $cg ]] && awk -v s="$idle" 'BEGIN { exit !(s > 0) }'; then
+    read -r before < "$cg/cpuacct.usage"
+    sleep "$idle"
+    read -r after < "$cg/cpuacct.usage"
+    idle_line=$(awk -v b="$before" -v a="$after" -v s="$idle" -v n="$n" 'BEGIN {
+        printf "%-36s %.3f ms (%.4f%% of a core)\n", "idle CPU per member per second", (a - b) / 1e6 / s / n, 100 * (a - b) / 1e9 / s / n }')
+fi
 log_lines=$(cat "$work"/node*.log | grep -vc '^traffic' || true)
 awk -v u="$user" -v s="$sys" -v hz="$hz" -v n="$n" -v ts="$t_started" -v to="$t_online" \
     -v logs="$log_lines" -v how="$how" 'BEGIN {
@@ -169,6 +183,7 @@ awk -v u="$user" -v s="$sys" -v hz="$hz" -v n="$n" -v ts="$t_started" -v to="$t_
     printf "%-36s %.1f\n", "CPU per member learned (us)", 1e6 * (u + s) / hz / (n * (n - 1))
     printf "%-36s %d\n", "log lines (all members)", logs
 }'
+[[ -n $idle_line ]] && echo "$idle_line"
 if [[ -n $lib ]]; then
     # Frames per member learned, by kind: received (that decoded) and sent.
     cat "$work"/node*.log | grep '^traffic' | awk -v n="$n" '{
