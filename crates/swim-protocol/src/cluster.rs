@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::{Duration, SystemTime};
 
 use swim_core::{MemberChange, MemberName, MemberSnapshot, Metadata, StatusSet};
@@ -18,10 +18,10 @@ use crate::events::Events;
 use crate::events::{Sequenced, View};
 use crate::frame::keyring::LiveKeyring;
 use crate::messaging::{
-    AppMessage, Delivery, EventOptions, IncomingQuery, Messages, MessagingCommand, MessagingError,
+    Delivery, EventOptions, IncomingQuery, Messages, MessagingCommand, MessagingError,
     QueryOptions, QueryResponses, HANDLER_BUFFER,
 };
-use crate::runtime::{self, Command, Started};
+use crate::runtime::{self, subscribe_messages, Command, MessagesChannel, Started};
 use crate::stats::{Stats, StatsSnapshot};
 
 /// A running member of the cluster. Cheap to clone; all clones drive the same member.
@@ -49,7 +49,8 @@ struct Shared {
     /// Tasks started by [`Cluster::on_change`] and [`Cluster::on_query`].
     watchers: StdMutex<Vec<JoinHandle<()>>>,
     /// Where the application's messages are handed over.
-    messages: broadcast::WeakSender<AppMessage>,
+    /// Weak: the member's task holds the channel, and its end closes the readers' streams.
+    messages: Weak<MessagesChannel>,
 }
 
 impl Cluster {
@@ -133,7 +134,7 @@ impl Cluster {
                 keyring,
                 driver: Mutex::new(Some(driver)),
                 watchers: StdMutex::new(Vec::new()),
-                messages: messages.downgrade(),
+                messages: Arc::downgrade(&messages),
             }),
         })
     }
@@ -424,7 +425,11 @@ impl Cluster {
     /// messages) from now on.
     pub fn messages(&self) -> Messages {
         Messages {
-            receiver: self.shared.messages.upgrade().map(|s| s.subscribe()),
+            receiver: self
+                .shared
+                .messages
+                .upgrade()
+                .map(|channel| subscribe_messages(&channel)),
             missed: 0,
         }
     }

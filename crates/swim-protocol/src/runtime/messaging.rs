@@ -3,6 +3,7 @@
 //! the callers waiting for an answer.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -16,9 +17,23 @@ use crate::messaging::{
 };
 use crate::stats::{self, Stats};
 
+/// The channel of the application's messages, made when the application first asks for
+/// them ([`crate::Cluster::messages`]): its buffer (`MESSAGES_BUFFER` slots, ~130 KiB
+/// written at creation) is not paid for by members whose application never reads them.
+/// Until then a message has no reader, and is not kept either way.
+pub(crate) type MessagesChannel = OnceLock<broadcast::Sender<AppMessage>>;
+
+/// A new receiver of `channel`, making it if this is the first.
+pub(crate) fn subscribe(channel: &MessagesChannel) -> broadcast::Receiver<AppMessage> {
+    channel
+        .get_or_init(|| broadcast::channel(MESSAGES_BUFFER).0)
+        .subscribe()
+}
+
 /// Where the application's messages go.
 pub(crate) struct Router {
-    messages: broadcast::Sender<AppMessage>,
+    /// Dropped with the router (the member's task), which closes the readers' streams.
+    messages: Arc<MessagesChannel>,
     /// Our open queries: where their replies go.
     queries: HashMap<u64, mpsc::Sender<QueryReply>>,
     /// Acknowledged direct messages in flight: the member and who waits.
@@ -30,15 +45,15 @@ pub(crate) struct Router {
 impl Router {
     pub(crate) fn new() -> Router {
         Router {
-            messages: broadcast::channel(MESSAGES_BUFFER).0,
+            messages: Arc::new(OnceLock::new()),
             queries: HashMap::new(),
             directs: HashMap::new(),
             handlers: HashMap::new(),
         }
     }
 
-    /// A handle's way to subscribe.
-    pub(crate) fn sender(&self) -> broadcast::Sender<AppMessage> {
+    /// A handle's way to subscribe (the handle keeps it weakly: see [`subscribe`]).
+    pub(crate) fn channel(&self) -> Arc<MessagesChannel> {
         self.messages.clone()
     }
 
@@ -196,7 +211,9 @@ impl Router {
 
     fn hand_over(&self, stats: &Stats, message: AppMessage) {
         stats::incr(&stats.app_received);
-        // No reader: nobody to tell (the message is not kept).
-        let _ = self.messages.send(message);
+        // No reader (or no channel yet): nobody to tell (the message is not kept).
+        if let Some(sender) = self.messages.get() {
+            let _ = sender.send(message);
+        }
     }
 }

@@ -28,11 +28,12 @@ use crate::events::MembershipEvent;
 use crate::frame::keyring::LiveKeyring;
 use crate::frame::FrameSettings;
 use crate::keyring_file;
-use crate::messaging::{AppMessage, MessagingCommand};
+use crate::messaging::MessagingCommand;
 use crate::stats::{self, ProtocolReadings, Stats};
 use crate::transport::tcp::{self, Inbound, TcpLimits};
 use crate::transport::{self, decode_counted, stopped, MAX_DATAGRAM};
 use messaging::Router;
+pub(crate) use messaging::{subscribe as subscribe_messages, MessagesChannel};
 use publish::{Publisher, Subscription};
 use refresh::PeerRefresh;
 
@@ -78,7 +79,7 @@ pub(crate) struct Started {
     pub shutdown: watch::Sender<bool>,
     pub driver: JoinHandle<()>,
     /// Where the application's messages are handed over.
-    pub messages: tokio::sync::broadcast::Sender<AppMessage>,
+    pub messages: Arc<MessagesChannel>,
 }
 
 /// Binds the sockets, creates the state machine and spawns the driver. `resolved` comes
@@ -168,7 +169,7 @@ pub(crate) async fn start(resolved: ResolvedConfig) -> Result<Started, StartErro
         leave_waiter: None,
         router: Router::new(),
     };
-    let messages = driver.router.sender();
+    let messages = driver.router.channel();
     let driver = tokio::spawn(driver.run(listener));
     Ok(Started {
         name,
