@@ -17,68 +17,72 @@ use crate::wire;
 use crate::{MemberName, MemberSnapshot, MetaDelta, Metadata, PeerWire, Status, Update, Validity};
 
 /// One member as the local member knows it: its record (the fields of a
-/// [`MemberSnapshot`], which [`Entry::snapshot`] builds) and what we know of its process.
-/// Flat, and 48 bytes: nested structs could not share their padding.
+/// [`MemberSnapshot`], which [`EntryRef::snapshot`] builds) and what we know of its process.
+/// Flat, and 40 bytes: every member holds one per member, 10⁸ of them at 10,000 members.
+/// The clock keeps its low 32 bits here; the high bits of a clock past 2³² (in practice
+/// never) are in the table's side map, so the whole clock is read through the table
+/// ([`Table::entry`] gives an [`EntryRef`] that carries it). Five flags share one byte, and
+/// the validity bytes' presence is one of them.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     name: MemberName,
-    /// The logical clock of the latest change applied.
-    clock: u64,
+    metadata: Option<Metadata>,
     /// When the status last changed, in nanoseconds of the driver's clock (584 years fit).
     status_nanos: u64,
-    metadata: Option<Metadata>,
-    /// The validity bytes of the process last heard from under this name.
-    validity: Option<Validity>,
+    /// The validity bytes of the process last heard from under this name, if
+    /// [`HAS_VALIDITY`] is set (else zero).
+    validity: Validity,
+    /// The low 32 bits of the logical clock of the latest change applied (see [`HIGH_CLOCK`]).
+    clock_low: u32,
     status: Status,
-    /// Whether this is the local member.
-    local: bool,
-    /// OFFLINE because it left (see [`MemberSnapshot::left`]).
-    left: bool,
-    /// Whether its current process can receive at its address (see `machine/standing.rs`).
-    reach: Reachability,
+    /// [`LOCAL`], [`LEFT`], [`CONFIRMED`], [`OWED_FULL`], [`HAS_VALIDITY`], [`HIGH_CLOCK`].
+    flags: u8,
     /// The wire format this member's current process last sent us a packet in (used by
     /// [`Wire::Auto`](crate::Wire::Auto) only).
     wire: Option<PeerWire>,
 }
 
+/// The local member.
+const LOCAL: u8 = 1;
+/// OFFLINE because it left (see [`MemberSnapshot::left`]).
+const LEFT: u8 = 1 << 1;
+/// Its current process answered a ping of ours (see `machine/standing.rs`).
+const CONFIRMED: u8 = 1 << 2;
+/// It asked for the full list before it was confirmed: send it once it is.
+const OWED_FULL: u8 = 1 << 3;
+/// `validity` holds the validity bytes of a process we heard from.
+const HAS_VALIDITY: u8 = 1 << 4;
+/// The clock is 2³² or more: its high 32 bits are in [`Table`]'s `high_clocks`.
+const HIGH_CLOCK: u8 = 1 << 5;
+
 fn nanos(time: Duration) -> u64 {
     u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// A member's standing with us: what we learned of its address (`machine/standing.rs`).
-/// The challenge in flight to it, if any, is in the standing part (`machine/standing.rs`).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Reachability {
-    /// Its current process answered a ping of ours.
-    confirmed: bool,
-    /// It asked for the full list before it was confirmed: send it once it is.
-    owed_full: bool,
 }
 
 impl Entry {
     fn new(name: MemberName, local: bool, now: Duration) -> Entry {
         Entry {
             name,
-            clock: 0,
-            status_nanos: nanos(now),
             metadata: None,
-            validity: None,
+            status_nanos: nanos(now),
+            validity: Validity::default(),
+            clock_low: 0,
             status: Status::Offline,
-            local,
-            left: false,
-            reach: Reachability::default(),
+            flags: if local { LOCAL } else { 0 },
             wire: None,
         }
     }
 
-    /// The member's name.
-    pub(crate) fn name(&self) -> &MemberName {
-        &self.name
+    fn flag(&self, flag: u8) -> bool {
+        self.flags & flag != 0
     }
 
-    /// The logical clock of the latest change applied.
-    pub(crate) fn clock(&self) -> u64 {
-        self.clock
+    fn set_flag(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
     }
 
     /// The member's metadata, if we hold it.
@@ -88,7 +92,12 @@ impl Entry {
 
     /// The validity bytes of the process last heard from under this name.
     pub(crate) fn validity(&self) -> Option<Validity> {
-        self.validity
+        self.flag(HAS_VALIDITY).then_some(self.validity)
+    }
+
+    fn set_validity(&mut self, validity: Option<Validity>) {
+        self.set_flag(HAS_VALIDITY, validity.is_some());
+        self.validity = validity.unwrap_or_default();
     }
 
     /// The member's status.
@@ -98,7 +107,7 @@ impl Entry {
 
     /// OFFLINE because it left.
     pub(crate) fn left(&self) -> bool {
-        self.left
+        self.flag(LEFT)
     }
 
     /// The wire format its current process last sent us a packet in.
@@ -111,11 +120,6 @@ impl Entry {
         Duration::from_nanos(self.status_nanos)
     }
 
-    /// Sets the clock of the latest change.
-    pub(crate) fn set_clock(&mut self, clock: u64) {
-        self.clock = clock;
-    }
-
     /// Sets the status, changed at `now`.
     pub(crate) fn set_status(&mut self, status: Status, now: Duration) {
         self.status = status;
@@ -124,7 +128,7 @@ impl Entry {
 
     /// Sets whether the member left.
     pub(crate) fn set_left(&mut self, left: bool) {
-        self.left = left;
+        self.set_flag(LEFT, left);
     }
 
     /// Replaces the metadata; returns the old.
@@ -132,63 +136,93 @@ impl Entry {
         std::mem::replace(&mut self.metadata, metadata)
     }
 
-    /// Back from a tombstone: its clock, whether it left, its last process.
-    pub(crate) fn unbury(&mut self, clock: u64, left: bool, validity: Option<Validity>) {
-        self.clock = clock;
-        self.left = left;
-        self.validity = validity;
-    }
-
     /// A packet from process `validity` arrived in `wire`. Returns whether the process is
     /// new (a first packet, or a restart: what we learned of its address is forgotten) and
     /// whether it is a restart of a process we knew.
     pub(crate) fn heard_process(&mut self, validity: Validity, wire: PeerWire) -> (bool, bool) {
-        let new_process = self.validity != Some(validity);
+        let known = self.validity();
+        let new_process = known != Some(validity);
         if new_process {
-            self.reach = Reachability::default();
+            self.set_flag(CONFIRMED, false);
+            self.set_flag(OWED_FULL, false);
         }
         self.wire = Some(wire);
-        let restarted = new_process && self.validity.is_some();
-        self.validity = Some(validity);
+        let restarted = new_process && known.is_some();
+        self.set_validity(Some(validity));
         (new_process, restarted)
     }
 
     /// Whether its current process answered a ping of ours.
     pub(crate) fn reachable(&self) -> bool {
-        self.reach.confirmed
+        self.flag(CONFIRMED)
     }
 
     /// Its current process answered a ping of ours.
     pub(crate) fn confirm_reach(&mut self) {
-        self.reach.confirmed = true;
+        self.set_flag(CONFIRMED, true);
     }
 
     /// It asked for the full list before it was confirmed: it is owed once it is.
     pub(crate) fn owe_full(&mut self) {
-        self.reach.owed_full = true;
+        self.set_flag(OWED_FULL, true);
     }
 
     /// Whether it was owed the full list (the debt is cleared).
     pub(crate) fn take_owed_full(&mut self) -> bool {
-        std::mem::take(&mut self.reach.owed_full)
+        let owed = self.flag(OWED_FULL);
+        self.set_flag(OWED_FULL, false);
+        owed
+    }
+
+    /// Known only by name: nothing was ever heard about it (clock 0, no metadata).
+    pub(crate) fn is_placeholder(&self) -> bool {
+        self.clock_low == 0 && !self.flag(HIGH_CLOCK) && self.metadata.is_none()
+    }
+}
+
+/// An entry with its whole clock, as [`Table::entry`] reads it: everything an [`Entry`]
+/// tells (through `Deref`), plus the clock and the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'a> {
+    entry: &'a Entry,
+    clock: u64,
+}
+
+impl std::ops::Deref for EntryRef<'_> {
+    type Target = Entry;
+    fn deref(&self) -> &Entry {
+        self.entry
+    }
+}
+
+impl<'a> EntryRef<'a> {
+    /// The member's name (borrowed from the table, not from this reference).
+    pub(crate) fn name(&self) -> &'a MemberName {
+        &self.entry.name
+    }
+
+    /// The member's metadata, if we hold it (borrowed from the table).
+    pub(crate) fn metadata(&self) -> &'a Option<Metadata> {
+        &self.entry.metadata
+    }
+
+    /// The logical clock of the latest change applied.
+    pub(crate) fn clock(&self) -> u64 {
+        self.clock
     }
 
     /// The member's snapshot, as the API reports it.
     pub(crate) fn snapshot(&self) -> MemberSnapshot {
+        let e = self.entry;
         MemberSnapshot {
-            name: self.name.clone(),
-            local: self.local,
+            name: e.name.clone(),
+            local: e.flag(LOCAL),
             clock: self.clock,
-            status: self.status,
-            status_time: self.status_time(),
-            metadata: self.metadata.clone(),
-            left: self.left,
+            status: e.status,
+            status_time: e.status_time(),
+            metadata: e.metadata.clone(),
+            left: e.left(),
         }
-    }
-
-    /// Known only by name: nothing was ever heard about it.
-    pub(crate) fn is_placeholder(&self) -> bool {
-        self.clock == 0 && self.metadata.is_none()
     }
 }
 
@@ -241,16 +275,16 @@ pub(crate) fn compare(
 /// How `update` orders against the record `current` we hold for the same member. At equal
 /// clock, status and metadata, a leave beats a plain OFFLINE (a deterministic tie-break: the
 /// member's own word is final).
-pub(crate) fn compare_with(update: &Update, current: &Entry) -> Ordering {
+pub(crate) fn compare_with(update: &Update, current: EntryRef<'_>) -> Ordering {
     compare(
         update.clock,
         update.status,
         update.metadata.as_ref(),
-        current.clock,
-        current.status,
-        current.metadata.as_ref(),
+        current.clock(),
+        current.status(),
+        current.metadata().as_ref(),
     )
-    .then(update.left.cmp(&current.left))
+    .then(update.left.cmp(&current.left()))
 }
 
 /// What applying a record changed.
@@ -285,11 +319,24 @@ pub(crate) struct Table {
     /// delta or changed here: how their record is gossiped on the native wire while the
     /// delta is smaller than the map. Kept only while it makes the entry's current map.
     deltas: HashMap<usize, MetaDelta>,
+    /// The high 32 bits of the clocks of 2³² or more (entries flagged [`HIGH_CLOCK`]).
+    high_clocks: HashMap<usize, u32>,
 }
 
 impl Table {
     fn hash(&self, name: &str) -> u64 {
         self.hasher.hash_one(name)
+    }
+
+    /// Makes room for `members` entries in all (a driver that knows the cluster's size):
+    /// the table and its index are then allocated once, at their size, instead of grown
+    /// step by step, which copies them and leaves the heap holes and up to a quarter of
+    /// slack. Capacity decides nothing: lookups and the entries' order are the same.
+    pub(crate) fn reserve(&mut self, members: usize) {
+        let more = members.saturating_sub(self.entries.len());
+        self.entries.reserve_exact(more);
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        (self.index).reserve(more, |&j| hasher.hash_one(&*entries[j as usize].name));
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<usize> {
@@ -328,14 +375,14 @@ impl Table {
 
     /// The record disseminated for the member at `i`, naming `accuser` (a suspicion's).
     pub(crate) fn update(&self, i: usize, accuser: Option<&MemberName>) -> Update {
-        let current = &self.entries[i];
+        let current = self.entry(i);
         Update {
             name: current.name.clone(),
-            clock: current.clock,
+            clock: current.clock(),
             status: current.status,
             metadata: current.metadata.clone(),
             accuser: accuser.cloned(),
-            left: current.left,
+            left: current.left(),
             delta: None,
         }
     }
@@ -365,7 +412,7 @@ impl Table {
     /// Keeps the snapshot of entry `i` as it is now, as the `previous` of the change about
     /// to be made to it (see [`Table::previous`]).
     pub(crate) fn before_change(&mut self, i: usize) {
-        self.last_change = Some((i, self.entries[i].snapshot()));
+        self.last_change = Some((i, self.entry(i).snapshot()));
     }
 
     /// The snapshot of entry `i` before its latest change, if that change was the last
@@ -373,7 +420,7 @@ impl Table {
     pub(crate) fn previous(&self, i: usize) -> MemberSnapshot {
         match &self.last_change {
             Some((j, snapshot)) if *j == i => snapshot.clone(),
-            _ => self.entries[i].snapshot(),
+            _ => self.entry(i).snapshot(),
         }
     }
 
@@ -386,9 +433,36 @@ impl Table {
         set_side(&mut self.self_clocks, i, clock);
     }
 
-    /// The entry at `i`.
-    pub(crate) fn entry(&self, i: usize) -> &Entry {
-        &self.entries[i]
+    /// The entry at `i`, with its whole clock.
+    pub(crate) fn entry(&self, i: usize) -> EntryRef<'_> {
+        let entry = &self.entries[i];
+        let high = match entry.flag(HIGH_CLOCK) {
+            true => self.high_clocks.get(&i).copied().unwrap_or_default(),
+            false => 0,
+        };
+        EntryRef {
+            entry,
+            clock: u64::from(high) << 32 | u64::from(entry.clock_low),
+        }
+    }
+
+    /// Sets the clock of the latest change of the entry at `i`.
+    pub(crate) fn set_clock(&mut self, i: usize, clock: u64) {
+        let entry = &mut self.entries[i];
+        // The low half here, the high half (if any) in the side map: 40-byte entries.
+        entry.clock_low = clock as u32;
+        let high = (clock >> 32) as u32;
+        entry.set_flag(HIGH_CLOCK, high != 0);
+        set_side(&mut self.high_clocks, i, (high != 0).then_some(high));
+    }
+
+    /// The entry at `i` is back from a tombstone: its clock, whether it left, its last
+    /// process.
+    pub(crate) fn unbury(&mut self, i: usize, clock: u64, left: bool, validity: Option<Validity>) {
+        self.set_clock(i, clock);
+        let entry = &mut self.entries[i];
+        entry.set_left(left);
+        entry.set_validity(validity);
     }
 
     /// The entry at `i`, to change it (the caller keeps `known` right: see
@@ -407,10 +481,12 @@ impl Table {
     }
 
     /// Removes the entry at `i` (never the local one), moving the last entry into its place
-    /// (with its side data). Returns the removed entry and the old index of the moved one,
-    /// if one moved: the caller renames that index wherever it keeps indices.
-    pub(crate) fn remove(&mut self, i: usize) -> (Entry, Option<usize>) {
+    /// (with its side data). Returns the removed entry's snapshot and validity, and the old
+    /// index of the moved one, if one moved: the caller renames that index wherever it keeps
+    /// indices.
+    pub(crate) fn remove(&mut self, i: usize) -> (MemberSnapshot, Option<Validity>, Option<usize>) {
         let last = self.entries.len() - 1;
+        let snapshot = self.entry(i).snapshot();
         let hash = self.hash(&self.entries[i].name);
         if let Ok(slot) = self.index.find_entry(hash, |&j| j as usize == i) {
             slot.remove();
@@ -428,6 +504,7 @@ impl Table {
         }
         self.self_clocks.remove(&i);
         self.deltas.remove(&i);
+        self.high_clocks.remove(&i);
         let moved = (i != last).then(|| {
             let hash = self.hash(&self.entries[i].name);
             if let Some(slot) = self.index.find_mut(hash, |&j| j as usize == last) {
@@ -435,9 +512,10 @@ impl Table {
             }
             move_side(&mut self.self_clocks, last, i);
             move_side(&mut self.deltas, last, i);
+            move_side(&mut self.high_clocks, last, i);
             last
         });
-        (entry, moved)
+        (snapshot, entry.validity(), moved)
     }
 
     /// How many members we know a record of (placeholders excluded).
@@ -462,8 +540,15 @@ impl Table {
     }
 
     fn apply_record(&mut self, i: usize, update: &Update, now: Duration) -> Applied {
+        let cur = self.entry(i);
+        let cur_clock = cur.clock();
+        // The entry alone (not the table) stays borrowed: the side maps change below.
         let cur = &self.entries[i];
-        if compare_with(update, cur) != Ordering::Greater {
+        let whole = EntryRef {
+            entry: cur,
+            clock: cur_clock,
+        };
+        if compare_with(update, whole) != Ordering::Greater {
             return Applied::Stale;
         }
         let left = update.left && update.status == Status::Offline;
@@ -476,7 +561,7 @@ impl Table {
             (from, to) => from.transition(to),
         };
         // A leave stays known while the member stays OFFLINE; coming back clears it.
-        let left = status == Status::Offline && (left || cur.left);
+        let left = status == Status::Offline && (left || cur.left());
         let metadata = update.metadata.clone().or_else(|| cur.metadata.clone());
         // A delta that made the map (filled in by the caller) is how it is passed on; a map
         // that changed otherwise has no delta.
@@ -485,8 +570,8 @@ impl Table {
         let resolved = update.delta.clone().filter(|_| update.metadata.is_some());
         if resolved.is_some() || metadata != cur.metadata {
             let delta = resolved.or_else(|| match (&cur.metadata, &metadata) {
-                (Some(old), Some(new)) if cur.clock < update.clock => {
-                    Some(MetaDelta::between(cur.clock, old, new))
+                (Some(old), Some(new)) if cur_clock < update.clock => {
+                    Some(MetaDelta::between(cur_clock, old, new))
                 }
                 _ => None,
             });
@@ -495,21 +580,21 @@ impl Table {
             };
             set_side(&mut self.deltas, i, delta.filter(smaller));
         }
-        if status == cur.status && metadata == cur.metadata && left == cur.left {
-            if update.clock == cur.clock {
+        if status == cur.status && metadata == cur.metadata && left == cur.left() {
+            if update.clock == cur_clock {
                 return Applied::Stale;
             }
-            self.entries[i].clock = update.clock;
+            self.set_clock(i, update.clock);
             return Applied::ClockOnly;
         }
         self.before_change(i);
+        self.set_clock(i, update.clock);
         let entry = &mut self.entries[i];
         if status != entry.status {
             entry.set_status(status, now);
         }
-        entry.clock = update.clock;
         entry.metadata = metadata;
-        entry.left = left;
+        entry.set_left(left);
         Applied::Changed
     }
 
@@ -552,13 +637,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn an_entry_is_48_bytes() {
-        // Every member holds an entry of every member: 10⁸ entries at 10,000 members.
-        assert_eq!(std::mem::size_of::<Entry>(), 48);
-    }
-
-    #[test]
     fn removing_an_entry_keeps_the_index_and_side_data_of_the_moved_one() {
         let mut t = Table::default();
         let now = Duration::ZERO;
@@ -566,13 +644,58 @@ mod tests {
             t.get_or_insert(&name.into(), false, now);
         }
         t.set_self_clock(2, Some(7));
-        let (removed, moved) = t.remove(1);
+        let (removed, _, moved) = t.remove(1);
         assert_eq!(&*removed.name, "b");
         assert_eq!(moved, Some(2));
         assert_eq!(t.get("c"), Some(1));
         assert_eq!(t.get("b"), None);
         assert_eq!(t.self_clock(1), Some(7));
         assert_eq!(t.self_clock(2), None);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_entry_is_40_bytes() {
+        // Every member holds an entry of every member: 10⁸ entries at 10,000 members.
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+    }
+
+    #[test]
+    fn clocks_past_32_bits_are_whole_through_applies_moves_and_removal() {
+        let (mut t, i) = table();
+        let big = (7u64 << 32) | 5;
+        let now = Duration::ZERO;
+        assert_eq!(
+            t.apply(i, &update(big, Status::Online, Some("x")), now),
+            Applied::Changed
+        );
+        assert_eq!(t.entry(i).clock(), big);
+        assert_eq!(t.update(i, None).clock, big);
+        assert_eq!(t.entry(i).snapshot().clock, big);
+        // The low half alone is not newer.
+        assert_eq!(
+            t.apply(i, &update(6, Status::Online, Some("x")), now),
+            Applied::Stale
+        );
+        assert_eq!(
+            t.apply(i, &update(big + 1, Status::Online, Some("x")), now),
+            Applied::ClockOnly
+        );
+        assert_eq!(t.entry(i).clock(), big + 1);
+        // Another entry moves into a removed one's slot with its whole clock.
+        let (c, _) = t.get_or_insert(&"c".into(), false, now);
+        let mut uc = update(u64::MAX, Status::Online, Some("y"));
+        uc.name = "c".into();
+        t.apply(c, &uc, now);
+        let (removed, _, moved) = t.remove(i);
+        assert_eq!((removed.clock, moved), (big + 1, Some(c)));
+        assert_eq!(t.entry(i).clock(), u64::MAX);
+        // A small clock clears the high half.
+        t.set_clock(i, 3);
+        assert_eq!(t.entry(i).clock(), 3);
+        assert!(t.high_clocks.is_empty());
+        t.unbury(i, 1 << 40, true, None);
+        assert_eq!((t.entry(i).clock(), t.entry(i).left()), (1 << 40, true));
     }
 
     #[test]
@@ -595,8 +718,8 @@ mod tests {
             t.apply(i, &update(6, Status::Online, None), now),
             Applied::ClockOnly
         );
-        let cur = &t.entries[i];
-        assert_eq!((cur.clock, cur.status), (6, Status::Online));
+        let cur = t.entry(i);
+        assert_eq!((cur.clock(), cur.status), (6, Status::Online));
         assert_eq!(
             cur.metadata.as_ref().and_then(|m| m.get("k").cloned()),
             Some(b"x".to_vec())
@@ -634,7 +757,7 @@ mod tests {
         let (mut t2, j) = table();
         t2.apply(j, &b, Duration::ZERO);
         t2.apply(j, &a, Duration::ZERO);
-        assert_eq!(t1.entries[i].snapshot(), t2.entries[j].snapshot());
+        assert_eq!(t1.entry(i).snapshot(), t2.entry(j).snapshot());
     }
 
     #[test]
@@ -657,6 +780,6 @@ mod tests {
         // OFFLINE never goes back to SUSPECT.
         t.apply(i, &update(8, Status::Suspect, None), now);
         assert_eq!(t.entries[i].status, Status::Offline);
-        assert_eq!(t.entries[i].clock, 8);
+        assert_eq!(t.entry(i).clock(), 8);
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::table::{compare, compare_with, Applied, Entry, Table};
+use crate::table::{compare, compare_with, Applied, EntryRef, Table};
 use crate::tombstone::Tombstones;
 use crate::{
     MemberName, MemberSnapshot, Message, MetaDelta, Metadata, PeerWire, Source, Status, StatusSet,
@@ -67,6 +67,21 @@ pub(super) struct Membership {
     local_meta_since: u64,
 }
 
+/// The driver's capacity hint, beside the table it mostly sizes (the gossip queue and the
+/// probe ring also hold a slot per member).
+impl<R: Rng> super::Swim<R> {
+    /// Makes room for `members` members (this one included) in the member table and in
+    /// every per-member structure, so that a driver that knows how large the cluster will
+    /// be (the simulator) has each allocated once at its size rather than grown as members
+    /// are learned. Only memory and speed change: what the member does is the same, with or
+    /// without the hint, and the table still grows past it.
+    pub fn reserve_members(&mut self, members: usize) {
+        self.members.table.reserve(members);
+        self.gossip.reserve(members);
+        self.detector.reserve(members);
+    }
+}
+
 impl Membership {
     /// A table holding the local member `local` only, as a placeholder until its first
     /// record ([`Membership::change_local`]).
@@ -89,7 +104,7 @@ impl Membership {
     }
 
     /// The entry at `index`.
-    pub(super) fn entry(&self, index: usize) -> &Entry {
+    pub(super) fn entry(&self, index: usize) -> EntryRef<'_> {
         self.table.entry(index)
     }
 
@@ -200,9 +215,10 @@ impl Membership {
     /// members with a status in the set.
     pub(super) fn snapshots(&self, non_local_with: Option<StatusSet>) -> Vec<MemberSnapshot> {
         let skip = usize::from(non_local_with.is_some());
-        let mut all: Vec<_> = (self.table.entries()[skip..].iter())
+        let mut all: Vec<_> = (skip..self.len())
+            .map(|i| self.entry(i))
             .filter(|e| non_local_with.is_none_or(|s| s.contains(e.status())))
-            .map(Entry::snapshot)
+            .map(|e| e.snapshot())
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
@@ -299,11 +315,7 @@ impl Membership {
             if let Some(tombstone) = self.tombstones.take(name) {
                 // The event's `previous` is the placeholder the entry was created as.
                 self.table.before_change(index);
-                (self.table.entry_mut(index)).unbury(
-                    tombstone.clock,
-                    tombstone.left,
-                    tombstone.validity,
-                );
+                (self.table).unbury(index, tombstone.clock, tombstone.left, tombstone.validity);
                 self.table.note_update(index, true);
                 unburied = tombstone.clock > 0;
             }
@@ -365,8 +377,8 @@ impl Membership {
         let was_placeholder = self.entry(LOCAL).is_placeholder();
         let clock = self.take_clock();
         self.table.before_change(LOCAL);
+        self.table.set_clock(LOCAL, clock);
         let entry = self.table.entry_mut(LOCAL);
-        entry.set_clock(clock);
         if entry.status() != Status::Online {
             entry.set_status(Status::Online, now);
         }
@@ -386,8 +398,8 @@ impl Membership {
     pub(super) fn leave(&mut self, now: Duration) {
         let clock = self.take_clock();
         self.table.before_change(LOCAL);
+        self.table.set_clock(LOCAL, clock);
         let entry = self.table.entry_mut(LOCAL);
-        entry.set_clock(clock);
         entry.set_status(Status::Offline, now);
         entry.set_left(true);
     }
@@ -402,7 +414,7 @@ impl Membership {
         }
         if self.verdicts_take_our_clock() {
             let clock = self.take_clock();
-            self.table.entry_mut(index).set_clock(clock);
+            self.table.set_clock(index, clock);
         }
         true
     }
@@ -411,12 +423,12 @@ impl Membership {
     pub(super) fn mark_online(&mut self, index: usize, metadata: Option<Metadata>, now: Duration) {
         let clock = self.take_clock();
         self.table.before_change(index);
+        let was_placeholder = self.entry(index).is_placeholder();
+        self.table.set_clock(index, clock);
         let entry = self.table.entry_mut(index);
-        let was_placeholder = entry.is_placeholder();
         if entry.status() != Status::Online {
             entry.set_status(Status::Online, now);
         }
-        entry.set_clock(clock);
         let changed = *entry.metadata() != metadata;
         entry.replace_metadata(metadata);
         entry.set_left(false);
@@ -604,13 +616,12 @@ impl Membership {
         index: usize,
         expires: Duration,
     ) -> (MemberSnapshot, Option<usize>) {
-        let (entry, moved) = self.table.remove(index);
-        let member = entry.snapshot();
+        let (member, validity, moved) = self.table.remove(index);
         self.tombstones.insert(
             member.name.clone(),
             member.clock,
             member.left,
-            entry.validity(),
+            validity,
             expires,
         );
         (member, moved)

@@ -162,7 +162,7 @@ pub fn update_len(update: &Update) -> usize {
 /// if it is SUSPECT, with `delta` instead of its map if given: the same as `update_len` of its `Update`, without building one (the
 /// piggyback budget is checked for every queued record of every packet).
 pub(crate) fn snapshot_len(
-    member: &crate::table::Entry,
+    member: crate::table::EntryRef<'_>,
     accuser: Option<&str>,
     delta: Option<&crate::MetaDelta>,
 ) -> usize {

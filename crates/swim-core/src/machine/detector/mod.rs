@@ -120,6 +120,11 @@ impl Detector {
         }
     }
 
+    /// Makes room for `members` members in the probe round.
+    pub(super) fn reserve(&mut self, members: usize) {
+        self.ring.reserve(members);
+    }
+
     /// A new member to probe, placed at random in the round.
     pub(super) fn insert(&mut self, index: usize, rng: &mut impl Rng) {
         self.ring.insert(index, rng);

@@ -26,6 +26,12 @@ impl ProbeRing {
         self.order.swap(at, end);
     }
 
+    /// Makes room for `members` members in the order (see `Swim::reserve_members`).
+    pub(super) fn reserve(&mut self, members: usize) {
+        self.order
+            .reserve_exact(members.saturating_sub(self.order.len()));
+    }
+
     /// Takes a forgotten member out of the order (see `Swim::forget`).
     pub(super) fn remove(&mut self, index: usize) {
         if let Some(at) = self.order.iter().position(|&i| i as usize == index) {

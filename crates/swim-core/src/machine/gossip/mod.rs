@@ -68,6 +68,11 @@ impl Gossip {
         }
     }
 
+    /// Makes room for the queue's slots of `members` members.
+    pub(super) fn reserve(&mut self, members: usize) {
+        self.queue.reserve(members);
+    }
+
     /// Queues (or re-queues, fresh) the record of member `index`.
     pub(super) fn push(&mut self, index: usize) {
         self.wide = true;

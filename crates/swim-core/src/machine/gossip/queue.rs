@@ -9,14 +9,15 @@ use std::collections::BTreeSet;
 
 /// Per-member piggyback state, keyed by the member's index in the member table. Every
 /// member may queue a record of every member at once (a mass join), so the keys are small:
-/// 12 bytes in the ordered set, and 8 bytes per table index for the state of its record.
+/// 12 bytes in the ordered set, and 4 bytes per table index for the state of its record.
 #[derive(Debug, Default)]
 pub(super) struct BroadcastQueue {
     /// (times sent, newest first, member index)
     order: BTreeSet<(u32, Reverse<u32>, u32)>,
-    /// By member index: (times sent, insertion id) of its queued record, [`NOT_QUEUED`]
-    /// if none (a vector, not a map: at its peak the queue holds nearly every member).
-    slots: Vec<(u32, u32)>,
+    /// By member index: (times sent, insertion id) of its queued record packed in 32 bits
+    /// (see [`pack`]), [`NOT_QUEUED`] if none (a vector, not a map: at its peak the queue
+    /// holds nearly every member).
+    slots: Vec<u32>,
     /// How many records are queued.
     queued: usize,
     next_id: u32,
@@ -24,8 +25,28 @@ pub(super) struct BroadcastQueue {
     fresh: bool,
 }
 
-/// The slot of a member whose record is not queued.
-const NOT_QUEUED: (u32, u32) = (u32::MAX, u32::MAX);
+/// The slot of a member whose record is not queued (its id, `ID_END`, is never given).
+const NOT_QUEUED: u32 = u32::MAX;
+
+/// The low bits of a slot count the times sent: fewer than the limit, which is at most
+/// 64 × 20 (`retransmit_mult` is validated to 1..=64, and ceil(log10(n + 1)) ≤ 20 for any
+/// table size), below 2¹¹.
+const SENT_BITS: u32 = 11;
+
+/// Insertion ids stay below this (21 bits); at it they are renumbered from 0 in their
+/// order (`renumber_ids`), which keeps the queue's order. The queue holds at most one
+/// record per table entry, far fewer than 2²¹.
+const ID_END: u32 = (1 << (32 - SENT_BITS)) - 1;
+
+/// A slot of 4 bytes, not 8: every member holds one per member (10⁸ at 10,000 members).
+fn pack((sent, id): (u32, u32)) -> u32 {
+    debug_assert!(sent < 1 << SENT_BITS && id < ID_END);
+    id << SENT_BITS | sent
+}
+
+fn unpack(slot: u32) -> (u32, u32) {
+    (slot & ((1 << SENT_BITS) - 1), slot >> SENT_BITS)
+}
 
 /// Table indices fit in 32 bits (a table of 2³² members would not fit in memory).
 fn key(index: usize) -> u32 {
@@ -35,7 +56,9 @@ fn key(index: usize) -> u32 {
 impl BroadcastQueue {
     /// The queued (times sent, id) of member `index`, if queued.
     fn get(&self, index: usize) -> Option<(u32, u32)> {
-        self.slots.get(index).copied().filter(|&s| s != NOT_QUEUED)
+        (self.slots.get(index).copied())
+            .filter(|&s| s != NOT_QUEUED)
+            .map(unpack)
     }
 
     fn set(&mut self, index: usize, slot: (u32, u32)) {
@@ -46,7 +69,7 @@ impl BroadcastQueue {
         if self.slots[index] == NOT_QUEUED {
             self.queued += 1;
         }
-        self.slots[index] = slot;
+        self.slots[index] = pack(slot);
     }
 
     fn clear(&mut self, index: usize) -> Option<(u32, u32)> {
@@ -56,10 +79,16 @@ impl BroadcastQueue {
         Some(slot)
     }
 
+    /// Makes room for the slots of `members` members (see `Swim::reserve_members`).
+    pub(super) fn reserve(&mut self, members: usize) {
+        self.slots
+            .reserve_exact(members.saturating_sub(self.slots.len()));
+    }
+
     /// Queues (or re-queues, with a fresh count) the record of member `index`.
     pub(super) fn push(&mut self, index: usize) {
         self.remove(index);
-        if self.next_id == u32::MAX {
+        if self.next_id >= ID_END {
             self.renumber_ids();
         }
         let id = self.next_id;
@@ -70,7 +99,7 @@ impl BroadcastQueue {
     }
 
     /// Gives the queued records the ids 0.. in the order of their ids (so newest first
-    /// still holds) once the ids ran out: after 2³² pushes, so in practice never.
+    /// still holds) once the ids ran out: after 2²¹ pushes.
     fn renumber_ids(&mut self) {
         let mut queued: Vec<(u32, u32, u32)> = (self.order.iter())
             .map(|&(sent, Reverse(id), index)| (id, sent, index))
@@ -251,13 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_holds_any_count_below_the_largest_limit_and_any_id() {
+        let largest_limit = 64 * 20;
+        for slot in [(0, 0), (largest_limit - 1, ID_END - 1), (7, 123_456)] {
+            assert_eq!(unpack(pack(slot)), slot);
+            assert_ne!(pack(slot), NOT_QUEUED);
+        }
+    }
+
+    #[test]
     fn running_out_of_ids_keeps_the_order() {
         let mut q = BroadcastQueue::default();
         q.push(1);
         q.push(2);
-        q.next_id = u32::MAX;
+        q.take(5, None, |i| i == 2);
+        q.next_id = ID_END;
         q.push(3);
         assert_eq!(q.next_id, 3);
-        assert_eq!(q.take(5, None, |_| true), vec![3, 2, 1]);
+        assert_eq!(
+            q.take(5, None, |_| true),
+            vec![3, 1, 2],
+            "2 was sent once already"
+        );
+        assert_eq!(q.get(1), Some((1, 0)), "renumbered, its count kept");
     }
 }
