@@ -19,7 +19,7 @@
 # falls in: one byte read from a binary just written by the linker or `cp` on ext4 makes
 # 2 MiB resident on kernel 6.18, while from tmpfs (no huge pages) or after the page cache was
 # filled by faults (a binary read from disk) it makes 56-64 KiB. The same file can thus
-# measure 0.6 MB apart from one run to the next; a copy on tmpfs is the same for every binary.
+# measure 0.2 MB apart from one run to the next; a copy on tmpfs is the same for every binary.
 set -euo pipefail
 
 n=40
