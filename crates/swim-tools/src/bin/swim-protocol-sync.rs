@@ -70,8 +70,8 @@ fn main() -> ExitCode {
         }),
         // Boxed: the member's future is large (every state of the daemon, the member's
         // start, the servers), and by value it would be copied through the main thread's
-        // stack (main's frame, the spawn, the task's output slot): perf of the page faults
-        // showed ~90 KiB of stack touched that way, resident for the process's life.
+        // stack (main's frame, the spawn, the task's output slot), and touched stack pages
+        // stay resident: the main thread's stack 148 → 85 KiB (docs/benchmarks.md).
         None => cmd::run_main(name, 0, cmd::as_task(Box::pin(run(cli)))),
     }
 }
