@@ -13,3 +13,27 @@ cargo_target_dir() {
   cargo metadata --manifest-path "$repo/Cargo.toml" --no-deps --format-version 1 |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
 }
+
+# The target the shipped binaries are built for: this machine's (`rustc -vV`'s host). An
+# explicit --target keeps the static-linking flag below off the build scripts and
+# procedural macros, which cannot be linked statically.
+dist_target() {
+  rustc -vV | sed -n 's/^host: //p'
+}
+
+# Builds the binaries as they are shipped (the image, the Debian package, the wheel's
+# scripts): the `dist` profile, with the C library linked in (`+crt-static`), so that no
+# shared library is mapped at run time: a member's resident memory is mostly its mapped
+# code, and glibc's, libm's and the loader's shared objects cost ~2.1 MB of it per process,
+# their static parts ~0.8 MB (docs/benchmarks.md, "Where a sync process's memory goes").
+# Extra arguments go to `cargo build`; the binaries land in "$(dist_dir)".
+dist_build() {
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static" \
+    cargo build --locked --profile dist --target "$(dist_target)" -p swim-tools \
+    --manifest-path "$repo/Cargo.toml" "$@"
+}
+
+# Where dist_build puts the binaries.
+dist_dir() {
+  echo "$(cargo_target_dir)/$(dist_target)/dist"
+}

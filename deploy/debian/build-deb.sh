@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package of the tools, swim-tools_VERSION_ARCH.deb, with dpkg-deb: the
 # binaries swim-protocol-sync and swim-protocol-demo (the `dist` profile: stripped, no debug
-# information), their man pages and bash completions, and the systemd unit
+# information, glibc linked in: `dist_build` of deploy/cargo.sh), their man pages and bash completions, and the systemd unit
 # swim-protocol-sync@.service (one member per instance, see the unit's comments).
 #
 #   deploy/debian/build-deb.sh [--profile dist|release] [--no-cargo] [--out DIR] [--fast]
@@ -36,11 +36,19 @@ target_dir=$(cargo_target_dir)
 [ -n "$version" ] && [ -n "$target_dir" ] || { echo "build: cargo gave no version or target directory" >&2; exit 1; }
 out=${out:-$target_dir/debian}
 arch=$(dpkg --print-architecture)
-if [ "$cargo_build" = 1 ]; then
-  echo "build: cargo build --locked --profile $profile -p swim-tools" >&2
-  cargo build --quiet --locked --profile "$profile" -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+if [ "$profile" = dist ]; then
+  bins=$(dist_dir)
+  if [ "$cargo_build" = 1 ]; then
+    echo "build: cargo build --locked --profile dist --target $(dist_target) -p swim-tools (crt-static)" >&2
+    dist_build --quiet >&2
+  fi
+else
+  bins="$target_dir/$profile"
+  if [ "$cargo_build" = 1 ]; then
+    echo "build: cargo build --locked --profile $profile -p swim-tools" >&2
+    cargo build --quiet --locked --profile "$profile" -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+  fi
 fi
-bins="$target_dir/$profile"
 for bin in swim-protocol-sync swim-protocol-demo; do
   [ -x "$bins/$bin" ] || { echo "build: $bins/$bin is missing" >&2; exit 1; }
 done
@@ -69,16 +77,21 @@ License: MIT
 COPYRIGHT
 chmod 0755 "$root/etc/swim"
 
-# The newest glibc symbol version the binaries need.
-glibc=$(objdump -T "$root"/usr/bin/* | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -1)
+# The shared libraries the binaries load: none for the dist build (glibc linked in); else
+# glibc (at least the newest symbol version they use) and libgcc_s.
+depends=""
+if readelf -d "$root"/usr/bin/* | grep '(NEEDED)' >/dev/null; then
+  glibc=$(objdump -T "$root"/usr/bin/* | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -1)
+  depends="Depends: libc6 (>= $glibc), libgcc-s1"
+fi
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: swim-tools
 Version: $version
 Architecture: $arch
 Maintainer: swim-rs <swim-rs@example.invalid>
-Installed-Size: $size
-Depends: libc6 (>= $glibc), libgcc-s1
+Installed-Size: $size${depends:+
+$depends}
 Recommends: systemd
 Section: net
 Priority: optional

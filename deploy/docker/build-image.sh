@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the image swim-rs:VERSION (VERSION: the crates' version) from nothing: the binaries
-# swim-protocol-sync and swim-protocol-demo of the `dist` profile (stripped, no debug info), the shared libraries they load, and a
+# swim-protocol-sync and swim-protocol-demo of the `dist` profile (stripped, no debug info, glibc
+# linked in: `dist_build` of deploy/cargo.sh), the shared libraries they load (none), and a
 # static busybox, in an image with no base, run as the unprivileged user swim (uid 10001).
 # No registry is involved.
 #
 #   deploy/docker/build-image.sh [--tag NAME:TAG] [--no-cargo]
 #
 # --tag       the image name (default swim-rs:VERSION)
-# --no-cargo  use target/dist as it is instead of running `cargo build --profile dist`
+# --no-cargo  use the binaries of the last dist build as they are (target/HOST-TRIPLE/dist)
 # Prints the tag on standard output; progress goes to standard error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,10 +29,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-target_dir=$(cargo_target_dir)
+bins=$(dist_dir)
 if [ "$cargo_build" = 1 ]; then
-  echo "build: cargo build --locked --profile dist -p swim-tools" >&2
-  cargo build --quiet --locked --profile dist -p swim-tools --manifest-path "$repo/Cargo.toml" >&2
+  echo "build: cargo build --locked --profile dist --target $(dist_target) -p swim-tools (crt-static)" >&2
+  dist_build --quiet >&2
 fi
 
 root=$(mktemp -d)
@@ -39,7 +40,7 @@ trap 'rm -rf "$root"' EXIT
 rootfs_init "$root"
 for bin in swim-protocol-sync swim-protocol-demo; do
   # The dist profile strips them already; strip again in case a build did not.
-  rootfs_add_elf "$root" "$target_dir/dist/$bin" "usr/local/bin/$bin"
+  rootfs_add_elf "$root" "$bins/$bin" "usr/local/bin/$bin"
   strip "$root/usr/local/bin/$bin"
 done
 rootfs_add_busybox "$root"

@@ -5,7 +5,7 @@
 //! Without `SWIM_PYTHON_VENV` the test prints a notice and passes; with
 //! `SWIM_REQUIRE_PYTHON_WHEEL=1` (as `.ci/run` sets) it fails instead. The suite's own
 //! optional parts (the original package in `$SWIM_PY_VENV`, the Rust tools in
-//! `target/dist`) follow `SWIM_REQUIRE_PY` and `SWIM_REQUIRE_PYTHON_WHEEL` the same way.
+//! `target/HOST-TRIPLE/dist` or `target/dist`) follow `SWIM_REQUIRE_PY` and `SWIM_REQUIRE_PYTHON_WHEEL` the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

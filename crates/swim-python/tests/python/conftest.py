@@ -108,8 +108,14 @@ def need_file(path: Optional[Path], what: str, require_var: str) -> Path:
 
 
 def rust_tool(name: str) -> Path:
-    """A binary of crates/swim-tools: ``$SWIM_TOOLS_DIR`` or target/dist (the binaries .ci/run builds and the README installs)."""
-    directory = Path(os.environ.get('SWIM_TOOLS_DIR', REPO / 'target' / 'dist'))
+    """A binary of crates/swim-tools: in ``$SWIM_TOOLS_DIR``, else the first found of
+    target/*/dist (the shipped build .ci/run makes, deploy/cargo.sh) and target/dist (what
+    the README installs)."""
+    if 'SWIM_TOOLS_DIR' in os.environ:
+        directory = Path(os.environ['SWIM_TOOLS_DIR'])
+    else:
+        shipped = sorted((REPO / 'target').glob(f'*/dist/{name}'))
+        directory = shipped[0].parent if shipped else REPO / 'target' / 'dist'
     return need_file(directory / name, f'the Rust tool {name}', 'SWIM_REQUIRE_PYTHON_WHEEL')
 
 

@@ -68,7 +68,11 @@ fn main() -> ExitCode {
         Some(Command::Shell(shell)) => cmd::run_main(name, 0, async move {
             Ok(shell.run(Cli::command(), &mut std::io::stdout().lock())?)
         }),
-        None => cmd::run_main(name, 0, cmd::as_task(run(cli))),
+        // Boxed: the member's future is large (every state of the daemon, the member's
+        // start, the servers), and by value it would be copied through the main thread's
+        // stack (main's frame, the spawn, the task's output slot), and touched stack pages
+        // stay resident: the main thread's stack 148 → 85 KiB (docs/benchmarks.md).
+        None => cmd::run_main(name, 0, cmd::as_task(Box::pin(run(cli)))),
     }
 }
 
