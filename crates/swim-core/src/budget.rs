@@ -76,6 +76,11 @@ impl Bucket {
         }
     }
 
+    /// When a token was last taken (or the bucket made): the latest `now` it was given.
+    pub fn charged_at(&self) -> Duration {
+        self.at
+    }
+
     fn is_full(&mut self, rate: Rate, now: Duration) -> bool {
         self.refill(rate, now);
         self.tokens >= rate.burst

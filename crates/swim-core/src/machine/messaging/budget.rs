@@ -16,18 +16,11 @@ use crate::budget::{Bucket, Rate};
 /// bounded by its own budget of new messages (`MessagingConfig::new_per_sender`).
 pub(super) const MAX_SOURCES: usize = 4096;
 
-/// One source's bucket, and when it was last charged (the caller's clock, for eviction).
-#[derive(Debug)]
-struct Tracked {
-    bucket: Bucket,
-    touched: Duration,
-}
-
 /// A rate with a burst per source, for at most [`MAX_SOURCES`] sources.
 #[derive(Debug)]
 pub(super) struct Budget<K> {
     rate: Rate,
-    buckets: HashMap<K, Tracked>,
+    buckets: HashMap<K, Bucket>,
 }
 
 impl<K: Hash + Eq + Clone> Budget<K> {
@@ -41,22 +34,26 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 
     /// Takes one message's token from `source`'s bucket at `now`: whether it was there.
     pub(super) fn take(&mut self, source: &K, now: Duration) -> bool {
-        if !self.buckets.contains_key(source) && self.buckets.len() >= MAX_SOURCES {
+        let rate = self.rate;
+        if rate.is_unlimited() {
+            return true;
+        }
+        if let Some(bucket) = self.buckets.get_mut(source) {
+            return bucket.take(rate, now);
+        }
+        if self.buckets.len() >= MAX_SOURCES {
             self.evict();
         }
-        let rate = self.rate;
-        let tracked = self.buckets.entry(source.clone()).or_insert(Tracked {
-            bucket: Bucket::full(rate, now),
-            touched: now,
-        });
-        tracked.touched = now;
-        tracked.bucket.take(rate, now)
+        let mut bucket = Bucket::full(rate, now);
+        let taken = bucket.take(rate, now);
+        self.buckets.insert(source.clone(), bucket);
+        taken
     }
 
     /// Forgets the source charged least recently.
     fn evict(&mut self) {
         if let Some(oldest) = (self.buckets.iter())
-            .min_by_key(|(_, b)| b.touched)
+            .min_by_key(|(_, bucket)| bucket.charged_at())
             .map(|(k, _)| k.clone())
         {
             self.buckets.remove(&oldest);
