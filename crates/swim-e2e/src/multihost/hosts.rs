@@ -312,6 +312,7 @@ impl Hosts {
             }
         }
         for host in &self.hosts {
+            remove_veth(&self.tag, host.index);
             report(sh("ip", &["netns", "del", &host.netns]));
         }
         if std::mem::take(&mut self.forward_rule) {
@@ -456,6 +457,16 @@ fn unmount_under(dir: &Path) {
     }
 }
 
+/// Deletes host `index`'s veth pair by its end on the bridge. Deleting the namespace would
+/// take the pair with it, but the kernel destroys a namespace later, in the background: the
+/// end on the bridge could still be listed when the run checks what it left behind.
+fn remove_veth(tag: &str, index: impl std::fmt::Display) {
+    let link = format!("{tag}h{index}");
+    if link_exists(&link) {
+        report(sh("ip", &["link", "del", &link]));
+    }
+}
+
 fn link_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
@@ -551,6 +562,7 @@ pub fn clean_leftovers() -> Result<(), CommandError> {
                     );
                 }
             }
+            remove_veth(&tag, host);
             let _ = sh("ip", &["netns", "del", &format!("{tag}-h{host}")]);
         }
         let bridge = format!("{tag}b");
