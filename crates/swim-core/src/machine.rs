@@ -1576,11 +1576,13 @@ impl<R: Rng> Swim<R> {
         correct: &mut bool,
     ) {
         let changes = self.out.events_queued();
+        let known = self.members.known();
         for record in records {
             *correct |= self.apply_from(now, sender, record, !full);
         }
         if full {
-            self.sync.full_list_arrived(now);
+            let taught_members = self.members.known() > known;
+            self.sync.full_list_arrived(now, taught_members);
             let learned = self.out.events_queued() > changes;
             self.joined_with(now, learned);
         } else if self.sync.joined() {

@@ -210,15 +210,19 @@ impl Sync {
     }
 
     /// A full list arrived at `now`: if a catch-up asked for it, the next one waits the
-    /// backoff, which doubles while catch-ups follow each other closely (members joining)
-    /// and starts again from one `ping_interval` after a quiet spell.
-    pub(super) fn full_list_arrived(&mut self, now: Duration) {
+    /// backoff. One that taught us members (`taught_members`: members joining) keeps it at
+    /// one `ping_interval`: a member still missing the last joiners of a mass join must not
+    /// wait seconds for them. Otherwise it doubles while catch-ups follow each other closely
+    /// (a count that differs for another reason, such as members forgotten at different
+    /// times, costs a whole list ever more rarely) and starts again from one
+    /// `ping_interval` after a quiet spell.
+    pub(super) fn full_list_arrived(&mut self, now: Duration, taught_members: bool) {
         let c = &mut self.catch_up;
         if !std::mem::take(&mut c.in_flight) {
             return;
         }
         let longest = self.push_pull_interval / 2;
-        c.backoff = if now > c.last_answered + longest {
+        c.backoff = if taught_members || now > c.last_answered + longest {
             self.ping_interval
         } else {
             (c.backoff * 2).clamp(self.ping_interval, longest)
@@ -416,6 +420,32 @@ mod tests {
         sync.window_answered();
         sync.retry_unanswered();
         assert!(!sync.take_push_pull());
+    }
+
+    #[test]
+    fn catch_ups_back_off_only_while_they_teach_no_member() {
+        let mut sync = sync();
+        sync.join = JoinState::Joined { followups: 0 };
+        let ping = ProtocolConfig::default().ping_interval;
+        let mut now = Duration::from_secs(60);
+        for periods in [1, 2, 4, 8] {
+            assert!(sync.should_catch_up(now, 2, 1));
+            sync.catch_up_sent(now);
+            sync.full_list_arrived(now, false);
+            assert_eq!(sync.catch_up.next - now, ping * periods, "taught nothing");
+            now = sync.catch_up.next;
+        }
+        sync.catch_up_sent(now);
+        sync.full_list_arrived(now, true);
+        assert_eq!(sync.catch_up.next - now, ping, "taught a member");
+        now = sync.catch_up.next;
+        sync.catch_up_sent(now);
+        sync.full_list_arrived(now, false);
+        assert_eq!(
+            sync.catch_up.next - now,
+            ping * 2,
+            "doubles again from there"
+        );
     }
 
     #[test]
