@@ -5,9 +5,9 @@
 //! - `glibc.malloc.mmap_threshold=65536`: a block of 64 KiB or more (a member's table, a
 //!   full member list in flight) is mapped when allocated and unmapped when freed. glibc
 //!   otherwise raises that threshold each time such a block is freed, after which the lists
-//!   in flight (at 10,000 members, hundreds of 0.8 MB lists, each held until the simulated
+//!   in flight (at 10,000 members, hundreds of 0.5 MB lists, each held until the simulated
 //!   TCP delivers it) come from the heap, and the holes they leave among long-lived blocks
-//!   stay resident.
+//!   stay resident. Each list is then faulted in afresh: more system time, less memory.
 //! - `glibc.malloc.hugetlb=1`: the heap is advised transparent huge pages (on hosts where
 //!   THP is `madvise`). Each record a member applies touches its own table at random, and
 //!   with 4 KiB pages over gigabytes of tables most touches missed the TLB.
