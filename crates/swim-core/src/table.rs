@@ -393,7 +393,7 @@ impl Table {
         let mut update = self.update(i, accuser);
         if let Some(delta) = self.gossip_delta(i) {
             update.metadata = None;
-            update.delta = Some(delta.clone());
+            update.delta = Some(Box::new(delta.clone()));
         }
         update
     }
@@ -567,7 +567,7 @@ impl Table {
         // that changed otherwise has no delta.
         // A map that changed otherwise is passed on as the change from ours (the digest
         // tells a receiver holding another map apart).
-        let resolved = update.delta.clone().filter(|_| update.metadata.is_some());
+        let resolved = (update.delta.as_deref().cloned()).filter(|_| update.metadata.is_some());
         if resolved.is_some() || metadata != cur.metadata {
             let delta = resolved.or_else(|| match (&cur.metadata, &metadata) {
                 (Some(old), Some(new)) if cur_clock < update.clock => {
@@ -658,6 +658,14 @@ mod tests {
     fn an_entry_is_40_bytes() {
         // Every member holds an entry of every member: 10⁸ entries at 10,000 members.
         assert_eq!(std::mem::size_of::<Entry>(), 40);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_record_is_48_bytes() {
+        // A full member list holds one per member, and a large run holds hundreds of such
+        // lists in flight.
+        assert_eq!(std::mem::size_of::<Update>(), 48);
     }
 
     #[test]

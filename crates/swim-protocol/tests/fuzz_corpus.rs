@@ -80,10 +80,10 @@ fn seed_packets() -> Vec<Packet> {
     let after = before.with("zone", "b").without("role");
     let delta = |clock: u64, digest: u64| Update {
         metadata: None,
-        delta: Some(MetaDelta {
+        delta: Some(Box::new(MetaDelta {
             digest,
             ..MetaDelta::between(9, &before, &after)
-        }),
+        })),
         ..record("10.0.0.3:7946", clock, Status::Online, false)
     };
     let deltas = vec![delta(10, after.digest()), delta(11, 0xdead_beef)];

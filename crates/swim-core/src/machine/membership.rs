@@ -230,11 +230,17 @@ impl Membership {
         max: usize,
         accuser: impl Fn(usize) -> Option<&'a MemberName>,
     ) -> Vec<Update> {
-        (self.table.entries().iter().enumerate())
-            .filter(|(_, e)| !e.is_placeholder())
-            .take(max)
-            .map(|(i, _)| self.record(i, accuser(i)))
-            .collect()
+        // Allocated at its size: a list collected from a filter grows by doubling, and at
+        // 10,000 members the lists in flight were a fifth of a run's memory, up to half
+        // of each one unused.
+        let mut list = Vec::with_capacity(self.table.known().min(max));
+        list.extend(
+            (self.table.entries().iter().enumerate())
+                .filter(|(_, e)| !e.is_placeholder())
+                .take(max)
+                .map(|(i, _)| self.record(i, accuser(i))),
+        );
+        list
     }
 
     /// Whether our record of `name` is newer than `clock` and `status` (a pushed record).

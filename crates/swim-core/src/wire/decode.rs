@@ -270,7 +270,7 @@ impl<'a> Reader<'a> {
             None
         };
         let delta = if has_delta {
-            Some(self.delta(clock)?)
+            Some(Box::new(self.delta(clock)?))
         } else {
             None
         };

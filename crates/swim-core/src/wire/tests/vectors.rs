@@ -148,12 +148,12 @@ fn vectors() -> Vec<(&'static str, Packet, &'static str)> {
             packet(
                 Message::GossipOnly,
                 vec![Update {
-                    delta: Some(MetaDelta {
+                    delta: Some(Box::new(MetaDelta {
                         base: 7,
                         digest: kw.digest(),
                         set: kw,
                         removed: vec!["r".to_owned()].into(),
-                    }),
+                    })),
                     ..record("b:2", 9, Status::Online, None)
                 }],
             ),

@@ -3,6 +3,7 @@
 //! (every field: docs/simulator.md).
 
 mod args;
+mod heap;
 mod progress;
 mod report;
 
@@ -40,6 +41,7 @@ fn seconds(value: f64) -> Duration {
 
 fn main() -> ExitCode {
     let args = Args::parse_checked();
+    heap::configure();
     // The samples file is created before the run, so that a bad path fails at once.
     let samples = match &args.samples {
         Some(path) => match std::fs::File::create(path) {
