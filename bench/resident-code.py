@@ -6,9 +6,10 @@
 PID: a running swim-protocol-sync (any build); SYMBOLS: an unstripped binary of the very
 same build (strip = false changes no loaded byte: e.g. `CARGO_PROFILE_DIST_STRIP=false
 CARGO_TARGET_DIR=target/syms` and the build command of deploy/cargo.sh's dist_build, or the
-unstripped file before `strip -o`). Reads /proc/PID/maps and /proc/PID/pagemap (only the
+unstripped file before `strip -o`; the stripped binary itself gives the segments and
+sections only). Reads /proc/PID/maps and /proc/PID/pagemap (only the
 present bit, which needs no privilege beyond reading the process) and `nm -S -C SYMBOLS`; prints
-each segment's resident and mapped KiB, then the code of each crate (the first path segment
+each segment's and each loaded section's resident and mapped KiB, then the code of each crate (the first path segment
 of a symbol's demangled name; "C/asm" for unmangled names: the C library when it is linked
 in, compiler builtins) that lies on resident pages, against its size, the TOP (30) largest.
 """
@@ -57,9 +58,26 @@ def main():
     bias = min(start - offset for start, _, _, offset in maps)
     for perm in mapped:
         print(f'segment {perm}: {resident[perm]} KiB resident of {mapped[perm]} KiB')
+    # Each loaded section's pages (a page shared by two sections counts for both).
+    headers = subprocess.run(['readelf', '-SW', symbols], capture_output=True, text=True,
+                             check=True).stdout
+    for line in headers.splitlines():
+        fields = line.replace('[ ', '[').split()
+        if len(fields) < 6 or not fields[0].startswith('[') or not fields[0].endswith(']'):
+            continue
+        try:
+            name, addr, length = fields[1], int(fields[3], 16), int(fields[5], 16)
+        except ValueError:
+            continue
+        if addr == 0 or length < PAGE:
+            continue
+        pages = range(bias + addr - addr % PAGE, bias + addr + length, PAGE)
+        kib = sum(PAGE for page in pages if page in present) // 1024
+        print(f'section {name}: {kib} KiB resident of {len(pages) * PAGE // 1024} KiB')
     on, size = collections.Counter(), collections.Counter()
+    # A stripped binary has no symbols: then only the segments and sections are printed.
     listing = subprocess.run(['nm', '-S', '-C', symbols], capture_output=True, text=True,
-                             errors='replace', check=True).stdout
+                             errors='replace').stdout
     for line in listing.splitlines():
         parts = line.split(' ', 3)
         if len(parts) < 4 or not parts[0] or parts[2] not in ('t', 'T', 'w', 'W'):
