@@ -411,6 +411,11 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: Answer) -> Vec<Durati
     asked
 }
 
+/// The time between one catch-up request and the next.
+fn gaps(times: &[Duration]) -> Vec<Duration> {
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
 /// A catch-up whose request or answer is lost is asked again (of the next member that knows
 /// more) one `ping_interval` later, however many were lost before; only answered catch-ups
 /// back off. (Before, every request sent doubled the wait, up to 15 s: at 2,000 members
@@ -420,8 +425,6 @@ fn catch_ups(a: &mut Swim<StdRng>, span: Duration, answer: Answer) -> Vec<Durati
 fn a_lost_catch_up_is_asked_again_soon_and_answered_ones_back_off() {
     let span = Duration::from_secs(16);
     let lost = catch_ups(&mut big_member(), span, Answer::Lost);
-    let gaps =
-        |times: &[Duration]| -> Vec<Duration> { times.windows(2).map(|w| w[1] - w[0]).collect() };
     assert!(lost.len() >= 8, "{lost:?}");
     assert!(
         gaps(&lost).iter().all(|g| *g < Duration::from_millis(2500)),
@@ -446,10 +449,11 @@ fn a_lost_catch_up_is_asked_again_soon_and_answered_ones_back_off() {
 fn catch_ups_that_teach_members_are_not_backed_off() {
     let span = Duration::from_secs(16);
     let teaching = catch_ups(&mut big_member(), span, Answer::NewMember);
-    let gaps: Vec<Duration> = teaching.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(teaching.len() >= 10, "{teaching:?}");
     assert!(
-        gaps.iter().all(|g| *g < Duration::from_millis(2500)),
+        gaps(&teaching)
+            .iter()
+            .all(|g| *g < Duration::from_millis(2500)),
         "{teaching:?}"
     );
 }

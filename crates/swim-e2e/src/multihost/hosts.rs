@@ -157,8 +157,8 @@ impl Hosts {
     }
 
     fn add_host(&self, index: usize, empty_config: &Path) -> Result<Host, CommandError> {
-        let netns = format!("{}-h{index}", self.tag);
-        let link = format!("{}h{index}", self.tag);
+        let netns = netns_name(&self.tag, index);
+        let link = veth_name(&self.tag, index);
         let peer = format!("{link}p");
         let octet = u8::try_from(index + 1).expect("at most MAX_HOSTS");
         let ip = Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], octet);
@@ -460,11 +460,22 @@ fn unmount_under(dir: &Path) {
 /// Deletes host `index`'s veth pair by its end on the bridge. Deleting the namespace would
 /// take the pair with it, but the kernel destroys a namespace later, in the background: the
 /// end on the bridge could still be listed when the run checks what it left behind.
-fn remove_veth(tag: &str, index: impl std::fmt::Display) {
-    let link = format!("{tag}h{index}");
+fn remove_veth(tag: &str, index: usize) {
+    let link = veth_name(tag, index);
     if link_exists(&link) {
         report(sh("ip", &["link", "del", &link]));
     }
+}
+
+/// Host `index`'s network namespace in the run tagged `tag`.
+fn netns_name(tag: &str, index: usize) -> String {
+    format!("{tag}-h{index}")
+}
+
+/// The end on the bridge of host `index`'s veth pair (its peer inside the host is this
+/// name with `p` appended).
+fn veth_name(tag: &str, index: usize) -> String {
+    format!("{tag}h{index}")
 }
 
 fn link_exists(name: &str) -> bool {
@@ -563,7 +574,7 @@ pub fn clean_leftovers() -> Result<(), CommandError> {
                 }
             }
             remove_veth(&tag, host);
-            let _ = sh("ip", &["netns", "del", &format!("{tag}-h{host}")]);
+            let _ = sh("ip", &["netns", "del", &netns_name(&tag, host)]);
         }
         let bridge = format!("{tag}b");
         let _ = sh(
